@@ -1,0 +1,1 @@
+"""Billing: charging orders through a payment gateway. Public contract: ``billing.api``."""

@@ -1,0 +1,1 @@
+"""The billing domain: plain Python, no framework."""

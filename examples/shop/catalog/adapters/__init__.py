@@ -1,0 +1,1 @@
+"""The catalog's adapters: how its ports are implemented."""

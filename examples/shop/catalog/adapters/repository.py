@@ -1,0 +1,56 @@
+"""Products stored with SQLAlchemy."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shop.catalog.adapters.tables import products
+from shop.catalog.domain.product import Product
+
+
+class SqlProductRepository:
+    """Implements :class:`~shop.catalog.domain.ports.ProductRepository` on the module's session."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, sku: str) -> Product | None:
+        """The product with this SKU, or None."""
+        row = (await self.session.execute(select(products).where(products.c.sku == sku))).first()
+        return _product(row) if row else None
+
+    async def get_for_update(self, skus: Sequence[str]) -> dict[str, Product]:
+        """The products with these SKUs, locked (PostgreSQL) until the transaction ends."""
+        query = select(products).where(products.c.sku.in_(skus)).order_by(products.c.sku)
+        rows = (await self.session.execute(query.with_for_update())).all()
+        return {row.sku: _product(row) for row in rows}
+
+    async def add(self, product: Product) -> None:
+        """Store a new product."""
+        await self.session.execute(
+            insert(products).values(
+                sku=product.sku,
+                name=product.name,
+                price_cents=_cents(product.price),
+                stock=product.stock,
+            )
+        )
+
+    async def save_stock(self, product: Product) -> None:
+        """Store the product's new stock level."""
+        await self.session.execute(
+            update(products).where(products.c.sku == product.sku).values(stock=product.stock)
+        )
+
+
+def _product(row: Row[tuple[object, ...]]) -> Product:
+    return Product(row.sku, row.name, Decimal(row.price_cents).scaleb(-2), row.stock)
+
+
+def _cents(amount: Decimal) -> int:
+    return int(amount * 100)

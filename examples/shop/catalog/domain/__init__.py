@@ -1,0 +1,1 @@
+"""The catalog's domain: plain Python, no framework."""

@@ -1,0 +1,1 @@
+"""Notifications: telling customers what happened. Public contract: ``notifications.api``."""

@@ -1,0 +1,35 @@
+"""The notifications module's HTTP routes (mounted under ``/notifications``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from dolmen import Inject
+from shop.notifications.service import NotificationService
+
+router = APIRouter(tags=["notifications"])
+
+
+class NotificationOut(BaseModel):
+    """A notification sent to a customer."""
+
+    id: str
+    email: str
+    order_id: str
+    kind: str
+    subject: str
+
+
+@router.get("", response_model=list[NotificationOut])
+async def list_notifications(
+    email: Annotated[str, Query(min_length=3, max_length=320)],
+    notifications: Annotated[NotificationService, Inject(NotificationService)],
+) -> list[NotificationOut]:
+    """The notifications sent to ``email``, oldest first."""
+    return [
+        NotificationOut(id=n.id, email=n.email, order_id=n.order_id, kind=n.kind, subject=n.subject)
+        for n in await notifications.sent_to(email)
+    ]

@@ -1,0 +1,1 @@
+"""Orders: placing orders and following their payment. Public contract: ``orders.api``."""

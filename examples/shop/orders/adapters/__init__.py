@@ -1,0 +1,1 @@
+"""The orders module's adapters."""

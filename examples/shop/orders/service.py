@@ -1,0 +1,61 @@
+"""The orders module's use cases."""
+
+from __future__ import annotations
+
+import uuid
+
+from pydantic import BaseModel
+
+from dolmen import EventPublisher
+from shop.catalog.api import CatalogService, StockRequest
+from shop.orders.api import OrderPlaced
+from shop.orders.domain.order import Order, OrderLine, OrderNotFound
+from shop.orders.domain.ports import OrderRepository
+
+
+class PlaceOrder(BaseModel):
+    """The command to place an order."""
+
+    customer_email: str
+    items: list[StockRequest]
+
+
+class OrderService:
+    """Places orders and records what billing says about them."""
+
+    def __init__(
+        self, orders: OrderRepository, catalog: CatalogService, events: EventPublisher
+    ) -> None:
+        self.orders = orders
+        self.catalog = catalog
+        self.events = events
+
+    async def place_order(self, command: PlaceOrder) -> Order:
+        """Reserve the items through the catalog, store the order, publish OrderPlaced."""
+        reserved = await self.catalog.reserve(command.items)
+        lines = [OrderLine(r.sku, r.quantity, r.unit_price) for r in reserved]
+        order = Order.place(str(uuid.uuid4()), command.customer_email, lines)
+        await self.orders.add(order)
+        self.events.publish(
+            OrderPlaced(order_id=order.id, customer_email=order.customer_email, total=order.total)
+        )
+        return order
+
+    async def get(self, order_id: str) -> Order:
+        """The order with this id; raises OrderNotFound."""
+        order = await self.orders.get(order_id)
+        if order is None:
+            raise OrderNotFound(order_id)
+        return order
+
+    async def mark_paid(self, order_id: str) -> None:
+        """Billing captured the payment."""
+        order = await self.get(order_id)
+        order.mark_paid()
+        await self.orders.save_status(order)
+
+    async def mark_payment_failed(self, order_id: str, reason: str) -> None:
+        """Billing could not charge the customer."""
+        order = await self.get(order_id)
+        order.mark_payment_failed(reason)
+        await self.orders.save_status(order)

@@ -1,0 +1,90 @@
+"""The ``dolmen`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+import click
+
+from dolmen._version import __version__
+from dolmen.cli._loading import load_app, preflight
+from dolmen.modules import App, CompositionError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="dolmen")
+def cli() -> None:
+    """Dolmen: build and run modular monoliths."""
+
+
+@cli.command()
+@click.argument("app_spec", metavar="APP")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to bind.")
+@click.option("--reload", is_flag=True, help="Restart when source files change (development).")
+@click.option(
+    "--app-dir",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder put first on the import path to find APP.",
+)
+def run(app_spec: str, host: str, port: int, reload: bool, app_dir: str) -> None:
+    """Serve APP ('package.module:attribute', a dolmen.App or any ASGI app) with uvicorn."""
+    import uvicorn
+
+    target = load_app(app_spec, app_dir)
+    if isinstance(target, App):
+        asyncio.run(preflight(target))
+    if reload:
+        uvicorn.run(app_spec, host=host, port=port, reload=True, app_dir=app_dir)
+        return
+    uvicorn.run(target, host=host, port=port)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to bind.")
+def demo(host: str, port: int) -> None:
+    """Run the example shop on SQLite (./var/shop.db), seeded with a few products."""
+    import uvicorn
+
+    from dolmen.cli._demo import load_shop, seed_shop
+
+    app = load_shop()
+    asyncio.run(seed_shop(app))
+    base = f"http://{host}:{port}"
+    click.echo(
+        f"Dolmen demo: the shop on {app.settings.effective_database_url(app.name)}\n"
+        f"  API docs   {base}/docs\n"
+        f"  product    curl {base}/catalog/products/KEYBOARD\n"
+        f"  order      curl -X POST {base}/orders -H 'content-type: application/json' "
+        '-d \'{"customer_email": "ada@example.com", "items": '
+        '[{"sku": "KEYBOARD", "quantity": 1}]}\'\n'
+        f"  health     {base}/healthz   {base}/readyz\n"
+        "Press Ctrl+C to stop."
+    )
+    uvicorn.run(app, host=host, port=port)
+
+
+def main() -> None:
+    """Entry point of the ``dolmen`` console script: one clear line on error, never a traceback."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        code = cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except CompositionError as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(1)
+    except Exception as error:
+        logging.getLogger("dolmen.cli").debug("command failed", exc_info=error)
+        click.echo(f"Error: {type(error).__name__}: {error}", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,43 @@
+"""Typed, module-aware dependency injection.
+
+Services are keyed by type. A module resolves its own services and the public
+services of the modules it depends on; cross-module resolutions pass through
+hooks, the seam that tracing and remote calls hang on.
+"""
+
+from dolmen.di._container import Container
+from dolmen.di._provider import Lifetime, Provider, provide, provide_value
+from dolmen.di._scope import ServiceScope
+from dolmen.di._seam import (
+    CallInterceptor,
+    CrossModuleHook,
+    CrossModuleResolution,
+    ModuleCall,
+    ServiceProxy,
+    intercepting,
+)
+from dolmen.di.exceptions import (
+    MissingProviderError,
+    NotVisibleError,
+    ProviderConfigurationError,
+    ResolutionError,
+)
+
+__all__ = [
+    "CallInterceptor",
+    "Container",
+    "CrossModuleHook",
+    "CrossModuleResolution",
+    "Lifetime",
+    "MissingProviderError",
+    "ModuleCall",
+    "NotVisibleError",
+    "Provider",
+    "ProviderConfigurationError",
+    "ResolutionError",
+    "ServiceProxy",
+    "ServiceScope",
+    "intercepting",
+    "provide",
+    "provide_value",
+]

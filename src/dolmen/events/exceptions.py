@@ -1,0 +1,11 @@
+"""Errors raised by Dolmen's events."""
+
+from __future__ import annotations
+
+
+class EventDeclarationError(TypeError):
+    """An event class or handler is declared in a way Dolmen cannot use."""
+
+
+class ForeignEventError(ValueError):
+    """A module published an event that another module owns."""

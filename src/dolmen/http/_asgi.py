@@ -1,0 +1,50 @@
+"""Build the FastAPI application that serves a Dolmen app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI
+
+from dolmen._version import __version__
+from dolmen.http._health import health_router
+from dolmen.http._inject import module_marker
+from dolmen.http._middleware import UnitOfWorkMiddleware
+from dolmen.http._problems import install_problem_handlers
+
+if TYPE_CHECKING:
+    from dolmen.modules import App
+
+
+def create_fastapi(app: App) -> FastAPI:
+    """A FastAPI app with every module's routers, problem+json errors and health probes.
+
+    Each router is mounted under its module's prefix (``/<module>`` unless the
+    module says otherwise). The ASGI lifespan starts and stops the Dolmen app.
+    """
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await app.start()
+        try:
+            yield
+        finally:
+            await app.stop()
+
+    api = FastAPI(
+        title=app.name,
+        version=__version__,
+        lifespan=lifespan,
+        description=f"Modules: {', '.join(m.name for m in app.modules)}.",
+    )
+    install_problem_handlers(api, app.error_map)
+    api.add_middleware(UnitOfWorkMiddleware, dolmen_app=app)
+    api.include_router(health_router(app))
+    for module in app.modules:
+        for router in module.routers:
+            api.include_router(
+                router, prefix=module.prefix, dependencies=[module_marker(module.name)]
+            )
+    return api

@@ -1,0 +1,82 @@
+"""Errors as RFC 9457 ``application/problem+json`` responses."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem(status: int, detail: str | None = None, **extensions: Any) -> JSONResponse:
+    """A problem+json response; ``type`` is ``about:blank``, so ``title`` is the status phrase."""
+    body: dict[str, Any] = {"type": "about:blank", "title": _phrase(status), "status": status}
+    if detail:
+        body["detail"] = detail
+    body.update(extensions)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def install_problem_handlers(api: FastAPI, error_map: Mapping[type[BaseException], int]) -> None:
+    """Render validation errors, HTTP errors, mapped domain errors and crashes as problems."""
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)  # registered for that type only
+        errors = [_field_error(e) for e in exc.errors()]
+        return problem(422, "The request is not valid; see 'errors'.", errors=errors)
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, HTTPException)  # registered for that type only
+        detail = exc.detail if isinstance(exc.detail, str) else None
+        response = problem(exc.status_code, detail)
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
+
+    async def on_domain(request: Request, exc: Exception) -> JSONResponse:
+        return problem(_status_for(exc, error_map), str(exc) or None)
+
+    async def on_crash(request: Request, exc: Exception) -> JSONResponse:
+        logger.error("unhandled error in %s %s", request.method, request.url.path, exc_info=exc)
+        return problem(500, "The server could not complete the request; the error was logged.")
+
+    api.add_exception_handler(RequestValidationError, on_validation)
+    api.add_exception_handler(HTTPException, on_http)
+    for error in error_map:
+        if issubclass(error, Exception):
+            api.add_exception_handler(error, on_domain)
+    api.add_exception_handler(Exception, on_crash)
+
+
+def _status_for(exc: BaseException, error_map: Mapping[type[BaseException], int]) -> int:
+    for cls in type(exc).__mro__:
+        if cls in error_map:
+            return error_map[cls]
+    return 500
+
+
+def _field_error(error: Mapping[str, Any]) -> dict[str, Any]:
+    loc: Sequence[Any] = error.get("loc", ())
+    where = list(loc[1:]) if loc and loc[0] in ("body", "query", "path", "header", "cookie") else []
+    return {
+        "loc": list(loc),
+        "pointer": "#/" + "/".join(str(part) for part in where),
+        "detail": error.get("msg", ""),
+        "type": error.get("type", ""),
+    }
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"

@@ -1,0 +1,22 @@
+"""Modules and their composition into one application."""
+
+from dolmen.modules._app import App
+from dolmen.modules._module import Module, Subscription
+from dolmen.modules._work import Work
+from dolmen.modules.exceptions import (
+    CompositionError,
+    DependencyCycleError,
+    DuplicateModuleError,
+    UnknownDependencyError,
+)
+
+__all__ = [
+    "App",
+    "CompositionError",
+    "DependencyCycleError",
+    "DuplicateModuleError",
+    "Module",
+    "Subscription",
+    "UnknownDependencyError",
+    "Work",
+]

@@ -1,0 +1,272 @@
+"""``App``: the composition root that builds one application from its modules."""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dolmen.config import AppSettings, load_module_settings
+from dolmen.di import Container, Lifetime, ServiceScope, provide
+from dolmen.di._provider import _parameters
+from dolmen.events import Event, EventPublisher, InProcessEventBus, ModulePublisher
+from dolmen.modules._graph import ordered_modules
+from dolmen.modules._module import Module, Subscription
+from dolmen.modules._work import Work
+from dolmen.modules.exceptions import CompositionError
+from dolmen.persistence import Database, UnitOfWork
+
+if TYPE_CHECKING:
+    from starlette.types import Receive, Scope, Send
+
+logger = logging.getLogger(__name__)
+
+
+class App:
+    """An application composed explicitly from its modules.
+
+    ``App("shop", modules=[catalog, orders, billing])`` checks the module graph
+    (unknown dependencies, cycles, duplicate names) and every provider at
+    construction, so a mistake stops the start-up with a message naming the
+    modules. Nothing connects or reads configuration until :meth:`start` (or
+    the ASGI lifespan, when the app is served: an ``App`` is an ASGI app).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        modules: Sequence[Module],
+        *,
+        settings: AppSettings | None = None,
+    ) -> None:
+        self.name = name
+        self.modules: list[Module] = ordered_modules(modules)
+        self._settings = settings
+        self.container = _build_container(self.modules)
+        self.subscriptions = _collect_subscriptions(self.modules, self.container)
+        self.error_map = _collect_errors(self.modules)
+        self.container.validate()
+        self.database: Database | None = None
+        self.events: InProcessEventBus | None = None
+        self._asgi: Any = None
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    @property
+    def settings(self) -> AppSettings:
+        """The application's settings (read from the environment on first use)."""
+        if self._settings is None:
+            self._settings = AppSettings()
+        return self._settings
+
+    @property
+    def started(self) -> bool:
+        """Whether :meth:`start` has run and :meth:`stop` has not."""
+        return self.database is not None
+
+    async def start(self) -> None:
+        """Load settings, open the database, create tables, run start-up hooks in order."""
+        if self.started:
+            return
+        for module in self.modules:
+            if module.settings is not None:
+                await self.container.resolve(module.settings, module.name, None)
+        database = Database(
+            self.settings.effective_database_url(self.name),
+            [m.tables for m in self.modules if m.tables is not None],
+        )
+        await database.open()
+        self.database = database
+        self.events = InProcessEventBus(self.subscriptions, self._run_handler)
+        started: list[Module] = []
+        try:
+            for module in self.modules:
+                for hook in module.on_startup:
+                    await self._call_hook(module, hook)
+                started.append(module)
+        except BaseException:
+            await self._shutdown(started)
+            raise
+        logger.info("app %s started with modules %s", self.name, [m.name for m in self.modules])
+
+    async def stop(self) -> None:
+        """Let running handlers finish, run shutdown hooks in reverse order, close all."""
+        if not self.started:
+            return
+        if self.events is not None:
+            await self.events.drain()
+        await self._shutdown(self.modules)
+
+    async def _shutdown(self, modules: Sequence[Module]) -> None:
+        try:
+            for module in reversed(modules):
+                for hook in reversed(module.on_shutdown):
+                    try:
+                        await self._call_hook(module, hook)
+                    except Exception:
+                        logger.exception("shutdown hook of module %s failed", module.name)
+            await self.container.aclose()
+        finally:
+            if self.database is not None:
+                await self.database.close()
+            self.database = None
+            self.events = None
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[App]:
+        """``async with app.running():`` starts the app and stops it on exit."""
+        await self.start()
+        try:
+            yield self
+        finally:
+            await self.stop()
+
+    # -- units of work --------------------------------------------------------------
+
+    def begin(self, module: str | None = None, *, write: bool = True) -> Work:
+        """Open a unit of work; the caller commits or rolls back, then closes it."""
+        if self.database is None or self.events is None:
+            raise RuntimeError(
+                f"app {self.name!r} is not started; use 'async with app.running():' "
+                "or serve it (its ASGI lifespan starts it)"
+            )
+        scope = self.container.scope()
+        uow = UnitOfWork(self.database, write=write)
+        scope.state["uow"] = uow
+        return Work(scope, uow, module, self.events.dispatch)
+
+    @contextlib.asynccontextmanager
+    async def unit_of_work(self, module: str, *, write: bool = True) -> AsyncIterator[Work]:
+        """Run a command as ``module`` in one transaction: commit on success, roll back on error.
+
+        ``async with app.unit_of_work("catalog") as work:
+        service = await work.get(CatalogService)``
+        """
+        if module not in {m.name for m in self.modules}:
+            raise CompositionError(f"app {self.name!r} has no module {module!r}")
+        work = self.begin(module, write=write)
+        try:
+            yield work
+            await work.commit()
+        finally:
+            await work.close()
+
+    async def _run_handler(self, subscription: Subscription, event: Event) -> None:
+        async with self.unit_of_work(subscription.module) as work:
+            kwargs = {}
+            for parameter in _parameters(subscription.handler)[1:]:
+                kwargs[parameter.name] = await work.get(parameter.key)
+            await subscription.handler(event, **kwargs)
+
+    async def _call_hook(self, module: Module, hook: Callable[..., Any]) -> None:
+        kwargs = {}
+        for parameter in _parameters(hook):
+            kwargs[parameter.name] = await self.container.resolve(parameter.key, module.name, None)
+        result = hook(**kwargs)
+        if inspect.isawaitable(result):
+            await result
+
+    # -- testing and serving ---------------------------------------------------------
+
+    @contextlib.contextmanager
+    def override(self, key: Any, instance: object) -> Iterator[None]:
+        """Serve ``instance`` for the service ``key`` inside the ``with`` block."""
+        with self.container.override(key, instance):
+            yield
+
+    def asgi(self) -> Any:
+        """The FastAPI application serving this app (built once)."""
+        if self._asgi is None:
+            from dolmen.http import create_fastapi
+
+            self._asgi = create_fastapi(self)
+        return self._asgi
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve the app over ASGI (``uvicorn shop.app:app`` works)."""
+        await self.asgi()(scope, receive, send)
+
+    def __repr__(self) -> str:
+        return f"App({self.name!r}, modules={[m.name for m in self.modules]!r})"
+
+
+def _build_container(modules: Sequence[Module]) -> Container:
+    container = Container({m.name: frozenset(m.depends_on) for m in modules})
+    for module in modules:
+        for provider in module.providers:
+            container.register(module.name, provider)
+        if module.settings is not None:
+            container.register(module.name, _settings_provider(module.name, module.settings))
+    container.register_contextual(AsyncSession, _session)
+    container.register_contextual(UnitOfWork, _unit_of_work)
+    container.register_contextual(EventPublisher, _publisher)
+    container.register_contextual(Work, _work)
+    return container
+
+
+def _settings_provider(module: str, settings_class: type[Any]) -> Any:
+    return provide(
+        settings_class,
+        lambda: load_module_settings(module, settings_class),
+        lifetime=Lifetime.APP,
+    )
+
+
+async def _session(scope: ServiceScope, module: str) -> AsyncSession:
+    uow: UnitOfWork = scope.state["uow"]
+    return await uow.session(module)
+
+
+async def _unit_of_work(scope: ServiceScope, module: str) -> UnitOfWork:
+    uow: UnitOfWork = scope.state["uow"]
+    return uow
+
+
+async def _publisher(scope: ServiceScope, module: str) -> EventPublisher:
+    work: Work = scope.state["work"]
+    return ModulePublisher(module, work.pending)
+
+
+async def _work(scope: ServiceScope, module: str) -> Work:
+    work: Work = scope.state["work"]
+    return work
+
+
+def _collect_subscriptions(modules: Sequence[Module], container: Container) -> list[Subscription]:
+    subscriptions = []
+    for module in modules:
+        allowed = {module.name, *module.depends_on, *module.listens_to}
+        for subscription in module.subscriptions:
+            event_type = subscription.event_type
+            owner = event_type.owner_module()
+            if owner not in allowed:
+                raise CompositionError(
+                    f"module {module.name!r} handles {event_type.event_name!r}, an event of "
+                    f"module {owner!r}, but does not declare it; add {owner!r} to "
+                    f"listens_to of module {module.name!r}"
+                )
+            if not inspect.iscoroutinefunction(subscription.handler):
+                raise CompositionError(
+                    f"handler {subscription.name} must be an 'async def' function"
+                )
+            for parameter in _parameters(subscription.handler)[1:]:
+                container.validate_request(module.name, parameter.key)
+            subscriptions.append(subscription)
+    return subscriptions
+
+
+def _collect_errors(modules: Sequence[Module]) -> dict[type[BaseException], int]:
+    errors: dict[type[BaseException], int] = {}
+    for module in modules:
+        for error, status in module.errors.items():
+            if errors.get(error, status) != status:
+                raise CompositionError(
+                    f"{error.__name__} is mapped to HTTP {errors[error]} and, by module "
+                    f"{module.name!r}, to {status}; map each exception once"
+                )
+            errors[error] = status
+    return errors

@@ -1,0 +1,109 @@
+"""The ``Module`` declaration: what a module is, needs and contributes."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from dolmen.di import Provider
+from dolmen.modules.exceptions import CompositionError
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+    from pydantic_settings import BaseSettings
+
+    from dolmen.events import Event
+    from dolmen.persistence import ModuleTables
+
+HandlerT = TypeVar("HandlerT", bound=Callable[..., Any])
+
+_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """One event handler of one module: ``handler`` runs when ``event_type`` is published."""
+
+    module: str
+    event_type: type[Event]
+    handler: Callable[..., Any]
+
+    @property
+    def name(self) -> str:
+        """A stable name for the handler: ``<module>.<function name>``."""
+        return f"{self.module}.{getattr(self.handler, '__name__', repr(self.handler))}"
+
+
+class Module:
+    """The declaration of one module of a modular monolith.
+
+    A module is a Python package whose public contract lives in its ``api``
+    submodule (``api.py`` or an ``api/`` package); everything else in the package
+    is private. The declaration names the module, the modules whose public
+    services it calls (``depends_on``), the modules whose events it reacts to
+    (``listens_to``), and what it contributes to the application.
+
+    Declaring a module has no side effect: nothing is registered anywhere until
+    an :class:`~dolmen.App` is built from a list of modules.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        depends_on: Sequence[str] = (),
+        listens_to: Sequence[str] = (),
+        providers: Iterable[Provider[Any]] = (),
+        routers: Iterable[APIRouter] = (),
+        prefix: str | None = None,
+        tables: ModuleTables | None = None,
+        settings: type[BaseSettings] | None = None,
+        errors: Mapping[type[BaseException], int] | None = None,
+        on_startup: Iterable[Callable[..., Any]] = (),
+        on_shutdown: Iterable[Callable[..., Any]] = (),
+        package: str | None = None,
+    ) -> None:
+        if not name or set(name) - _NAME_CHARS or name[0].isdigit():
+            raise CompositionError(
+                f"module name {name!r} is not valid: use lower-case letters, digits and "
+                "underscores, starting with a letter (it becomes a URL prefix, a table "
+                "prefix and a database schema)"
+            )
+        self.name = name
+        self.package = package if package is not None else _caller_package()
+        self.depends_on: tuple[str, ...] = tuple(depends_on)
+        self.listens_to: tuple[str, ...] = tuple(listens_to)
+        self.providers: tuple[Provider[Any], ...] = tuple(providers)
+        self.routers: tuple[APIRouter, ...] = tuple(routers)
+        self.prefix = f"/{name}" if prefix is None else prefix
+        self.tables = tables
+        self.settings = settings
+        self.errors: dict[type[BaseException], int] = dict(errors or {})
+        self.on_startup: tuple[Callable[..., Any], ...] = tuple(on_startup)
+        self.on_shutdown: tuple[Callable[..., Any], ...] = tuple(on_shutdown)
+        self.subscriptions: list[Subscription] = []
+
+    def on(self, event_type: type[Event]) -> Callable[[HandlerT], HandlerT]:
+        """Register the decorated coroutine function as a handler of ``event_type``.
+
+        The handler's first parameter receives the event; every other parameter
+        is resolved by its type from this module's services, in a unit of work
+        of its own.
+        """
+
+        def register(handler: HandlerT) -> HandlerT:
+            self.subscriptions.append(Subscription(self.name, event_type, handler))
+            return handler
+
+        return register
+
+    def __repr__(self) -> str:
+        return f"Module({self.name!r}, depends_on={list(self.depends_on)!r})"
+
+
+def _caller_package() -> str:
+    """The package of the file declaring the module: ``shop.orders.module`` -> ``shop.orders``."""
+    caller = sys._getframe(2).f_globals.get("__name__", "")
+    return str(caller).rpartition(".")[0] or str(caller)

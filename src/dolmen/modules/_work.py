@@ -1,0 +1,64 @@
+"""``Work``: one unit of work as the runtime sees it (services, transaction, events)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from dolmen.di import ServiceScope
+from dolmen.events import Event, PendingEvents
+from dolmen.persistence import UnitOfWork
+
+T = TypeVar("T")
+
+
+class Work:
+    """The services, transaction and published events of one request, command or handler.
+
+    ``get(Key)`` resolves a service as seen from ``module``. Leaving
+    :meth:`dolmen.App.unit_of_work` commits (or rolls back on error), then
+    dispatches the published events.
+    """
+
+    __slots__ = ("_dispatch", "module", "pending", "scope", "uow")
+
+    def __init__(
+        self,
+        scope: ServiceScope,
+        uow: UnitOfWork,
+        module: str | None,
+        dispatch: Callable[[Sequence[Event]], None],
+    ) -> None:
+        self.scope = scope
+        self.uow = uow
+        self.module = module
+        self.pending = PendingEvents()
+        self._dispatch = dispatch
+        scope.state["work"] = self
+
+    async def get(self, key: type[T] | Any, module: str | None = None) -> T:
+        """The service ``key`` as seen from ``module`` (default: this work's module)."""
+        viewer = module or self.module
+        if viewer is None:
+            raise TypeError("this unit of work belongs to no module; pass module=")
+        result: T = await self.scope.container.resolve(key, viewer, self.scope)
+        return result
+
+    async def commit(self) -> None:
+        """Commit the transaction, then dispatch the events published in it."""
+        await self.uow.commit()
+        if self.pending.events:
+            events, self.pending.events = self.pending.events, []
+            self._dispatch(events)
+
+    async def rollback(self) -> None:
+        """Roll back the transaction; published events are discarded."""
+        self.pending.events.clear()
+        await self.uow.rollback()
+
+    async def close(self) -> None:
+        """Release the unit of work's services and connection (rolling back if still open)."""
+        try:
+            await self.uow.rollback()
+        finally:
+            await self.scope.aclose()

@@ -1,0 +1,24 @@
+"""Per-module persistence on SQLAlchemy 2 (async): tables, database, unit of work."""
+
+from dolmen.persistence._database import Database, normalize_url
+from dolmen.persistence._guard import ModuleSession
+from dolmen.persistence._tables import ModuleTables
+from dolmen.persistence._uow import UnitOfWork
+from dolmen.persistence.exceptions import (
+    CrossModuleDataAccessError,
+    DatabaseConfigurationError,
+    PersistenceError,
+    UnitOfWorkClosedError,
+)
+
+__all__ = [
+    "CrossModuleDataAccessError",
+    "Database",
+    "DatabaseConfigurationError",
+    "ModuleSession",
+    "ModuleTables",
+    "PersistenceError",
+    "UnitOfWork",
+    "UnitOfWorkClosedError",
+    "normalize_url",
+]

@@ -1,0 +1,137 @@
+"""The application's database: engine set-up, per-module schemas, readiness."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.schema import CreateSchema
+
+from dolmen.persistence._tables import ModuleTables
+from dolmen.persistence.exceptions import DatabaseConfigurationError
+
+logger = logging.getLogger(__name__)
+
+WRITE_OPTION = "dolmen_write"
+"""Execution option: this connection's transaction will write (SQLite: BEGIN IMMEDIATE)."""
+
+
+def normalize_url(raw: str) -> URL:
+    """Parse a database URL, choosing Dolmen's async driver when none is named."""
+    try:
+        url = make_url(raw)
+    except ArgumentError as error:
+        raise DatabaseConfigurationError(
+            f"cannot parse database URL {raw!r}: {error}; expected e.g. "
+            "'sqlite:///./var/app.db' or 'postgresql://user@host/dbname'"
+        ) from None
+    backend = url.get_backend_name()
+    if backend == "sqlite" and url.drivername == "sqlite":
+        url = url.set(drivername="sqlite+aiosqlite")
+    elif backend == "postgresql" and url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+asyncpg")
+    elif backend not in ("sqlite", "postgresql"):
+        raise DatabaseConfigurationError(
+            f"database URL {url.render_as_string(hide_password=True)!r} names {backend!r}; "
+            "Dolmen supports SQLite and PostgreSQL"
+        )
+    return url
+
+
+class Database:
+    """Owns the async engine for the application's modules.
+
+    SQLite runs in WAL mode with a busy timeout and foreign keys on; its tables
+    are named ``<module>__<table>``. PostgreSQL gives each module its own schema.
+    """
+
+    def __init__(self, url: str, modules: Sequence[ModuleTables]) -> None:
+        self.url = normalize_url(url)
+        self.modules = list(modules)
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        self._engine: AsyncEngine | None = None
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The engine; available between :meth:`open` and :meth:`close`."""
+        if self._engine is None:
+            raise RuntimeError("the database is not open; start the application first")
+        return self._engine
+
+    async def open(self, *, create_tables: bool = True) -> None:
+        """Create the engine (and, for now, the modules' schemas and tables)."""
+        self._prepare_sqlite_file()
+        options: dict[str, Any] = {}
+        if self.is_sqlite:
+            options["execution_options"] = {
+                "schema_translate_map": {m.module: None for m in self.modules}
+            }
+        try:
+            engine = create_async_engine(self.url, **options)
+        except (NoSuchModuleError, ModuleNotFoundError) as error:
+            extra = "dolmen[postgres]" if not self.is_sqlite else "aiosqlite"
+            raise DatabaseConfigurationError(
+                f"the driver for {self.url.drivername!r} is not installed ({error}); "
+                f"install it with: pip install '{extra}'"
+            ) from None
+        if self.is_sqlite:
+            _configure_sqlite(engine)
+        self._engine = engine
+        if create_tables:
+            await self.create_tables()
+
+    async def create_tables(self) -> None:
+        """Create missing schemas and tables of every module."""
+        async with self.engine.begin() as connection:
+            for tables in self.modules:
+                if not self.is_sqlite:
+                    await connection.execute(CreateSchema(tables.module, if_not_exists=True))
+                await connection.run_sync(tables.metadata.create_all)
+
+    async def ping(self) -> None:
+        """Run ``SELECT 1``; raises if the database cannot be reached."""
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def close(self) -> None:
+        """Dispose of the engine and its pooled connections."""
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = None
+
+    def _prepare_sqlite_file(self) -> None:
+        database = self.url.database
+        if (
+            self.is_sqlite
+            and database
+            and database != ":memory:"
+            and "mode=memory" not in str(self.url)
+        ):
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    """WAL, busy timeout, foreign keys, and transactions begun by us, not by the driver."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event emit BEGIN instead of the driver guessing.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def on_begin(connection: Connection) -> None:
+        # Writers take the lock up front, so two writers never deadlock upgrading.
+        immediate = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

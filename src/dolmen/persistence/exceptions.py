@@ -1,0 +1,19 @@
+"""Errors raised by Dolmen's persistence layer."""
+
+from __future__ import annotations
+
+
+class PersistenceError(RuntimeError):
+    """Base class for persistence errors."""
+
+
+class DatabaseConfigurationError(PersistenceError, ValueError):
+    """The database URL or driver cannot be used."""
+
+
+class CrossModuleDataAccessError(PersistenceError):
+    """A module's session touched a table that another module owns."""
+
+
+class UnitOfWorkClosedError(PersistenceError):
+    """The unit of work was used after it was committed or rolled back."""
