@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse
 logger = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+_SOURCES = ("body", "query", "path", "header", "cookie")
 
 
 def problem(status: int, detail: str | None = None, **extensions: Any) -> JSONResponse:
@@ -66,12 +67,18 @@ def _status_for(exc: BaseException, error_map: Mapping[type[BaseException], int]
 
 def _field_error(error: Mapping[str, Any]) -> dict[str, Any]:
     loc: Sequence[Any] = error.get("loc", ())
-    where = list(loc[1:]) if loc and loc[0] in ("body", "query", "path", "header", "cookie") else []
+    kind = error.get("type", "")
+    detail = error.get("msg", "")
+    where = list(loc[1:]) if loc and loc[0] in _SOURCES else list(loc)
+    if kind == "json_invalid":
+        # pydantic puts the character offset where a path would be: the body as a whole is bad.
+        detail = f"{detail} at character {where[0]}" if where else detail
+        where = []
     return {
         "loc": list(loc),
-        "pointer": "#/" + "/".join(str(part) for part in where),
-        "detail": error.get("msg", ""),
-        "type": error.get("type", ""),
+        "pointer": "#/" + "/".join(str(part) for part in where) if where else "#",
+        "detail": detail,
+        "type": kind,
     }
 
 

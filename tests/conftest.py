@@ -1,0 +1,73 @@
+"""Shared fixtures: service URLs from the environment, fresh PostgreSQL databases."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+REQUIRE_SERVICES = os.environ.get("DOLMEN_TEST_REQUIRE_SERVICES") == "1"
+
+
+def service_url(variable: str) -> str:
+    """The URL in ``variable``; skip the test (or fail, in CI) when it is unset."""
+    url = os.environ.get(variable)
+    if not url:
+        message = f"{variable} is not set; set it to run this test against the real service"
+        if REQUIRE_SERVICES:
+            pytest.fail(message)
+        pytest.skip(message)
+    return url
+
+
+async def _admin(url: str, statement: str) -> None:
+    admin = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as connection:
+            await connection.execute(text(statement))
+    finally:
+        await admin.dispose()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database, dropped after the test."""
+    admin_url = make_url(service_url("DOLMEN_TEST_POSTGRES_URL")).set(
+        drivername="postgresql+asyncpg"
+    )
+    admin = admin_url.render_as_string(hide_password=False)
+    name = f"dolmen_test_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_admin(admin, f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(_admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """The URL of a SQLite file in the test's temporary folder."""
+    return f"sqlite:///{tmp_path / 'app.db'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Run the test once on a SQLite file and once on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'app.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    """Remove every DOLMEN_ variable so a test sees only what it sets."""
+    for name in list(os.environ):
+        if name.startswith("DOLMEN_") and not name.startswith("DOLMEN_TEST_"):
+            monkeypatch.delenv(name)
+    yield monkeypatch

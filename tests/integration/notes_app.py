@@ -1,0 +1,123 @@
+"""A two-module app for integration tests: 'notes' publishes, 'audit' records."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException
+from sqlalchemy import Column, Integer, String, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dolmen import App, Event, EventPublisher, Inject, Module, ModuleTables, UnitOfWork, provide
+from dolmen.config import AppSettings
+
+notes_tables = ModuleTables("notes")
+notes = notes_tables.table(
+    "notes", Column("id", Integer, primary_key=True), Column("text", String(100), nullable=False)
+)
+audit_tables = ModuleTables("audit")
+entries = audit_tables.table(
+    "entries", Column("id", Integer, primary_key=True), Column("what", String(100))
+)
+
+
+class NoteAdded(Event, name="notes.NoteAdded"):
+    text: str
+
+
+class Notes:
+    """The notes module's service."""
+
+    def __init__(self, session: AsyncSession, events: EventPublisher) -> None:
+        self.session = session
+        self.events = events
+
+    async def add(self, text: str) -> None:
+        await self.session.execute(insert(notes).values(text=text))
+        self.events.publish(NoteAdded(text=text))
+
+    async def count(self) -> int:
+        return int((await self.session.execute(select(func.count()).select_from(notes))).scalar())
+
+    async def peek_at_audit(self) -> int:
+        """Breaks the rules: reads another module's table."""
+        result = await self.session.execute(select(func.count()).select_from(entries))
+        return int(result.scalar())
+
+
+class Audit:
+    """The audit module's service."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def record(self, what: str) -> None:
+        if what == "poison":
+            raise ValueError("audit refuses poison")
+        await self.session.execute(insert(entries).values(what=what))
+
+    async def count(self) -> int:
+        return int((await self.session.execute(select(func.count()).select_from(entries))).scalar())
+
+
+router = APIRouter()
+
+
+@router.post("", status_code=201)
+async def add_note(text: str, service: Annotated[Notes, Inject(Notes)]) -> dict[str, str]:
+    await service.add(text)
+    if text == "conflict":
+        raise HTTPException(409, "refused after writing")
+    if text == "crash":
+        raise RuntimeError("secret internal detail")
+    return {"text": text}
+
+
+@router.post("/unlucky", status_code=201)
+async def add_note_that_cannot_commit(
+    service: Annotated[Notes, Inject(Notes)], uow: Annotated[UnitOfWork, Inject(UnitOfWork)]
+) -> dict[str, str]:
+    await service.add("unlucky")
+
+    async def fail() -> None:
+        raise RuntimeError("commit failed")
+
+    uow.before_commit(fail)
+    return {"text": "unlucky"}
+
+
+@router.get("/count")
+async def count_notes(service: Annotated[Notes, Inject(Notes)]) -> dict[str, int]:
+    return {"count": await service.count()}
+
+
+@router.get("/audit-count")
+async def count_audit_from_notes(service: Annotated[Audit, Inject(Audit)]) -> dict[str, int]:
+    return {"count": await service.count()}
+
+
+notes_module = Module(
+    "notes",
+    providers=[provide(Notes)],
+    routers=[router],
+    tables=notes_tables,
+)
+audit_module = Module(
+    "audit",
+    listens_to=["notes"],
+    providers=[provide(Audit)],
+    tables=audit_tables,
+)
+
+
+@audit_module.on(NoteAdded)
+async def record_note(event: NoteAdded, audit: Audit) -> None:
+    await audit.record(f"{event.text}")
+
+
+def make_app(database_url: str) -> App:
+    return App(
+        "notes",
+        modules=[notes_module, audit_module],
+        settings=AppSettings(database_url=database_url),
+    )

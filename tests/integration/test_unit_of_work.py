@@ -1,0 +1,115 @@
+"""Units of work on SQLite and PostgreSQL: commit, rollback, module-owned tables, events."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import text
+
+from dolmen import App
+from dolmen.events import ForeignEventError
+from dolmen.persistence import CrossModuleDataAccessError
+
+from .notes_app import Audit, NoteAdded, Notes, make_app
+
+
+@pytest.fixture
+async def app(database_url: str) -> AsyncIterator[App]:
+    app = make_app(database_url)
+    async with app.running():
+        yield app
+
+
+async def count(app: App, module: str, service: type[Notes] | type[Audit]) -> int:
+    async with app.unit_of_work(module) as work:
+        return await (await work.get(service)).count()
+
+
+async def test_each_module_owns_its_tables_by_prefix_or_schema(app: App) -> None:
+    assert app.database is not None
+    async with app.database.engine.connect() as connection:
+        if app.database.is_sqlite:
+            query = "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+            names = [row[0] for row in await connection.execute(text(query))]
+            assert names == ["audit__entries", "notes__notes"]
+        else:
+            query = (
+                "SELECT table_schema || '.' || table_name FROM information_schema.tables "
+                "WHERE table_schema IN ('notes', 'audit') ORDER BY 1"
+            )
+            names = [row[0] for row in await connection.execute(text(query))]
+            assert names == ["audit.audit__entries", "notes.notes__notes"]
+
+
+async def test_a_unit_of_work_commits_when_the_block_succeeds(app: App) -> None:
+    async with app.unit_of_work("notes") as work:
+        await (await work.get(Notes)).add("kept")
+    assert await count(app, "notes", Notes) == 1
+
+
+async def test_a_unit_of_work_rolls_back_everything_when_the_block_fails(app: App) -> None:
+    with pytest.raises(RuntimeError, match="boom"):
+        async with app.unit_of_work("notes") as work:
+            await (await work.get(Notes)).add("lost")
+            raise RuntimeError("boom")
+    await app.events.drain()  # type: ignore[union-attr]
+    assert await count(app, "notes", Notes) == 0
+    assert await count(app, "audit", Audit) == 0
+
+
+async def test_one_transaction_spans_every_module_in_the_unit_of_work(app: App) -> None:
+    with pytest.raises(RuntimeError):
+        async with app.unit_of_work("notes") as work:
+            await (await work.get(Notes)).add("first")
+            await (await work.get(Audit, module="audit")).record("second")
+            raise RuntimeError("undo both")
+    assert await count(app, "notes", Notes) == 0
+    assert await count(app, "audit", Audit) == 0
+
+
+async def test_a_module_cannot_query_another_modules_table(app: App) -> None:
+    with pytest.raises(CrossModuleDataAccessError, match="module 'notes' queried table"):
+        async with app.unit_of_work("notes") as work:
+            await (await work.get(Notes)).peek_at_audit()
+
+
+async def test_a_unit_of_work_opens_its_connection_only_when_a_session_is_needed(
+    app: App,
+) -> None:
+    from dolmen import EventPublisher
+
+    async with app.unit_of_work("notes") as work:
+        await work.get(EventPublisher)
+        assert not work.uow.touched_database
+        await work.get(Notes)
+        assert work.uow.touched_database
+
+
+async def test_a_committed_event_reaches_its_handler_in_its_own_unit_of_work(app: App) -> None:
+    async with app.unit_of_work("notes") as work:
+        await (await work.get(Notes)).add("hello")
+    await app.events.drain()  # type: ignore[union-attr]
+    assert await count(app, "audit", Audit) == 1
+
+
+async def test_a_failing_handler_is_logged_and_does_not_undo_the_publisher(
+    app: App, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR, logger="dolmen.events"):
+        async with app.unit_of_work("notes") as work:
+            await (await work.get(Notes)).add("poison")
+        await app.events.drain()  # type: ignore[union-attr]
+    assert await count(app, "notes", Notes) == 1
+    assert await count(app, "audit", Audit) == 0
+    assert "audit.record_note failed on notes.NoteAdded" in caplog.text
+    assert app.events is not None and app.events.failures == 1
+
+
+async def test_a_module_cannot_publish_another_modules_event(app: App) -> None:
+    from dolmen import EventPublisher
+
+    with pytest.raises(ForeignEventError, match="module 'audit' published 'notes.NoteAdded'"):
+        async with app.unit_of_work("audit") as work:
+            (await work.get(EventPublisher)).publish(NoteAdded(text="x"))

@@ -1,0 +1,339 @@
+"""The container: lifetimes, factories, clean-up, overrides, and who may resolve what."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, Protocol
+
+import pytest
+
+from dolmen.di import (
+    Container,
+    CrossModuleResolution,
+    Lifetime,
+    MissingProviderError,
+    ModuleCall,
+    NotVisibleError,
+    ProviderConfigurationError,
+    ResolutionError,
+    intercepting,
+    provide,
+    provide_value,
+)
+
+
+class Clock:
+    """An app-wide service."""
+
+
+class Repository:
+    """A unit-of-work service that needs the clock."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+
+
+class Pricing(Protocol):
+    """A public contract of module 'catalog'."""
+
+    async def price(self, sku: str) -> int: ...
+
+
+class FixedPricing:
+    """Implements Pricing."""
+
+    def __init__(self, repository: Repository) -> None:
+        self.repository = repository
+
+    async def price(self, sku: str) -> int:
+        return len(sku)
+
+    def describe(self) -> str:
+        return "fixed"
+
+
+class Checkout:
+    """A service of module 'orders' that calls catalog's public Pricing."""
+
+    def __init__(self, pricing: Pricing) -> None:
+        self.pricing = pricing
+
+
+def make_container(orders_sees: frozenset[str] = frozenset({"catalog"})) -> Container:
+    container = Container({"catalog": frozenset(), "orders": orders_sees})
+    container.register("catalog", provide(Clock, lifetime=Lifetime.APP))
+    container.register("catalog", provide(Repository))
+    container.register("catalog", provide(Pricing, FixedPricing, public=True))
+    container.register("orders", provide(Checkout))
+    if orders_sees:
+        container.validate()
+    return container
+
+
+async def test_an_app_service_is_built_once_for_every_unit_of_work() -> None:
+    container = make_container()
+    first, second = container.scope(), container.scope()
+    assert await first.get(Clock, "catalog") is await second.get(Clock, "catalog")
+
+
+async def test_a_unit_of_work_service_is_shared_within_a_scope_and_new_in_the_next() -> None:
+    container = make_container()
+    scope = container.scope()
+    repository = await scope.get(Repository, "catalog")
+    assert await scope.get(Repository, "catalog") is repository
+    assert await container.scope().get(Repository, "catalog") is not repository
+    assert repository.clock is await scope.get(Clock, "catalog")
+
+
+async def test_a_unit_of_work_service_outside_a_scope_is_refused() -> None:
+    container = make_container()
+    with pytest.raises(ResolutionError, match="per unit of work"):
+        await container.resolve(Repository, "catalog", None)
+
+
+class Token(str):
+    """A value built asynchronously."""
+
+
+async def make_token() -> Token:
+    return Token("t-1")
+
+
+async def test_async_factories_are_awaited() -> None:
+    container = Container({"auth": frozenset()})
+    container.register("auth", provide(Token, make_token))
+    assert await container.scope().get(Token, "auth") == "t-1"
+
+
+class Connection:
+    """A resource with a release step."""
+
+    def __init__(self, name: str, log: list[str]) -> None:
+        self.name, self.log = name, log
+
+
+LOG: list[str] = []
+
+
+async def open_connection() -> AsyncIterator[Connection]:
+    LOG.append("open connection")
+    yield Connection("c", LOG)
+    LOG.append("close connection")
+
+
+class Cursor:
+    """Depends on a connection; released first."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+
+def open_cursor(connection: Connection) -> Iterator[Cursor]:
+    LOG.append("open cursor")
+    yield Cursor(connection)
+    LOG.append("close cursor")
+
+
+async def test_generator_factories_are_released_last_built_first_when_the_scope_closes() -> None:
+    LOG.clear()
+    container = Container({"db": frozenset()})
+    container.register("db", provide(Connection, open_connection))
+    container.register("db", provide(Cursor, open_cursor))
+    scope = container.scope()
+    cursor = await scope.get(Cursor, "db")
+    assert isinstance(cursor.connection, Connection)
+    assert LOG == ["open connection", "open cursor"]
+    await scope.aclose()
+    assert LOG == ["open connection", "open cursor", "close cursor", "close connection"]
+
+
+async def test_app_wide_generators_are_released_when_the_container_closes() -> None:
+    LOG.clear()
+    container = Container({"db": frozenset()})
+    container.register("db", provide(Connection, open_connection, lifetime=Lifetime.APP))
+    await container.resolve(Connection, "db", None)
+    await container.scope().aclose()
+    assert LOG == ["open connection"]
+    await container.aclose()
+    assert LOG == ["open connection", "close connection"]
+
+
+async def test_an_override_replaces_the_service_inside_the_block_only() -> None:
+    container = make_container()
+    fake = FixedPricing(Repository(Clock()))
+    with container.override(Pricing, fake):
+        assert await container.scope().get(Pricing, "catalog") is fake
+    assert await container.scope().get(Pricing, "catalog") is not fake
+
+
+async def test_an_override_does_not_lift_the_visibility_rules() -> None:
+    container = make_container()
+    with container.override(Repository, object()), pytest.raises(NotVisibleError):
+        await container.scope().get(Repository, "orders")
+
+
+async def test_a_module_resolves_a_public_service_of_a_module_it_depends_on() -> None:
+    container = make_container()
+    checkout = await container.scope().get(Checkout, "orders")
+    assert await checkout.pricing.price("abc") == 3
+
+
+async def test_a_private_service_of_another_module_is_refused_naming_both_modules() -> None:
+    container = make_container()
+    with pytest.raises(NotVisibleError) as error:
+        await container.scope().get(Repository, "orders")
+    message = str(error.value)
+    assert "module 'orders'" in message
+    assert "private to module 'catalog'" in message
+
+
+async def test_a_public_service_without_a_declared_dependency_is_refused() -> None:
+    container = make_container(orders_sees=frozenset())
+    with pytest.raises(NotVisibleError) as error:
+        await container.scope().get(Pricing, "orders")
+    assert "add 'catalog' to depends_on of module 'orders'" in str(error.value)
+
+
+def test_a_provider_needing_an_undeclared_dependency_fails_at_validation() -> None:
+    container = Container({"catalog": frozenset(), "orders": frozenset()})
+    container.register("catalog", provide(Clock, lifetime=Lifetime.APP))
+    container.register("catalog", provide(Repository))
+    container.register("catalog", provide(Pricing, FixedPricing, public=True))
+    container.register("orders", provide(Checkout))
+    with pytest.raises(ProviderConfigurationError, match="add 'catalog' to depends_on"):
+        container.validate()
+
+
+async def test_asking_for_a_type_nobody_provides_says_what_to_declare() -> None:
+    container = make_container()
+    with pytest.raises(MissingProviderError, match=r"declare provide\(int, \.\.\.\)"):
+        await container.scope().get(int, "orders")
+
+
+def test_one_type_provided_by_two_modules_is_refused() -> None:
+    container = Container({"a": frozenset(), "b": frozenset()})
+    container.register("a", provide(Clock))
+    with pytest.raises(ProviderConfigurationError, match="provided twice"):
+        container.register("b", provide(Clock))
+
+
+def test_an_app_service_depending_on_a_unit_of_work_service_is_refused() -> None:
+    class Cache:
+        """Would capture one unit of work's repository forever."""
+
+        def __init__(self, repository: Repository) -> None:
+            self.repository = repository
+
+    container = Container({"catalog": frozenset()})
+    container.register("catalog", provide(Clock, lifetime=Lifetime.APP))
+    container.register("catalog", provide(Repository))
+    container.register("catalog", provide(Cache, lifetime=Lifetime.APP))
+    with pytest.raises(ProviderConfigurationError, match="lifetime=Lifetime.UNIT_OF_WORK"):
+        container.validate()
+
+
+class Egg:
+    """Half of a cycle."""
+
+    def __init__(self, chicken: Chicken) -> None:
+        self.chicken = chicken
+
+
+class Chicken:
+    """The other half."""
+
+    def __init__(self, egg: Egg) -> None:
+        self.egg = egg
+
+
+def test_services_depending_on_each_other_in_a_cycle_are_refused() -> None:
+    container = Container({"farm": frozenset()})
+    container.register("farm", provide(Egg))
+    container.register("farm", provide(Chicken))
+    with pytest.raises(ProviderConfigurationError, match="cycle"):
+        container.validate()
+
+
+def test_an_unannotated_parameter_is_refused_when_declared() -> None:
+    def make(clock):  # type: ignore[no-untyped-def]
+        return clock
+
+    with pytest.raises(ProviderConfigurationError, match="no type annotation"):
+        provide(Clock, make)
+
+
+class Retries(int):
+    """Nobody provides it."""
+
+
+class Client:
+    """Has a default."""
+
+    def __init__(self, clock: Clock, retries: Retries = Retries(3)) -> None:
+        self.retries = retries
+
+
+async def test_parameters_with_defaults_keep_them_when_nothing_provides_the_type() -> None:
+    container = Container({"a": frozenset()})
+    container.register("a", provide(Clock, lifetime=Lifetime.APP))
+    container.register("a", provide(Client))
+    container.validate()
+    assert (await container.scope().get(Client, "a")).retries == 3
+
+
+async def test_provide_value_serves_an_existing_instance() -> None:
+    clock = Clock()
+    container = Container({"a": frozenset()})
+    container.register("a", provide_value(Clock, clock))
+    assert await container.resolve(Clock, "a", None) is clock
+
+
+async def test_cross_module_hooks_see_only_calls_that_cross_a_boundary() -> None:
+    container = make_container()
+    seen: list[CrossModuleResolution] = []
+
+    def hook(resolution: CrossModuleResolution, instance: Any) -> Any:
+        seen.append(resolution)
+        return instance
+
+    container.add_hook(hook)
+    scope = container.scope()
+    await scope.get(Pricing, "catalog")
+    assert seen == []
+    await scope.get(Checkout, "orders")
+    assert seen == [CrossModuleResolution("orders", "catalog", Pricing)]
+
+
+async def test_a_hook_can_replace_the_service_another_module_gets() -> None:
+    class RemotePricing:
+        """What a split deployment would hand out instead."""
+
+        async def price(self, sku: str) -> int:
+            return 100
+
+    container = make_container()
+    container.add_hook(lambda resolution, instance: RemotePricing())
+    checkout = await container.scope().get(Checkout, "orders")
+    assert await checkout.pricing.price("abc") == 100
+    assert await (await container.scope().get(Pricing, "catalog")).price("abc") == 3
+
+
+async def test_interceptors_run_around_every_cross_module_coroutine_call() -> None:
+    container = make_container()
+    calls: list[str] = []
+
+    async def outer(call: ModuleCall, proceed: Any) -> Any:
+        calls.append(f"outer {call.caller}->{call.target}.{call.method}{call.args}")
+        result = await proceed()
+        calls.append(f"outer got {result}")
+        return result
+
+    async def inner(call: ModuleCall, proceed: Any) -> Any:
+        calls.append("inner")
+        return await proceed() * 10
+
+    container.add_hook(intercepting([outer, inner]))
+    checkout = await container.scope().get(Checkout, "orders")
+    assert await checkout.pricing.price("abcd") == 40
+    assert calls == ["outer orders->catalog.price('abcd',)", "inner", "outer got 40"]
+    assert checkout.pricing.describe() == "fixed"  # type: ignore[attr-defined]

@@ -1,0 +1,50 @@
+"""Each package's public names are curated: sorted, importable, and exactly these."""
+
+import importlib
+
+import pytest
+
+EXPECTED = {
+    "dolmen": [
+        "App", "CompositionError", "Event", "EventPublisher", "Inject", "Lifetime", "Module",
+        "ModuleTables", "UnitOfWork", "Work", "__version__", "provide", "provide_value",
+    ],
+    "dolmen.modules": [
+        "App", "CompositionError", "DependencyCycleError", "DuplicateModuleError", "Module",
+        "Subscription", "UnknownDependencyError", "Work",
+    ],
+    "dolmen.di": [
+        "CallInterceptor", "Container", "CrossModuleHook", "CrossModuleResolution", "Lifetime",
+        "MissingProviderError", "ModuleCall", "NotVisibleError", "Provider",
+        "ProviderConfigurationError", "ResolutionError", "ServiceProxy", "ServiceScope",
+        "intercepting", "provide", "provide_value",
+    ],
+    "dolmen.http": ["PROBLEM_JSON", "Inject", "UnitOfWorkMiddleware", "create_fastapi", "problem"],
+    "dolmen.persistence": [
+        "CrossModuleDataAccessError", "Database", "DatabaseConfigurationError", "ModuleSession",
+        "ModuleTables", "PersistenceError", "UnitOfWork", "UnitOfWorkClosedError",
+        "normalize_url",
+    ],
+    "dolmen.events": [
+        "Event", "EventDeclarationError", "EventPublisher", "ForeignEventError",
+        "InProcessEventBus", "ModulePublisher", "PendingEvents",
+    ],
+    "dolmen.config": ["AppSettings", "env_prefix", "load_module_settings"],
+    "dolmen.cli": ["cli", "main"],
+}  # fmt: skip
+
+
+def isort_style(name: str) -> tuple[int, str]:
+    """Constants, then classes, then everything else (ruff's RUF022 order)."""
+    if name.isupper():
+        return (0, name)
+    return (1, name) if name[:1].isupper() else (2, name)
+
+
+@pytest.mark.parametrize("package", sorted(EXPECTED))
+def test_each_package_exports_exactly_its_sorted_public_names(package: str) -> None:
+    module = importlib.import_module(package)
+    assert module.__all__ == sorted(module.__all__, key=isort_style)
+    assert module.__all__ == EXPECTED[package]
+    for name in module.__all__:
+        assert getattr(module, name) is not None
