@@ -65,9 +65,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     """Remove every DOLMEN_ variable so a test sees only what it sets."""
     for name in list(os.environ):
         if name.startswith("DOLMEN_") and not name.startswith("DOLMEN_TEST_"):
             monkeypatch.delenv(name)
-    yield monkeypatch
+    return monkeypatch

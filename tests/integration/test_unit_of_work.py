@@ -104,12 +104,13 @@ async def test_a_failing_handler_is_logged_and_does_not_undo_the_publisher(
     assert await count(app, "notes", Notes) == 1
     assert await count(app, "audit", Audit) == 0
     assert "audit.record_note failed on notes.NoteAdded" in caplog.text
-    assert app.events is not None and app.events.failures == 1
+    assert app.events is not None
+    assert app.events.failures == 1
 
 
 async def test_a_module_cannot_publish_another_modules_event(app: App) -> None:
     from dolmen import EventPublisher
 
-    with pytest.raises(ForeignEventError, match="module 'audit' published 'notes.NoteAdded'"):
+    with pytest.raises(ForeignEventError, match=r"module 'audit' published 'notes\.NoteAdded'"):
         async with app.unit_of_work("audit") as work:
             (await work.get(EventPublisher)).publish(NoteAdded(text="x"))

@@ -228,7 +228,7 @@ def test_an_app_service_depending_on_a_unit_of_work_service_is_refused() -> None
     container.register("catalog", provide(Clock, lifetime=Lifetime.APP))
     container.register("catalog", provide(Repository))
     container.register("catalog", provide(Cache, lifetime=Lifetime.APP))
-    with pytest.raises(ProviderConfigurationError, match="lifetime=Lifetime.UNIT_OF_WORK"):
+    with pytest.raises(ProviderConfigurationError, match=r"lifetime=Lifetime\.UNIT_OF_WORK"):
         container.validate()
 
 
@@ -266,10 +266,13 @@ class Retries(int):
     """Nobody provides it."""
 
 
+THREE = Retries(3)
+
+
 class Client:
     """Has a default."""
 
-    def __init__(self, clock: Clock, retries: Retries = Retries(3)) -> None:
+    def __init__(self, clock: Clock, retries: Retries = THREE) -> None:
         self.retries = retries
 
 

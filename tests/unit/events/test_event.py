@@ -34,7 +34,7 @@ def test_an_event_outside_an_api_needs_an_explicit_name() -> None:
 
 
 def test_a_name_without_a_module_part_is_refused() -> None:
-    with pytest.raises(EventDeclarationError, match="'<module>.<EventName>'"):
+    with pytest.raises(EventDeclarationError, match=r"'<module>\.<EventName>'"):
 
         class Bad(Event, name="Bad"):
             x: int
