@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import inspect
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
@@ -45,6 +46,8 @@ class App:
     ) -> None:
         self.name = name
         self.modules: list[Module] = ordered_modules(modules)
+        for module in self.modules:
+            _check_public_keys(module)
         self._settings = settings
         self.container = _build_container(self.modules)
         self.subscriptions = _collect_subscriptions(self.modules, self.container)
@@ -234,6 +237,26 @@ async def _publisher(scope: ServiceScope, module: str) -> EventPublisher:
 async def _work(scope: ServiceScope, module: str) -> Work:
     work: Work = scope.state["work"]
     return work
+
+
+def _check_public_keys(module: Module) -> None:
+    """A module with an ``api`` may export only types declared in it."""
+    api = f"{module.package}.api"
+    try:
+        has_api = importlib.util.find_spec(api) is not None
+    except (ImportError, ValueError):
+        has_api = False
+    if not has_api:
+        return
+    for provider in module.providers:
+        declared_in = getattr(provider.key, "__module__", "")
+        if provider.public and not (declared_in == api or declared_in.startswith(f"{api}.")):
+            raise CompositionError(
+                f"module {module.name!r} exports {provider.key_name} with public=True, but "
+                f"that type is declared in {declared_in!r}, outside the module's public "
+                f"contract; declare the interface (a Protocol or ABC) in {api!r} and provide "
+                "the implementation for it"
+            )
 
 
 def _collect_subscriptions(modules: Sequence[Module], container: Container) -> list[Subscription]:

@@ -178,3 +178,19 @@ async def test_a_failing_start_up_hook_stops_the_modules_already_started(sqlite_
         await app.start()
     assert calls == ["stop catalog with Clock"]
     assert not app.started
+
+
+def test_a_public_service_must_be_declared_in_the_modules_api() -> None:
+    from shop.catalog.service import Catalog
+
+    catalog = Module("catalog", package="shop.catalog", providers=[provide(Catalog, public=True)])
+    with pytest.raises(CompositionError, match=r"declare the interface .* in 'shop\.catalog\.api'"):
+        App("t", modules=[catalog])
+
+
+def test_the_shop_exports_only_types_from_its_modules_apis() -> None:
+    from shop.app import create_app
+    from shop.catalog.api import CatalogService
+
+    app = create_app()  # raises CompositionError if a public key lived outside an api
+    assert app.container.owner_of(CatalogService) == "catalog"
