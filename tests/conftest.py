@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -35,19 +36,26 @@ async def _admin(url: str, statement: str) -> None:
         await admin.dispose()
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """The URL of a new, empty PostgreSQL database, dropped after the test."""
+@contextlib.contextmanager
+def fresh_postgres_database(prefix: str = "dolmen_test") -> Iterator[str]:
+    """A new, empty PostgreSQL database on the test server, dropped afterwards."""
     admin_url = make_url(service_url("DOLMEN_TEST_POSTGRES_URL")).set(
         drivername="postgresql+asyncpg"
     )
     admin = admin_url.render_as_string(hide_password=False)
-    name = f"dolmen_test_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     asyncio.run(_admin(admin, f'CREATE DATABASE "{name}"'))
     try:
         yield admin_url.set(database=name).render_as_string(hide_password=False)
     finally:
         asyncio.run(_admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database, dropped after the test."""
+    with fresh_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture
