@@ -236,7 +236,7 @@ def test_a_product_with_wrong_types_is_refused_with_a_422_naming_each_field_and_
     assert_problem(sqlite_client.get(f"/catalog/products/{sku}"), 404)
 
 
-def test_a_declined_payment_fails_the_order_and_sends_no_notification(
+def test_a_declined_payment_fails_the_order_returns_the_stock_and_sends_no_notification(
     client: httpx.Client,
 ) -> None:
     expensive = add_product(client, price="600.00", stock=5)
@@ -253,6 +253,8 @@ def test_a_declined_payment_fails_the_order_and_sends_no_notification(
     payment = client.get(f"/billing/payments/{declined_id}").json()
     assert payment["status"] == "failed"
     assert payment["amount"] == "1200.00"
+    # The reservation is given back: the declined order holds no stock.
+    assert client.get(f"/catalog/products/{expensive}").json()["stock"] == 5
 
     # A paid order of the same customer is notified; the declined one never is.
     paid = place_order(client, email, (cheap, 1))

@@ -65,6 +65,10 @@ class CatalogService(Protocol):
         """
         ...
 
+    async def release(self, requests: Sequence[StockRequest]) -> None:
+        """Put items reserved earlier back in stock (an order that will not be paid)."""
+        ...
+
 
 __all__ = [
     "CatalogService",

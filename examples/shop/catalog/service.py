@@ -47,6 +47,17 @@ class Catalog:
             await self.products.save_stock(product)
         return reserved
 
+    async def release(self, requests: Sequence[StockRequest]) -> None:
+        """Put items reserved earlier back in stock."""
+        found = await self.products.get_for_update(sorted({r.sku for r in requests}))
+        for request in requests:
+            product = found.get(request.sku)
+            if product is None:
+                raise UnknownProduct(request.sku)
+            product.release(request.quantity)
+        for product in found.values():
+            await self.products.save_stock(product)
+
 
 def _view(product: Product) -> ProductView:
     return ProductView(sku=product.sku, name=product.name, price=product.price, stock=product.stock)

@@ -55,7 +55,11 @@ class OrderService:
         await self.orders.save_status(order)
 
     async def mark_payment_failed(self, order_id: str, reason: str) -> None:
-        """Billing could not charge the customer."""
+        """Billing could not charge the customer: record it and give the stock back."""
         order = await self.get(order_id)
         order.mark_payment_failed(reason)
+        if order.changed:
+            await self.catalog.release(
+                [StockRequest(sku=line.sku, quantity=line.quantity) for line in order.lines]
+            )
         await self.orders.save_status(order)

@@ -24,3 +24,9 @@ class Product:
         if quantity > self.stock:
             raise InsufficientStock(self.sku, quantity, self.stock)
         self.stock -= quantity
+
+    def release(self, quantity: int) -> None:
+        """Put ``quantity`` reserved items back in stock."""
+        if quantity <= 0:
+            raise ValueError("quantity must be positive")
+        self.stock += quantity
