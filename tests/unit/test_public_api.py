@@ -29,7 +29,10 @@ EXPECTED = {
         "Event", "EventDeclarationError", "EventPublisher", "ForeignEventError",
         "InProcessEventBus", "ModulePublisher", "PendingEvents",
     ],
-    "dolmen.config": ["AppSettings", "env_prefix", "load_module_settings"],
+    "dolmen.config": [
+        "AppSettings", "ConfigurationError", "LoadedConfig", "Problem", "Secret", "Setting",
+        "Source", "SourceKind", "load_config",
+    ],
     "dolmen.cli": ["cli", "main"],
 }  # fmt: skip
 

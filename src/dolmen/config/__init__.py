@@ -1,5 +1,20 @@
-"""Typed, validated configuration for the application and each module."""
+"""Configuration as code: typed settings per module, layered sources, start-up validation."""
 
-from dolmen.config._settings import AppSettings, env_prefix, load_module_settings
+from dolmen.config._fields import Secret
+from dolmen.config._loader import LoadedConfig, Setting, load_config
+from dolmen.config._problems import Problem
+from dolmen.config._settings import AppSettings
+from dolmen.config._sources import Source, SourceKind
+from dolmen.config.exceptions import ConfigurationError
 
-__all__ = ["AppSettings", "env_prefix", "load_module_settings"]
+__all__ = [
+    "AppSettings",
+    "ConfigurationError",
+    "LoadedConfig",
+    "Problem",
+    "Secret",
+    "Setting",
+    "Source",
+    "SourceKind",
+    "load_config",
+]

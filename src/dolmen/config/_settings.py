@@ -1,19 +1,19 @@
-"""The application's own settings and the loading of each module's settings."""
+"""The application's own settings (section ``[app]``)."""
 
 from __future__ import annotations
 
-from typing import TypeVar
-
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
-SettingsT = TypeVar("SettingsT", bound=BaseSettings)
+from pydantic import BaseModel, ConfigDict, Field
 
 
-class AppSettings(BaseSettings):
-    """Settings of the application as a whole, read from ``DOLMEN_*`` variables."""
+class AppSettings(BaseModel):
+    """Settings of the application as a whole: ``[app]`` in ``dolmen.toml``.
 
-    model_config = SettingsConfigDict(env_prefix="DOLMEN_", extra="ignore")
+    Set them in ``dolmen.toml``, as ``DOLMEN__APP__<KEY>``, or in code with
+    ``App(config={"app": {...}})``. ``DOLMEN_DATABASE_URL`` is kept as a short
+    name for ``DOLMEN__APP__DATABASE_URL``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
 
     database_url: str | None = Field(
         default=None,
@@ -22,17 +22,14 @@ class AppSettings(BaseSettings):
             "'postgresql://user@host/db' uses PostgreSQL (install dolmen[postgres])."
         ),
     )
+    secrets_dir: str | None = Field(
+        default=None,
+        description=(
+            "Folder with one file per secret, named like billing__api_key. Unset: "
+            "/run/secrets. A relative path is relative to the configuration folder."
+        ),
+    )
 
     def effective_database_url(self, app_name: str) -> str:
         """The database URL to use, with the SQLite default filled in."""
         return self.database_url or f"sqlite:///./var/{app_name}.db"
-
-
-def env_prefix(module: str) -> str:
-    """The environment-variable prefix of a module's settings: ``DOLMEN__<MODULE>__``."""
-    return f"DOLMEN__{module.upper()}__"
-
-
-def load_module_settings(module: str, settings_class: type[SettingsT]) -> SettingsT:
-    """Read a module's settings from ``DOLMEN__<MODULE>__<FIELD>`` variables."""
-    return settings_class(_env_prefix=env_prefix(module))

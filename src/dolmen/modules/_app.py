@@ -6,12 +6,15 @@ import contextlib
 import importlib.util
 import inspect
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+import os
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dolmen.config import AppSettings, load_module_settings
+from dolmen.config import AppSettings, LoadedConfig, load_config
 from dolmen.di import Container, Lifetime, ServiceScope, provide
 from dolmen.di._provider import _parameters
 from dolmen.events import Event, EventPublisher, InProcessEventBus, ModulePublisher
@@ -42,14 +45,22 @@ class App:
         name: str,
         modules: Sequence[Module],
         *,
+        config: Mapping[str, Any] | None = None,
+        config_dir: str | Path | None = None,
+        environment: str | None = None,
         settings: AppSettings | None = None,
     ) -> None:
         self.name = name
         self.modules: list[Module] = ordered_modules(modules)
         for module in self.modules:
             _check_public_keys(module)
-        self._settings = settings
-        self.container = _build_container(self.modules)
+        self.config_dir = Path(config_dir) if config_dir is not None else None
+        self.environment = environment
+        self._code_config: dict[str, Any] = {k: dict(v) for k, v in (config or {}).items()}
+        if settings is not None:
+            self._code_config.setdefault("app", {}).update(settings.model_dump(exclude_unset=True))
+        self._config: LoadedConfig | None = None
+        self.container = _build_container(self.modules, self)
         self.subscriptions = _collect_subscriptions(self.modules, self.container)
         self.error_map = _collect_errors(self.modules)
         self.container.validate()
@@ -59,12 +70,48 @@ class App:
 
     # -- lifecycle ------------------------------------------------------------------
 
+    def settings_schema(self) -> dict[str, type[BaseModel]]:
+        """The settings class of each section: ``app`` and every module that has one."""
+        schema: dict[str, type[BaseModel]] = {"app": AppSettings}
+        for module in self.modules:
+            if module.settings is not None:
+                schema[module.name] = module.settings
+        return schema
+
+    def load_config(
+        self,
+        *,
+        environment: str | None = None,
+        environ: Mapping[str, str] | None = None,
+        include_process: bool = True,
+    ) -> LoadedConfig:
+        """Read and validate the configuration; raises ConfigurationError with every problem.
+
+        ``environ`` defaults to the process environment: the one place Dolmen
+        reads it.
+        """
+        return load_config(
+            self.settings_schema(),
+            config_dir=self.config_dir or Path.cwd(),
+            environ=os.environ if environ is None else environ,
+            environment=environment or self.environment,
+            code=self._code_config,
+            include_process=include_process,
+        )
+
+    @property
+    def config(self) -> LoadedConfig:
+        """The validated configuration (loaded on first use, or by :meth:`start`)."""
+        if self._config is None:
+            self._config = self.load_config()
+        return self._config
+
     @property
     def settings(self) -> AppSettings:
-        """The application's settings (read from the environment on first use)."""
-        if self._settings is None:
-            self._settings = AppSettings()
-        return self._settings
+        """The application's own settings (section ``app``)."""
+        settings = self.config.section("app")
+        assert isinstance(settings, AppSettings)  # the schema puts AppSettings there
+        return settings
 
     @property
     def started(self) -> bool:
@@ -75,9 +122,7 @@ class App:
         """Load settings, open the database, create tables, run start-up hooks in order."""
         if self.started:
             return
-        for module in self.modules:
-            if module.settings is not None:
-                await self.container.resolve(module.settings, module.name, None)
+        self._config = self.load_config()
         database = Database(
             self.settings.effective_database_url(self.name),
             [m.tables for m in self.modules if m.tables is not None],
@@ -197,13 +242,13 @@ class App:
         return f"App({self.name!r}, modules={[m.name for m in self.modules]!r})"
 
 
-def _build_container(modules: Sequence[Module]) -> Container:
+def _build_container(modules: Sequence[Module], app: App) -> Container:
     container = Container({m.name: frozenset(m.depends_on) for m in modules})
     for module in modules:
         for provider in module.providers:
             container.register(module.name, provider)
         if module.settings is not None:
-            container.register(module.name, _settings_provider(module.name, module.settings))
+            container.register(module.name, _settings_provider(app, module.name, module.settings))
     container.register_contextual(AsyncSession, _session)
     container.register_contextual(UnitOfWork, _unit_of_work)
     container.register_contextual(EventPublisher, _publisher)
@@ -211,12 +256,8 @@ def _build_container(modules: Sequence[Module]) -> Container:
     return container
 
 
-def _settings_provider(module: str, settings_class: type[Any]) -> Any:
-    return provide(
-        settings_class,
-        lambda: load_module_settings(module, settings_class),
-        lifetime=Lifetime.APP,
-    )
+def _settings_provider(app: App, module: str, settings_class: type[Any]) -> Any:
+    return provide(settings_class, lambda: app.config.section(module), lifetime=Lifetime.APP)
 
 
 async def _session(scope: ServiceScope, module: str) -> AsyncSession:
