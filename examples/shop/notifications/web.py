@@ -17,6 +17,7 @@ class NotificationOut(BaseModel):
     """A notification sent to a customer."""
 
     id: str
+    sender: str
     email: str
     order_id: str
     kind: str
@@ -30,6 +31,13 @@ async def list_notifications(
 ) -> list[NotificationOut]:
     """The notifications sent to ``email``, oldest first."""
     return [
-        NotificationOut(id=n.id, email=n.email, order_id=n.order_id, kind=n.kind, subject=n.subject)
+        NotificationOut(
+            id=n.id,
+            sender=n.sender,
+            email=n.email,
+            order_id=n.order_id,
+            kind=n.kind,
+            subject=n.subject,
+        )
         for n in await notifications.sent_to(email)
     ]

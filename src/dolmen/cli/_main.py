@@ -9,7 +9,9 @@ import sys
 import click
 
 from dolmen._version import __version__
+from dolmen.cli._config import config_group
 from dolmen.cli._loading import load_app, preflight
+from dolmen.config import ConfigurationError
 from dolmen.modules import App, CompositionError
 
 
@@ -69,6 +71,9 @@ def demo(host: str, port: int) -> None:
     uvicorn.run(app, host=host, port=port)
 
 
+cli.add_command(config_group)
+
+
 def main() -> None:
     """Entry point of the ``dolmen`` console script: one clear line on error, never a traceback."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -80,6 +85,9 @@ def main() -> None:
     except click.ClickException as error:
         error.show()
         sys.exit(error.exit_code)
+    except ConfigurationError as error:
+        click.echo(str(error), err=True)
+        sys.exit(2)
     except CompositionError as error:
         click.echo(f"Error: {error}", err=True)
         sys.exit(1)

@@ -27,6 +27,7 @@ class SqlNotificationRepository:
         await self.session.execute(
             insert(notifications).values(
                 id=notification.id,
+                sender=notification.sender,
                 email=notification.email,
                 order_id=notification.order_id,
                 kind=notification.kind,
@@ -42,6 +43,6 @@ class SqlNotificationRepository:
             .order_by(notifications.c.seq)
         )
         return [
-            Notification(r.id, r.email, r.order_id, r.kind, r.subject)
+            Notification(r.id, r.sender, r.email, r.order_id, r.kind, r.subject)
             for r in await self.session.execute(query)
         ]

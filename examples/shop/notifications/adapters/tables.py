@@ -10,6 +10,7 @@ notifications = tables.table(
     "notifications",
     Column("seq", Integer, primary_key=True, autoincrement=True),
     Column("id", String(36), nullable=False, unique=True),
+    Column("sender", String(100), nullable=False),
     Column("email", String(320), nullable=False, index=True),
     Column("order_id", String(36), nullable=False),
     Column("kind", String(40), nullable=False),

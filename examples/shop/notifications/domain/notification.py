@@ -12,6 +12,7 @@ class Notification:
     """One message to one customer about one order."""
 
     id: str
+    sender: str
     email: str
     order_id: str
     kind: str
@@ -19,11 +20,12 @@ class Notification:
 
     @classmethod
     def payment_received(
-        cls, notification_id: str, email: str, order_id: str, amount: Decimal
+        cls, notification_id: str, sender: str, email: str, order_id: str, amount: Decimal
     ) -> Notification:
         """The message a customer gets once their order is paid."""
         return cls(
             notification_id,
+            sender,
             email,
             order_id,
             "order_paid",

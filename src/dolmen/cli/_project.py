@@ -1,0 +1,58 @@
+"""Find the application a command works on: ``--app``, or ``[tool.dolmen]`` in pyproject.toml."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from dolmen.cli._loading import load_app
+from dolmen.modules import App
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def app_options(command: F) -> F:
+    """Add ``--app`` and ``--app-dir`` to a command."""
+    command = click.option(
+        "--app-dir",
+        default=None,
+        type=click.Path(file_okay=False),
+        help="Folder put first on the import path. Default: [tool.dolmen] app-dir, or '.'.",
+    )(command)
+    return click.option(
+        "--app",
+        "app_spec",
+        default=None,
+        metavar="APP",
+        help="The app as 'package.module:attribute'. Default: [tool.dolmen] app in pyproject.toml.",
+    )(command)
+
+
+def find_app(app_spec: str | None, app_dir: str | None) -> App:
+    """Load the App named on the command line or in ``./pyproject.toml``."""
+    project = _tool_dolmen(Path("pyproject.toml"))
+    spec = app_spec or project.get("app")
+    if not spec:
+        raise click.UsageError(
+            "which app? pass --app package.module:attribute, or set app = '...' under "
+            "[tool.dolmen] in pyproject.toml"
+        )
+    target = load_app(str(spec), app_dir or str(project.get("app-dir", ".")))
+    if not isinstance(target, App):
+        raise click.ClickException(f"{spec} is a {type(target).__name__}, not a dolmen.App")
+    return target
+
+
+def _tool_dolmen(path: Path) -> dict[str, object]:
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise click.ClickException(f"{path} is not valid TOML: {error}") from None
+    section = data.get("tool", {}).get("dolmen", {})
+    return section if isinstance(section, dict) else {}
