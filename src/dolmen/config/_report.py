@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import typing
 from collections.abc import Mapping, Sequence
@@ -124,7 +125,7 @@ def schema_json(schema: Mapping[str, type[BaseModel]]) -> str:
     """The reference as JSON: every setting, and a JSON Schema per section."""
     return json.dumps(
         {
-            "settings": [row.__dict__ for row in schema_rows(schema)],
+            "settings": [dataclasses.asdict(row) for row in schema_rows(schema)],
             "sections": {name: model.model_json_schema() for name, model in schema.items()},
         },
         indent=2,
