@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException
 from sqlalchemy import Column, Integer, String, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import registry
 
 from dolmen import App, Event, EventPublisher, Inject, Module, ModuleTables, UnitOfWork, provide
-from dolmen.config import AppSettings
 
 notes_tables = ModuleTables("notes")
 notes = notes_tables.table(
@@ -91,9 +91,13 @@ async def count_notes(service: Annotated[Notes, Inject(Notes)]) -> dict[str, int
     return {"count": await service.count()}
 
 
-@router.get("/audit-count")
-async def count_audit_from_notes(service: Annotated[Audit, Inject(Audit)]) -> dict[str, int]:
-    return {"count": await service.count()}
+nosy_router = APIRouter()
+
+
+@nosy_router.get("/peek")
+async def peek_at_audit(audit: Annotated[Audit, Inject(Audit)]) -> int:
+    """Asks for a service private to another module: refused when the App is built."""
+    return await audit.count()
 
 
 notes_module = Module(
@@ -119,5 +123,15 @@ def make_app(database_url: str) -> App:
     return App(
         "notes",
         modules=[notes_module, audit_module],
-        settings=AppSettings(database_url=database_url),
+        config={"app": {"database_url": database_url}},
     )
+
+
+class AuditEntry:
+    """An ORM mapping of audit's table, to show the guard covers flushes too."""
+
+    id: int
+    what: str
+
+
+registry().map_imperatively(AuditEntry, entries)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -78,14 +79,27 @@ async def test_a_commit_that_fails_turns_into_a_500_not_a_success(
     assert await note_count(client) == 0
 
 
-async def test_a_route_asking_for_another_modules_private_service_is_refused(
-    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
-) -> None:
-    with caplog.at_level(logging.ERROR, logger="dolmen.http"):
-        response = await client.get("/notes/audit-count")
-    assert response.status_code == 500
-    assert "module 'notes' asked for" in caplog.text
-    assert "private to module 'audit'" in caplog.text
+def test_a_route_asking_for_another_modules_private_service_is_refused_at_start_up() -> None:
+    from dolmen import Module
+    from dolmen.modules import CompositionError
+
+    from .notes_app import audit_module, nosy_router, notes_module
+
+    nosy = Module("nosy", routers=[nosy_router])
+    with pytest.raises(CompositionError) as error:
+        App("t", modules=[nosy, audit_module, notes_module])
+    assert str(error.value).startswith("route /nosy/peek: module 'nosy' asked for ")
+    assert "which is private to module 'audit'" in str(error.value)
+
+
+async def test_probes_answer_even_when_the_app_was_not_started(tmp_path: Path) -> None:
+    app = make_app(f"sqlite:///{tmp_path / 'x.db'}")
+    transport = httpx.ASGITransport(app=app.asgi(), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        assert (await client.get("/healthz")).status_code == 200
+        ready = await client.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["detail"] == "database unreachable: RuntimeError"
 
 
 async def test_validation_errors_are_422_problems_with_the_field_path(

@@ -31,8 +31,7 @@ async def order_status(app: App, total: str, email: str = "ada@example.com") -> 
             order = {"customer_email": email, "items": [{"sku": "THING", "quantity": 1}]}
             placed = await client.post("/orders", json=order)
             assert placed.status_code == 201, placed.text
-            assert app.events is not None
-            await app.events.drain()
+            await app.drain_events()
             result = (await client.get(f"/orders/{placed.json()['id']}")).json()
             notes = (await client.get("/notifications", params={"email": email})).json()
             return {"status": result["status"], "notifications": notes}

@@ -54,7 +54,7 @@ async def test_a_unit_of_work_rolls_back_everything_when_the_block_fails(app: Ap
         async with app.unit_of_work("notes") as work:
             await (await work.get(Notes)).add("lost")
             raise RuntimeError("boom")
-    await app.events.drain()  # type: ignore[union-attr]
+    await app.drain_events()
     assert await count(app, "notes", Notes) == 0
     assert await count(app, "audit", Audit) == 0
 
@@ -70,7 +70,7 @@ async def test_one_transaction_spans_every_module_in_the_unit_of_work(app: App) 
 
 
 async def test_a_module_cannot_query_another_modules_table(app: App) -> None:
-    with pytest.raises(CrossModuleDataAccessError, match="module 'notes' queried table"):
+    with pytest.raises(CrossModuleDataAccessError, match="module 'notes' used table"):
         async with app.unit_of_work("notes") as work:
             await (await work.get(Notes)).peek_at_audit()
 
@@ -90,7 +90,7 @@ async def test_a_unit_of_work_opens_its_connection_only_when_a_session_is_needed
 async def test_a_committed_event_reaches_its_handler_in_its_own_unit_of_work(app: App) -> None:
     async with app.unit_of_work("notes") as work:
         await (await work.get(Notes)).add("hello")
-    await app.events.drain()  # type: ignore[union-attr]
+    await app.drain_events()
     assert await count(app, "audit", Audit) == 1
 
 
@@ -100,7 +100,7 @@ async def test_a_failing_handler_is_logged_and_does_not_undo_the_publisher(
     with caplog.at_level(logging.ERROR, logger="dolmen.events"):
         async with app.unit_of_work("notes") as work:
             await (await work.get(Notes)).add("poison")
-        await app.events.drain()  # type: ignore[union-attr]
+        await app.drain_events()
     assert await count(app, "notes", Notes) == 1
     assert await count(app, "audit", Audit) == 0
     assert "audit.record_note failed on notes.NoteAdded" in caplog.text
@@ -114,3 +114,17 @@ async def test_a_module_cannot_publish_another_modules_event(app: App) -> None:
     with pytest.raises(ForeignEventError, match=r"module 'audit' published 'notes\.NoteAdded'"):
         async with app.unit_of_work("audit") as work:
             (await work.get(EventPublisher)).publish(NoteAdded(text="x"))
+
+
+async def test_a_module_cannot_write_another_modules_table_through_the_orm(app: App) -> None:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from .notes_app import AuditEntry
+
+    entry = AuditEntry()
+    entry.what = "forged"
+    with pytest.raises(CrossModuleDataAccessError, match="module 'notes' used table"):
+        async with app.unit_of_work("notes") as work:
+            session = await work.get(AsyncSession)
+            session.add(entry)
+    assert await count(app, "audit", Audit) == 0

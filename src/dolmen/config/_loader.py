@@ -102,13 +102,14 @@ def load_config(
             layer, found = read_toml(path, kind)
             layers.append(layer)
             problems.extend(found)
+    code_layer = flatten(code or {}, Source(SourceKind.CODE))
     if include_process:
         layer, malformed = environment_layer(environ)
         layers.append(layer)
         problems.extend(Problem(name, "is not a setting name", hint=why) for name, why in malformed)
-        layers.append(secrets_layer(_secrets_dir(merge(*layers), config_dir)))
-    if code:
-        layers.append(flatten(code, Source(SourceKind.CODE)))
+        secrets_dir = _secrets_dir(merge(*layers, code_layer), config_dir)
+        layers.append(secrets_layer(secrets_dir, sections=set(schema)))
+    layers.append(code_layer)
     merged = merge(*layers)
     problems.extend(_unknown_keys(merged, schema))
     sections: dict[str, BaseModel] = {}

@@ -94,14 +94,18 @@ def environment_layer(environ: Mapping[str, str]) -> tuple[Layer, list[tuple[str
     return layer, malformed
 
 
-def secrets_layer(directory: Path) -> Layer:
-    """Values from one file per secret, named like ``billing__api_key``."""
+def secrets_layer(directory: Path, sections: set[str]) -> Layer:
+    """Values from one file per secret, named like ``billing__api_key``.
+
+    Files of sections the app does not have are left alone: a secrets folder is
+    often shared with other programs (``/run/secrets/postgres__password``).
+    """
     layer: Layer = {}
     if not directory.is_dir():
         return layer
     for path in sorted(directory.iterdir()):
         parts = tuple(part.lower() for part in path.name.split("__"))
-        if path.is_file() and len(parts) >= 2 and all(parts):
+        if path.is_file() and len(parts) >= 2 and all(parts) and parts[0] in sections:
             value = path.read_text(encoding="utf-8").strip()
             layer[parts] = Value(value, Source(SourceKind.SECRET, str(path)))
     return layer

@@ -178,7 +178,7 @@ class Container:
         if not provider.public:
             raise NotVisibleError(
                 f"module {module!r} asked for {_name(key)}, which is private to module "
-                f"{owner!r}; use a public service from {owner!r}'s api instead (or, if it "
+                f"{owner!r}; use a public service from the api of {owner!r} instead (or, if it "
                 f"is meant to be shared, declare it with public=True in module {owner!r})"
             )
         if owner not in self._visibility.get(module, frozenset()):

@@ -47,6 +47,6 @@ class ModulePublisher:
             raise ForeignEventError(
                 f"module {self._module!r} published {event.event_name!r}, which module "
                 f"{owner!r} owns; a module publishes only its own events (declare a new "
-                f"event in {self._module!r}'s api)"
+                f"event in the api of module {self._module!r})"
             )
         self._pending.events.append(event)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
-from fastapi import Depends, Request
+from fastapi import APIRouter, Depends, Request
 
-from dolmen.modules import Work
+if TYPE_CHECKING:
+    from dolmen.modules import Work
 
 WORK_KEY = "dolmen.work"
 MODULE_KEY = "dolmen.module"
@@ -31,7 +32,25 @@ def _resolver(key: Any) -> Callable[[Request], Awaitable[Any]]:
         return await work.get(key, module)
 
     resolve.__name__ = f"inject_{getattr(key, '__name__', 'service')}"
+    resolve.__dolmen_key__ = key  # type: ignore[attr-defined]  # read by injected_keys()
     return resolve
+
+
+def injected_keys(router: APIRouter) -> Iterator[tuple[str, Any]]:
+    """Every (route path, service key) that ``Inject`` asks for in ``router``'s routes."""
+    for route in router.routes:
+        dependant = getattr(route, "dependant", None)
+        if dependant is not None:
+            for key in _keys(dependant):
+                yield getattr(route, "path", "?"), key
+
+
+def _keys(dependant: Any) -> Iterator[Any]:
+    for dependency in dependant.dependencies:
+        key = getattr(dependency.call, "__dolmen_key__", None)
+        if key is not None:
+            yield key
+        yield from _keys(dependency)
 
 
 def current_work(request: Request) -> tuple[Work, str]:
@@ -40,8 +59,9 @@ def current_work(request: Request) -> tuple[Work, str]:
     module = request.scope.get(MODULE_KEY)
     if work is None or module is None:
         raise RuntimeError(
-            "Inject() works only in routes a Dolmen module contributes: add the router "
-            "to Module(routers=[...]) and serve the App"
+            "Inject() found no unit of work: it works only in routes a Dolmen module "
+            "contributes (Module(routers=[...])) of a started App (serve it with its "
+            "lifespan, or 'async with app.running():')"
         )
     return work, module
 

@@ -28,7 +28,9 @@ class UnitOfWorkMiddleware:
         self.dolmen_app = dolmen_app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or not self.dolmen_app.started:
+            # Not started (e.g. served without its lifespan): probes still answer, and
+            # routes that need services say why they cannot have them.
             await self.app(scope, receive, send)
             return
         work = self.dolmen_app.begin(write=scope["method"] not in SAFE_METHODS)

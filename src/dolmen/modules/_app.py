@@ -15,7 +15,14 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dolmen.config import AppSettings, LoadedConfig, load_config
-from dolmen.di import Container, Lifetime, ServiceScope, provide
+from dolmen.di import (
+    Container,
+    Lifetime,
+    ProviderConfigurationError,
+    ResolutionError,
+    ServiceScope,
+    provide,
+)
 from dolmen.di._provider import _parameters
 from dolmen.events import Event, EventPublisher, InProcessEventBus, ModulePublisher
 from dolmen.modules._graph import ordered_modules
@@ -48,7 +55,6 @@ class App:
         config: Mapping[str, Any] | None = None,
         config_dir: str | Path | None = None,
         environment: str | None = None,
-        settings: AppSettings | None = None,
     ) -> None:
         self.name = name
         self.modules: list[Module] = ordered_modules(modules)
@@ -57,13 +63,15 @@ class App:
         self.config_dir = Path(config_dir) if config_dir is not None else None
         self.environment = environment
         self._code_config: dict[str, Any] = {k: dict(v) for k, v in (config or {}).items()}
-        if settings is not None:
-            self._code_config.setdefault("app", {}).update(settings.model_dump(exclude_unset=True))
         self._config: LoadedConfig | None = None
-        self.container = _build_container(self.modules, self)
-        self.subscriptions = _collect_subscriptions(self.modules, self.container)
+        try:
+            self.container = _build_container(self.modules, self)
+            self.subscriptions = _collect_subscriptions(self.modules, self.container)
+            _check_route_injections(self.modules, self.container)
+            self.container.validate()
+        except (ProviderConfigurationError, ResolutionError) as error:
+            raise CompositionError(str(error)) from error
         self.error_map = _collect_errors(self.modules)
-        self.container.validate()
         self.database: Database | None = None
         self.events: InProcessEventBus | None = None
         self._asgi: Any = None
@@ -210,9 +218,17 @@ class App:
                 kwargs[parameter.name] = await work.get(parameter.key)
             await subscription.handler(event, **kwargs)
 
+    async def drain_events(self) -> None:
+        """Wait until every event handler started so far (and those they start) has run."""
+        if self.events is not None:
+            await self.events.drain()
+
     async def _call_hook(self, module: Module, hook: Callable[..., Any]) -> None:
-        kwargs = {}
+        kwargs: dict[str, Any] = {}
         for parameter in _parameters(hook):
+            if parameter.key is App:
+                kwargs[parameter.name] = self  # to open units of work: app.unit_of_work(...)
+                continue
             kwargs[parameter.name] = await self.container.resolve(parameter.key, module.name, None)
         result = hook(**kwargs)
         if inspect.isawaitable(result):
@@ -321,6 +337,19 @@ def _collect_subscriptions(modules: Sequence[Module], container: Container) -> l
                 container.validate_request(module.name, parameter.key)
             subscriptions.append(subscription)
     return subscriptions
+
+
+def _check_route_injections(modules: Sequence[Module], container: Container) -> None:
+    """Every ``Inject(Key)`` in a module's routes must be a service that module may use."""
+    from dolmen.http._inject import injected_keys
+
+    for module in modules:
+        for router in module.routers:
+            for path, key in injected_keys(router):
+                try:
+                    container.validate_request(module.name, key)
+                except ResolutionError as error:
+                    raise CompositionError(f"route {module.prefix}{path}: {error}") from None
 
 
 def _collect_errors(modules: Sequence[Module]) -> dict[type[BaseException], int]:

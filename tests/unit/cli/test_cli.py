@@ -66,9 +66,8 @@ def test_run_with_a_broken_composition_prints_one_line(tmp_path: Path) -> None:
 def test_run_with_an_unusable_database_fails_before_serving(tmp_path: Path) -> None:
     (tmp_path / "app.py").write_text(
         "from dolmen import App, Module\n"
-        "from dolmen.config import AppSettings\n"
         "app = App('x', modules=[Module('a')],\n"
-        "          settings=AppSettings(database_url='mysql://nobody@localhost/x'))\n"
+        "          config={'app': {'database_url': 'mysql://nobody@localhost/x'}})\n"
     )
     result = dolmen_cli("run", "app:app", "--port", "1", cwd=tmp_path)
     assert result.returncode == 1

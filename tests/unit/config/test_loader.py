@@ -206,3 +206,20 @@ def test_a_settings_class_does_not_read_the_environment_on_its_own(
     billing = config.section("billing")
     assert isinstance(billing, Billing)
     assert billing.retries == 3
+
+
+def test_secret_files_of_other_programs_are_left_alone_and_the_folder_can_be_set_in_code(
+    tmp_path: Path,
+) -> None:
+    secrets = tmp_path / "shared-secrets"
+    secrets.mkdir()
+    (secrets / "postgres__password").write_text("not ours")
+    (secrets / "billing__api_key").write_text("from-a-secret-file\n")
+    config = load(tmp_path, code={"app": {"secrets_dir": str(secrets)}})
+    billing = config.section("billing")
+    assert isinstance(billing, Billing)
+    assert billing.api_key == "from-a-secret-file"
+    assert row(config, "billing.api_key") == (
+        "********",
+        f"secret file {secrets / 'billing__api_key'}",
+    )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from dolmen import App, Event, Lifetime, Module, provide
-from dolmen.config import AppSettings
 from dolmen.modules import DependencyCycleError, DuplicateModuleError, UnknownDependencyError
 from dolmen.modules.exceptions import CompositionError
 
@@ -142,7 +141,7 @@ async def test_start_up_hooks_run_in_dependency_order_and_shutdown_in_reverse(
             Module("orders", depends_on=["catalog"], **hooks("orders")),  # type: ignore[arg-type]
             Module("catalog", **hooks("catalog")),  # type: ignore[arg-type]
         ],
-        settings=AppSettings(database_url=sqlite_url),
+        config={"app": {"database_url": sqlite_url}},
     )
     async with app.running():
         assert calls == ["start catalog", "start orders"]
@@ -172,7 +171,7 @@ async def test_a_failing_start_up_hook_stops_the_modules_already_started(sqlite_
             ),
             Module("orders", depends_on=["catalog"], on_startup=[fail]),
         ],
-        settings=AppSettings(database_url=sqlite_url),
+        config={"app": {"database_url": sqlite_url}},
     )
     with pytest.raises(RuntimeError, match="orders cannot start"):
         await app.start()

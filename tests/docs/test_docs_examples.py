@@ -1,0 +1,195 @@
+"""The documentation's examples run, so they cannot drift from the code.
+
+Every fenced block whose info string is ``python`` in ``docs/*.md`` is a complete program: it
+runs in a fresh interpreter (warnings as errors, the repository's ``examples/`` folder on the
+import path, a temporary folder as working directory) and must exit with status 0. Blocks
+marked ``python fragment`` are excerpts and are not run; blocks marked ``python postgres``
+run against a fresh PostgreSQL database, passed in ``DOLMEN_DATABASE_URL``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+DOCS = REPO / "docs"
+EXAMPLES = REPO / "examples"
+TIMEOUT_SECONDS = 120
+
+# The pages of the user documentation; each must carry at least one runnable example.
+DOCUMENTED_PAGES = (
+    "index.md",
+    "modules.md",
+    "dependency-injection.md",
+    "http.md",
+    "persistence.md",
+    "events.md",
+    "cli.md",
+    "dependencies.md",
+    "configuration.md",
+)
+
+FENCE = re.compile(r"^(?P<indent> *)(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")
+MARKS = {"fragment", "postgres"}  # the words that may follow ``python`` in an info string
+LINK = re.compile(r"(?<!!)\[[^\]]*\]\((?P<target>[^)\s]+)\)")
+
+
+@dataclass(frozen=True)
+class CodeBlock:
+    """A fenced code block of a documentation page."""
+
+    page: str
+    line: int  # the line of the opening fence, counted from 1
+    info: tuple[str, ...]
+    code: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.page}:{self.line}"
+
+    @property
+    def runnable(self) -> bool:
+        return self.info[:1] == ("python",) and "fragment" not in self.info
+
+    @property
+    def needs_postgres(self) -> bool:
+        return "postgres" in self.info
+
+
+def code_blocks(page: Path) -> list[CodeBlock]:
+    """The fenced code blocks of ``page``, in order (indented ones, in lists, dedented)."""
+    blocks: list[CodeBlock] = []
+    opening: tuple[str, str, int, tuple[str, ...]] | None = None
+    body: list[str] = []
+    for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), start=1):
+        match = FENCE.match(line)
+        if opening is None:
+            if match:
+                opening = (match["indent"], match["fence"], number, tuple(match["info"].split()))
+                body = []
+            continue
+        indent, fence, start, info = opening
+        if match and match["fence"].startswith(fence) and not match["info"].strip():
+            blocks.append(CodeBlock(page.name, start, info, "\n".join(body) + "\n"))
+            opening = None
+        else:
+            body.append(line[len(indent) :] if line.startswith(indent) else line.lstrip())
+    if opening is not None:
+        raise ValueError(f"{page.name}:{opening[2]}: code block is never closed")
+    return blocks
+
+
+def pages() -> list[Path]:
+    return sorted(DOCS.glob("*.md"))
+
+
+def runnable_blocks() -> list[CodeBlock]:
+    return [block for page in pages() for block in code_blocks(page) if block.runnable]
+
+
+def example_params() -> list[object]:
+    params: list[object] = []
+    for block in runnable_blocks():
+        marks = [pytest.mark.postgres] if block.needs_postgres else []
+        params.append(pytest.param(block, id=block.id, marks=marks))
+    return params
+
+
+def example_environment(database_url: str | None) -> dict[str, str]:
+    """The environment of an example: no DOLMEN_* settings leak in, and ``dolmen`` is on PATH."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("DOLMEN_")}
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(EXAMPLES), *filter(None, [os.environ.get("PYTHONPATH")])]
+    )
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    if database_url is not None:
+        env["DOLMEN_DATABASE_URL"] = database_url
+    return env
+
+
+@pytest.mark.parametrize("block", example_params())
+def test_example_runs(block: CodeBlock, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    database_url = request.getfixturevalue("postgres_url") if block.needs_postgres else None
+    script = tmp_path / "example.py"
+    script.write_text(block.code, encoding="utf-8")
+    try:
+        result = subprocess.run(
+            [sys.executable, "-W", "error", str(script)],
+            cwd=tmp_path,
+            env=example_environment(database_url),
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_SECONDS,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{block.id}: the example did not finish in {TIMEOUT_SECONDS} s")
+    assert result.returncode == 0, (
+        f"{block.id}: the example exited with status {result.returncode}\n"
+        f"--- stdout ---\n{result.stdout[-4000:]}\n--- stderr ---\n{result.stderr[-4000:]}"
+    )
+
+
+@pytest.mark.parametrize("name", DOCUMENTED_PAGES)
+def test_every_page_has_a_runnable_example(name: str) -> None:
+    page = DOCS / name
+    assert page.is_file(), f"docs/{name} is missing"
+    assert any(block.runnable for block in code_blocks(page)), f"docs/{name} runs no example"
+
+
+def test_code_blocks_say_whether_they_run() -> None:
+    unclear = [
+        block.id
+        for page in pages()
+        for block in code_blocks(page)
+        if block.info[:1] in (("py",), ("python3",))
+        or (block.info[:1] == ("python",) and not set(block.info[1:]) <= MARKS)
+    ]
+    assert not unclear, (
+        f"mark Python blocks 'python', 'python fragment' or 'python postgres': {unclear}"
+    )
+
+
+def github_anchor(heading: str) -> str:
+    """The anchor GitHub gives a heading: lower case, punctuation dropped, spaces to dashes."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def prose(page: Path) -> list[str]:
+    """The lines of ``page`` outside fenced code blocks."""
+    inside_code = False
+    lines = []
+    for line in page.read_text(encoding="utf-8").splitlines():
+        if FENCE.match(line):
+            inside_code = not inside_code
+        elif not inside_code:
+            lines.append(line)
+    return lines
+
+
+def anchors(page: Path) -> set[str]:
+    return {github_anchor(line.lstrip("#")) for line in prose(page) if line.startswith("#")}
+
+
+def is_broken(page: Path, target: str) -> bool:
+    """Whether a relative link of ``page`` misses its file or, in a page, its heading."""
+    path, _, fragment = target.partition("#")
+    resolved = (page.parent / path).resolve() if path else page
+    if not resolved.exists():
+        return True
+    return bool(fragment) and resolved.suffix == ".md" and fragment not in anchors(resolved)
+
+
+@pytest.mark.parametrize("page", pages(), ids=lambda page: page.name)
+def test_relative_links_resolve(page: Path) -> None:
+    links = [match["target"] for match in LINK.finditer("\n".join(prose(page)))]
+    broken = [t for t in links if not re.match(r"^[a-z]+:", t) and is_broken(page, t)]
+    assert not broken, f"broken links in docs/{page.name}: {broken}"
