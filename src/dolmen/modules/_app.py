@@ -349,7 +349,7 @@ def _check_route_injections(modules: Sequence[Module], container: Container) -> 
                 try:
                     container.validate_request(module.name, key)
                 except ResolutionError as error:
-                    raise CompositionError(f"route {module.prefix}{path}: {error}") from None
+                    raise CompositionError(f"route {module.prefix}{path}: {error}") from error
 
 
 def _collect_errors(modules: Sequence[Module]) -> dict[type[BaseException], int]:
