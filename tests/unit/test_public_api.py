@@ -15,9 +15,9 @@ EXPECTED = {
     ],
     "dolmen.di": [
         "CallInterceptor", "Container", "CrossModuleHook", "CrossModuleResolution", "Lifetime",
-        "MissingProviderError", "ModuleCall", "NotVisibleError", "Provider",
+        "MissingProviderError", "ModuleCall", "NotVisibleError", "Parameter", "Provider",
         "ProviderConfigurationError", "ResolutionError", "ServiceProxy", "ServiceScope",
-        "intercepting", "provide", "provide_value",
+        "intercepting", "parameters_of", "provide", "provide_value",
     ],
     "dolmen.http": ["PROBLEM_JSON", "Inject", "UnitOfWorkMiddleware", "create_fastapi", "problem"],
     "dolmen.persistence": [

@@ -6,7 +6,7 @@ hooks, the seam that tracing and remote calls hang on.
 """
 
 from dolmen.di._container import Container
-from dolmen.di._provider import Lifetime, Provider, provide, provide_value
+from dolmen.di._provider import Lifetime, Parameter, Provider, parameters_of, provide, provide_value
 from dolmen.di._scope import ServiceScope
 from dolmen.di._seam import (
     CallInterceptor,
@@ -32,12 +32,14 @@ __all__ = [
     "MissingProviderError",
     "ModuleCall",
     "NotVisibleError",
+    "Parameter",
     "Provider",
     "ProviderConfigurationError",
     "ResolutionError",
     "ServiceProxy",
     "ServiceScope",
     "intercepting",
+    "parameters_of",
     "provide",
     "provide_value",
 ]

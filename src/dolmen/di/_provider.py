@@ -91,7 +91,7 @@ def provide(
         lifetime=lifetime,
         public=public,
         kind=_kind(factory),
-        parameters=_parameters(factory),
+        parameters=parameters_of(factory),
     )
 
 
@@ -124,7 +124,7 @@ def _is_callable_instance(factory: object) -> bool:
     return not (plain or isinstance(factory, type))
 
 
-def _parameters(factory: Callable[..., Any]) -> tuple[Parameter, ...]:
+def parameters_of(factory: Callable[..., Any]) -> tuple[Parameter, ...]:
     """Read the factory's parameters and their annotated types."""
     target: Any = factory
     if isinstance(factory, type):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import inspect
 import logging
 import os
@@ -12,21 +11,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from dolmen.config import AppSettings, LoadedConfig, load_config
-from dolmen.di import (
-    Container,
-    Lifetime,
-    ProviderConfigurationError,
-    ResolutionError,
-    ServiceScope,
-    provide,
+from dolmen.di import ProviderConfigurationError, ResolutionError, parameters_of
+from dolmen.events import Event, InProcessEventBus
+from dolmen.modules._checks import (
+    check_public_keys,
+    check_route_injections,
+    collect_errors,
+    collect_subscriptions,
 )
-from dolmen.di._provider import _parameters
-from dolmen.events import Event, EventPublisher, InProcessEventBus, ModulePublisher
 from dolmen.modules._graph import ordered_modules
 from dolmen.modules._module import Module, Subscription
+from dolmen.modules._wiring import build_container
 from dolmen.modules._work import Work
 from dolmen.modules.exceptions import CompositionError
 from dolmen.persistence import Database, UnitOfWork
@@ -59,19 +56,19 @@ class App:
         self.name = name
         self.modules: list[Module] = ordered_modules(modules)
         for module in self.modules:
-            _check_public_keys(module)
+            check_public_keys(module)
         self.config_dir = Path(config_dir) if config_dir is not None else None
         self.environment = environment
         self._code_config: dict[str, Any] = {k: dict(v) for k, v in (config or {}).items()}
         self._config: LoadedConfig | None = None
         try:
-            self.container = _build_container(self.modules, self)
-            self.subscriptions = _collect_subscriptions(self.modules, self.container)
-            _check_route_injections(self.modules, self.container)
+            self.container = build_container(self.modules, lambda name: self.config.section(name))
+            self.subscriptions = collect_subscriptions(self.modules, self.container)
+            check_route_injections(self.modules, self.container)
             self.container.validate()
         except (ProviderConfigurationError, ResolutionError) as error:
             raise CompositionError(str(error)) from error
-        self.error_map = _collect_errors(self.modules)
+        self.error_map = collect_errors(self.modules)
         self.database: Database | None = None
         self.events: InProcessEventBus | None = None
         self._asgi: Any = None
@@ -214,7 +211,7 @@ class App:
     async def _run_handler(self, subscription: Subscription, event: Event) -> None:
         async with self.unit_of_work(subscription.module) as work:
             kwargs = {}
-            for parameter in _parameters(subscription.handler)[1:]:
+            for parameter in parameters_of(subscription.handler)[1:]:
                 kwargs[parameter.name] = await work.get(parameter.key)
             await subscription.handler(event, **kwargs)
 
@@ -225,7 +222,7 @@ class App:
 
     async def _call_hook(self, module: Module, hook: Callable[..., Any]) -> None:
         kwargs: dict[str, Any] = {}
-        for parameter in _parameters(hook):
+        for parameter in parameters_of(hook):
             if parameter.key is App:
                 kwargs[parameter.name] = self  # to open units of work: app.unit_of_work(...)
                 continue
@@ -256,110 +253,3 @@ class App:
 
     def __repr__(self) -> str:
         return f"App({self.name!r}, modules={[m.name for m in self.modules]!r})"
-
-
-def _build_container(modules: Sequence[Module], app: App) -> Container:
-    container = Container({m.name: frozenset(m.depends_on) for m in modules})
-    for module in modules:
-        for provider in module.providers:
-            container.register(module.name, provider)
-        if module.settings is not None:
-            container.register(module.name, _settings_provider(app, module.name, module.settings))
-    container.register_contextual(AsyncSession, _session)
-    container.register_contextual(UnitOfWork, _unit_of_work)
-    container.register_contextual(EventPublisher, _publisher)
-    container.register_contextual(Work, _work)
-    return container
-
-
-def _settings_provider(app: App, module: str, settings_class: type[Any]) -> Any:
-    return provide(settings_class, lambda: app.config.section(module), lifetime=Lifetime.APP)
-
-
-async def _session(scope: ServiceScope, module: str) -> AsyncSession:
-    uow: UnitOfWork = scope.state["uow"]
-    return await uow.session(module)
-
-
-async def _unit_of_work(scope: ServiceScope, module: str) -> UnitOfWork:
-    uow: UnitOfWork = scope.state["uow"]
-    return uow
-
-
-async def _publisher(scope: ServiceScope, module: str) -> EventPublisher:
-    work: Work = scope.state["work"]
-    return ModulePublisher(module, work.pending)
-
-
-async def _work(scope: ServiceScope, module: str) -> Work:
-    work: Work = scope.state["work"]
-    return work
-
-
-def _check_public_keys(module: Module) -> None:
-    """A module with an ``api`` may export only types declared in it."""
-    api = f"{module.package}.api"
-    try:
-        has_api = importlib.util.find_spec(api) is not None
-    except (ImportError, ValueError):
-        has_api = False
-    if not has_api:
-        return
-    for provider in module.providers:
-        declared_in = getattr(provider.key, "__module__", "")
-        if provider.public and not (declared_in == api or declared_in.startswith(f"{api}.")):
-            raise CompositionError(
-                f"module {module.name!r} exports {provider.key_name} with public=True, but "
-                f"that type is declared in {declared_in!r}, outside the module's public "
-                f"contract; declare the interface (a Protocol or ABC) in {api!r} and provide "
-                "the implementation for it"
-            )
-
-
-def _collect_subscriptions(modules: Sequence[Module], container: Container) -> list[Subscription]:
-    subscriptions = []
-    for module in modules:
-        allowed = {module.name, *module.depends_on, *module.listens_to}
-        for subscription in module.subscriptions:
-            event_type = subscription.event_type
-            owner = event_type.owner_module()
-            if owner not in allowed:
-                raise CompositionError(
-                    f"module {module.name!r} handles {event_type.event_name!r}, an event of "
-                    f"module {owner!r}, but does not declare it; add {owner!r} to "
-                    f"listens_to of module {module.name!r}"
-                )
-            if not inspect.iscoroutinefunction(subscription.handler):
-                raise CompositionError(
-                    f"handler {subscription.name} must be an 'async def' function"
-                )
-            for parameter in _parameters(subscription.handler)[1:]:
-                container.validate_request(module.name, parameter.key)
-            subscriptions.append(subscription)
-    return subscriptions
-
-
-def _check_route_injections(modules: Sequence[Module], container: Container) -> None:
-    """Every ``Inject(Key)`` in a module's routes must be a service that module may use."""
-    from dolmen.http._inject import injected_keys
-
-    for module in modules:
-        for router in module.routers:
-            for path, key in injected_keys(router):
-                try:
-                    container.validate_request(module.name, key)
-                except ResolutionError as error:
-                    raise CompositionError(f"route {module.prefix}{path}: {error}") from error
-
-
-def _collect_errors(modules: Sequence[Module]) -> dict[type[BaseException], int]:
-    errors: dict[type[BaseException], int] = {}
-    for module in modules:
-        for error, status in module.errors.items():
-            if errors.get(error, status) != status:
-                raise CompositionError(
-                    f"{error.__name__} is mapped to HTTP {errors[error]} and, by module "
-                    f"{module.name!r}, to {status}; map each exception once"
-                )
-            errors[error] = status
-    return errors

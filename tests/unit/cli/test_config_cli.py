@@ -4,27 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[3]
-
-
-def dolmen(
-    *args: str, cwd: Path = REPO, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("DOLMEN_")}
-    return subprocess.run(
-        [sys.executable, "-c", "from dolmen.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=cwd,
-        env={**clean, **(env or {})},
-    )
+from .dolmen_runner import REPO, dolmen
 
 
 @pytest.fixture

@@ -1,0 +1,25 @@
+"""Run the dolmen command in a subprocess, as a user would, with a clean environment."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def dolmen(
+    *args: str, cwd: Path = REPO, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``dolmen ARGS`` in ``cwd``, without the caller's DOLMEN_ variables, plus ``env``."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DOLMEN_")}
+    return subprocess.run(
+        [sys.executable, "-c", "from dolmen.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+        env={**clean, **(env or {})},
+    )
