@@ -1,0 +1,225 @@
+"""Find the imports of a Python file, fast, without depending on its Python version.
+
+The line scanner reads import statements with regular expressions: ``import a.b as c, d``,
+``from . import x``, multi-line ``from ..pkg import (a, b)``, backslash continuations, statements
+after ``;``, imports inside functions, ``if TYPE_CHECKING:`` blocks, and
+``importlib.import_module("literal")``. It never parses the whole file, so code written
+for a newer Python (PEP 695 generics under 3.11) is read all the same.
+
+A line that looks like an import but may sit inside a triple-quoted string is ambiguous;
+for such files the scanner switches to :mod:`tokenize`, which knows where strings are.
+A file that even ``tokenize`` cannot read is reported, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tokenize
+from dataclasses import dataclass
+
+_CANDIDATE = re.compile(r"^[ \t]*(?:from[ \t]+[.\w]+[ \t]+import\b|import[ \t]+\w)", re.M)
+_TRIPLE = re.compile(r'"""|\'\'\'')
+_DYNAMIC = re.compile(r"""\bimport_module\(\s*(?P<q>["'])(?P<name>[\w.]+)(?P=q)""")
+_TYPE_CHECKING = re.compile(r"^([ \t]*)if[ \t]+(?:typing\.)?TYPE_CHECKING[ \t]*:", re.M)
+_FROM = re.compile(r"from\s+(?P<module>\.*[\w.]*)\s+import\s+(?P<names>.+)", re.S)
+_IMPORT = re.compile(r"import\s+(?P<names>.+)", re.S)
+_NAME = re.compile(r"^\s*(?P<name>[\w.]+|\*)(?:\s+as\s+\w+)?\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class RawImport:
+    """One imported name as written: ``module`` may be relative (``..pkg``).
+
+    For ``from m import n``, ``module`` is ``m`` and ``name`` is ``n`` (resolution
+    decides whether ``m.n`` is a module); for ``import m``, ``name`` is empty.
+    """
+
+    module: str
+    name: str
+    line: int
+    col: int
+    type_checking: bool
+    dynamic: bool = False
+
+
+class UnreadableFile(ValueError):
+    """The file could not be read as Python, even token by token."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(f"line {line}: {reason}")
+        self.line = line
+        self.reason = reason
+
+
+def scan(source: str) -> list[RawImport]:
+    """Every import in ``source``, in order. Raises UnreadableFile."""
+    if "import" not in source:
+        return []
+    starts = [m.start() for m in _CANDIDATE.finditer(source)]
+    if starts and _TRIPLE.search(source) and _any_inside_strings(source, starts):
+        statements = _statements_from_tokens(source)
+    else:
+        statements = [st for start in starts for st in _statements_at(source, start)]
+    guarded = _type_checking_lines(source)
+    imports = [imp for text, line, col in statements for imp in _parse(text, line, col, guarded)]
+    imports.extend(_dynamic(source, guarded))
+    return imports
+
+
+_AFTER_SEMICOLON = re.compile(r";[ \t]*(?=(?:from|import)[ \t])")
+
+
+def _statements_at(source: str, start: int) -> list[tuple[str, int, int]]:
+    """The import statement at ``start``, and those that follow it after ``;``."""
+    statements = []
+    while True:
+        text, line, col, end = _statement_at(source, start)
+        statements.append((text, line, col))
+        follow = _AFTER_SEMICOLON.match(source, end)
+        if follow is None:
+            return statements
+        start = follow.end()
+
+
+def _statement_at(source: str, start: int) -> tuple[str, int, int, int]:
+    """The import statement beginning at ``start``: through parentheses and backslashes."""
+    line = source.count("\n", 0, start) + 1
+    text_start = start + (len(source[start:]) - len(source[start:].lstrip(" \t")))
+    col = text_start - (source.rfind("\n", 0, text_start) + 1)
+    line_end = source.find("\n", text_start)
+    line_end = len(source) if line_end < 0 else line_end
+    simple = source[text_start:line_end]
+    if "(" not in simple and "\\" not in simple:  # the common case: one plain line
+        cut = min((i for i in (simple.find(";"), simple.find("#")) if i >= 0), default=len(simple))
+        return simple[:cut], line, col, text_start + cut
+    end = text_start
+    depth = 0
+    while end < len(source):
+        char = source[end]
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "#":
+            newline = source.find("\n", end)
+            end = len(source) if newline < 0 else newline
+            continue
+        elif char == "\\" and source.startswith("\n", end + 1):
+            end += 2
+            continue
+        elif char in "\n;" and depth <= 0:
+            break
+        end += 1
+    return source[text_start:end], line, col, end
+
+
+def _statements_from_tokens(source: str) -> list[tuple[str, int, int]]:
+    """Import statements found by tokenize (strings and comments are skipped for sure)."""
+    offsets = [0]
+    for line in source.splitlines(keepends=True):
+        offsets.append(offsets[-1] + len(line))
+    statements: list[tuple[str, int, int]] = []
+    begin: tuple[int, int] | None = None
+    end = (0, 0)
+    at_start = True
+
+    def close() -> None:
+        if begin is not None:
+            text = source[offsets[begin[0] - 1] + begin[1] : offsets[end[0] - 1] + end[1]]
+            statements.append((text, begin[0], begin[1]))
+
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type in (tokenize.NEWLINE, tokenize.ENDMARKER) or token.string == ";":
+                close()
+                begin, at_start = None, True
+            elif token.type in (tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT):
+                continue
+            elif begin is not None:
+                end = token.end
+            elif at_start and token.type == tokenize.NAME and token.string in ("import", "from"):
+                begin, end = token.start, token.end
+            else:
+                at_start = False
+    except (tokenize.TokenError, IndentationError, SyntaxError) as error:
+        where = error.args[1] if len(error.args) > 1 else None
+        number = int(where[0]) if isinstance(where, tuple) and where else 0
+        raise UnreadableFile(number, str(error.args[0])) from None
+    return statements
+
+
+def _parse(text: str, line: int, col: int, guarded: set[int]) -> list[RawImport]:
+    text = re.sub(r"#[^\n]*", "", text).replace("\\\n", " ")
+    type_checking = line in guarded
+    match = _FROM.match(text)
+    if match:
+        names = match.group("names").strip().strip("()")
+        module = match.group("module").replace(" ", "")
+        return [RawImport(module, name, line, col, type_checking) for name in _names(names)]
+    match = _IMPORT.match(text)
+    if match:
+        return [
+            RawImport(name, "", line, col, type_checking) for name in _names(match.group("names"))
+        ]
+    return []
+
+
+def _names(text: str) -> list[str]:
+    names = []
+    for part in text.replace("\n", " ").split(","):
+        match = _NAME.match(part.split("#", 1)[0])
+        if match:
+            names.append(match.group("name"))
+    return names
+
+
+def _dynamic(source: str, guarded: set[int]) -> list[RawImport]:
+    found: list[RawImport] = []
+    if "import_module" not in source:
+        return found
+    for match in _DYNAMIC.finditer(source):
+        line = source.count("\n", 0, match.start()) + 1
+        col = match.start() - (source.rfind("\n", 0, match.start()) + 1)
+        found.append(RawImport(match.group("name"), "", line, col, line in guarded, True))
+    return found
+
+
+def _type_checking_lines(source: str) -> set[int]:
+    """The lines inside ``if TYPE_CHECKING:`` blocks (not their ``else``)."""
+    guarded: set[int] = set()
+    if "TYPE_CHECKING" not in source:
+        return guarded
+    lines = source.splitlines()
+    for match in _TYPE_CHECKING.finditer(source):
+        indent = len(match.group(1).expandtabs())
+        first = source.count("\n", 0, match.start()) + 1
+        for number in range(first + 1, len(lines) + 1):
+            text = lines[number - 1]
+            code = text.strip() and not text.lstrip().startswith("#")
+            if code and len(text) - len(text.lstrip()) <= indent and not _continues(lines, number):
+                break
+            guarded.add(number)
+    return guarded
+
+
+def _continues(lines: list[str], number: int) -> bool:
+    """Whether line ``number`` closes a bracket opened on an earlier guarded line."""
+    return lines[number - 1].lstrip().startswith(")")
+
+
+def _any_inside_strings(source: str, starts: list[int]) -> bool:
+    """Whether a candidate may lie inside a triple-quoted string (decided conservatively)."""
+    regions: list[tuple[int, int]] = []
+    position = 0
+    while True:
+        opening = _TRIPLE.search(source, position)
+        if opening is None:
+            break
+        closing = source.find(opening.group(), opening.end())
+        if closing < 0:
+            regions.append((opening.start(), len(source)))
+            break
+        regions.append((opening.start(), closing))
+        position = closing + 3
+    return any(a <= start <= b for start in starts for a, b in regions)
