@@ -2,15 +2,38 @@
 
 The names most applications need are here; each capability's sub-package
 (``dolmen.modules``, ``dolmen.di``, ``dolmen.http``, ``dolmen.persistence``,
-``dolmen.events``, ``dolmen.config``) has the rest.
+``dolmen.events``, ``dolmen.config``, ``dolmen.check``) has the rest. They are
+imported on first use, so tools such as ``dolmen check`` start fast.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from dolmen._version import __version__
-from dolmen.di import Lifetime, provide, provide_value
-from dolmen.events import Event, EventPublisher
-from dolmen.http import Inject
-from dolmen.modules import App, CompositionError, Module, Work
-from dolmen.persistence import ModuleTables, UnitOfWork
+
+if TYPE_CHECKING:
+    from dolmen.di import Lifetime, provide, provide_value
+    from dolmen.events import Event, EventPublisher
+    from dolmen.http import Inject
+    from dolmen.modules import App, CompositionError, Module, Work
+    from dolmen.persistence import ModuleTables, UnitOfWork
+
+_HOMES = {
+    "App": "dolmen.modules",
+    "CompositionError": "dolmen.modules",
+    "Event": "dolmen.events",
+    "EventPublisher": "dolmen.events",
+    "Inject": "dolmen.http",
+    "Lifetime": "dolmen.di",
+    "Module": "dolmen.modules",
+    "ModuleTables": "dolmen.persistence",
+    "UnitOfWork": "dolmen.persistence",
+    "Work": "dolmen.modules",
+    "provide": "dolmen.di",
+    "provide_value": "dolmen.di",
+}
 
 __all__ = [
     "App",
@@ -27,3 +50,17 @@ __all__ = [
     "provide",
     "provide_value",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name from its sub-package the first time it is used."""
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'dolmen' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -7,8 +7,6 @@ import sys
 import click
 
 from dolmen.cli._project import app_options, find_app
-from dolmen.config import ConfigurationError
-from dolmen.config._report import diff, schema_json, schema_markdown, show_json, show_text
 
 ENV_HELP = "Environment (reads dolmen.<env>.toml). Default: DOLMEN_ENV, or 'dev'."
 
@@ -24,6 +22,8 @@ def config_group() -> None:
 @app_options
 def show(environment: str | None, as_json: bool, app_spec: str | None, app_dir: str | None) -> None:
     """Every effective setting, its value (secrets as ********) and where it came from."""
+    from dolmen.config._report import show_json, show_text
+
     config = find_app(app_spec, app_dir).load_config(environment=environment)
     click.echo(show_json(config) if as_json else show_text(config))
 
@@ -33,6 +33,8 @@ def show(environment: str | None, as_json: bool, app_spec: str | None, app_dir: 
 @app_options
 def check(environment: str | None, app_spec: str | None, app_dir: str | None) -> None:
     """Validate an environment's configuration; exit 1 with every problem if it is broken."""
+    from dolmen.config import ConfigurationError
+
     try:
         config = find_app(app_spec, app_dir).load_config(environment=environment)
     except ConfigurationError as error:
@@ -56,6 +58,8 @@ def diff_command(left: str, right: str, app_spec: str | None, app_dir: str | Non
     the other keeps the default. Environment variables and secret files of this
     machine are left out. Exit 0 when they agree, 1 when they differ.
     """
+    from dolmen.config._report import diff
+
     app = find_app(app_spec, app_dir)
     a = app.load_config(environment=left, include_process=False)
     b = app.load_config(environment=right, include_process=False)
@@ -77,6 +81,8 @@ def diff_command(left: str, right: str, app_spec: str | None, app_dir: str | Non
 @app_options
 def schema(output_format: str, app_spec: str | None, app_dir: str | None) -> None:
     """A reference of every setting: key, type, default, variable, description."""
+    from dolmen.config._report import schema_json, schema_markdown
+
     app = find_app(app_spec, app_dir)
     settings = app.settings_schema()
     text = schema_json(settings) if output_format == "json" else schema_markdown(settings, app.name)

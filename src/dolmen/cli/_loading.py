@@ -5,11 +5,12 @@ from __future__ import annotations
 import importlib
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from dolmen.modules import App
+if TYPE_CHECKING:
+    from dolmen.modules import App
 
 
 def load_app(spec: str, app_dir: str = ".") -> Any:

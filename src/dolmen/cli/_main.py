@@ -9,10 +9,8 @@ import sys
 import click
 
 from dolmen._version import __version__
+from dolmen.cli._check import check_command, graph_command
 from dolmen.cli._config import config_group
-from dolmen.cli._loading import load_app, preflight
-from dolmen.config import ConfigurationError
-from dolmen.modules import App, CompositionError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -36,6 +34,9 @@ def cli() -> None:
 def run(app_spec: str, host: str, port: int, reload: bool, app_dir: str) -> None:
     """Serve APP ('package.module:attribute', a dolmen.App or any ASGI app) with uvicorn."""
     import uvicorn
+
+    from dolmen.cli._loading import load_app, preflight
+    from dolmen.modules import App
 
     target = load_app(app_spec, app_dir)
     if isinstance(target, App):
@@ -72,6 +73,8 @@ def demo(host: str, port: int) -> None:
 
 
 cli.add_command(config_group)
+cli.add_command(check_command)
+cli.add_command(graph_command)
 
 
 def main() -> None:
@@ -85,14 +88,23 @@ def main() -> None:
     except click.ClickException as error:
         error.show()
         sys.exit(error.exit_code)
-    except ConfigurationError as error:
-        click.echo(str(error), err=True)
-        sys.exit(2)
-    except CompositionError as error:
-        click.echo(f"Error: {error}", err=True)
-        sys.exit(1)
     except Exception as error:
-        logging.getLogger("dolmen.cli").debug("command failed", exc_info=error)
-        click.echo(f"Error: {type(error).__name__}: {error}", err=True)
-        sys.exit(1)
+        sys.exit(_report(error))
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _report(error: Exception) -> int:
+    """Print ``error`` as the user should see it; return the exit status."""
+    from dolmen.check.exceptions import CheckConfigError
+    from dolmen.config import ConfigurationError
+    from dolmen.modules import CompositionError
+
+    if isinstance(error, ConfigurationError | CheckConfigError):
+        click.echo(str(error), err=True)
+        return 2
+    if isinstance(error, CompositionError):
+        click.echo(f"Error: {error}", err=True)
+        return 1
+    logging.getLogger("dolmen.cli").debug("command failed", exc_info=error)
+    click.echo(f"Error: {type(error).__name__}: {error}", err=True)
+    return 1

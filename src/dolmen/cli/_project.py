@@ -5,12 +5,14 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from dolmen.cli._loading import load_app
-from dolmen.modules import App
+
+if TYPE_CHECKING:
+    from dolmen.modules import App
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -34,6 +36,8 @@ def app_options(command: F) -> F:
 
 def find_app(app_spec: str | None, app_dir: str | None) -> App:
     """Load the App named on the command line or in ``./pyproject.toml``."""
+    from dolmen.modules import App
+
     project = _tool_dolmen(Path("pyproject.toml"))
     spec = app_spec or project.get("app")
     if not spec:

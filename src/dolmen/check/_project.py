@@ -1,0 +1,221 @@
+"""Read what to check: ``[tool.dolmen.check]`` in pyproject.toml, and the modules.
+
+Modules come from one place per project: the ``Module(...)`` declarations of a
+Dolmen app (read statically, nothing is imported), or, for any other codebase,
+``[[tool.dolmen.check.modules]]`` entries.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import re
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dolmen.check._model import OUTSIDE_POLICIES, CheckSettings, ModuleSpec
+from dolmen.check.exceptions import CheckConfigError
+
+_DECLARES_MODULE = re.compile(r"\bModule\(")
+
+
+@dataclass(frozen=True)
+class Project:
+    """A codebase to check: its folder, settings, modules and Python files."""
+
+    root: Path
+    settings: CheckSettings
+    modules: tuple[ModuleSpec, ...]
+
+    def module_of(self, dotted: str) -> ModuleSpec | None:
+        """The module whose package contains ``dotted``, the deepest one if nested."""
+        best: ModuleSpec | None = None
+        for module in self.modules:
+            inside = dotted == module.package or dotted.startswith(f"{module.package}.")
+            if inside and (best is None or len(module.package) > len(best.package)):
+                best = module
+        return best
+
+
+def load_project(root: Path) -> Project:
+    """Read ``root/pyproject.toml`` and find the modules; raises CheckConfigError."""
+    root = root.resolve()
+    table = _tool_table(root / "pyproject.toml")
+    settings = _settings(table)
+    declared = [_module_from_table(entry) for entry in table.get("modules", [])]
+    discovered = list(_declared_in_code(root, settings))
+    if declared and discovered:
+        raise CheckConfigError(
+            [
+                "modules are declared both in pyproject.toml and with Module(...) in "
+                f"{discovered[0].declared_at}; keep one source of truth (the Module declarations)"
+            ]
+        )
+    modules = tuple(declared or discovered)
+    _validate(modules, settings)
+    return Project(root, settings, modules)
+
+
+def python_files(root: Path, settings: CheckSettings) -> Iterator[tuple[Path, str]]:
+    """Every ``.py`` file under the source roots, with its dotted module name."""
+    excluded = [root / e for e in settings.exclude]
+    for source_root in settings.roots:
+        base = (root / source_root).resolve()
+        for path in sorted(base.rglob("*.py")):
+            if any(path.is_relative_to(e.resolve()) for e in excluded) or _hidden(path, base):
+                continue
+            parts = path.relative_to(base).with_suffix("").parts
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            if parts and all(p.isidentifier() for p in parts):
+                yield path, ".".join(parts)
+
+
+def _hidden(path: Path, base: Path) -> bool:
+    return any(
+        part.startswith(".") or part in ("__pycache__", "node_modules", "venv")
+        for part in path.relative_to(base).parts[:-1]
+    )
+
+
+def _tool_table(pyproject: Path) -> dict[str, Any]:
+    if not pyproject.is_file():
+        return {}
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise CheckConfigError([f"{pyproject} is not valid TOML: {error}"]) from None
+    table = data.get("tool", {}).get("dolmen", {}).get("check", {})
+    if not isinstance(table, dict):
+        raise CheckConfigError(["[tool.dolmen.check] must be a table"])
+    return table
+
+
+_KNOWN_KEYS = {
+    "roots", "exclude", "layers", "module-layers", "forbidden", "type-checking-imports",
+    "unused-dependencies", "outside-modules", "baseline", "cache-dir", "modules",
+}  # fmt: skip
+
+
+def _settings(table: dict[str, Any]) -> CheckSettings:
+    problems = [
+        f"unknown key {key!r} in [tool.dolmen.check] (known: {', '.join(sorted(_KNOWN_KEYS))})"
+        for key in table
+        if key not in _KNOWN_KEYS
+    ]
+    outside = table.get("outside-modules", "public")
+    if outside not in OUTSIDE_POLICIES:
+        problems.append(f"outside-modules must be one of {', '.join(OUTSIDE_POLICIES)}")
+    if problems:
+        raise CheckConfigError(problems)
+    defaults = CheckSettings()
+    layers = table.get("layers")
+    return CheckSettings(
+        roots=tuple(table.get("roots", defaults.roots)),
+        exclude=tuple(table.get("exclude", ())),
+        layers=tuple(_edges(layers)) if layers is not None else defaults.layers,
+        module_layers=tuple(tuple(_as_list(layer)) for layer in table.get("module-layers", ())),
+        forbidden={k: tuple(v) for k, v in table.get("forbidden", defaults.forbidden).items()},
+        type_checking_imports=bool(table.get("type-checking-imports", True)),
+        unused_dependencies=bool(table.get("unused-dependencies", False)),
+        outside_modules=outside,
+        baseline=str(table.get("baseline", defaults.baseline)),
+        cache_dir=str(table.get("cache-dir", defaults.cache_dir)),
+    )
+
+
+def _edges(layers: Any) -> Iterator[tuple[str, str]]:
+    """``["web -> service -> domain", "adapters -> domain"]`` as (upper, lower) pairs."""
+    for chain in _as_list(layers):
+        names = [name.strip() for name in str(chain).split("->")]
+        if len(names) < 2 or not all(names):
+            raise CheckConfigError([f"layer chain {chain!r} must read 'upper -> lower'"])
+        yield from itertools.pairwise(names)
+
+
+def _as_list(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _module_from_table(entry: dict[str, Any]) -> ModuleSpec:
+    try:
+        return ModuleSpec(
+            name=str(entry["name"]),
+            package=str(entry.get("package", entry["name"])),
+            depends_on=tuple(entry.get("depends_on", ())),
+            listens_to=tuple(entry.get("listens_to", ())),
+            public=tuple(_as_list(entry.get("public", ["api"]))),
+        )
+    except KeyError:
+        raise CheckConfigError([f"module entry {entry!r} has no name"]) from None
+
+
+def _declared_in_code(root: Path, settings: CheckSettings) -> Iterator[ModuleSpec]:
+    for path, dotted in python_files(root, settings):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if "dolmen" not in text or not _DECLARES_MODULE.search(text):
+            continue
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            continue
+        package = dotted.rpartition(".")[0] or dotted
+        for call in ast.walk(tree):
+            if isinstance(call, ast.Call) and getattr(call.func, "id", None) == "Module":
+                yield _spec_from_call(call, package, f"{path.relative_to(root)}:{call.lineno}")
+
+
+def _spec_from_call(call: ast.Call, package: str, where: str) -> ModuleSpec:
+    def literal(node: ast.AST, what: str) -> Any:
+        try:
+            return ast.literal_eval(node)
+        except ValueError:
+            raise CheckConfigError(
+                [f"{where}: {what} must be a literal for dolmen check"]
+            ) from None
+
+    if not call.args:
+        raise CheckConfigError([f"{where}: Module(...) needs its name as first argument"])
+    keywords = {k.arg: k.value for k in call.keywords if k.arg}
+    return ModuleSpec(
+        name=str(literal(call.args[0], "the module name")),
+        package=str(literal(keywords["package"], "package=")) if "package" in keywords else package,
+        depends_on=tuple(literal(keywords["depends_on"], "depends_on"))
+        if "depends_on" in keywords
+        else (),
+        listens_to=tuple(literal(keywords["listens_to"], "listens_to"))
+        if "listens_to" in keywords
+        else (),
+        declared_at=where,
+    )
+
+
+def _validate(modules: tuple[ModuleSpec, ...], settings: CheckSettings) -> None:
+    problems = []
+    names = [m.name for m in modules]
+    known = set(names)
+    for name in sorted({n for n in names if names.count(n) > 1}):
+        problems.append(f"module {name!r} is declared more than once")
+    for module in modules:
+        for other in (*module.depends_on, *module.listens_to):
+            if other not in known:
+                problems.append(
+                    f"module {module.name!r} ({module.declared_at}) names {other!r}, which is "
+                    f"not a module (known: {', '.join(sorted(known)) or 'none'})"
+                )
+    layer_names = {name for edge in settings.layers for name in edge}
+    for layer in settings.forbidden:
+        if layer not in layer_names:
+            problems.append(
+                f"forbidden names layer {layer!r}, which no layer chain declares "
+                f"(layers: {', '.join(sorted(layer_names))})"
+            )
+    for group in settings.module_layers:
+        for name in group:
+            if name not in known:
+                problems.append(f"module-layers names {name!r}, which is not a module")
+    if problems:
+        raise CheckConfigError(problems)

@@ -1,0 +1,64 @@
+"""``dolmen check`` and ``dolmen graph``: verify module boundaries, draw the module graph."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.command("check")
+@click.argument("path", default=".", type=click.Path(file_okay=False, exists=True))
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "sarif", "github"]),
+    default="text",
+    show_default=True,
+    help="How to print the violations.",
+)
+@click.option("--write-baseline", is_flag=True, help="Record today's violations as accepted.")
+@click.option("--no-baseline", is_flag=True, help="Ignore the baseline: report everything.")
+@click.option("--no-cache", is_flag=True, help="Read every file again (no import cache).")
+def check_command(
+    path: str, output_format: str, write_baseline: bool, no_baseline: bool, no_cache: bool
+) -> None:
+    """Check the module boundaries of the codebase at PATH (its pyproject.toml says how).
+
+    Exit 0 when clean, 1 on violations, 2 on a configuration or usage error.
+    """
+    from dolmen.check._baseline import write_baseline as write
+    from dolmen.check._output import render, summary
+    from dolmen.check._runner import run_check
+
+    report = run_check(Path(path), use_cache=not no_cache, use_baseline=not write_baseline)
+    if write_baseline:
+        target = report.project.root / report.project.settings.baseline
+        write(target, report.violations)
+        click.echo(f"wrote {len(report.violations)} violations to {target}")
+        return
+    if no_baseline:
+        report = run_check(Path(path), use_cache=not no_cache, use_baseline=False)
+    click.echo(render(report, output_format))
+    if output_format in ("json", "sarif"):
+        click.echo(summary(report), err=True)
+    sys.exit(1 if report.violations else 0)
+
+
+@click.command("graph")
+@click.argument("path", default=".", type=click.Path(file_okay=False, exists=True))
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["mermaid", "dot"]),
+    default="mermaid",
+    show_default=True,
+)
+def graph_command(path: str, output_format: str) -> None:
+    """Print the module dependency graph of the codebase at PATH, violating edges marked."""
+    from dolmen.check._graph_output import dot, mermaid
+    from dolmen.check._runner import run_check
+
+    report = run_check(Path(path))
+    click.echo(mermaid(report) if output_format == "mermaid" else dot(report), nl=False)
