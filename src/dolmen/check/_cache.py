@@ -12,8 +12,9 @@ from pathlib import Path
 
 from dolmen.check._imports import RawImport, UnreadableFile, scan
 
-VERSION = 2
-Entry = tuple[int, int, tuple[RawImport, ...] | UnreadableFile]
+VERSION = 3
+Entry = tuple[int, int, tuple[RawImport, ...] | tuple[int, str]]
+"""(mtime_ns, size, imports), or (mtime_ns, size, (line, reason)) for an unreadable file."""
 
 
 class ImportCache:
@@ -46,11 +47,12 @@ class ImportCache:
             try:
                 result = tuple(scan(path.read_text(encoding="utf-8", errors="replace")))
             except UnreadableFile as error:
-                result = error
+                result = (error.line, error.reason)
             self.entries[key] = (stat.st_mtime_ns, stat.st_size, result)
             self._dirty = True
-        if isinstance(result, UnreadableFile):
-            raise result
+        if result and isinstance(result[0], int):
+            line, reason = result
+            raise UnreadableFile(int(line), str(reason))
         return result
 
     def save(self, keep: set[str]) -> None:

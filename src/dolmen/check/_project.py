@@ -45,7 +45,8 @@ def load_project(root: Path) -> Project:
     root = root.resolve()
     table = _tool_table(root / "pyproject.toml")
     settings = _settings(table)
-    declared = [_module_from_table(entry) for entry in table.get("modules", [])]
+    lines = _name_lines(root / "pyproject.toml")
+    declared = [_module_from_table(entry, lines) for entry in table.get("modules", [])]
     discovered = list(_declared_in_code(root, settings))
     if declared and discovered:
         raise CheckConfigError(
@@ -140,7 +141,19 @@ def _as_list(value: Any) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
-def _module_from_table(entry: dict[str, Any]) -> ModuleSpec:
+def _name_lines(pyproject: Path) -> dict[str, int]:
+    """The line of each ``name = "..."`` in pyproject.toml, to point at a module's entry."""
+    if not pyproject.is_file():
+        return {}
+    found: dict[str, int] = {}
+    for number, line in enumerate(pyproject.read_text(encoding="utf-8").splitlines(), 1):
+        match = re.match(r"""\s*name\s*=\s*["']([^"']+)["']""", line)
+        if match:
+            found.setdefault(match.group(1), number)
+    return found
+
+
+def _module_from_table(entry: dict[str, Any], lines: dict[str, int]) -> ModuleSpec:
     try:
         return ModuleSpec(
             name=str(entry["name"]),
@@ -148,6 +161,7 @@ def _module_from_table(entry: dict[str, Any]) -> ModuleSpec:
             depends_on=tuple(entry.get("depends_on", ())),
             listens_to=tuple(entry.get("listens_to", ())),
             public=tuple(_as_list(entry.get("public", ["api"]))),
+            declared_at=f"pyproject.toml:{lines.get(str(entry['name']), 1)}",
         )
     except KeyError:
         raise CheckConfigError([f"module entry {entry!r} has no name"]) from None

@@ -1,0 +1,2 @@
+from acme.orders.service import OrderService
+from acme.orders import api

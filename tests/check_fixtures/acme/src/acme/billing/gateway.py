@@ -1,0 +1,1 @@
+from acme.orders.api import OrderPlaced

@@ -1,0 +1,4 @@
+"""Mentions
+import nothing
+"""
+x = """never closed

@@ -1,0 +1,3 @@
+from ..domain.order import Order
+from ..service import \
+    OrderService

@@ -1,0 +1,7 @@
+from .service import OrderService
+
+
+def handler():
+    import acme.billing.gateway
+
+    return acme.billing.gateway

@@ -1,0 +1,168 @@
+"""dolmen check finds exactly the planted violations, in every import form."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from dolmen.check._runner import run_check
+from dolmen.check.exceptions import CheckConfigError
+
+from .conftest import REPO
+
+EXPECTED = [
+    ("outside-import", "src/acme/app.py", 1),
+    ("dependency-cycle", "src/acme/billing/gateway.py", 1),  # billing -> orders -> billing
+    ("dependency-cycle", "src/acme/billing/gateway.py", 1),  # ... -> orders -> catalog -> billing
+    ("parse-error", "src/acme/catalog/broken.py", 4),
+    ("private-import", "src/acme/catalog/service.py", 10),  # importlib.import_module("...")
+    ("undeclared-dependency", "src/acme/catalog/service.py", 10),
+    ("layer-violation", "src/acme/orders/adapters/repo.py", 2),  # backslash continuation
+    ("forbidden-import", "src/acme/orders/domain/order.py", 3),
+    ("layer-violation", "src/acme/orders/domain/order.py", 5),  # relative ..web
+    ("private-import", "src/acme/orders/service.py", 1),  # from package import submodule
+    ("private-import", "src/acme/orders/service.py", 2),  # multi-line parenthesised
+    ("private-import", "src/acme/orders/service.py", 5),  # relative ..catalog.service
+    ("private-import", "src/acme/orders/service.py", 9),  # suppression without a reason
+    ("private-import", "src/acme/orders/web.py", 5),  # inside a function
+    ("unused-dependency", "pyproject.toml", 25),
+    ("module-layer-violation", "src/acme/shipping/service.py", 1),
+    ("undeclared-dependency", "src/acme/shipping/service.py", 2),  # file with PEP 695 syntax
+]
+
+
+def found(root: Path) -> list[tuple[str, str, int]]:
+    return sorted((v.rule, v.path, v.line) for v in run_check(root).violations)
+
+
+def test_every_planted_violation_is_found_and_nothing_else(acme: Path) -> None:
+    assert found(acme) == sorted(EXPECTED)
+
+
+def test_cycles_are_reported_with_their_whole_path(acme: Path) -> None:
+    report = run_check(acme)
+    cycles = sorted(v.target for v in report.violations if v.rule == "dependency-cycle")
+    assert cycles == ["billing -> orders -> billing", "billing -> orders -> catalog -> billing"]
+
+
+def test_a_suppression_with_a_reason_hides_the_violation(acme: Path) -> None:
+    report = run_check(acme)
+    assert [(v.path, v.line) for v in report.suppressed] == [("src/acme/orders/service.py", 8)]
+    [unexplained] = [v for v in report.violations if v.line == 9]
+    assert "the suppression on this line has no reason" in unexplained.message
+
+
+def test_type_checking_imports_count_when_the_setting_says_so(acme: Path) -> None:
+    pyproject = acme / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            "type-checking-imports = false", "type-checking-imports = true"
+        )
+    )
+    assert ("forbidden-import", "src/acme/orders/domain/order.py", 8) in found(acme)
+
+
+def test_messages_say_what_is_wrong_and_how_to_fix_it(acme: Path) -> None:
+    messages = {(v.rule, v.path, v.line): v.message for v in run_check(acme).violations}
+    assert messages[("private-import", "src/acme/orders/service.py", 5)] == (
+        "module 'orders' imports 'acme.catalog.service', a private part of module 'catalog'; "
+        "import from its public API (acme.catalog.api) instead"
+    )
+    assert messages[("undeclared-dependency", "src/acme/shipping/service.py", 2)] == (
+        "module 'shipping' uses module 'billing' ('acme.billing.api') without declaring it; add "
+        "'billing' to depends_on of 'shipping' (or to listens_to if it only handles that "
+        "module's events)"
+    )
+    assert messages[("layer-violation", "src/acme/orders/domain/order.py", 5)] == (
+        "in module 'orders', layer 'domain' imports layer 'web' ('acme.orders.web'); domain may "
+        "use no other layer"
+    )
+
+
+def test_the_shop_checks_clean() -> None:
+    report = run_check(REPO, use_cache=False)
+    assert report.violations == []
+    assert {m.name for m in report.project.modules} == {
+        "catalog",
+        "orders",
+        "billing",
+        "notifications",
+    }
+    assert report.files > 40
+
+
+def test_a_shop_with_planted_violations_fails_with_their_rule_ids(shop_copy: Path) -> None:
+    shop = shop_copy / "examples" / "shop"
+    service = shop / "orders" / "service.py"
+    service.write_text("from shop.billing.service import BillingService\n" + service.read_text())
+    product = shop / "catalog" / "domain" / "product.py"
+    product.write_text("import sqlalchemy\n" + product.read_text())
+    catalog_service = shop / "catalog" / "service.py"
+    catalog_service.write_text(
+        "from shop.orders.api import OrderPlaced\n" + catalog_service.read_text()
+    )
+    rules = sorted({v.rule for v in run_check(shop_copy).violations})
+    assert rules == [
+        "dependency-cycle",
+        "forbidden-import",
+        "private-import",
+        "undeclared-dependency",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ('module-layers = [["orders"], ["nowhere"]]', "module-layers names 'nowhere'"),
+        ('forbidden = { infra = ["requests"] }', "forbidden names layer 'infra'"),
+        ("colour = 'blue'", "unknown key 'colour' in [tool.dolmen.check]"),
+        ("layers = ['web']", "layer chain 'web' must read 'upper -> lower'"),
+    ],
+)
+def test_a_configuration_naming_what_does_not_exist_is_an_error(
+    acme: Path, setting: str, message: str
+) -> None:
+    pyproject = acme / "pyproject.toml"
+    text = pyproject.read_text()
+    key = setting.split(" ", 1)[0]
+    lines = [line for line in text.splitlines() if not line.startswith(f"{key} ")]
+    lines.insert(lines.index("[tool.dolmen.check]") + 1, setting)
+    pyproject.write_text("\n".join(lines) + "\n")
+    with pytest.raises(CheckConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        run_check(acme)
+
+
+def test_a_dependency_on_an_undeclared_module_is_a_configuration_error(acme: Path) -> None:
+    pyproject = acme / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace('depends_on = ["orders"]', 'depends_on = ["ordres"]')
+    )
+    with pytest.raises(CheckConfigError, match="names 'ordres', which is not a module"):
+        run_check(acme)
+
+
+def test_the_cache_spares_unchanged_files_and_notices_edited_ones(acme: Path) -> None:
+    cold = run_check(acme)
+    warm = run_check(acme)
+    assert cold.cache_hits == 0
+    assert warm.cache_hits == warm.files
+    assert found(acme) == sorted(EXPECTED)
+    web = acme / "src" / "acme" / "orders" / "web.py"
+    web.write_text(
+        web.read_text().replace("import acme.billing.gateway", "import acme.billing.api")
+    )
+    edited = run_check(acme)
+    assert edited.cache_hits == edited.files - 1
+    assert ("private-import", "src/acme/orders/web.py", 5) not in {
+        (v.rule, v.path, v.line) for v in edited.violations
+    }
+
+
+def test_without_a_cache_the_result_is_the_same(acme: Path) -> None:
+    run_check(acme)
+    shutil.rmtree(acme / ".dolmen_cache")
+    assert sorted(
+        (v.rule, v.path, v.line) for v in run_check(acme, use_cache=False).violations
+    ) == (sorted(EXPECTED))
