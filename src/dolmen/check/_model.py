@@ -30,6 +30,8 @@ class ModuleSpec:
 
     def is_public(self, target: str) -> bool:
         """Whether the dotted name ``target`` (inside this module) is part of its public API."""
+        if "*" in self.public:
+            return True
         rest = target[len(self.package) + 1 :] if target != self.package else ""
         return any(rest == part or rest.startswith(f"{part}.") for part in self.public)
 
@@ -51,6 +53,8 @@ class CheckSettings:
     type_checking_imports: bool = True
     unused_dependencies: bool = False
     outside_modules: str = "public"
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
     baseline: str = "dolmen-baseline.json"
     cache_dir: str = ".dolmen_cache"
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dolmen.check._model import OUTSIDE_POLICIES, CheckSettings, ModuleSpec
+from dolmen.check._model import OUTSIDE_POLICIES, RULES, CheckSettings, ModuleSpec
 from dolmen.check.exceptions import CheckConfigError
 
 _DECLARES_MODULE = re.compile(r"\bModule\(")
@@ -97,7 +97,8 @@ def _tool_table(pyproject: Path) -> dict[str, Any]:
 
 _KNOWN_KEYS = {
     "roots", "exclude", "layers", "module-layers", "forbidden", "type-checking-imports",
-    "unused-dependencies", "outside-modules", "baseline", "cache-dir", "modules",
+    "unused-dependencies", "outside-modules", "baseline", "cache-dir", "modules", "select",
+    "ignore",
 }  # fmt: skip
 
 
@@ -110,6 +111,13 @@ def _settings(table: dict[str, Any]) -> CheckSettings:
     outside = table.get("outside-modules", "public")
     if outside not in OUTSIDE_POLICIES:
         problems.append(f"outside-modules must be one of {', '.join(OUTSIDE_POLICIES)}")
+    for key in ("select", "ignore"):
+        for rule in _as_list(table.get(key, [])):
+            if rule not in RULES:
+                problems.append(
+                    f"{key} names rule {rule!r}, which does not exist (rules: "
+                    f"{', '.join(sorted(RULES))})"
+                )
     if problems:
         raise CheckConfigError(problems)
     defaults = CheckSettings()
@@ -123,6 +131,8 @@ def _settings(table: dict[str, Any]) -> CheckSettings:
         type_checking_imports=bool(table.get("type-checking-imports", True)),
         unused_dependencies=bool(table.get("unused-dependencies", False)),
         outside_modules=outside,
+        select=tuple(_as_list(table.get("select", []))),
+        ignore=tuple(_as_list(table.get("ignore", []))),
         baseline=str(table.get("baseline", defaults.baseline)),
         cache_dir=str(table.get("cache-dir", defaults.cache_dir)),
     )

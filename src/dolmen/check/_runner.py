@@ -9,7 +9,7 @@ from pathlib import Path
 from dolmen.check._baseline import apply_suppressions, read_baseline, split_by_baseline
 from dolmen.check._cache import ImportCache
 from dolmen.check._imports import UnreadableFile
-from dolmen.check._model import Violation
+from dolmen.check._model import CheckSettings, Violation
 from dolmen.check._project import Project, load_project, python_files
 from dolmen.check._resolve import with_parents
 from dolmen.check._rules import Findings, SourceFile, check_files
@@ -57,7 +57,8 @@ def run_check(root: Path, *, use_cache: bool = True, use_baseline: bool = True) 
     cache.save({str(project.root / f.path) for f in files})
     known = with_parents({f.dotted for f in files})
     findings = check_files(project, files, known)
-    kept, suppressed = apply_suppressions(findings.violations + unreadable, project.root)
+    chosen = [v for v in findings.violations + unreadable if _selected(v.rule, settings)]
+    kept, suppressed = apply_suppressions(chosen, project.root)
     new, baselined, gone = kept, list[Violation](), list[dict[str, str]]()
     if use_baseline:
         new, baselined, gone = split_by_baseline(
@@ -74,6 +75,11 @@ def run_check(root: Path, *, use_cache: bool = True, use_baseline: bool = True) 
         cache.hits,
         time.perf_counter() - started,
     )
+
+
+def _selected(rule: str, settings: CheckSettings) -> bool:
+    """Whether ``rule`` is on: in ``select`` (or no select given) and not in ``ignore``."""
+    return (not settings.select or rule in settings.select) and rule not in settings.ignore
 
 
 def _order(violation: Violation) -> tuple[str, str, int, int, str]:

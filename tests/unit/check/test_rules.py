@@ -166,3 +166,20 @@ def test_without_a_cache_the_result_is_the_same(acme: Path) -> None:
     assert sorted(
         (v.rule, v.path, v.line) for v in run_check(acme, use_cache=False).violations
     ) == (sorted(EXPECTED))
+
+
+def test_select_and_ignore_choose_the_rules(acme: Path) -> None:
+    pyproject = acme / "pyproject.toml"
+    base = pyproject.read_text()
+    pyproject.write_text(base.replace("[tool.dolmen.check]\n", '[tool.dolmen.check]\nselect = ["private-import", "layer-violation"]\nignore = ["layer-violation"]\n'))  # fmt: skip
+    assert {rule for rule, _, _ in found(acme)} == {"private-import"}
+    pyproject.write_text(base.replace("[tool.dolmen.check]\n", '[tool.dolmen.check]\nselect = ["privat-import"]\n'))  # fmt: skip
+    with pytest.raises(CheckConfigError, match="select names rule 'privat-import'"):
+        run_check(acme)
+
+
+def test_a_module_can_make_everything_public(acme: Path) -> None:
+    pyproject = acme / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('package = "acme.catalog"\n', 'package = "acme.catalog"\npublic = ["*"]\n'))  # fmt: skip
+    privates = [(p, line) for rule, p, line in found(acme) if rule == "private-import"]
+    assert all("orders/service.py" not in p for p, _ in privates)
