@@ -168,18 +168,26 @@ def test_without_a_cache_the_result_is_the_same(acme: Path) -> None:
     ) == (sorted(EXPECTED))
 
 
-def test_select_and_ignore_choose_the_rules(acme: Path) -> None:
+def with_settings(acme: Path, *lines: str) -> None:
     pyproject = acme / "pyproject.toml"
-    base = pyproject.read_text()
-    pyproject.write_text(base.replace("[tool.dolmen.check]\n", '[tool.dolmen.check]\nselect = ["private-import", "layer-violation"]\nignore = ["layer-violation"]\n'))  # fmt: skip
+    head = "[tool.dolmen.check]\n"
+    pyproject.write_text(pyproject.read_text().replace(head, head + "".join(lines), 1))
+
+
+def test_select_and_ignore_choose_the_rules(acme: Path) -> None:
+    base = (acme / "pyproject.toml").read_text()
+    with_settings(acme, 'select = ["private-import", "layer-violation"]\n')
+    with_settings(acme, 'ignore = ["layer-violation"]\n')
     assert {rule for rule, _, _ in found(acme)} == {"private-import"}
-    pyproject.write_text(base.replace("[tool.dolmen.check]\n", '[tool.dolmen.check]\nselect = ["privat-import"]\n'))  # fmt: skip
+    (acme / "pyproject.toml").write_text(base)
+    with_settings(acme, 'select = ["privat-import"]\n')
     with pytest.raises(CheckConfigError, match="select names rule 'privat-import'"):
         run_check(acme)
 
 
 def test_a_module_can_make_everything_public(acme: Path) -> None:
     pyproject = acme / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace('package = "acme.catalog"\n', 'package = "acme.catalog"\npublic = ["*"]\n'))  # fmt: skip
-    privates = [(p, line) for rule, p, line in found(acme) if rule == "private-import"]
-    assert all("orders/service.py" not in p for p, _ in privates)
+    entry = 'package = "acme.catalog"\n'
+    pyproject.write_text(pyproject.read_text().replace(entry, entry + 'public = ["*"]\n'))
+    privates = [path for rule, path, _ in found(acme) if rule == "private-import"]
+    assert all("orders/service.py" not in path for path in privates)
