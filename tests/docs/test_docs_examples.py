@@ -34,6 +34,7 @@ DOCUMENTED_PAGES = (
     "cli.md",
     "dependencies.md",
     "configuration.md",
+    "check.md",
 )
 
 FENCE = re.compile(r"^(?P<indent> *)(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")
