@@ -103,6 +103,9 @@ def test_a_shop_with_planted_violations_fails_with_their_rule_ids(shop_copy: Pat
     catalog_service.write_text(
         "from shop.orders.api import OrderPlaced\n" + catalog_service.read_text()
     )
+    from ..cli.dolmen_runner import dolmen
+
+    assert dolmen("check", str(shop_copy)).returncode == 1
     rules = sorted({v.rule for v in run_check(shop_copy).violations})
     assert rules == [
         "dependency-cycle",
