@@ -16,7 +16,8 @@ from __future__ import annotations
 import io
 import re
 import tokenize
-from dataclasses import dataclass
+from bisect import bisect_right
+from typing import NamedTuple
 
 _CANDIDATE = re.compile(r"^[ \t]*(?:from[ \t]+[.\w]+[ \t]+import\b|import[ \t]+\w)", re.M)
 _TRIPLE = re.compile(r'"""|\'\'\'')
@@ -27,8 +28,7 @@ _IMPORT = re.compile(r"import\s+(?P<names>.+)", re.S)
 _NAME = re.compile(r"^\s*(?P<name>[\w.]+|\*)(?:\s+as\s+\w+)?\s*$")
 
 
-@dataclass(frozen=True, slots=True)
-class RawImport:
+class RawImport(NamedTuple):
     """One imported name as written: ``module`` may be relative (``..pkg``).
 
     For ``from m import n``, ``module`` is ``m`` and ``name`` is ``n`` (resolution
@@ -210,16 +210,21 @@ def _continues(lines: list[str], number: int) -> bool:
 
 def _any_inside_strings(source: str, starts: list[int]) -> bool:
     """Whether a candidate may lie inside a triple-quoted string (decided conservatively)."""
-    regions: list[tuple[int, int]] = []
+    openings: list[int] = []
+    closings: list[int] = []
     position = 0
     while True:
         opening = _TRIPLE.search(source, position)
         if opening is None:
             break
         closing = source.find(opening.group(), opening.end())
+        openings.append(opening.start())
+        closings.append(len(source) if closing < 0 else closing)
         if closing < 0:
-            regions.append((opening.start(), len(source)))
             break
-        regions.append((opening.start(), closing))
         position = closing + 3
-    return any(a <= start <= b for start in starts for a, b in regions)
+    for start in starts:  # regions are sorted and disjoint: look up the one before each start
+        index = bisect_right(openings, start) - 1
+        if index >= 0 and start <= closings[index]:
+            return True
+    return False

@@ -8,7 +8,9 @@ Dolmen app (read statically, nothing is imported), or, for any other codebase,
 from __future__ import annotations
 
 import ast
+import functools
 import itertools
+import os
 import re
 import tomllib
 from collections.abc import Iterator
@@ -32,12 +34,17 @@ class Project:
 
     def module_of(self, dotted: str) -> ModuleSpec | None:
         """The module whose package contains ``dotted``, the deepest one if nested."""
-        best: ModuleSpec | None = None
-        for module in self.modules:
-            inside = dotted == module.package or dotted.startswith(f"{module.package}.")
-            if inside and (best is None or len(module.package) > len(best.package)):
-                best = module
-        return best
+        by_package = self._by_package
+        parts = dotted.split(".")
+        for end in range(len(parts), 0, -1):
+            module = by_package.get(".".join(parts[:end]))
+            if module is not None:
+                return module
+        return None
+
+    @functools.cached_property
+    def _by_package(self) -> dict[str, ModuleSpec]:
+        return {module.package: module for module in self.modules}
 
 
 def load_project(root: Path) -> Project:
@@ -60,26 +67,42 @@ def load_project(root: Path) -> Project:
     return Project(root, settings, modules)
 
 
-def python_files(root: Path, settings: CheckSettings) -> Iterator[tuple[Path, str]]:
-    """Every ``.py`` file under the source roots, with its dotted module name."""
-    excluded = [root / e for e in settings.exclude]
+_SKIPPED_DIRS = {"__pycache__", "node_modules", "venv", "site-packages"}
+
+
+def python_files(root: Path, settings: CheckSettings) -> Iterator[tuple[str, str]]:
+    """Every ``.py`` file under the source roots (path relative to ``root``, dotted name).
+
+    Files whose names are not identifiers (``0001_initial.py``) cannot be imported
+    by name and are left out, as are hidden and virtual-environment folders.
+    """
+    excluded = {os.path.normpath(os.path.join(root, e)) for e in settings.exclude}
+    found: list[tuple[str, str]] = []
     for source_root in settings.roots:
-        base = (root / source_root).resolve()
-        for path in sorted(base.rglob("*.py")):
-            if any(path.is_relative_to(e.resolve()) for e in excluded) or _hidden(path, base):
+        base = os.path.normpath(os.path.join(root, source_root))
+        for folder, dirs, names in os.walk(base):
+            dirs[:] = [
+                d for d in dirs
+                if not d.startswith(".") and d not in _SKIPPED_DIRS
+                and os.path.join(folder, d) not in excluded
+            ]  # fmt: skip
+            relative = os.path.relpath(folder, base)
+            prefix = [] if relative == "." else relative.split(os.sep)
+            if not all(p.isidentifier() for p in prefix):
+                dirs[:] = []
                 continue
-            parts = path.relative_to(base).with_suffix("").parts
-            if parts[-1] == "__init__":
-                parts = parts[:-1]
-            if parts and all(p.isidentifier() for p in parts):
-                yield path, ".".join(parts)
-
-
-def _hidden(path: Path, base: Path) -> bool:
-    return any(
-        part.startswith(".") or part in ("__pycache__", "node_modules", "venv")
-        for part in path.relative_to(base).parts[:-1]
-    )
+            for name in names:
+                stem = name[:-3]
+                if not name.endswith(".py") or not stem.isidentifier():
+                    continue
+                path = os.path.join(folder, name)
+                if path in excluded:
+                    continue
+                parts = prefix if stem == "__init__" else [*prefix, stem]
+                if parts:
+                    found.append((os.path.relpath(path, root), ".".join(parts)))
+    found.sort()
+    return iter(found)
 
 
 def _tool_table(pyproject: Path) -> dict[str, Any]:
@@ -178,8 +201,11 @@ def _module_from_table(entry: dict[str, Any], lines: dict[str, int]) -> ModuleSp
 
 
 def _declared_in_code(root: Path, settings: CheckSettings) -> Iterator[ModuleSpec]:
-    for path, dotted in python_files(root, settings):
-        text = path.read_text(encoding="utf-8", errors="replace")
+    """``Module(...)`` calls in the declaration files (``module.py``) under the roots."""
+    for relative, dotted in python_files(root, settings):
+        if os.path.basename(relative) != "module.py":
+            continue
+        text = (root / relative).read_text(encoding="utf-8", errors="replace")
         if "dolmen" not in text or not _DECLARES_MODULE.search(text):
             continue
         try:
@@ -189,7 +215,7 @@ def _declared_in_code(root: Path, settings: CheckSettings) -> Iterator[ModuleSpe
         package = dotted.rpartition(".")[0] or dotted
         for call in ast.walk(tree):
             if isinstance(call, ast.Call) and getattr(call.func, "id", None) == "Module":
-                yield _spec_from_call(call, package, f"{path.relative_to(root)}:{call.lineno}")
+                yield _spec_from_call(call, package, f"{relative}:{call.lineno}")
 
 
 def _spec_from_call(call: ast.Call, package: str, where: str) -> ModuleSpec:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from dolmen.check._baseline import apply_suppressions, read_baseline, split_by_baseline
-from dolmen.check._cache import ImportCache
+from dolmen.check._cache import ImportCache, write_atomically
 from dolmen.check._imports import UnreadableFile
 from dolmen.check._model import CheckSettings, Violation
 from dolmen.check._project import Project, load_project, python_files
@@ -31,15 +34,64 @@ class Report:
 
 
 def run_check(root: Path, *, use_cache: bool = True, use_baseline: bool = True) -> Report:
-    """Check the codebase at ``root``; raises CheckConfigError for a broken configuration."""
+    """Check the codebase at ``root``; raises CheckConfigError for a broken configuration.
+
+    With the cache, a run over files that have not changed since the last one (same
+    paths, modification times and sizes, same settings) reuses that run's findings.
+    """
     started = time.perf_counter()
     project = load_project(root)
     settings = project.settings
-    cache = ImportCache(project.root / settings.cache_dir if use_cache else None)
+    cache_dir = project.root / settings.cache_dir if use_cache else None
+    listed = list(python_files(project.root, settings))
+    stats = [_stat(project.root / relative) for relative, _ in listed]
+    key = _fingerprint(project, listed, stats)
+    remembered = _remembered(cache_dir, key)
+    if remembered is not None:
+        findings, kept, suppressed = remembered
+        hits = len(listed)
+    else:
+        findings, kept, suppressed, hits = _check(project, listed, stats, cache_dir)
+        if cache_dir is not None:
+            write_atomically(
+                cache_dir / RESULTS_FILE,
+                pickle.dumps((RESULTS_VERSION, key, (findings, kept, suppressed)), protocol=5),
+            )
+    new, baselined, gone = kept, list[Violation](), list[dict[str, str]]()
+    if use_baseline:
+        new, baselined, gone = split_by_baseline(
+            kept, read_baseline(project.root / settings.baseline)
+        )
+    return Report(
+        project,
+        sorted(new, key=_order),
+        baselined,
+        suppressed,
+        gone,
+        findings,
+        len(listed),
+        hits,
+        time.perf_counter() - started,
+    )
+
+
+RESULTS_FILE = "check-results.pickle"
+RESULTS_VERSION = 1
+Remembered = tuple[Findings, list[Violation], list[Violation]]
+
+
+def _check(
+    project: Project,
+    listed: list[tuple[str, str]],
+    stats: list[tuple[int, int]],
+    cache_dir: Path | None,
+) -> tuple[Findings, list[Violation], list[Violation], int]:
+    cache = ImportCache(cache_dir)
+    absolute = [str(project.root / relative) for relative, _ in listed]
+    cache.load([(path, *stat) for path, stat in zip(absolute, stats, strict=True)])
     files: list[SourceFile] = []
     unreadable: list[Violation] = []
-    for path, dotted in python_files(project.root, settings):
-        relative = str(path.relative_to(project.root))
+    for (relative, dotted), path in zip(listed, absolute, strict=True):
         try:
             imports = cache.imports(path)
         except UnreadableFile as error:
@@ -53,28 +105,42 @@ def run_check(root: Path, *, use_cache: bool = True, use_baseline: bool = True) 
                 )
             )  # fmt: skip
             imports = ()
-        files.append(SourceFile(relative, dotted, path.name == "__init__.py", imports))
-    cache.save({str(project.root / f.path) for f in files})
+        files.append(SourceFile(relative, dotted, relative.endswith("__init__.py"), imports))
+    cache.save(set(absolute))
     known = with_parents({f.dotted for f in files})
     findings = check_files(project, files, known)
-    chosen = [v for v in findings.violations + unreadable if _selected(v.rule, settings)]
+    chosen = [v for v in findings.violations + unreadable if _selected(v.rule, project.settings)]
     kept, suppressed = apply_suppressions(chosen, project.root)
-    new, baselined, gone = kept, list[Violation](), list[dict[str, str]]()
-    if use_baseline:
-        new, baselined, gone = split_by_baseline(
-            kept, read_baseline(project.root / settings.baseline)
-        )
-    return Report(
-        project,
-        sorted(new, key=_order),
-        baselined,
-        suppressed,
-        gone,
-        findings,
-        len(files),
-        cache.hits,
-        time.perf_counter() - started,
-    )
+    return findings, kept, suppressed, cache.hits
+
+
+def _stat(path: Path) -> tuple[int, int]:
+    stat = os.stat(path)
+    return stat.st_mtime_ns, stat.st_size
+
+
+def _fingerprint(
+    project: Project, listed: list[tuple[str, str]], stats: list[tuple[int, int]]
+) -> str:
+    """What a run's findings depend on: the settings, the modules, every file's identity."""
+    digest = hashlib.blake2b(digest_size=20)
+    digest.update(repr((project.settings, project.modules)).encode())
+    for (relative, _), (mtime, size) in zip(listed, stats, strict=True):
+        digest.update(f"{relative}\0{mtime}\0{size}\n".encode())
+    return digest.hexdigest()
+
+
+def _remembered(cache_dir: Path | None, key: str) -> Remembered | None:
+    if cache_dir is None:
+        return None
+    try:
+        version, stored_key, result = pickle.loads((cache_dir / RESULTS_FILE).read_bytes())
+    except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
+        return None
+    if version != RESULTS_VERSION or stored_key != key:
+        return None
+    remembered: Remembered = result
+    return remembered
 
 
 def _selected(rule: str, settings: CheckSettings) -> bool:

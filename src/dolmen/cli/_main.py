@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 
@@ -33,6 +32,8 @@ def cli() -> None:
 )
 def run(app_spec: str, host: str, port: int, reload: bool, app_dir: str) -> None:
     """Serve APP ('package.module:attribute', a dolmen.App or any ASGI app) with uvicorn."""
+    import asyncio
+
     import uvicorn
 
     from dolmen.cli._loading import load_app, preflight
@@ -52,6 +53,8 @@ def run(app_spec: str, host: str, port: int, reload: bool, app_dir: str) -> None
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to bind.")
 def demo(host: str, port: int) -> None:
     """Run the example shop on SQLite (./var/shop.db), seeded with a few products."""
+    import asyncio
+
     import uvicorn
 
     from dolmen.cli._demo import load_shop, seed_shop

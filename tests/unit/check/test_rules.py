@@ -194,3 +194,13 @@ def test_a_module_can_make_everything_public(acme: Path) -> None:
     pyproject.write_text(pyproject.read_text().replace(entry, entry + 'public = ["*"]\n'))
     privates = [path for rule, path, _ in found(acme) if rule == "private-import"]
     assert all("orders/service.py" not in path for path in privates)
+
+
+def test_many_files_are_scanned_in_parallel_with_the_same_result(
+    acme: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dolmen.check import _cache
+
+    monkeypatch.setattr(_cache, "PARALLEL_FROM", 1)
+    report = run_check(acme, use_cache=False)
+    assert sorted((v.rule, v.path, v.line) for v in report.violations) == sorted(EXPECTED)
