@@ -135,3 +135,10 @@ class AuditEntry:
 
 
 registry().map_imperatively(AuditEntry, entries)
+
+
+@router.get("/write-in-a-get")
+async def write_in_a_get(service: Annotated[Notes, Inject(Notes)]) -> dict[str, str]:
+    """Breaks HTTP's rule that GET is safe: refused by the read-only unit of work."""
+    await service.add("from a GET")
+    return {"text": "from a GET"}

@@ -102,6 +102,16 @@ async def test_probes_answer_even_when_the_app_was_not_started(tmp_path: Path) -
         assert ready.json()["detail"] == "database unreachable: RuntimeError"
 
 
+async def test_a_get_request_cannot_change_data(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR, logger="dolmen.http"):
+        response = await client.get("/notes/write-in-a-get")
+    assert response.status_code == 500
+    assert "tried to write in a read-only unit of work" in caplog.text
+    assert await note_count(client) == 0
+
+
 async def test_validation_errors_are_422_problems_with_the_field_path(
     client: httpx.AsyncClient,
 ) -> None:

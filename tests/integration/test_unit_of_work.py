@@ -128,3 +128,28 @@ async def test_a_module_cannot_write_another_modules_table_through_the_orm(app: 
             session = await work.get(AsyncSession)
             session.add(entry)
     assert await count(app, "audit", Audit) == 0
+
+
+async def test_a_read_only_unit_of_work_refuses_to_change_data(app: App) -> None:
+    from dolmen.persistence import ReadOnlyWorkError
+
+    with pytest.raises(ReadOnlyWorkError, match="module 'notes' tried to write in a read-only"):
+        async with app.unit_of_work("notes", write=False) as work:
+            await (await work.get(Notes)).add("sneaky")
+    assert await count(app, "notes", Notes) == 0
+
+
+async def test_a_read_only_unit_of_work_reads_what_was_committed(app: App) -> None:
+    async with app.unit_of_work("notes") as work:
+        await (await work.get(Notes)).add("visible")
+    async with app.unit_of_work("notes", write=False) as work:
+        assert await (await work.get(Notes)).count() == 1
+
+
+async def test_a_statement_found_clean_for_one_module_is_still_refused_for_another(
+    app: App,
+) -> None:
+    assert await count(app, "audit", Audit) == 0  # audit's own count: clean, remembered
+    with pytest.raises(CrossModuleDataAccessError):
+        async with app.unit_of_work("notes") as work:
+            await (await work.get(Notes)).peek_at_audit()  # the same statement shape

@@ -22,7 +22,8 @@ EXPECTED = {
     "dolmen.http": ["PROBLEM_JSON", "Inject", "UnitOfWorkMiddleware", "create_fastapi", "problem"],
     "dolmen.persistence": [
         "CrossModuleDataAccessError", "Database", "DatabaseConfigurationError", "ModuleSession",
-        "ModuleTables", "PersistenceError", "UnitOfWork", "UnitOfWorkClosedError",
+        "ModuleTables", "PersistenceError", "ReadOnlyWorkError", "UnitOfWork",
+        "UnitOfWorkClosedError",
         "normalize_url",
     ],
     "dolmen.events": [

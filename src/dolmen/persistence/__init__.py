@@ -8,6 +8,7 @@ from dolmen.persistence.exceptions import (
     CrossModuleDataAccessError,
     DatabaseConfigurationError,
     PersistenceError,
+    ReadOnlyWorkError,
     UnitOfWorkClosedError,
 )
 
@@ -18,6 +19,7 @@ __all__ = [
     "ModuleSession",
     "ModuleTables",
     "PersistenceError",
+    "ReadOnlyWorkError",
     "UnitOfWork",
     "UnitOfWorkClosedError",
     "normalize_url",

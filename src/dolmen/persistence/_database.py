@@ -54,8 +54,10 @@ class Database:
     def __init__(self, url: str, modules: Sequence[ModuleTables]) -> None:
         self.url = normalize_url(url)
         self.modules = list(modules)
+        self.module_names = frozenset(m.module for m in self.modules)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self._engine: AsyncEngine | None = None
+        self._write_engine: AsyncEngine | None = None
 
     @property
     def engine(self) -> AsyncEngine:
@@ -63,6 +65,13 @@ class Database:
         if self._engine is None:
             raise RuntimeError("the database is not open; start the application first")
         return self._engine
+
+    @property
+    def write_engine(self) -> AsyncEngine:
+        """The same engine and pool, for connections whose transaction will write."""
+        if self._write_engine is None:
+            raise RuntimeError("the database is not open; start the application first")
+        return self._write_engine
 
     async def open(self, *, create_tables: bool = True) -> None:
         """Create the engine (and, for now, the modules' schemas and tables)."""
@@ -83,12 +92,13 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(engine)
         self._engine = engine
+        self._write_engine = engine.execution_options(**{WRITE_OPTION: True})
         if create_tables:
             await self.create_tables()
 
     async def create_tables(self) -> None:
         """Create missing schemas and tables of every module."""
-        async with self.engine.begin() as connection:
+        async with self.write_engine.begin() as connection:
             for tables in self.modules:
                 if not self.is_sqlite:
                     await connection.execute(CreateSchema(tables.module, if_not_exists=True))
@@ -104,6 +114,7 @@ class Database:
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = None
+            self._write_engine = None
 
     def _prepare_sqlite_file(self) -> None:
         database = self.url.database
@@ -132,6 +143,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(connection: Connection) -> None:
-        # Writers take the lock up front, so two writers never deadlock upgrading.
-        immediate = connection.get_execution_options().get(WRITE_OPTION, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # Writers take the lock up front, so two writers never deadlock upgrading. Readers
+        # run without BEGIN: each statement reads the latest committed state (WAL).
+        if connection.get_execution_options().get(WRITE_OPTION, False):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")

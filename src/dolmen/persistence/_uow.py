@@ -3,32 +3,38 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from dolmen.persistence._database import WRITE_OPTION, Database
-from dolmen.persistence._guard import MODULE_KEY, MODULES_KEY, ModuleSession
+from dolmen.persistence._database import Database
+from dolmen.persistence._guard import MODULE_KEY, MODULES_KEY, READ_ONLY_KEY, ModuleSession
 from dolmen.persistence.exceptions import UnitOfWorkClosedError
 
 logger = logging.getLogger(__name__)
 
 
 class UnitOfWork:
-    """One database transaction shared by the sessions of every module involved.
+    """The database work of one request, command or event handler.
 
-    The connection is opened lazily, on the first session asked for, so work
-    that never touches the database costs nothing. Each module gets its own
-    :class:`~sqlalchemy.ext.asyncio.AsyncSession`, bound to the shared
-    transaction and refusing other modules' tables. :meth:`commit` flushes every
-    session and commits once; :meth:`rollback` undoes everything.
+    A **writing** unit of work (the default; HTTP POST, PUT, PATCH, DELETE, commands,
+    event handlers) is one transaction shared by the sessions of every module involved:
+    :meth:`commit` flushes every session and commits once, :meth:`rollback` undoes
+    everything. On SQLite it takes the write lock up front (``BEGIN IMMEDIATE``).
+
+    A **read-only** unit of work (HTTP GET, HEAD, OPTIONS) gives each module a session
+    of its own that connects on its first statement and refuses to change data; it
+    costs what a plain ``AsyncSession`` costs. On SQLite its statements run without
+    ``BEGIN``, each reading the latest committed state.
+
+    Either way each module's session refuses other modules' tables, and nothing
+    connects until a session runs a statement.
     """
 
     def __init__(self, database: Database, *, write: bool = True) -> None:
         self._database = database
         self._write = write
-        self._modules: Collection[str] = frozenset(m.module for m in database.modules)
         self._connection: AsyncConnection | None = None
         self._sessions: dict[str, AsyncSession] = {}
         self._before_commit: list[Callable[[], Awaitable[None]]] = []
@@ -36,34 +42,53 @@ class UnitOfWork:
         self._closed = False
 
     @property
+    def write(self) -> bool:
+        """Whether this unit of work may change data."""
+        return self._write
+
+    @property
     def touched_database(self) -> bool:
-        """Whether a connection was opened."""
-        return self._connection is not None
+        """Whether a connection was opened (or a session made that will open one)."""
+        return self._connection is not None or bool(self._sessions)
 
     async def connection(self) -> AsyncConnection:
-        """The unit of work's connection, in its transaction (opened on first use)."""
+        """The unit of work's connection, in its transaction when writing (opened on first use)."""
         if self._closed:
             raise UnitOfWorkClosedError("this unit of work is finished; open a new one")
         if self._connection is None:
-            connection = await self._database.engine.connect()
             if self._write:
-                await connection.execution_options(**{WRITE_OPTION: True})
-            await connection.begin()
+                connection = await self._database.write_engine.connect()
+                await connection.begin()
+            else:
+                connection = await self._database.engine.connect()
             self._connection = connection
         return self._connection
 
     async def session(self, module: str) -> AsyncSession:
         """The session of ``module`` in this unit of work."""
         session = self._sessions.get(module)
-        if session is None:
+        if session is not None:
+            return session
+        if self._closed:
+            raise UnitOfWorkClosedError("this unit of work is finished; open a new one")
+        info: dict[str, Any] = {MODULE_KEY: module, MODULES_KEY: self._database.module_names}
+        if self._write:
             session = AsyncSession(
                 bind=await self.connection(),
                 sync_session_class=ModuleSession,
                 expire_on_commit=False,
                 join_transaction_mode="rollback_only",
-                info={MODULE_KEY: module, MODULES_KEY: self._modules},
+                info=info,
             )
-            self._sessions[module] = session
+        else:
+            info[READ_ONLY_KEY] = True
+            session = AsyncSession(
+                bind=self._database.engine,
+                sync_session_class=ModuleSession,
+                expire_on_commit=False,
+                info=info,
+            )
+        self._sessions[module] = session
         return session
 
     def before_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
@@ -75,20 +100,21 @@ class UnitOfWork:
         self._after_commit.append(callback)
 
     async def commit(self) -> None:
-        """Flush every module's session and commit the transaction."""
+        """Flush every module's session and commit (a read-only unit of work just ends)."""
         for callback in self._before_commit:
             await callback()
-        for session in self._sessions.values():
-            await session.flush()
-        if self._connection is not None:
-            await self._connection.commit()
+        if self._write:
+            for session in self._sessions.values():
+                await session.flush()
+            if self._connection is not None:
+                await self._connection.commit()
         await self._finish()
         for callback in self._after_commit:
             callback()
 
     async def rollback(self) -> None:
         """Undo everything done in this unit of work."""
-        if self._connection is not None and not self._closed:
+        if self._write and self._connection is not None and not self._closed:
             await self._connection.rollback()
         await self._finish()
 

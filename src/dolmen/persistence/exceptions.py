@@ -15,5 +15,9 @@ class CrossModuleDataAccessError(PersistenceError):
     """A module's session touched a table that another module owns."""
 
 
+class ReadOnlyWorkError(PersistenceError):
+    """A read-only unit of work (a GET request) tried to change data."""
+
+
 class UnitOfWorkClosedError(PersistenceError):
     """The unit of work was used after it was committed or rolled back."""
