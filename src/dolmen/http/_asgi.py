@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from dolmen._version import __version__
 from dolmen.http._health import health_router
-from dolmen.http._inject import module_marker
+from dolmen.http._inject import endpoint_modules
 from dolmen.http._middleware import UnitOfWorkMiddleware
 from dolmen.http._problems import install_problem_handlers
 
@@ -40,11 +40,10 @@ def create_fastapi(app: App) -> FastAPI:
         description=f"Modules: {', '.join(m.name for m in app.modules)}.",
     )
     install_problem_handlers(api, app.error_map)
-    api.add_middleware(UnitOfWorkMiddleware, dolmen_app=app)
+    routers = [(module, router) for module in app.modules for router in module.routers]
+    endpoints = endpoint_modules((module.name, router) for module, router in routers)
+    api.add_middleware(UnitOfWorkMiddleware, dolmen_app=app, endpoints=endpoints)
     api.include_router(health_router(app))
-    for module in app.modules:
-        for router in module.routers:
-            api.include_router(
-                router, prefix=module.prefix, dependencies=[module_marker(module.name)]
-            )
+    for module, router in routers:
+        api.include_router(router, prefix=module.prefix)
     return api

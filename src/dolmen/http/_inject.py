@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -12,7 +12,8 @@ if TYPE_CHECKING:
     from dolmen.modules import Work
 
 WORK_KEY = "dolmen.work"
-MODULE_KEY = "dolmen.module"
+ENDPOINTS_KEY = "dolmen.endpoints"
+"""Scope key of the map from route endpoint functions to the module that contributed them."""
 
 
 def Inject(key: Any) -> Any:
@@ -55,8 +56,9 @@ def _keys(dependant: Any) -> Iterator[Any]:
 
 def current_work(request: Request) -> tuple[Work, str]:
     """The request's unit of work and the module whose route is serving it."""
-    work = request.scope.get(WORK_KEY)
-    module = request.scope.get(MODULE_KEY)
+    scope = request.scope
+    work = scope.get(WORK_KEY)
+    module = scope.get(ENDPOINTS_KEY, {}).get(scope.get("endpoint"))
     if work is None or module is None:
         raise RuntimeError(
             "Inject() found no unit of work: it works only in routes a Dolmen module "
@@ -66,11 +68,12 @@ def current_work(request: Request) -> tuple[Work, str]:
     return work, module
 
 
-def module_marker(module: str) -> Any:
-    """A router-level dependency that records which module serves the request."""
-
-    async def mark(request: Request) -> None:
-        request.scope[MODULE_KEY] = module
-
-    mark.__name__ = f"module_{module}"
-    return Depends(mark)
+def endpoint_modules(routers: Iterable[tuple[str, APIRouter]]) -> dict[Any, str]:
+    """Which module each route endpoint function belongs to (routers as (module, router))."""
+    modules: dict[Any, str] = {}
+    for module, router in routers:
+        for route in router.routes:
+            endpoint = getattr(route, "endpoint", None)
+            if endpoint is not None:
+                modules[endpoint] = module
+    return modules

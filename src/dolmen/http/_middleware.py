@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dolmen.http._inject import WORK_KEY
+from dolmen.http._inject import ENDPOINTS_KEY, WORK_KEY
 
 if TYPE_CHECKING:
     from dolmen.modules import App
@@ -23,9 +23,10 @@ class UnitOfWorkMiddleware:
     Safe methods (GET, HEAD, OPTIONS) run as read transactions.
     """
 
-    def __init__(self, app: ASGIApp, dolmen_app: App) -> None:
+    def __init__(self, app: ASGIApp, dolmen_app: App, endpoints: dict[Any, str]) -> None:
         self.app = app
         self.dolmen_app = dolmen_app
+        self.endpoints = endpoints
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self.dolmen_app.started:
@@ -35,6 +36,7 @@ class UnitOfWorkMiddleware:
             return
         work = self.dolmen_app.begin(write=scope["method"] not in SAFE_METHODS)
         scope[WORK_KEY] = work
+        scope[ENDPOINTS_KEY] = self.endpoints
         decided = False
 
         async def send_after_commit(message: Message) -> None:
