@@ -26,7 +26,13 @@ url = make_url(os.environ.get("DOLMEN_DATABASE_URL", "sqlite:///./var/shop.db"))
 if url.drivername == "sqlite":
     url = url.set(drivername="sqlite+aiosqlite")
 
-engine = create_async_engine(url)
+# The benchmark runs this app twice: with SQLAlchemy's default pool (5 + 10 overflow), as a
+# typical app would, and with Dolmen's SQLite pool (BARE_POOL_SIZE / BARE_MAX_OVERFLOW).
+engine = create_async_engine(
+    url,
+    pool_size=int(os.environ.get("BARE_POOL_SIZE", "5")),
+    max_overflow=int(os.environ.get("BARE_MAX_OVERFLOW", "10")),
+)
 SessionLocal = async_sessionmaker(engine, expire_on_commit=False)
 
 metadata = MetaData()

@@ -54,11 +54,16 @@ class Target:
     label: str
     app: str
     app_dir: Path
+    env: tuple[tuple[str, str], ...] = ()
 
+
+POOL = (("BARE_POOL_SIZE", "20"), ("BARE_MAX_OVERFLOW", "20"))
+"""Dolmen's SQLite pool (20 + 20 overflow), given to the second bare server."""
 
 TARGETS = (
     Target("dolmen", "shop.app:app", EXAMPLES),
     Target("bare", "_bare_app:app", BENCH),
+    Target("bare-pool20", "_bare_app:app", BENCH, POOL),
 )
 
 
@@ -209,6 +214,7 @@ class Server:
         self.port = free_port()
         self.log_path = SCRATCH / f"{target.label}.log"
         env = {**os.environ, "DOLMEN_DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1"}
+        env.update(dict(target.env))
         command = [
             *prefix,
             sys.executable,
@@ -276,7 +282,7 @@ def check_same_answers(dolmen: Server, bare: Server) -> bytes:
     for label, (status, content_type, body) in answers.items():
         if status != 200 or not content_type.startswith("application/json"):
             raise BenchError(f"{label}: GET {PATH} gave {status} {content_type}: {body!r}")
-    dolmen_body, bare_body = answers["dolmen"][2], answers["bare"][2]
+    dolmen_body, bare_body = answers["dolmen"][2], answers[bare.target.label][2]
     if json.loads(dolmen_body) != json.loads(bare_body) or dolmen_body != bare_body:
         raise BenchError(
             f"the servers disagree on GET {PATH}:\n  dolmen: {dolmen_body!r}\n  bare:   "
@@ -386,9 +392,12 @@ def report(results: list[Result], args: argparse.Namespace, body: bytes) -> str:
         lines.append(f"| {target.label} | {medians[target.label]:,.0f} | {p50:.2f} | {p99:.2f} |")
     ratio = medians["dolmen"] / medians["bare"]
     verdict = "met" if ratio >= 0.9 else "NOT met"
+    same_pool = medians["dolmen"] / medians["bare-pool20"]
     lines += [
         "",
         f"Dolmen / bare FastAPI, median req/s: **{ratio:.2f}x** (goal >= 0.90x: {verdict})",
+        f"Dolmen / bare FastAPI with Dolmen's pool size, median req/s: **{same_pool:.2f}x** "
+        f"(goal >= 0.90x: {'met' if same_pool >= 0.9 else 'NOT met'})",
     ]
     busiest = max((r.foreign_cpu or 0.0 for r in results), default=0.0)
     if busiest > FOREIGN_CPU_WARNING:
@@ -526,8 +535,9 @@ def main(argv: list[str] | None = None) -> int:
                 servers.append(Server(target, database_url, server_prefix))
             for server in servers:
                 server.wait_ready()
-            dolmen, bare = servers
+            dolmen, bare, bare_pool = servers
             body = check_same_answers(dolmen, bare)
+            check_same_answers(dolmen, bare_pool)
             print(f"both answer GET {PATH} with {body.decode()}", file=sys.stderr)
             for server in servers:
                 load.warm_up(server)
@@ -538,6 +548,7 @@ def main(argv: list[str] | None = None) -> int:
                 for server in servers
             ]
             check_same_answers(dolmen, bare)
+            check_same_answers(dolmen, bare_pool)
         finally:
             for server in servers:
                 server.stop()

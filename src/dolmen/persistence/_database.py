@@ -18,6 +18,8 @@ from dolmen.persistence.exceptions import DatabaseConfigurationError
 
 logger = logging.getLogger(__name__)
 
+SQLITE_POOL_SIZE = 20
+SQLITE_POOL_OVERFLOW = 20
 WRITE_OPTION = "dolmen_write"
 """Execution option: this connection's transaction will write (SQLite: BEGIN IMMEDIATE)."""
 
@@ -81,6 +83,11 @@ class Database:
             options["execution_options"] = {
                 "schema_translate_map": {m.module: None for m in self.modules}
             }
+            # Opening a SQLite connection costs a driver thread and its pragmas: keep enough
+            # of them for a busy worker instead of opening and closing overflow connections.
+            if self._is_file():
+                options["pool_size"] = SQLITE_POOL_SIZE
+                options["max_overflow"] = SQLITE_POOL_OVERFLOW
         try:
             engine = create_async_engine(self.url, **options)
         except (NoSuchModuleError, ModuleNotFoundError) as error:
@@ -116,14 +123,13 @@ class Database:
             self._engine = None
             self._write_engine = None
 
+    def _is_file(self) -> bool:
+        database = self.url.database
+        return bool(database) and database != ":memory:" and "mode=memory" not in str(self.url)
+
     def _prepare_sqlite_file(self) -> None:
         database = self.url.database
-        if (
-            self.is_sqlite
-            and database
-            and database != ":memory:"
-            and "mode=memory" not in str(self.url)
-        ):
+        if self.is_sqlite and database and self._is_file():
             Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
@@ -135,7 +141,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # Let SQLAlchemy's "begin" event emit BEGIN instead of the driver guessing.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA journal_mode=WAL")  # a no-op once the file is in WAL mode
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=5000")
         cursor.execute("PRAGMA foreign_keys=ON")
