@@ -19,7 +19,6 @@ import tokenize
 from bisect import bisect_right
 from typing import NamedTuple
 
-_CANDIDATE = re.compile(r"^[ \t]*(?:from[ \t]+[.\w]+[ \t]+import\b|import[ \t]+\w)", re.M)
 _TRIPLE = re.compile(r'"""|\'\'\'')
 _DYNAMIC = re.compile(r"""\bimport_module\(\s*(?P<q>["'])(?P<name>[\w.]+)(?P=q)""")
 _TYPE_CHECKING = re.compile(r"^([ \t]*)if[ \t]+(?:typing\.)?TYPE_CHECKING[ \t]*:", re.M)
@@ -56,7 +55,7 @@ def scan(source: str) -> list[RawImport]:
     """Every import in ``source``, in order. Raises UnreadableFile."""
     if "import" not in source:
         return []
-    starts = [m.start() for m in _CANDIDATE.finditer(source)]
+    starts = _candidates(source)
     if starts and _TRIPLE.search(source) and _any_inside_strings(source, starts):
         statements = _statements_from_tokens(source)
     else:
@@ -68,6 +67,28 @@ def scan(source: str) -> list[RawImport]:
 
 
 _AFTER_SEMICOLON = re.compile(r";[ \t]*(?=(?:from|import)[ \t])")
+
+
+_FROM_PREFIX = re.compile(r"from[ \t]+[.\w]+[ \t]+")
+
+
+def _candidates(source: str) -> list[int]:
+    """Where lines that look like import statements start.
+
+    Finding the word ``import`` with ``str.find`` and looking back to the start of its
+    line is several times faster than a multi-line regular expression over the file.
+    """
+    starts: list[int] = []
+    position = source.find("import")
+    while position >= 0:
+        after = source[position + 6 : position + 7]
+        line_start = source.rfind("\n", 0, position) + 1
+        if after in (" ", "\t", "\\") and (not starts or starts[-1] != line_start):
+            head = source[line_start:position].lstrip(" \t")
+            if not head or _FROM_PREFIX.fullmatch(head):
+                starts.append(line_start)
+        position = source.find("import", position + 6)
+    return starts
 
 
 def _statements_at(source: str, start: int) -> list[tuple[str, int, int]]:

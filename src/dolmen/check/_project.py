@@ -47,14 +47,19 @@ class Project:
         return {module.package: module for module in self.modules}
 
 
-def load_project(root: Path) -> Project:
-    """Read ``root/pyproject.toml`` and find the modules; raises CheckConfigError."""
+def load_project(root: Path) -> tuple[Project, list[tuple[str, str]]]:
+    """Read ``root/pyproject.toml``, list the Python files and find the modules.
+
+    Returns the project and its files (path relative to the root, dotted name);
+    raises CheckConfigError.
+    """
     root = root.resolve()
     table = _tool_table(root / "pyproject.toml")
     settings = _settings(table)
     lines = _name_lines(root / "pyproject.toml")
     declared = [_module_from_table(entry, lines) for entry in table.get("modules", [])]
-    discovered = list(_declared_in_code(root, settings))
+    files = python_files(root, settings)
+    discovered = list(_declared_in_code(root, files))
     if declared and discovered:
         raise CheckConfigError(
             [
@@ -64,45 +69,47 @@ def load_project(root: Path) -> Project:
         )
     modules = tuple(declared or discovered)
     _validate(modules, settings)
-    return Project(root, settings, modules)
+    return Project(root, settings, modules), files
 
 
 _SKIPPED_DIRS = {"__pycache__", "node_modules", "venv", "site-packages"}
+"""Folders never searched (hidden ones and those that are not identifiers neither)."""
 
 
-def python_files(root: Path, settings: CheckSettings) -> Iterator[tuple[str, str]]:
+def python_files(root: Path, settings: CheckSettings) -> list[tuple[str, str]]:
     """Every ``.py`` file under the source roots (path relative to ``root``, dotted name).
 
     Files whose names are not identifiers (``0001_initial.py``) cannot be imported
     by name and are left out, as are hidden and virtual-environment folders.
     """
-    excluded = {os.path.normpath(os.path.join(root, e)) for e in settings.exclude}
+    top = os.path.normpath(root)
+    excluded = {os.path.normpath(os.path.join(top, e)) for e in settings.exclude}
     found: list[tuple[str, str]] = []
     for source_root in settings.roots:
-        base = os.path.normpath(os.path.join(root, source_root))
+        base = os.path.normpath(os.path.join(top, source_root))
         for folder, dirs, names in os.walk(base):
+            relative_folder = folder[len(base) + 1 :]
+            prefix = relative_folder.split(os.sep) if relative_folder else []
             dirs[:] = [
                 d for d in dirs
-                if not d.startswith(".") and d not in _SKIPPED_DIRS
-                and os.path.join(folder, d) not in excluded
+                if d.isidentifier() and d not in _SKIPPED_DIRS
+                and not (excluded and os.path.join(folder, d) in excluded)
             ]  # fmt: skip
-            relative = os.path.relpath(folder, base)
-            prefix = [] if relative == "." else relative.split(os.sep)
-            if not all(p.isidentifier() for p in prefix):
-                dirs[:] = []
-                continue
+            shown = folder[len(top) + 1 :] if folder != top else ""
             for name in names:
-                stem = name[:-3]
-                if not name.endswith(".py") or not stem.isidentifier():
+                if not name.endswith(".py"):
                     continue
-                path = os.path.join(folder, name)
-                if path in excluded:
+                stem = name[:-3]
+                if not stem.isidentifier():
+                    continue
+                path = f"{shown}{os.sep}{name}" if shown else name
+                if excluded and os.path.join(top, path) in excluded:
                     continue
                 parts = prefix if stem == "__init__" else [*prefix, stem]
                 if parts:
-                    found.append((os.path.relpath(path, root), ".".join(parts)))
+                    found.append((path, ".".join(parts)))
     found.sort()
-    return iter(found)
+    return found
 
 
 def _tool_table(pyproject: Path) -> dict[str, Any]:
@@ -200,9 +207,9 @@ def _module_from_table(entry: dict[str, Any], lines: dict[str, int]) -> ModuleSp
         raise CheckConfigError([f"module entry {entry!r} has no name"]) from None
 
 
-def _declared_in_code(root: Path, settings: CheckSettings) -> Iterator[ModuleSpec]:
+def _declared_in_code(root: Path, files: list[tuple[str, str]]) -> Iterator[ModuleSpec]:
     """``Module(...)`` calls in the declaration files (``module.py``) under the roots."""
-    for relative, dotted in python_files(root, settings):
+    for relative, dotted in files:
         if os.path.basename(relative) != "module.py":
             continue
         text = (root / relative).read_text(encoding="utf-8", errors="replace")

@@ -48,10 +48,11 @@ def check_files(project: Project, files: list[SourceFile], known: set[str]) -> F
     """Apply every rule to every import, then the module-level rules."""
     findings = Findings()
     judge = _Judge(project, known, findings)
+    skip_type_checking = not project.settings.type_checking_imports
     for source in files:
         importer = project.module_of(source.dotted)
         for raw in source.imports:
-            if raw.type_checking and not project.settings.type_checking_imports:
+            if raw.type_checking and skip_type_checking:
                 continue
             target = resolve(raw, source.dotted, source.is_package, known)
             judge.one(source, raw, importer, target)
@@ -67,6 +68,7 @@ class _Judge:
         self.settings = project.settings
         self.tops = {name.split(".", 1)[0] for name in known}
         self.findings = findings
+        self.owners: dict[str, ModuleSpec | None] = {}
         self.allowed = _reachable(self.settings.layers)
         self.layer_names = {name for edge in self.settings.layers for name in edge}
         self.rank = {
@@ -76,7 +78,13 @@ class _Judge:
     def one(
         self, source: SourceFile, raw: RawImport, importer: ModuleSpec | None, target: str
     ) -> None:
-        owner = self.project.module_of(target)
+        owners = self.owners
+        if target in owners:
+            owner = owners[target]
+        else:
+            owner = owners[target] = self.project.module_of(target)
+        if owner is None and importer is None:
+            return  # neither side belongs to a module: nothing to judge
         where = (source.path, raw.line, raw.col + 1)
         if owner is None:
             if importer is not None and target.split(".", 1)[0] not in self.tops:

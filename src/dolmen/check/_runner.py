@@ -13,7 +13,7 @@ from dolmen.check._baseline import apply_suppressions, read_baseline, split_by_b
 from dolmen.check._cache import ImportCache, write_atomically
 from dolmen.check._imports import UnreadableFile
 from dolmen.check._model import CheckSettings, Violation
-from dolmen.check._project import Project, load_project, python_files
+from dolmen.check._project import Project, load_project
 from dolmen.check._resolve import with_parents
 from dolmen.check._rules import Findings, SourceFile, check_files
 
@@ -40,11 +40,11 @@ def run_check(root: Path, *, use_cache: bool = True, use_baseline: bool = True) 
     paths, modification times and sizes, same settings) reuses that run's findings.
     """
     started = time.perf_counter()
-    project = load_project(root)
+    project, listed = load_project(root)
     settings = project.settings
     cache_dir = project.root / settings.cache_dir if use_cache else None
-    listed = list(python_files(project.root, settings))
-    stats = [_stat(project.root / relative) for relative, _ in listed]
+    top = str(project.root)
+    stats = [_stat(os.path.join(top, relative)) for relative, _ in listed]
     key = _fingerprint(project, listed, stats)
     remembered = _remembered(cache_dir, key)
     if remembered is not None:
@@ -114,7 +114,7 @@ def _check(
     return findings, kept, suppressed, cache.hits
 
 
-def _stat(path: Path) -> tuple[int, int]:
+def _stat(path: str) -> tuple[int, int]:
     stat = os.stat(path)
     return stat.st_mtime_ns, stat.st_size
 
