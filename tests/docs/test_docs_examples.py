@@ -88,7 +88,7 @@ def code_blocks(page: Path) -> list[CodeBlock]:
 
 
 def pages() -> list[Path]:
-    return sorted(DOCS.glob("*.md"))
+    return [REPO / "README.md", *sorted(DOCS.glob("*.md"))]
 
 
 def runnable_blocks() -> list[CodeBlock]:
