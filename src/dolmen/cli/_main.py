@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 import sys
 
 import click
@@ -43,7 +44,10 @@ def run(app_spec: str, host: str, port: int, reload: bool, app_dir: str) -> None
     if isinstance(target, App):
         asyncio.run(preflight(target))
     if reload:
-        uvicorn.run(app_spec, host=host, port=port, reload=True, app_dir=app_dir)
+        watched = sorted({str(Path(app_dir).resolve()), str(Path.cwd())})
+        uvicorn.run(
+            app_spec, host=host, port=port, reload=True, app_dir=app_dir, reload_dirs=watched
+        )
         return
     uvicorn.run(target, host=host, port=port)
 
