@@ -15,8 +15,9 @@ MODULE_KEY = "dolmen.module"
 MODULES_KEY = "dolmen.modules"
 READ_ONLY_KEY = "dolmen.read_only"
 
-_VERDICTS: dict[tuple[str, object], bool] = {}
-"""Statement shapes already found clean, per module (SQLAlchemy's cache key of the statement)."""
+_VERDICTS: dict[tuple[str, object, object], bool] = {}
+"""Statement shapes already found clean, per module and set of modules (an app's), keyed by
+SQLAlchemy's cache key of the statement."""
 _MAX_VERDICTS = 10_000
 
 
@@ -33,10 +34,11 @@ def _refuse_foreign_tables(state: ORMExecuteState) -> None:
     statement = state.statement
     # SQLAlchemy computes (and memoizes) this key for its compiled cache anyway.
     cache_key = statement._generate_cache_key()  # type: ignore[attr-defined]
-    shape = (module, cache_key.key) if cache_key is not None else None
+    modules = info[MODULES_KEY]
+    shape = (module, modules, cache_key.key) if cache_key is not None else None
     if shape is not None and shape in _VERDICTS:
         return
-    check_statement(statement, module, info[MODULES_KEY])
+    check_statement(statement, module, modules)
     if shape is not None:
         if len(_VERDICTS) >= _MAX_VERDICTS:
             _VERDICTS.clear()
