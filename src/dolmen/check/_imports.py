@@ -24,7 +24,7 @@ _DYNAMIC = re.compile(r"""\bimport_module\(\s*(?P<q>["'])(?P<name>[\w.]+)(?P=q)"
 _TYPE_CHECKING = re.compile(r"^([ \t]*)if[ \t]+(?:typing\.)?TYPE_CHECKING[ \t]*:", re.M)
 _FROM = re.compile(r"from\s+(?P<module>\.*[\w.]*)\s+import\s+(?P<names>.+)", re.S)
 _IMPORT = re.compile(r"import\s+(?P<names>.+)", re.S)
-_NAME = re.compile(r"^\s*(?P<name>[\w.]+|\*)(?:\s+as\s+\w+)?\s*$")
+_COMMENT = re.compile(r"#[^\n]*")
 
 
 class RawImport(NamedTuple):
@@ -69,6 +69,7 @@ def scan(source: str) -> list[RawImport]:
 _AFTER_SEMICOLON = re.compile(r";[ \t]*(?=(?:from|import)[ \t])")
 
 
+_INDENT = re.compile(r"[ \t]*")
 _FROM_PREFIX = re.compile(r"from[ \t]+[.\w]+[ \t]+")
 
 
@@ -106,7 +107,7 @@ def _statements_at(source: str, start: int) -> list[tuple[str, int, int]]:
 def _statement_at(source: str, start: int) -> tuple[str, int, int, int]:
     """The import statement beginning at ``start``: through parentheses and backslashes."""
     line = source.count("\n", 0, start) + 1
-    text_start = start + (len(source[start:]) - len(source[start:].lstrip(" \t")))
+    text_start = _INDENT.match(source, start).end()  # type: ignore[union-attr]  # always matches
     col = text_start - (source.rfind("\n", 0, text_start) + 1)
     line_end = source.find("\n", text_start)
     line_end = len(source) if line_end < 0 else line_end
@@ -114,6 +115,11 @@ def _statement_at(source: str, start: int) -> tuple[str, int, int, int]:
     if "(" not in simple and "\\" not in simple:  # the common case: one plain line
         cut = min((i for i in (simple.find(";"), simple.find("#")) if i >= 0), default=len(simple))
         return simple[:cut], line, col, text_start + cut
+    opening = simple.find("(")
+    if opening >= 0 and "\\" not in simple and "#" not in simple[:opening]:
+        closing = source.find(")", text_start + opening)
+        if closing >= 0 and "#" not in source[text_start + opening : closing]:
+            return source[text_start : closing + 1], line, col, closing + 1
     end = text_start
     depth = 0
     while end < len(source):
@@ -171,27 +177,35 @@ def _statements_from_tokens(source: str) -> list[tuple[str, int, int]]:
 
 
 def _parse(text: str, line: int, col: int, guarded: set[int]) -> list[RawImport]:
-    text = re.sub(r"#[^\n]*", "", text).replace("\\\n", " ")
+    if "#" in text:
+        text = _COMMENT.sub("", text)
+    if "\\" in text:
+        text = text.replace("\\\n", " ")
     type_checking = line in guarded
-    match = _FROM.match(text)
-    if match:
+    if text.startswith("from"):
+        match = _FROM.match(text)
+        if match is None:
+            return []
         names = match.group("names").strip().strip("()")
-        module = match.group("module").replace(" ", "")
+        module = match.group("module")
         return [RawImport(module, name, line, col, type_checking) for name in _names(names)]
     match = _IMPORT.match(text)
-    if match:
-        return [
-            RawImport(name, "", line, col, type_checking) for name in _names(match.group("names"))
-        ]
-    return []
+    if match is None:
+        return []
+    return [RawImport(name, "", line, col, type_checking) for name in _names(match.group("names"))]
 
 
 def _names(text: str) -> list[str]:
+    """``a, b.c as d, *`` -> ``["a", "b.c", "*"]``; anything else is not a name list."""
     names = []
-    for part in text.replace("\n", " ").split(","):
-        match = _NAME.match(part.split("#", 1)[0])
-        if match:
-            names.append(match.group("name"))
+    for part in text.split(","):
+        words = part.split()
+        if not words:
+            continue
+        name = words[0]
+        plain = len(words) == 1 or (len(words) == 3 and words[1] == "as")
+        if plain and (name == "*" or all(p.isidentifier() for p in name.split("."))):
+            names.append(name)
     return names
 
 
@@ -234,8 +248,9 @@ def _any_inside_strings(source: str, starts: list[int]) -> bool:
     openings: list[int] = []
     closings: list[int] = []
     position = 0
+    last = starts[-1]
     while True:
-        opening = _TRIPLE.search(source, position)
+        opening = _TRIPLE.search(source, position, last + 1)
         if opening is None:
             break
         closing = source.find(opening.group(), opening.end())
