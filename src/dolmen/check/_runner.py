@@ -52,6 +52,8 @@ def run_check(root: Path, *, use_cache: bool = True, use_baseline: bool = True) 
         hits = len(listed)
     else:
         findings, kept, suppressed, hits = _check(project, listed, stats, cache_dir)
+        # Every raw violation is in kept or suppressed once chosen; keep the graph only.
+        findings.violations = []
         if cache_dir is not None:
             write_atomically(
                 cache_dir / RESULTS_FILE,
@@ -76,7 +78,7 @@ def run_check(root: Path, *, use_cache: bool = True, use_baseline: bool = True) 
 
 
 RESULTS_FILE = "check-results.pickle"
-RESULTS_VERSION = 1
+RESULTS_VERSION = 2
 Remembered = tuple[Findings, list[Violation], list[Violation]]
 
 
