@@ -12,12 +12,12 @@ import functools
 import itertools
 import os
 import re
-import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dolmen._pyproject import tool_dolmen
 from dolmen.check._model import OUTSIDE_POLICIES, RULES, CheckSettings, ModuleSpec
 from dolmen.check.exceptions import CheckConfigError
 
@@ -113,13 +113,10 @@ def python_files(root: Path, settings: CheckSettings) -> list[tuple[str, str]]:
 
 
 def _tool_table(pyproject: Path) -> dict[str, Any]:
-    if not pyproject.is_file():
-        return {}
     try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as error:
-        raise CheckConfigError([f"{pyproject} is not valid TOML: {error}"]) from None
-    table = data.get("tool", {}).get("dolmen", {}).get("check", {})
+        table = tool_dolmen(pyproject).get("check", {})
+    except ValueError as error:
+        raise CheckConfigError([str(error)]) from None
     if not isinstance(table, dict):
         raise CheckConfigError(["[tool.dolmen.check] must be a table"])
     return table

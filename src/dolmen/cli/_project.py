@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from dolmen._pyproject import tool_dolmen
 from dolmen.cli._loading import load_app
 
 if TYPE_CHECKING:
@@ -52,11 +52,7 @@ def find_app(app_spec: str | None, app_dir: str | None) -> App:
 
 
 def _tool_dolmen(path: Path) -> dict[str, object]:
-    if not path.is_file():
-        return {}
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as error:
-        raise click.ClickException(f"{path} is not valid TOML: {error}") from None
-    section = data.get("tool", {}).get("dolmen", {})
-    return section if isinstance(section, dict) else {}
+        return tool_dolmen(path)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
