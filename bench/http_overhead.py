@@ -418,23 +418,17 @@ def server_stack() -> str:
 
 def git_revision() -> str:
     """The commit measured, ``+dirty`` when the work tree has changes outside bench/."""
+
+    def git(*args: str) -> str:
+        command = ["git", *args]
+        done = subprocess.run(
+            command, cwd=ROOT, capture_output=True, text=True, check=True, timeout=10
+        )
+        return done.stdout.strip()
+
     try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
-        status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
+        head = git("rev-parse", "--short", "HEAD")
+        status = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return f"{head}+dirty" if status else head

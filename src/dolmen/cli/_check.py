@@ -32,14 +32,13 @@ def check_command(
     from dolmen.check._output import render, summary
     from dolmen.check._runner import run_check
 
-    report = run_check(Path(path), use_cache=not no_cache, use_baseline=not write_baseline)
+    use_baseline = not (write_baseline or no_baseline)
+    report = run_check(Path(path), use_cache=not no_cache, use_baseline=use_baseline)
     if write_baseline:
         target = report.project.root / report.project.settings.baseline
         write(target, report.violations)
         click.echo(f"wrote {len(report.violations)} violations to {target}")
         return
-    if no_baseline:
-        report = run_check(Path(path), use_cache=not no_cache, use_baseline=False)
     click.echo(render(report, output_format))
     if output_format in ("json", "sarif"):
         click.echo(summary(report), err=True)

@@ -69,6 +69,8 @@ class App:
         except (ProviderConfigurationError, ResolutionError) as error:
             raise CompositionError(str(error)) from error
         self.error_map = collect_errors(self.modules)
+        # Read once: a handler's parameters are resolved on every event it receives.
+        self._handler_parameters = {s: parameters_of(s.handler)[1:] for s in self.subscriptions}
         self.database: Database | None = None
         self.events: InProcessEventBus | None = None
         self._asgi: Any = None
@@ -211,7 +213,7 @@ class App:
     async def _run_handler(self, subscription: Subscription, event: Event) -> None:
         async with self.unit_of_work(subscription.module) as work:
             kwargs = {}
-            for parameter in parameters_of(subscription.handler)[1:]:
+            for parameter in self._handler_parameters[subscription]:
                 kwargs[parameter.name] = await work.get(parameter.key)
             await subscription.handler(event, **kwargs)
 
