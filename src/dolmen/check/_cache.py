@@ -7,15 +7,16 @@ run), they are scanned in several processes.
 
 from __future__ import annotations
 
+import marshal
 import os
-import pickle
-from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from dolmen.check._imports import RawImport, UnreadableFile, scan
 
-VERSION = 4
+VERSION = (5, sys.implementation.cache_tag)
+"""Cache format: marshal's format may change between Python versions, so theirs is part of it."""
 PARALLEL_FROM = 400
 """Below this many files to read, one process is faster than starting a pool."""
 
@@ -34,58 +35,65 @@ def scan_path(path: str) -> Scanned:
         return (error.line, error.reason)
 
 
-def _scan_many(paths: Sequence[str]) -> list[Scanned]:
-    return [scan_path(p) for p in paths]
+def _scan_many(paths: Sequence[str]) -> bytes:
+    """Scan ``paths`` in a worker; marshal's bytes cross the process boundary faster than pickle."""
+    return marshal.dumps([scan_path(p) for p in paths])
 
 
 class ImportCache:
-    """Loads, serves and saves the cache file (``<cache_dir>/check-imports.pickle``)."""
+    """Loads, serves and saves the cache file (``<cache_dir>/check-imports.marshal``)."""
 
     def __init__(self, directory: Path | None) -> None:
-        self.file = directory / "check-imports.pickle" if directory else None
+        self.file = directory / "check-imports.marshal" if directory else None
         self.entries: dict[str, Entry] = {}
         self.hits = 0
         self.misses = 0
         self._dirty = False
         if self.file and self.file.is_file():
             try:
-                version, entries = pickle.loads(self.file.read_bytes())
+                version, entries = marshal.loads(self.file.read_bytes())
                 if version == VERSION:
                     self.entries = entries
-            except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
+            except (EOFError, ValueError, TypeError):
                 self.entries = {}
 
-    def load(self, files: Sequence[tuple[str, int, int]]) -> None:
-        """Bring the entries of ``files`` (path, mtime_ns, size) up to date, in parallel if many."""
+    def scanned(
+        self, files: Sequence[tuple[str, int, int]]
+    ) -> Iterator[tuple[RawImport, ...] | UnreadableFile]:
+        """The imports of each of ``files`` (path, mtime_ns, size), in order, as they are read.
+
+        Unchanged files come from the cache; the others are scanned, in several processes
+        when there are many, and yielded as soon as their chunk is done, so the caller's
+        work overlaps the scanning.
+        """
         stale = [
-            (path, mtime, size)
+            path
             for path, mtime, size in files
             if (cached := self.entries.get(path)) is None or cached[:2] != (mtime, size)
         ]
         self.hits += len(files) - len(stale)
         self.misses += len(stale)
-        if not stale:
-            return
-        self._dirty = True
-        paths = [path for path, _, _ in stale]
-        workers = min(os.cpu_count() or 1, 8)
-        if len(paths) >= PARALLEL_FROM and workers > 1:
-            size = max(len(paths) // (workers * 4), 50)
-            chunks = [paths[i : i + size] for i in range(0, len(paths), size)]
-            with ProcessPoolExecutor(workers) as pool:
-                results = [r for chunk in pool.map(_scan_many, chunks) for r in chunk]
-        else:
-            results = _scan_many(paths)
-        for (path, mtime, size_), result in zip(stale, results, strict=True):
-            self.entries[path] = (mtime, size_, result)
+        self._dirty = self._dirty or bool(stale)
+        fresh = iter(self._scan(stale))
+        for path, mtime, size in files:
+            cached = self.entries.get(path)
+            if cached is None or cached[:2] != (mtime, size):
+                cached = self.entries[path] = (mtime, size, next(fresh))
+            yield _as_imports(cached[2])
 
-    def imports(self, path: str) -> tuple[RawImport, ...]:
-        """The imports of a file given to :meth:`load`; raises UnreadableFile."""
-        scanned = self.entries[path][2]
-        if scanned and isinstance(scanned[0], int):
-            line, reason = scanned
-            raise UnreadableFile(int(line), str(reason))
-        return tuple(RawImport._make(i) for i in scanned)
+    @staticmethod
+    def _scan(paths: list[str]) -> Iterator[Scanned]:
+        workers = min(os.cpu_count() or 1, 8)
+        if len(paths) < PARALLEL_FROM or workers < 2:
+            yield from (scan_path(p) for p in paths)
+            return
+        from concurrent.futures import ProcessPoolExecutor  # costs 10 ms: only when used
+
+        size = min(max(len(paths) // (workers * 8), 50), 250)
+        chunks = [paths[i : i + size] for i in range(0, len(paths), size)]
+        with ProcessPoolExecutor(workers) as pool:
+            for chunk in pool.map(_scan_many, chunks):
+                yield from marshal.loads(chunk)
 
     def save(self, keep: set[str]) -> None:
         """Write the cache back, forgetting files that no longer exist."""
@@ -96,7 +104,15 @@ class ImportCache:
             return
         for key in stale:
             del self.entries[key]
-        write_atomically(self.file, pickle.dumps((VERSION, self.entries), protocol=5))
+        write_atomically(self.file, marshal.dumps((VERSION, self.entries)))
+
+
+def _as_imports(scanned: Scanned) -> tuple[RawImport, ...] | UnreadableFile:
+    if scanned and isinstance(scanned[0], int):
+        line, reason = scanned
+        return UnreadableFile(int(line), str(reason))
+    new = tuple.__new__
+    return tuple(new(RawImport, i) for i in scanned)
 
 
 def write_atomically(file: Path, data: bytes) -> None:

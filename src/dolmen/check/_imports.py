@@ -13,9 +13,7 @@ A file that even ``tokenize`` cannot read is reported, never silently dropped.
 
 from __future__ import annotations
 
-import io
 import re
-import tokenize
 from bisect import bisect_right
 from typing import NamedTuple
 
@@ -56,13 +54,53 @@ def scan(source: str) -> list[RawImport]:
     if "import" not in source:
         return []
     starts = _candidates(source)
+    guarded = _type_checking_lines(source)
     if starts and _TRIPLE.search(source) and _any_inside_strings(source, starts):
         statements = _statements_from_tokens(source)
+        imports = [imp for text, ln, col in statements for imp in _parse(text, ln, col, guarded)]
     else:
-        statements = [st for start in starts for st in _statements_at(source, start)]
-    guarded = _type_checking_lines(source)
-    imports = [imp for text, line, col in statements for imp in _parse(text, line, col, guarded)]
+        imports = _from_lines(source, starts, guarded)
     imports.extend(_dynamic(source, guarded))
+    return imports
+
+
+_SIMPLE = re.compile(
+    r"([ \t]*)(?:from[ \t]+(\.*[\w.]*)[ \t]+)?import[ \t]+"
+    r"(\*|[\w.]+(?:[ \t]+as[ \t]+\w+)?(?:[ \t]*,[ \t]*[\w.]+(?:[ \t]+as[ \t]+\w+)?)*)"
+    r"[ \t]*(?:#[^\n]*)?(?=\n|\Z)"
+)
+"""A whole one-line import statement, most of them: matched in one call."""
+
+
+def _from_lines(source: str, starts: list[int], guarded: set[int]) -> list[RawImport]:
+    """The imports at each candidate line start.
+
+    One regular expression reads a plain line; the statement reader takes the rest
+    (parentheses, backslashes, ``;``).
+    """
+    imports: list[RawImport] = []
+    line, last = 1, 0
+    simple = _SIMPLE.match
+    for start in starts:
+        line += source.count("\n", last, start)
+        last = start
+        match = simple(source, start)
+        if match is None:
+            for text, ln, col in _statements_at(source, start):
+                imports += _parse(text, ln, col, guarded)
+            continue
+        indent, module, names = match.groups()
+        col, type_checking = len(indent), line in guarded
+        if module is None:
+            imports += [
+                RawImport(part.split()[0], "", line, col, type_checking)
+                for part in names.split(",")
+            ]
+        else:
+            imports += [
+                RawImport(module, part.split()[0], line, col, type_checking)
+                for part in names.split(",")
+            ]
     return imports
 
 
@@ -143,6 +181,9 @@ def _statement_at(source: str, start: int) -> tuple[str, int, int, int]:
 
 def _statements_from_tokens(source: str) -> list[tuple[str, int, int]]:
     """Import statements found by tokenize (strings and comments are skipped for sure)."""
+    import io  # only for the few files that need it
+    import tokenize
+
     offsets = [0]
     for line in source.splitlines(keepends=True):
         offsets.append(offsets[-1] + len(line))
@@ -198,15 +239,20 @@ def _parse(text: str, line: int, col: int, guarded: set[int]) -> list[RawImport]
 def _names(text: str) -> list[str]:
     """``a, b.c as d, *`` -> ``["a", "b.c", "*"]``; anything else is not a name list."""
     names = []
+    dotted = _DOTTED.fullmatch
     for part in text.split(","):
         words = part.split()
         if not words:
             continue
         name = words[0]
         plain = len(words) == 1 or (len(words) == 3 and words[1] == "as")
-        if plain and (name == "*" or all(p.isidentifier() for p in name.split("."))):
+        if plain and (name == "*" or dotted(name)):
             names.append(name)
     return names
+
+
+_DOTTED = re.compile(r"[^\W\d]\w*(?:\.[^\W\d]\w*)*")
+"""A dotted name of identifiers (``str.isidentifier`` per part, in one call)."""
 
 
 def _dynamic(source: str, guarded: set[int]) -> list[RawImport]:

@@ -7,7 +7,6 @@ Dolmen app (read statically, nothing is imported), or, for any other codebase,
 
 from __future__ import annotations
 
-import ast
 import functools
 import itertools
 import os
@@ -15,11 +14,14 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dolmen._pyproject import tool_dolmen
 from dolmen.check._model import OUTSIDE_POLICIES, RULES, CheckSettings, ModuleSpec
 from dolmen.check.exceptions import CheckConfigError
+
+if TYPE_CHECKING:
+    import ast
 
 _DECLARES_MODULE = re.compile(r"\bModule\(")
 
@@ -87,29 +89,40 @@ def python_files(root: Path, settings: CheckSettings) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     for source_root in settings.roots:
         base = os.path.normpath(os.path.join(top, source_root))
-        for folder, dirs, names in os.walk(base):
-            relative_folder = folder[len(base) + 1 :]
-            prefix = relative_folder.split(os.sep) if relative_folder else []
-            dirs[:] = [
-                d for d in dirs
-                if d.isidentifier() and d not in _SKIPPED_DIRS
-                and not (excluded and os.path.join(folder, d) in excluded)
-            ]  # fmt: skip
-            shown = folder[len(top) + 1 :] if folder != top else ""
-            for name in names:
-                if not name.endswith(".py"):
-                    continue
-                stem = name[:-3]
-                if not stem.isidentifier():
-                    continue
-                path = f"{shown}{os.sep}{name}" if shown else name
-                if excluded and os.path.join(top, path) in excluded:
-                    continue
-                parts = prefix if stem == "__init__" else [*prefix, stem]
-                if parts:
-                    found.append((path, ".".join(parts)))
+        shown = base[len(top) + 1 :] if base != top else ""
+        _walk(base, shown, [], excluded, found)
     found.sort()
     return found
+
+
+def _walk(
+    folder: str, shown: str, prefix: list[str], excluded: set[str], found: list[tuple[str, str]]
+) -> None:
+    """Add the importable ``.py`` files under ``folder`` (``os.scandir``: no ``stat`` per entry)."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        name = entry.name
+        if excluded and entry.path in excluded:
+            continue
+        if name.endswith(".py"):
+            stem = name[:-3]
+            if stem.isidentifier() and entry.is_file():
+                parts = prefix if stem == "__init__" else [*prefix, stem]
+                if parts:
+                    found.append((f"{shown}{os.sep}{name}" if shown else name, ".".join(parts)))
+        elif name.isidentifier() and name not in _SKIPPED_DIRS and _is_folder(entry):
+            below = f"{shown}{os.sep}{name}" if shown else name
+            _walk(entry.path, below, [*prefix, name], excluded, found)
+
+
+def _is_folder(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False
 
 
 def _tool_table(pyproject: Path) -> dict[str, Any]:
@@ -212,6 +225,8 @@ def _declared_in_code(root: Path, files: list[tuple[str, str]]) -> Iterator[Modu
         text = (root / relative).read_text(encoding="utf-8", errors="replace")
         if "dolmen" not in text or not _DECLARES_MODULE.search(text):
             continue
+        import ast  # only for declaration files
+
         try:
             tree = ast.parse(text)
         except SyntaxError:
@@ -223,6 +238,8 @@ def _declared_in_code(root: Path, files: list[tuple[str, str]]) -> Iterator[Modu
 
 
 def _spec_from_call(call: ast.Call, package: str, where: str) -> ModuleSpec:
+    import ast
+
     def literal(node: ast.AST, what: str) -> Any:
         try:
             return ast.literal_eval(node)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from dolmen.check._cycles import elementary_cycles
@@ -44,8 +45,8 @@ class Findings:
     cycles: list[list[str]] = field(default_factory=list)
 
 
-def check_files(project: Project, files: list[SourceFile], known: set[str]) -> Findings:
-    """Apply every rule to every import, then the module-level rules."""
+def check_files(project: Project, files: Iterable[SourceFile], known: set[str]) -> Findings:
+    """Apply every rule to every import (``files`` is read once), then the module-level rules."""
     findings = Findings()
     judge = _Judge(project, known, findings)
     skip_type_checking = not project.settings.type_checking_imports

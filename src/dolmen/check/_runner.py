@@ -6,6 +6,7 @@ import hashlib
 import os
 import pickle
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,30 +91,31 @@ def _check(
 ) -> tuple[Findings, list[Violation], list[Violation], int]:
     cache = ImportCache(cache_dir)
     absolute = [str(project.root / relative) for relative, _ in listed]
-    cache.load([(path, *stat) for path, stat in zip(absolute, stats, strict=True)])
-    files: list[SourceFile] = []
     unreadable: list[Violation] = []
-    for (relative, dotted), path in zip(listed, absolute, strict=True):
-        try:
-            imports = cache.imports(path)
-        except UnreadableFile as error:
-            module = project.module_of(dotted)
-            unreadable.append(
-                Violation(
-                    "parse-error",
-                    f"cannot read this file as Python ({error.reason}); fix it so its imports "
-                    "can be checked",
-                    relative, max(error.line, 1), 1, module.name if module else "", relative,
-                )
-            )  # fmt: skip
-            imports = ()
-        files.append(SourceFile(relative, dotted, relative.endswith("__init__.py"), imports))
+
+    def files() -> Iterator[SourceFile]:
+        scanned = cache.scanned([(p, *stat) for p, stat in zip(absolute, stats, strict=True)])
+        for (relative, dotted), imports in zip(listed, scanned, strict=True):
+            if isinstance(imports, UnreadableFile):
+                unreadable.append(_unreadable(project, relative, dotted, imports))
+                imports = ()
+            yield SourceFile(relative, dotted, relative.endswith("__init__.py"), imports)
+
+    known = with_parents({dotted for _, dotted in listed})
+    findings = check_files(project, files(), known)
     cache.save(set(absolute))
-    known = with_parents({f.dotted for f in files})
-    findings = check_files(project, files, known)
     chosen = [v for v in findings.violations + unreadable if _selected(v.rule, project.settings)]
     kept, suppressed = apply_suppressions(chosen, project.root)
     return findings, kept, suppressed, cache.hits
+
+
+def _unreadable(project: Project, relative: str, dotted: str, error: UnreadableFile) -> Violation:
+    module = project.module_of(dotted)
+    return Violation(
+        "parse-error",
+        f"cannot read this file as Python ({error.reason}); fix it so its imports can be checked",
+        relative, max(error.line, 1), 1, module.name if module else "", relative,
+    )  # fmt: skip
 
 
 def _stat(path: str) -> tuple[int, int]:
