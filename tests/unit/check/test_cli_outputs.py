@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import jsonschema
+import pytest
 from sarif_pydantic import Sarif
 
 from dolmen.check._model import RULES
 
 from ..cli.dolmen_runner import dolmen
+from .sarif_schema import sarif_schema
 
 
 def test_exit_codes_are_0_clean_1_violations_2_configuration(acme: Path, shop_copy: Path) -> None:
@@ -49,9 +52,12 @@ def test_json_output_lists_every_violation(acme: Path) -> None:
     }
 
 
-def test_sarif_output_is_valid_sarif_2_1_0(acme: Path) -> None:
+def test_sarif_output_is_valid_sarif_2_1_0(acme: Path, pytestconfig: pytest.Config) -> None:
     text = dolmen("check", str(acme), "--format", "sarif").stdout
     document = json.loads(text)
+    assert pytestconfig.cache is not None
+    schema = sarif_schema(pytestconfig.cache)
+    jsonschema.validate(document, schema, cls=jsonschema.Draft4Validator)
     log = Sarif.model_validate(document)
     assert log.version == "2.1.0"
     [run] = document["runs"]
