@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from dolmen.check._files import settled
 from dolmen.check._imports import RawImport, UnreadableFile, scan
 
 VERSION = (5, sys.implementation.cache_tag)
@@ -78,7 +79,10 @@ class ImportCache:
         for path, mtime, size in files:
             cached = self.entries.get(path)
             if cached is None or cached[:2] != (mtime, size):
-                cached = self.entries[path] = (mtime, size, next(fresh))
+                scanned = next(fresh)
+                # A file changed just now is read again next time (see settled()).
+                kept = mtime if settled((mtime,)) else -1
+                cached = self.entries[path] = (kept, size, scanned)
             yield _as_imports(cached[2])
 
     @staticmethod

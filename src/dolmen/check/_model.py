@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from dolmen.check._files import DEFAULT_BASELINE, DEFAULT_CACHE_DIR, DEFAULT_ROOTS
+
 DEFAULT_LAYERS: tuple[tuple[str, str], ...] = (
     ("web", "service"),
     ("service", "domain"),
@@ -45,7 +47,7 @@ class ModuleSpec:
 class CheckSettings:
     """The rules' settings, from ``[tool.dolmen.check]``."""
 
-    roots: tuple[str, ...] = (".",)
+    roots: tuple[str, ...] = DEFAULT_ROOTS
     exclude: tuple[str, ...] = ()
     layers: tuple[tuple[str, str], ...] = DEFAULT_LAYERS
     module_layers: tuple[tuple[str, ...], ...] = ()
@@ -55,8 +57,8 @@ class CheckSettings:
     outside_modules: str = "public"
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
-    baseline: str = "dolmen-baseline.json"
-    cache_dir: str = ".dolmen_cache"
+    baseline: str = DEFAULT_BASELINE
+    cache_dir: str = DEFAULT_CACHE_DIR
 
 
 @dataclass(frozen=True, slots=True)

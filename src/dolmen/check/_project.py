@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dolmen._pyproject import tool_dolmen
+from dolmen.check._files import python_files
 from dolmen.check._model import OUTSIDE_POLICIES, RULES, CheckSettings, ModuleSpec
 from dolmen.check.exceptions import CheckConfigError
 
@@ -49,18 +50,20 @@ class Project:
         return {module.package: module for module in self.modules}
 
 
-def load_project(root: Path) -> tuple[Project, list[tuple[str, str]]]:
+def load_project(
+    root: Path, folders: list[tuple[str, int]] | None = None
+) -> tuple[Project, list[tuple[str, str]]]:
     """Read ``root/pyproject.toml``, list the Python files and find the modules.
 
-    Returns the project and its files (path relative to the root, dotted name);
-    raises CheckConfigError.
+    Returns the project and its files (path relative to the root, dotted name), and adds
+    the folders listed to ``folders`` (see :func:`python_files`); raises CheckConfigError.
     """
     root = root.resolve()
     table = _tool_table(root / "pyproject.toml")
     settings = _settings(table)
     lines = _name_lines(root / "pyproject.toml")
     declared = [_module_from_table(entry, lines) for entry in table.get("modules", [])]
-    files = python_files(root, settings)
+    files = python_files(str(root), settings.roots, settings.exclude, folders)
     discovered = list(_declared_in_code(root, files))
     if declared and discovered:
         raise CheckConfigError(
@@ -72,57 +75,6 @@ def load_project(root: Path) -> tuple[Project, list[tuple[str, str]]]:
     modules = tuple(declared or discovered)
     _validate(modules, settings)
     return Project(root, settings, modules), files
-
-
-_SKIPPED_DIRS = {"__pycache__", "node_modules", "venv", "site-packages"}
-"""Folders never searched (hidden ones and those that are not identifiers neither)."""
-
-
-def python_files(root: Path, settings: CheckSettings) -> list[tuple[str, str]]:
-    """Every ``.py`` file under the source roots (path relative to ``root``, dotted name).
-
-    Files whose names are not identifiers (``0001_initial.py``) cannot be imported
-    by name and are left out, as are hidden and virtual-environment folders.
-    """
-    top = os.path.normpath(root)
-    excluded = {os.path.normpath(os.path.join(top, e)) for e in settings.exclude}
-    found: list[tuple[str, str]] = []
-    for source_root in settings.roots:
-        base = os.path.normpath(os.path.join(top, source_root))
-        shown = base[len(top) + 1 :] if base != top else ""
-        _walk(base, shown, [], excluded, found)
-    found.sort()
-    return found
-
-
-def _walk(
-    folder: str, shown: str, prefix: list[str], excluded: set[str], found: list[tuple[str, str]]
-) -> None:
-    """Add the importable ``.py`` files under ``folder`` (``os.scandir``: no ``stat`` per entry)."""
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return
-    for entry in entries:
-        name = entry.name
-        if excluded and entry.path in excluded:
-            continue
-        if name.endswith(".py"):
-            stem = name[:-3]
-            if stem.isidentifier() and entry.is_file():
-                parts = prefix if stem == "__init__" else [*prefix, stem]
-                if parts:
-                    found.append((f"{shown}{os.sep}{name}" if shown else name, ".".join(parts)))
-        elif name.isidentifier() and name not in _SKIPPED_DIRS and _is_folder(entry):
-            below = f"{shown}{os.sep}{name}" if shown else name
-            _walk(entry.path, below, [*prefix, name], excluded, found)
-
-
-def _is_folder(entry: os.DirEntry[str]) -> bool:
-    try:
-        return entry.is_dir(follow_symlinks=False)
-    except OSError:
-        return False
 
 
 def _tool_table(pyproject: Path) -> dict[str, Any]:

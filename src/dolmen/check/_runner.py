@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import pickle
 import time
 from collections.abc import Iterator
@@ -12,6 +11,7 @@ from pathlib import Path
 
 from dolmen.check._baseline import apply_suppressions, read_baseline, split_by_baseline
 from dolmen.check._cache import ImportCache, write_atomically
+from dolmen.check._files import settled, stat_files
 from dolmen.check._imports import UnreadableFile
 from dolmen.check._model import CheckSettings, Violation
 from dolmen.check._project import Project, load_project
@@ -32,6 +32,12 @@ class Report:
     files: int = 0
     cache_hits: int = 0
     seconds: float = 0.0
+    listed: list[tuple[str, str]] = field(default_factory=list)
+    """Every file checked: (path relative to the root, dotted name)."""
+    stats: list[tuple[int, int]] = field(default_factory=list)
+    """(mtime_ns, size) of each file in ``listed``, taken before it was read."""
+    folders: list[tuple[str, int]] = field(default_factory=list)
+    """Every folder listed, with its modification time taken before it was listed."""
 
 
 def run_check(root: Path, *, use_cache: bool = True, use_baseline: bool = True) -> Report:
@@ -41,11 +47,12 @@ def run_check(root: Path, *, use_cache: bool = True, use_baseline: bool = True) 
     paths, modification times and sizes, same settings) reuses that run's findings.
     """
     started = time.perf_counter()
-    project, listed = load_project(root)
+    folders: list[tuple[str, int]] = []
+    project, listed = load_project(root, folders)
     settings = project.settings
     cache_dir = project.root / settings.cache_dir if use_cache else None
     top = str(project.root)
-    stats = [_stat(os.path.join(top, relative)) for relative, _ in listed]
+    stats = stat_files(top, listed)
     key = _fingerprint(project, listed, stats)
     remembered = _remembered(cache_dir, key)
     if remembered is not None:
@@ -55,7 +62,7 @@ def run_check(root: Path, *, use_cache: bool = True, use_baseline: bool = True) 
         findings, kept, suppressed, hits = _check(project, listed, stats, cache_dir)
         # Every raw violation is in kept or suppressed once chosen; keep the graph only.
         findings.violations = []
-        if cache_dir is not None:
+        if cache_dir is not None and settled(mtime for mtime, _ in stats):
             write_atomically(
                 cache_dir / RESULTS_FILE,
                 pickle.dumps((RESULTS_VERSION, key, (findings, kept, suppressed)), protocol=5),
@@ -75,6 +82,9 @@ def run_check(root: Path, *, use_cache: bool = True, use_baseline: bool = True) 
         len(listed),
         hits,
         time.perf_counter() - started,
+        listed,
+        stats,
+        folders,
     )
 
 
@@ -116,11 +126,6 @@ def _unreadable(project: Project, relative: str, dotted: str, error: UnreadableF
         f"cannot read this file as Python ({error.reason}); fix it so its imports can be checked",
         relative, max(error.line, 1), 1, module.name if module else "", relative,
     )  # fmt: skip
-
-
-def _stat(path: str) -> tuple[int, int]:
-    stat = os.stat(path)
-    return stat.st_mtime_ns, stat.st_size
 
 
 def _fingerprint(

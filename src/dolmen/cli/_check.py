@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from dolmen.check._runner import Report
 
 
 @click.command("check")
@@ -39,10 +45,37 @@ def check_command(
         write(target, report.violations)
         click.echo(f"wrote {len(report.violations)} violations to {target}")
         return
-    click.echo(render(report, output_format))
-    if output_format in ("json", "sarif"):
-        click.echo(summary(report), err=True)
-    sys.exit(1 if report.violations else 0)
+    stdout = render(report, output_format) + "\n"
+    stderr = summary(report) + "\n" if output_format in ("json", "sarif") else ""
+    code = 1 if report.violations else 0
+    if not no_cache:
+        _remember(report, output_format, (stdout, stderr, code))
+    click.echo(stdout, nl=False)
+    click.echo(stderr, nl=False, err=True)
+    sys.exit(code)
+
+
+def _remember(report: Report, output_format: str, printed: tuple[str, str, int]) -> None:
+    """Keep this answer, so the same check on the same files is answered at once."""
+    from dolmen.check._answers import answer_file, answer_key, read_optional, store
+    from dolmen.check._files import settled
+
+    mtimes = [mtime for mtime, _ in report.stats] + [mtime for _, mtime in report.folders]
+    if not settled(mtimes):
+        return  # something changed just now: answer in full next time too
+    root = str(report.project.root)
+    settings = report.project.settings
+    key = answer_key(
+        root,
+        output_format,
+        read_optional(os.path.join(root, "pyproject.toml")) or b"",
+        read_optional(os.path.join(root, settings.baseline)),
+        report.listed,
+        report.stats,
+    )
+    file = answer_file(root, settings.cache_dir, output_format)
+    with contextlib.suppress(OSError):  # a read-only folder: answer every time in full
+        store(file, key, report.folders, report.listed, printed)
 
 
 @click.command("graph")

@@ -1,0 +1,109 @@
+"""A warm dolmen check answered from the last run: the same output, and never a stale one."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPLAYED = "<answered from the last run>"
+PROBE = f"""
+import sys
+from dolmen.cli import main
+try:
+    main()
+finally:
+    if "dolmen.check._rules" not in sys.modules:
+        sys.stderr.write({REPLAYED!r})
+"""
+
+
+def check(root: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], bool]:
+    """Run ``dolmen check ROOT ARGS``; also say whether it was answered from the last run."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DOLMEN_")}
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, "check", str(root), *args],
+        capture_output=True, text=True, timeout=60, env=clean,
+    )  # fmt: skip
+    replayed = done.stderr.endswith(REPLAYED)
+    done.stderr = done.stderr.removesuffix(REPLAYED)
+    return done, replayed
+
+
+def age(root: Path, seconds: float = 3600) -> None:
+    """Make every file and folder look ``seconds`` old (fresh ones are never cached)."""
+    when = time.time() - seconds
+    for folder, _, names in os.walk(root):
+        for name in names:
+            os.utime(os.path.join(folder, name), (when, when))
+        os.utime(folder, (when, when))
+
+
+def test_an_unchanged_tree_gets_the_same_answer_without_running_the_rules(acme: Path) -> None:
+    age(acme)
+    first, first_replayed = check(acme, "--format", "json")
+    second, second_replayed = check(acme, "--format", "json")
+    assert (first_replayed, second_replayed) == (False, True)
+    assert (second.returncode, second.stdout, second.stderr) == (
+        first.returncode, first.stdout, first.stderr,
+    )  # fmt: skip
+    assert first.returncode == 1
+    assert len(json.loads(second.stdout)["violations"]) == 17
+    _, text_replayed = check(acme)  # another format is answered in full, once
+    assert not text_replayed
+    assert check(acme)[1]
+
+
+def test_a_file_added_to_a_folder_is_checked(acme: Path) -> None:
+    age(acme)
+    check(acme, "--format", "json")
+    added = acme / "src" / "acme" / "catalog" / "leak.py"
+    added.write_text("from acme.billing.gateway import charge\n")
+    os.utime(added, (time.time() - 60, time.time() - 60))  # only its folder's time is new
+    after, replayed = check(acme, "--format", "json")
+    assert not replayed
+    paths = {v["path"] for v in json.loads(after.stdout)["violations"]}
+    assert "src/acme/catalog/leak.py" in paths
+
+
+def test_an_edited_file_is_checked_again(acme: Path) -> None:
+    age(acme)
+    before, _ = check(acme, "--format", "json")
+    edited = acme / "src" / "acme" / "app.py"
+    edited.write_text(edited.read_text() + "\nfrom acme.orders.domain import order\n")
+    age(edited.parent.parent.parent, 1800)  # settled, but not the time the answer saw
+    after, replayed = check(acme, "--format", "json")
+    assert not replayed
+    assert len(json.loads(after.stdout)["violations"]) > len(
+        json.loads(before.stdout)["violations"]
+    )
+
+
+def test_a_new_baseline_or_new_settings_are_never_answered_from_before(acme: Path) -> None:
+    age(acme)
+    check(acme)
+    assert check(acme, "--write-baseline")[0].returncode == 0
+    baselined, replayed = check(acme)
+    assert not replayed
+    assert baselined.returncode == 0
+    assert "17 baselined" in baselined.stdout
+    pyproject = acme / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            "[tool.dolmen.check]", '[tool.dolmen.check]\nignore = ["outside-import"]', 1
+        )
+    )
+    changed, replayed = check(acme)
+    assert not replayed
+    assert changed.stdout != baselined.stdout
+
+
+def test_files_changed_just_now_are_not_trusted_to_the_cache(acme: Path) -> None:
+    age(acme, 0.5)  # as if just edited: a second edit in the same tick could keep the time
+    first, _ = check(acme)
+    again, replayed = check(acme)
+    assert not replayed
+    assert again.stdout == first.stdout
