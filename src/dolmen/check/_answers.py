@@ -20,7 +20,14 @@ import tomllib
 from collections.abc import Sequence
 
 from dolmen._version import __version__
-from dolmen.check._files import DEFAULT_BASELINE, DEFAULT_CACHE_DIR, stat_files
+from dolmen.check._files import (
+    DEFAULT_BASELINE,
+    DEFAULT_CACHE_DIR,
+    Folder,
+    excluded_paths,
+    folder_unchanged,
+    stat_files,
+)
 
 FORMATS = ("text", "json", "sarif", "github")
 VERSION = 2
@@ -52,7 +59,7 @@ def answer_file(root: str, cache_dir: str, output_format: str) -> str:
 def store(
     file: str,
     key: bytes,
-    folders: list[tuple[str, int]],
+    folders: list[Folder],
     listed: list[tuple[str, str]],
     printed: tuple[str, str, int],
 ) -> None:
@@ -77,6 +84,7 @@ def replay(argv: Sequence[str]) -> int | None:
 
     The files are not listed again: while every folder listed last time keeps its
     modification time, no file was added, removed or renamed, so last time's list holds.
+    A folder that had changed just before it was listed is listed again and compared.
     """
     parsed = _parse(argv)
     if parsed is None:
@@ -88,6 +96,7 @@ def replay(argv: Sequence[str]) -> int | None:
         if pyproject is None:
             return None
         table = tomllib.loads(pyproject.decode())["tool"]["dolmen"]["check"]
+        excluded = excluded_paths(root, table.get("exclude", ()))
         baseline = read_optional(os.path.join(root, table.get("baseline", DEFAULT_BASELINE)))
         stored = read_optional(
             answer_file(root, table.get("cache-dir", DEFAULT_CACHE_DIR), output_format)
@@ -97,9 +106,8 @@ def replay(argv: Sequence[str]) -> int | None:
         version, key, folders, listed, stdout, stderr, code = marshal.loads(stored)
         if version != VERSION:
             return None
-        for folder, mtime in folders:
-            if os.stat(folder).st_mtime_ns != mtime:
-                return None
+        if not all(folder_unchanged(folder, excluded) for folder in folders):
+            return None
         fresh = answer_key(
             root, output_format, pyproject, baseline, listed, stat_files(root, listed)
         )

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from dolmen.check._files import settled
+from dolmen.check._files import make_cache_dir, settled
 from dolmen.check._imports import RawImport, UnreadableFile, scan
 
 VERSION = (5, sys.implementation.cache_tag)
@@ -121,10 +121,7 @@ def _as_imports(scanned: Scanned) -> tuple[RawImport, ...] | UnreadableFile:
 
 def write_atomically(file: Path, data: bytes) -> None:
     """Replace ``file`` with ``data`` in one step, in a git-ignored cache folder."""
-    file.parent.mkdir(parents=True, exist_ok=True)
-    ignore = file.parent / ".gitignore"
-    if not ignore.exists():
-        ignore.write_text("*\n")
+    make_cache_dir(file.parent)
     temporary = file.with_suffix(".tmp")
     temporary.write_bytes(data)
     temporary.replace(file)

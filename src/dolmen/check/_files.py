@@ -17,21 +17,26 @@ _SKIPPED_DIRS = {"__pycache__", "node_modules", "venv", "site-packages"}
 """Folders never searched (hidden ones and those that are not identifiers neither)."""
 
 
+Folder = tuple[str, int, tuple[str, ...] | None]
+"""A folder listed: its path, its modification time taken before it was listed, and, when
+that time was too recent to be trusted (see :func:`settled`), the names found in it."""
+
+
 def python_files(
     root: str,
     roots: Sequence[str],
     exclude: Sequence[str],
-    folders: list[tuple[str, int]] | None = None,
+    folders: list[Folder] | None = None,
 ) -> list[tuple[str, str]]:
     """Every ``.py`` file under the source roots (path relative to ``root``, dotted name).
 
     Files whose names are not identifiers (``0001_initial.py``) cannot be imported
     by name and are left out, as are hidden and virtual-environment folders. When
-    ``folders`` is given, every folder listed is added to it with its modification time,
-    taken before it was listed: while no folder's time changes, no file came or went.
+    ``folders`` is given, every folder listed is added to it: while no folder's time
+    changes (and a recent one still holds the same names), no file came or went.
     """
     top = os.path.normpath(root)
-    excluded = {os.path.normpath(os.path.join(top, e)) for e in exclude}
+    excluded = excluded_paths(top, exclude)
     found: list[tuple[str, str]] = []
     for source_root in roots:
         base = os.path.normpath(os.path.join(top, source_root))
@@ -41,34 +46,72 @@ def python_files(
     return found
 
 
+def excluded_paths(root: str, exclude: Sequence[str]) -> set[str]:
+    """The absolute, normalised paths that ``exclude`` names."""
+    return {os.path.normpath(os.path.join(root, e)) for e in exclude}
+
+
+def folder_unchanged(folder: Folder, excluded: set[str]) -> bool:
+    """Whether ``folder`` holds the same files and folders as when it was listed."""
+    path, mtime, names = folder
+    try:
+        if os.stat(path).st_mtime_ns != mtime:
+            return False
+        if names is None:
+            return True
+        files, below = _entries(path, excluded)
+    except OSError:
+        return False
+    return _names(files, below) == names
+
+
 def _walk(
     folder: str,
     shown: str,
     prefix: list[str],
     excluded: set[str],
     found: list[tuple[str, str]],
-    folders: list[tuple[str, int]] | None,
+    folders: list[Folder] | None,
 ) -> None:
     """Add the importable ``.py`` files under ``folder`` (``os.scandir``: no ``stat`` per entry)."""
     try:
         if folders is not None:
-            folders.append((folder, os.stat(folder).st_mtime_ns))
-        entries = list(os.scandir(folder))
+            listed_at = time.time_ns()
+            mtime = os.stat(folder).st_mtime_ns
+        files, below = _entries(folder, excluded)
     except OSError:
         return
-    for entry in entries:
+    if folders is not None:
+        recent = mtime > listed_at - RACY_NS
+        folders.append((folder, mtime, _names(files, below) if recent else None))
+    for name in files:
+        stem = name[:-3]
+        parts = prefix if stem == "__init__" else [*prefix, stem]
+        if parts:
+            found.append((f"{shown}{os.sep}{name}" if shown else name, ".".join(parts)))
+    for name, path in below:
+        _walk(path, f"{shown}{os.sep}{name}" if shown else name, [*prefix, name], excluded,
+              found, folders)  # fmt: skip
+
+
+def _entries(folder: str, excluded: set[str]) -> tuple[list[str], list[tuple[str, str]]]:
+    """The importable ``.py`` files of ``folder`` and the folders to search below it."""
+    files: list[str] = []
+    below: list[tuple[str, str]] = []
+    for entry in os.scandir(folder):
         name = entry.name
         if excluded and entry.path in excluded:
             continue
         if name.endswith(".py"):
-            stem = name[:-3]
-            if stem.isidentifier() and entry.is_file():
-                parts = prefix if stem == "__init__" else [*prefix, stem]
-                if parts:
-                    found.append((f"{shown}{os.sep}{name}" if shown else name, ".".join(parts)))
+            if name[:-3].isidentifier() and entry.is_file():
+                files.append(name)
         elif name.isidentifier() and name not in _SKIPPED_DIRS and _is_folder(entry):
-            below = f"{shown}{os.sep}{name}" if shown else name
-            _walk(entry.path, below, [*prefix, name], excluded, found, folders)
+            below.append((name, entry.path))
+    return files, below
+
+
+def _names(files: list[str], below: list[tuple[str, str]]) -> tuple[str, ...]:
+    return tuple(sorted([*files, *(f"{name}/" for name, _ in below)]))
 
 
 def _is_folder(entry: os.DirEntry[str]) -> bool:
@@ -100,3 +143,12 @@ def settled(mtimes: Iterable[int]) -> bool:
     """
     limit = time.time_ns() - RACY_NS
     return all(mtime < limit for mtime in mtimes)
+
+
+def make_cache_dir(path: str | os.PathLike[str]) -> None:
+    """Make the cache folder, git-ignored, if it is missing."""
+    os.makedirs(path, exist_ok=True)
+    ignore = os.path.join(path, ".gitignore")
+    if not os.path.exists(ignore):
+        with open(ignore, "w") as file:
+            file.write("*\n")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dolmen._pyproject import tool_dolmen
-from dolmen.check._files import python_files
+from dolmen.check._files import Folder, make_cache_dir, python_files
 from dolmen.check._model import OUTSIDE_POLICIES, RULES, CheckSettings, ModuleSpec
 from dolmen.check.exceptions import CheckConfigError
 
@@ -51,16 +51,20 @@ class Project:
 
 
 def load_project(
-    root: Path, folders: list[tuple[str, int]] | None = None
+    root: Path, folders: list[Folder] | None = None
 ) -> tuple[Project, list[tuple[str, str]]]:
     """Read ``root/pyproject.toml``, list the Python files and find the modules.
 
     Returns the project and its files (path relative to the root, dotted name), and adds
     the folders listed to ``folders`` (see :func:`python_files`); raises CheckConfigError.
+    Folders are remembered for the cache, so the cache folder is made first: making it
+    later would change the time of the folder holding it.
     """
     root = root.resolve()
     table = _tool_table(root / "pyproject.toml")
     settings = _settings(table)
+    if folders is not None:
+        make_cache_dir(root / settings.cache_dir)
     lines = _name_lines(root / "pyproject.toml")
     declared = [_module_from_table(entry, lines) for entry in table.get("modules", [])]
     files = python_files(str(root), settings.roots, settings.exclude, folders)

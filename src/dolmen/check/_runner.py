@@ -11,7 +11,7 @@ from pathlib import Path
 
 from dolmen.check._baseline import apply_suppressions, read_baseline, split_by_baseline
 from dolmen.check._cache import ImportCache, write_atomically
-from dolmen.check._files import settled, stat_files
+from dolmen.check._files import Folder, settled, stat_files
 from dolmen.check._imports import UnreadableFile
 from dolmen.check._model import CheckSettings, Violation
 from dolmen.check._project import Project, load_project
@@ -36,7 +36,7 @@ class Report:
     """Every file checked: (path relative to the root, dotted name)."""
     stats: list[tuple[int, int]] = field(default_factory=list)
     """(mtime_ns, size) of each file in ``listed``, taken before it was read."""
-    folders: list[tuple[str, int]] = field(default_factory=list)
+    folders: list[Folder] = field(default_factory=list)
     """Every folder listed, with its modification time taken before it was listed."""
 
 
@@ -47,7 +47,7 @@ def run_check(root: Path, *, use_cache: bool = True, use_baseline: bool = True) 
     paths, modification times and sizes, same settings) reuses that run's findings.
     """
     started = time.perf_counter()
-    folders: list[tuple[str, int]] = []
+    folders: list[Folder] = []
     project, listed = load_project(root, folders)
     settings = project.settings
     cache_dir = project.root / settings.cache_dir if use_cache else None

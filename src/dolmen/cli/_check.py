@@ -60,9 +60,8 @@ def _remember(report: Report, output_format: str, printed: tuple[str, str, int])
     from dolmen.check._answers import answer_file, answer_key, read_optional, store
     from dolmen.check._files import settled
 
-    mtimes = [mtime for mtime, _ in report.stats] + [mtime for _, mtime in report.folders]
-    if not settled(mtimes):
-        return  # something changed just now: answer in full next time too
+    if not settled(mtime for mtime, _ in report.stats):
+        return  # a file changed just now: answer in full next time too
     root = str(report.project.root)
     settings = report.project.settings
     key = answer_key(

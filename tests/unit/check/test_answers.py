@@ -107,3 +107,19 @@ def test_files_changed_just_now_are_not_trusted_to_the_cache(acme: Path) -> None
     again, replayed = check(acme)
     assert not replayed
     assert again.stdout == first.stdout
+
+
+def test_a_folder_changed_just_before_the_check_is_listed_again(acme: Path) -> None:
+    age(acme)
+    folder = acme / "src" / "acme" / "catalog"
+    os.utime(folder, (time.time() - 0.5, time.time() - 0.5))  # written to a moment ago
+    check(acme, "--format", "json")
+    stamp = folder.stat().st_mtime_ns
+    added = folder / "leak.py"
+    added.write_text("from acme.billing.gateway import charge\n")
+    os.utime(added, (time.time() - 60, time.time() - 60))
+    os.utime(folder, ns=(stamp, stamp))  # a file added in the same tick keeps the time
+    after, replayed = check(acme, "--format", "json")
+    assert not replayed
+    assert "src/acme/catalog/leak.py" in {v["path"] for v in json.loads(after.stdout)["violations"]}
+    assert check(acme, "--format", "json")[1]  # settled again: answered from this run
