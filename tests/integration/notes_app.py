@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import registry
 
 from dolmen import App, Event, EventPublisher, Inject, Module, ModuleTables, UnitOfWork, provide
+from dolmen.events import Retry
 
 notes_tables = ModuleTables("notes")
 notes = notes_tables.table(
@@ -114,7 +115,7 @@ audit_module = Module(
 )
 
 
-@audit_module.on(NoteAdded)
+@audit_module.on(NoteAdded, retry=Retry(attempts=3, base=0.01, cap=0.02))
 async def record_note(event: NoteAdded, audit: Audit) -> None:
     await audit.record(f"{event.text}")
 

@@ -33,7 +33,9 @@ async def test_each_module_owns_its_tables_by_prefix_or_schema(app: App) -> None
         if app.database.is_sqlite:
             query = "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
             names = [row[0] for row in await connection.execute(text(query))]
-            assert names == ["audit__entries", "notes__notes"]
+            assert names == [
+                "audit__entries", "dolmen__deliveries", "dolmen__events", "notes__notes",
+            ]  # fmt: skip
         else:
             query = (
                 "SELECT table_schema || '.' || table_name FROM information_schema.tables "
@@ -94,18 +96,26 @@ async def test_a_committed_event_reaches_its_handler_in_its_own_unit_of_work(app
     assert await count(app, "audit", Audit) == 1
 
 
-async def test_a_failing_handler_is_logged_and_does_not_undo_the_publisher(
+async def test_a_failing_handler_is_retried_then_dead_and_does_not_undo_the_publisher(
     app: App, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.ERROR, logger="dolmen.events"):
+    with caplog.at_level(logging.WARNING, logger="dolmen.events"):
         async with app.unit_of_work("notes") as work:
             await (await work.get(Notes)).add("poison")
-        await app.drain_events()
+        await app.drain_events(retries=True)
     assert await count(app, "notes", Notes) == 1
     assert await count(app, "audit", Audit) == 0
-    assert "audit.record_note failed on notes.NoteAdded" in caplog.text
-    assert app.events is not None
-    assert app.events.failures == 1
+    assert "failed (try 1 of 3), retrying" in caplog.text
+    assert "is dead after 3 tries: ValueError: audit refuses poison" in caplog.text
+    [dead] = await app.events.dead_letters()
+    assert (dead.handler, dead.event_type, dead.attempts) == (
+        "audit.record_note",
+        "notes.NoteAdded",
+        3,
+    )
+    assert dead.error == "ValueError: audit refuses poison"
+    assert dead.traceback is not None
+    assert "audit refuses poison" in dead.traceback
 
 
 async def test_a_module_cannot_publish_another_modules_event(app: App) -> None:

@@ -27,8 +27,10 @@ EXPECTED = {
         "normalize_url",
     ],
     "dolmen.events": [
-        "Event", "EventDeclarationError", "EventPublisher", "ForeignEventError",
-        "InProcessEventBus", "ModulePublisher", "PendingEvents",
+        "DeadLetter", "DeliveryContext", "Dispatcher", "Envelope", "Event", "EventAdmin",
+        "EventDeclarationError", "EventPublisher", "EventSettings", "ForeignEventError",
+        "HandlerStats", "ModulePublisher", "NonRetryable", "OutboxError", "PendingEvents",
+        "PoisonEvent", "Retry", "UpcastError",
     ],
     "dolmen.config": [
         "AppSettings", "ConfigurationError", "LoadedConfig", "Problem", "Secret", "Setting",

@@ -1,16 +1,42 @@
-"""Events between modules: declared in a module's api, published inside a unit of work."""
+"""Durable events between modules.
 
-from dolmen.events._bus import InProcessEventBus
+Declared in a module's api, published in a unit of work, written to the outbox in its
+transaction and delivered to each handler with retries.
+"""
+
+from dolmen.events._admin import EventAdmin
+from dolmen.events._delivery import DeliveryContext, PoisonEvent
+from dolmen.events._dispatcher import Dispatcher
+from dolmen.events._envelope import Envelope
 from dolmen.events._event import Event
 from dolmen.events._publisher import EventPublisher, ModulePublisher, PendingEvents
-from dolmen.events.exceptions import EventDeclarationError, ForeignEventError
+from dolmen.events._retry import NonRetryable, Retry
+from dolmen.events._settings import EventSettings
+from dolmen.events._store import DeadLetter, HandlerStats
+from dolmen.events.exceptions import (
+    EventDeclarationError,
+    ForeignEventError,
+    OutboxError,
+    UpcastError,
+)
 
 __all__ = [
+    "DeadLetter",
+    "DeliveryContext",
+    "Dispatcher",
+    "Envelope",
     "Event",
+    "EventAdmin",
     "EventDeclarationError",
     "EventPublisher",
+    "EventSettings",
     "ForeignEventError",
-    "InProcessEventBus",
+    "HandlerStats",
     "ModulePublisher",
+    "NonRetryable",
+    "OutboxError",
     "PendingEvents",
+    "PoisonEvent",
+    "Retry",
+    "UpcastError",
 ]

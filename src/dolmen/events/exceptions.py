@@ -9,3 +9,11 @@ class EventDeclarationError(TypeError):
 
 class ForeignEventError(ValueError):
     """A module published an event that another module owns."""
+
+
+class UpcastError(ValueError):
+    """Stored event data cannot be brought to the version the code expects."""
+
+
+class OutboxError(RuntimeError):
+    """Events cannot be written to, or read from, the outbox as asked."""

@@ -13,14 +13,18 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from dolmen.config import AppSettings, LoadedConfig, load_config
-from dolmen.di import ProviderConfigurationError, ResolutionError, parameters_of
-from dolmen.events import Event, InProcessEventBus
+from dolmen.di import Parameter, ProviderConfigurationError, ResolutionError, parameters_of
+from dolmen.events import EventSettings
+from dolmen.events._admin import EventAdmin
+from dolmen.events._sql_store import tables as outbox_tables
 from dolmen.modules._checks import (
     check_public_keys,
+    check_reserved_names,
     check_route_injections,
     collect_errors,
     collect_subscriptions,
 )
+from dolmen.modules._events import AppEvents
 from dolmen.modules._graph import ordered_modules
 from dolmen.modules._module import Module, Subscription
 from dolmen.modules._wiring import build_container
@@ -55,6 +59,7 @@ class App:
     ) -> None:
         self.name = name
         self.modules: list[Module] = ordered_modules(modules)
+        check_reserved_names(self.modules)
         for module in self.modules:
             check_public_keys(module)
         self.config_dir = Path(config_dir) if config_dir is not None else None
@@ -72,14 +77,14 @@ class App:
         # Read once: a handler's parameters are resolved on every event it receives.
         self._handler_parameters = {s: parameters_of(s.handler)[1:] for s in self.subscriptions}
         self.database: Database | None = None
-        self.events: InProcessEventBus | None = None
+        self._events: AppEvents | None = None
         self._asgi: Any = None
 
     # -- lifecycle ------------------------------------------------------------------
 
     def settings_schema(self) -> dict[str, type[BaseModel]]:
         """The settings class of each section: ``app`` and every module that has one."""
-        schema: dict[str, type[BaseModel]] = {"app": AppSettings}
+        schema: dict[str, type[BaseModel]] = {"app": AppSettings, "events": EventSettings}
         for module in self.modules:
             if module.settings is not None:
                 schema[module.name] = module.settings
@@ -125,18 +130,26 @@ class App:
         """Whether :meth:`start` has run and :meth:`stop` has not."""
         return self.database is not None
 
-    async def start(self) -> None:
-        """Load settings, open the database, create tables, run start-up hooks in order."""
+    async def start(self, *, dispatch: bool | None = None) -> None:
+        """Load settings, open the database, create tables, run start-up hooks in order.
+
+        Then start delivering events, unless ``dispatch`` (default: ``[events] dispatch``)
+        is false: tools that only inspect the outbox start the app that way.
+        """
         if self.started:
             return
         self._config = self.load_config()
         database = Database(
             self.settings.effective_database_url(self.name),
-            [m.tables for m in self.modules if m.tables is not None],
+            [outbox_tables, *(m.tables for m in self.modules if m.tables is not None)],
         )
         await database.open()
         self.database = database
-        self.events = InProcessEventBus(self.subscriptions, self._run_handler)
+        settings = self.config.section("events")
+        assert isinstance(settings, EventSettings)  # the schema puts EventSettings there
+        if dispatch is not None:
+            settings = settings.model_copy(update={"dispatch": dispatch})
+        self._events = AppEvents(self, database, settings)
         started: list[Module] = []
         try:
             for module in self.modules:
@@ -146,15 +159,34 @@ class App:
         except BaseException:
             await self._shutdown(started)
             raise
+        if settings.dispatch:
+            self._events.dispatcher.start()
         logger.info("app %s started with modules %s", self.name, [m.name for m in self.modules])
 
     async def stop(self) -> None:
-        """Let running handlers finish, run shutdown hooks in reverse order, close all."""
+        """Stop delivering events, run shutdown hooks in reverse order, close all.
+
+        Running handlers get ``[events] shutdown_grace_seconds`` to finish; the deliveries
+        of those still running are given back to the outbox.
+        """
         if not self.started:
             return
-        if self.events is not None:
-            await self.events.drain()
+        if self._events is not None:
+            await self._events.dispatcher.stop()
         await self._shutdown(self.modules)
+
+    @property
+    def events(self) -> EventAdmin:
+        """Dead letters and delivery statistics (the app must be started)."""
+        return self._started_events().admin
+
+    def _started_events(self) -> AppEvents:
+        if self._events is None:
+            raise RuntimeError(
+                f"app {self.name!r} is not started; use 'async with app.running():' "
+                "or serve it (its ASGI lifespan starts it)"
+            )
+        return self._events
 
     async def _shutdown(self, modules: Sequence[Module]) -> None:
         try:
@@ -169,7 +201,7 @@ class App:
             if self.database is not None:
                 await self.database.close()
             self.database = None
-            self.events = None
+            self._events = None
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[App]:
@@ -184,15 +216,12 @@ class App:
 
     def begin(self, module: str | None = None, *, write: bool = True) -> Work:
         """Open a unit of work; the caller commits or rolls back, then closes it."""
-        if self.database is None or self.events is None:
-            raise RuntimeError(
-                f"app {self.name!r} is not started; use 'async with app.running():' "
-                "or serve it (its ASGI lifespan starts it)"
-            )
+        events = self._started_events()
+        assert self.database is not None  # started
         scope = self.container.scope()
         uow = UnitOfWork(self.database, write=write)
         scope.state["uow"] = uow
-        return Work(scope, uow, module, self.events.dispatch)
+        return Work(scope, uow, module, events.write, events.wake)
 
     @contextlib.asynccontextmanager
     async def unit_of_work(self, module: str, *, write: bool = True) -> AsyncIterator[Work]:
@@ -210,17 +239,20 @@ class App:
         finally:
             await work.close()
 
-    async def _run_handler(self, subscription: Subscription, event: Event) -> None:
-        async with self.unit_of_work(subscription.module) as work:
-            kwargs = {}
-            for parameter in self._handler_parameters[subscription]:
-                kwargs[parameter.name] = await work.get(parameter.key)
-            await subscription.handler(event, **kwargs)
+    def handler_parameters(self, subscription: Subscription) -> tuple[Parameter, ...]:
+        """The parameters of a handler after the event, read once."""
+        return self._handler_parameters[subscription]
 
-    async def drain_events(self) -> None:
-        """Wait until every event handler started so far (and those they start) has run."""
-        if self.events is not None:
-            await self.events.drain()
+    async def drain_events(self, *, within: float = 30.0, retries: bool = False) -> None:
+        """Wait until every event delivery due so far has run (those it publishes included).
+
+        With ``retries``, also wait for retries scheduled later. Raises TimeoutError after
+        ``within`` seconds. Needs the dispatcher (``[events] dispatch``, on by default).
+        """
+        events = self._started_events()
+        if not events.settings.dispatch:
+            raise RuntimeError("this app does not dispatch events ([events] dispatch = false)")
+        await events.dispatcher.drain(within=within, retries=retries)
 
     async def _call_hook(self, module: Module, hook: Callable[..., Any]) -> None:
         kwargs: dict[str, Any] = {}

@@ -7,6 +7,7 @@ import inspect
 from collections.abc import Sequence
 
 from dolmen.di import Container, ResolutionError, parameters_of
+from dolmen.events._delivery import DeliveryContext
 from dolmen.modules._module import Module, Subscription
 from dolmen.modules.exceptions import CompositionError
 
@@ -31,6 +32,20 @@ def check_public_keys(module: Module) -> None:
             )
 
 
+RESERVED = {"app": "the application's own settings", "events": "event delivery settings",
+            "dolmen": "Dolmen's outbox tables"}  # fmt: skip
+
+
+def check_reserved_names(modules: Sequence[Module]) -> None:
+    """Some names are taken by the framework: configuration sections, the outbox schema."""
+    for module in modules:
+        if module.name in RESERVED:
+            raise CompositionError(
+                f"module name {module.name!r} is reserved ({RESERVED[module.name]}); rename "
+                "the module"
+            )
+
+
 def collect_subscriptions(modules: Sequence[Module], container: Container) -> list[Subscription]:
     subscriptions = []
     for module in modules:
@@ -49,7 +64,8 @@ def collect_subscriptions(modules: Sequence[Module], container: Container) -> li
                     f"handler {subscription.name} must be an 'async def' function"
                 )
             for parameter in parameters_of(subscription.handler)[1:]:
-                container.validate_request(module.name, parameter.key)
+                if parameter.key is not DeliveryContext:
+                    container.validate_request(module.name, parameter.key)
             subscriptions.append(subscription)
     return subscriptions
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from dolmen.di import Provider
+from dolmen.events._retry import Retry
 from dolmen.modules.exceptions import CompositionError
 
 if TYPE_CHECKING:
@@ -24,11 +25,17 @@ _NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_")
 
 @dataclass(frozen=True, slots=True)
 class Subscription:
-    """One event handler of one module: ``handler`` runs when ``event_type`` is published."""
+    """One event handler of one module: ``handler`` runs when ``event_type`` is published.
+
+    ``retry`` says how its failures are retried; with ``ordered``, events with the same
+    subject reach it one at a time, in publish order.
+    """
 
     module: str
     event_type: type[Event]
     handler: Callable[..., Any]
+    retry: Retry = field(default_factory=Retry)
+    ordered: bool = False
 
     @property
     def name(self) -> str:
@@ -85,16 +92,23 @@ class Module:
         self.on_shutdown: tuple[Callable[..., Any], ...] = tuple(on_shutdown)
         self.subscriptions: list[Subscription] = []
 
-    def on(self, event_type: type[Event]) -> Callable[[HandlerT], HandlerT]:
+    def on(
+        self, event_type: type[Event], *, retry: Retry | None = None, ordered: bool = False
+    ) -> Callable[[HandlerT], HandlerT]:
         """Register the decorated coroutine function as a handler of ``event_type``.
 
-        The handler's first parameter receives the event; every other parameter
-        is resolved by its type from this module's services, in a unit of work
-        of its own.
+        The handler's first parameter receives the event; every other parameter is
+        resolved by its type from this module's services (or is the
+        :class:`~dolmen.events.DeliveryContext`), in a unit of work of its own. Each
+        published event reaches each handler once its unit of work commits; failures are
+        retried per ``retry`` (default :class:`~dolmen.events.Retry`). With ``ordered``,
+        events with the same subject are handled one at a time, in publish order.
         """
 
         def register(handler: HandlerT) -> HandlerT:
-            self.subscriptions.append(Subscription(self.name, event_type, handler))
+            self.subscriptions.append(
+                Subscription(self.name, event_type, handler, retry or Retry(), ordered)
+            )
             return handler
 
         return register

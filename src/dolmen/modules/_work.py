@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from dolmen.di import ServiceScope
@@ -16,24 +16,26 @@ class Work:
     """The services, transaction and published events of one request, command or handler.
 
     ``get(Key)`` resolves a service as seen from ``module``. Leaving
-    :meth:`dolmen.App.unit_of_work` commits (or rolls back on error), then
-    dispatches the published events.
+    :meth:`dolmen.App.unit_of_work` commits (or rolls back on error). Events published
+    in it are written to the outbox in its transaction, just before the commit.
     """
 
-    __slots__ = ("_dispatch", "module", "pending", "scope", "uow")
+    __slots__ = ("_published", "_write_outbox", "module", "pending", "scope", "uow")
 
     def __init__(
         self,
         scope: ServiceScope,
         uow: UnitOfWork,
         module: str | None,
-        dispatch: Callable[[Sequence[Event]], None],
+        write_outbox: Callable[[UnitOfWork, Sequence[tuple[Event, str | None]]], Awaitable[bool]],
+        published: Callable[[], None],
     ) -> None:
         self.scope = scope
         self.uow = uow
         self.module = module
         self.pending = PendingEvents()
-        self._dispatch = dispatch
+        self._write_outbox = write_outbox
+        self._published = published
         scope.state["work"] = self
 
     async def get(self, key: type[T] | Any, module: str | None = None) -> T:
@@ -45,11 +47,14 @@ class Work:
         return result
 
     async def commit(self) -> None:
-        """Commit the transaction, then dispatch the events published in it."""
-        await self.uow.commit()
+        """Write the published events to the outbox, then commit them with everything else."""
+        wrote = False
         if self.pending.events:
             events, self.pending.events = self.pending.events, []
-            self._dispatch(events)
+            wrote = await self._write_outbox(self.uow, events)
+        await self.uow.commit()
+        if wrote:
+            self._published()
 
     async def rollback(self) -> None:
         """Roll back the transaction; published events are discarded."""

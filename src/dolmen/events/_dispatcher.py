@@ -1,0 +1,258 @@
+"""The dispatcher: claims due deliveries from the outbox and runs their handlers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+import traceback
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Protocol
+
+from dolmen.events._retry import Retry
+from dolmen.events._settings import EventSettings
+from dolmen.events._store import Claimed, DeliveryStore
+
+logger = logging.getLogger("dolmen.events")
+
+Runner = Callable[[Claimed], Awaitable[bool]]
+"""Runs one claimed delivery's handler; returns whether its completion was recorded in the
+handler's own transaction (False: the dispatcher records it). Raises when the handler fails."""
+
+
+class Clock(Protocol):
+    """Where the dispatcher reads the time (seconds since the epoch); tests bring their own."""
+
+    def now(self) -> float:
+        """The current time."""
+        ...
+
+
+class SystemClock:
+    """The real clock."""
+
+    def now(self) -> float:
+        """``time.time()``."""
+        return time.time()
+
+
+class LeaseLost(RuntimeError):  # it says what happened
+    """The delivery is no longer held here: another process took it after the lease ran out."""
+
+
+def new_owner() -> str:
+    """An identity for this dispatcher, unique across processes and restarts."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+class Dispatcher:
+    """Delivers the outbox's events to their handlers, in this process.
+
+    One loop claims due deliveries in batches under a lease (attempts are counted when
+    claimed, so a crash mid-handler counts), runs each handler as its own task, at most
+    ``concurrency`` at once, and records the outcome: done, a retry at a time drawn from
+    the handler's :class:`Retry`, or dead. It wakes at once when this process commits
+    events (:meth:`wake`), and otherwise polls, backing off while idle. Leases of running
+    deliveries are renewed; deliveries whose lease expired elsewhere are given back.
+    """
+
+    def __init__(
+        self,
+        store: DeliveryStore,
+        run: Runner,
+        retries: Mapping[str, Retry],
+        settings: EventSettings | None = None,
+        *,
+        clock: Clock | None = None,
+        owner: str | None = None,
+        poll_min_seconds: float = 0.005,
+    ) -> None:
+        self.store = store
+        self._run = run
+        self._retries = dict(retries)
+        self.settings = settings or EventSettings()
+        self.clock = clock or SystemClock()
+        self.owner = owner or new_owner()
+        self._poll_min = poll_min_seconds
+        self._running: dict[int, asyncio.Task[None]] = {}
+        self._completed: list[int] = []
+        self._wakeup = asyncio.Event()
+        self._loop_task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._next_retry: float | None = None
+        self._last_reap = 0.0
+        self._last_extend = 0.0
+        self._last_purge = 0.0
+        self.failures = 0
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the loop (in the running event loop)."""
+        if self._loop_task is None:
+            self._stopping = False
+            self._loop_task = asyncio.get_running_loop().create_task(
+                self._loop(), name="dolmen:dispatcher"
+            )
+
+    async def stop(self) -> None:
+        """Stop claiming; give running handlers the grace period, then give back the rest."""
+        self._stopping = True
+        self.wake()
+        if self._loop_task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+            self._loop_task = None
+        running = list(self._running.values())
+        if running:
+            _, late = await asyncio.wait(running, timeout=self.settings.shutdown_grace_seconds)
+            held = [delivery for delivery, task in self._running.items() if task in late]
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+            await self.store.release(held, self.owner, self.clock.now())
+            if held:
+                logger.warning("gave back %d deliveries still running at shutdown", len(held))
+        await self._flush_completed()
+
+    def wake(self) -> None:
+        """Look at the outbox now (called after this process commits events)."""
+        self._wakeup.set()
+
+    async def drain(self, *, within: float = 30.0, retries: bool = False) -> None:
+        """Wait until no delivery is running here and none is due; raises TimeoutError.
+
+        With ``retries``, also wait for the retries scheduled later.
+        """
+        deadline = time.monotonic() + within
+        while True:
+            self.wake()
+            if not self._running and not self._completed:
+                due_by = None if retries else self.clock.now()
+                if await self.store.unsettled(due_by) == 0:
+                    return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"events still pending after {within} s")
+            await asyncio.sleep(0.005)
+
+    # -- the loop ----------------------------------------------------------------------
+
+    async def _loop(self) -> None:
+        idle = self._poll_min
+        while not self._stopping:
+            self._wakeup.clear()
+            try:
+                claimed, wanted = await self.tick()
+            except Exception:
+                logger.exception("the dispatcher could not read the outbox; trying again")
+                claimed, wanted = 0, 1
+                idle = min(max(idle * 2, 0.5), self.settings.poll_max_seconds)
+            if wanted and claimed == wanted:
+                idle = self._poll_min
+                continue  # there may be more due right now
+            timeout = idle
+            if self._next_retry is not None:
+                timeout = min(timeout, max(self._next_retry - self.clock.now(), 0.0))
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), timeout)
+                idle = self._poll_min
+            except TimeoutError:
+                idle = min(idle * 2, self.settings.poll_max_seconds)
+
+    async def tick(self) -> tuple[int, int]:
+        """One round: keep leases and the outbox tidy, claim what is due, start its handlers.
+
+        Returns (claimed, wanted): how many deliveries were claimed of how many there was
+        room for.
+        """
+        now = self.clock.now()
+        await self._housekeeping(now)
+        room = self.settings.concurrency - len(self._running)
+        wanted = min(self.settings.batch_size, room) if not self._stopping else 0
+        if wanted <= 0:
+            return 0, 0
+        if self._next_retry is not None and self._next_retry <= now:
+            self._next_retry = None
+        claimed = await self.store.claim(self.owner, wanted, now, self.settings.lease_seconds)
+        loop = asyncio.get_running_loop()
+        for delivery in claimed:
+            task = loop.create_task(self._deliver(delivery), name=f"dolmen:{delivery.handler}")
+            self._running[delivery.id] = task
+        return len(claimed), wanted
+
+    async def idle(self) -> None:
+        """Wait for the handlers started so far (for tests that drive :meth:`tick`)."""
+        while self._running:
+            await asyncio.gather(*list(self._running.values()), return_exceptions=True)
+        await self._flush_completed()
+
+    async def _housekeeping(self, now: float) -> None:
+        await self._flush_completed()
+        lease = self.settings.lease_seconds
+        if self._running and now - self._last_extend >= lease / 3:
+            self._last_extend = now
+            await self.store.extend(list(self._running), self.owner, now + lease)
+        if now - self._last_reap >= min(lease / 2, 5.0):
+            self._last_reap = now
+            reaped = await self.store.reap(now)
+            if reaped:
+                logger.warning("took back %d deliveries whose lease expired", reaped)
+        if now - self._last_purge >= 60.0:
+            self._last_purge = now
+            await self.store.purge(now - self.settings.keep_completed_seconds)
+
+    async def _flush_completed(self) -> None:
+        if self._completed:
+            done, self._completed = self._completed, []
+            await self.store.complete(done, self.owner, self.clock.now())
+
+    async def _deliver(self, delivery: Claimed) -> None:
+        try:
+            recorded = await self._run(delivery)
+            if not recorded:
+                self._completed.append(delivery.id)
+        except LeaseLost:
+            logger.warning(
+                "delivery %d (%s) was taken over after its lease ran out; its effects were "
+                "rolled back here", delivery.id, delivery.handler,
+            )  # fmt: skip
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            await self._failed(delivery, error)
+        finally:
+            self._running.pop(delivery.id, None)
+            if len(self._running) < self.settings.concurrency:
+                self.wake()
+
+    async def _failed(self, delivery: Claimed, error: Exception) -> None:
+        self.failures += 1
+        now = self.clock.now()
+        policy = self._retries.get(delivery.handler, Retry())
+        last = delivery.attempts >= delivery.max_attempts or policy.gives_up_on(error)
+        retry_at = None if last else now + policy.delay(delivery.attempts)
+        message = f"{type(error).__name__}: {error}"
+        trace = "".join(traceback.format_exception(error))
+        try:
+            await self.store.fail(
+                delivery.id, self.owner, now, retry_at=retry_at, error=message, traceback=trace
+            )
+        except Exception:
+            logger.exception("could not record the failure of delivery %d", delivery.id)
+            return
+        if retry_at is None:
+            logger.error(
+                "delivery %d of %s to %s is dead after %d tries: %s",
+                delivery.id, delivery.envelope.type, delivery.handler, delivery.attempts, message,
+            )  # fmt: skip
+        else:
+            self._next_retry = min(self._next_retry or retry_at, retry_at)
+            logger.warning(
+                "delivery %d of %s to %s failed (try %d of %d), retrying in %.3f s: %s",
+                delivery.id, delivery.envelope.type, delivery.handler, delivery.attempts,
+                delivery.max_attempts, retry_at - now, message,
+            )  # fmt: skip

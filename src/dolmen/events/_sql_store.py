@@ -1,0 +1,431 @@
+"""The outbox in the application's database (SQLite or PostgreSQL), with SQLAlchemy Core."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Double,
+    Index,
+    Integer,
+    String,
+    Text,
+    and_,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import ColumnElement
+
+from dolmen.events._envelope import Envelope
+from dolmen.events._store import (
+    DEAD,
+    DONE,
+    LEASE_EXPIRED,
+    PENDING,
+    RUNNING,
+    Claimed,
+    DeadLetter,
+    DeliveryStore,
+    HandlerStats,
+    NewDelivery,
+    Selection,
+)
+from dolmen.persistence import Database, ModuleTables
+
+OUTBOX_MODULE = "dolmen"
+"""The reserved module name owning the outbox tables (schema ``dolmen`` on PostgreSQL)."""
+
+tables = ModuleTables(OUTBOX_MODULE)
+events = tables.table(
+    "events",
+    Column("id", String(36), primary_key=True),
+    Column("type", String(200), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("source", String(200), nullable=False),
+    Column("subject", String(200)),
+    Column("time", Double, nullable=False),
+    Column("data", Text, nullable=False),
+    Column("traceparent", String(64)),
+)
+deliveries = tables.table(
+    "deliveries",
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("event_id", String(36), nullable=False, index=True),
+    Column("handler", String(200), nullable=False),
+    Column("event_type", String(200), nullable=False),
+    Column("ordering_key", String(200)),
+    Column("status", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("max_attempts", Integer, nullable=False),
+    Column("available_at", Double, nullable=False),
+    Column("lease_owner", String(100)),
+    Column("lease_until", Double),
+    Column("created_at", Double, nullable=False),
+    Column("completed_at", Double),
+    Column("last_error", Text),
+    Column("traceback", Text),
+)
+_c = deliveries.c
+_pending = _c.status == PENDING
+_running = _c.status == RUNNING
+Index(  # what claim() scans: pending rows only, so its size is the backlog's
+    "ix_dolmen__deliveries_due",
+    _c.available_at,
+    _c.id,
+    postgresql_where=_pending,
+    sqlite_where=_pending,
+)
+Index(  # what reap() scans
+    "ix_dolmen__deliveries_leases",
+    _c.lease_until,
+    postgresql_where=_running,
+    sqlite_where=_running,
+)
+Index(  # the per-key order of ordered handlers
+    "ix_dolmen__deliveries_ordering",
+    _c.handler,
+    _c.ordering_key,
+    _c.id,
+    postgresql_where=_c.ordering_key.is_not(None),
+    sqlite_where=_c.ordering_key.is_not(None),
+)
+Index("ix_dolmen__deliveries_status_handler", _c.status, _c.handler)
+
+
+class SqlDeliveryStore(DeliveryStore):
+    """The outbox tables ``dolmen__events`` and ``dolmen__deliveries`` of ``database``.
+
+    Claims take due rows oldest first under a lease; on PostgreSQL with ``FOR UPDATE
+    SKIP LOCKED``, so dispatchers in several processes never take the same row; on
+    SQLite in one short ``BEGIN IMMEDIATE`` transaction. With ``keep_completed`` False
+    a completed delivery is deleted at once, else marked done (see :meth:`purge`).
+    """
+
+    def __init__(self, database: Database, *, keep_completed: bool = False) -> None:
+        self.database = database
+        self.keep_completed = keep_completed
+        self._postgres = not database.is_sqlite
+
+    async def append(
+        self,
+        connection: AsyncConnection | None,
+        envelopes: Sequence[Envelope],
+        new: Sequence[NewDelivery],
+    ) -> None:
+        if not new:
+            return
+        if connection is None:
+            raise ValueError("the SQL outbox writes in the publishing transaction only")
+        now = max(e.time for e in envelopes)
+        await connection.execute(insert(events), [_event_row(e) for e in envelopes])
+        await connection.execute(
+            insert(deliveries),
+            [
+                {
+                    "event_id": d.event_id,
+                    "handler": d.handler,
+                    "event_type": d.event_type,
+                    "ordering_key": d.ordering_key,
+                    "status": PENDING,
+                    "attempts": 0,
+                    "max_attempts": d.max_attempts,
+                    "available_at": now,
+                    "created_at": now,
+                }
+                for d in new
+            ],
+        )
+
+    async def claim(self, owner: str, limit: int, now: float, lease: float) -> list[Claimed]:
+        earlier = deliveries.alias("earlier")
+        held_back = exists().where(
+            earlier.c.handler == _c.handler,
+            earlier.c.ordering_key == _c.ordering_key,
+            earlier.c.id < _c.id,
+            earlier.c.status.in_((PENDING, RUNNING)),
+        )
+        candidates = (
+            select(_c.id)
+            .where(_pending, _c.available_at <= now, or_(_c.ordering_key.is_(None), ~held_back))
+            .order_by(_c.available_at, _c.id)
+            .limit(limit)
+        )
+        if self._postgres:
+            candidates = candidates.with_for_update(skip_locked=True, of=deliveries)
+        claim = (
+            update(deliveries)
+            .where(_c.id.in_(candidates.scalar_subquery()))
+            .values(
+                status=RUNNING,
+                lease_owner=owner,
+                lease_until=now + lease,
+                attempts=_c.attempts + 1,
+            )
+            .returning(_c.id, _c.event_id, _c.handler, _c.attempts, _c.max_attempts)
+        )
+        async with self.database.write_engine.begin() as connection:
+            rows = (await connection.execute(claim)).all()
+            if not rows:
+                return []
+            found = await connection.execute(
+                select(events).where(events.c.id.in_({row.event_id for row in rows}))
+            )
+            envelopes = {row.id: _envelope(row) for row in found}
+        claimed = [
+            Claimed(row.id, row.handler, row.attempts, row.max_attempts, envelopes[row.event_id])
+            for row in rows
+            if row.event_id in envelopes
+        ]
+        missing = [row.id for row in rows if row.event_id not in envelopes]
+        for delivery in missing:  # its event was deleted by hand: nothing can run it
+            await self.fail(
+                delivery, owner, now, retry_at=None, error="the event is missing from the "
+                "outbox (deleted by hand?)", traceback=None,
+            )  # fmt: skip
+        claimed.sort(key=lambda c: c.id)
+        return claimed
+
+    async def complete(
+        self,
+        ids: Sequence[int],
+        owner: str,
+        now: float,
+        connection: AsyncConnection | None = None,
+    ) -> int:
+        if not ids:
+            return 0
+        mine = and_(_c.id.in_(ids), _c.lease_owner == owner, _running)
+        if self.keep_completed:
+            statement: Any = (
+                update(deliveries)
+                .where(mine)
+                .values(status=DONE, completed_at=now, lease_owner=None, lease_until=None)
+            )
+        else:
+            statement = delete(deliveries).where(mine)
+        if connection is not None:
+            return int((await connection.execute(statement)).rowcount)
+        async with self.database.write_engine.begin() as own:
+            return int((await own.execute(statement)).rowcount)
+
+    async def fail(
+        self,
+        delivery: int,
+        owner: str,
+        now: float,
+        *,
+        retry_at: float | None,
+        error: str,
+        traceback: str | None,
+    ) -> None:
+        values: dict[str, Any] = {
+            "status": PENDING if retry_at is not None else DEAD,
+            "available_at": retry_at if retry_at is not None else now,
+            "lease_owner": None,
+            "lease_until": None,
+            "last_error": error,
+            "traceback": traceback,
+        }
+        if retry_at is None:
+            values["completed_at"] = now  # when it died
+        async with self.database.write_engine.begin() as connection:
+            await connection.execute(
+                update(deliveries)
+                .where(_c.id == delivery, _c.lease_owner == owner, _running)
+                .values(**values)
+            )
+
+    async def reap(self, now: float) -> int:
+        last_try = _c.attempts >= _c.max_attempts
+        statement = (
+            update(deliveries)
+            .where(_running, _c.lease_until < now)
+            .values(
+                status=case((last_try, DEAD), else_=PENDING),
+                completed_at=case((last_try, now), else_=None),
+                available_at=now,
+                lease_owner=None,
+                lease_until=None,
+                last_error=LEASE_EXPIRED,
+                traceback=None,
+            )
+        )
+        async with self.database.write_engine.begin() as connection:
+            return int((await connection.execute(statement)).rowcount)
+
+    async def extend(self, ids: Sequence[int], owner: str, until: float) -> None:
+        if not ids:
+            return
+        async with self.database.write_engine.begin() as connection:
+            await connection.execute(
+                update(deliveries)
+                .where(_c.id.in_(ids), _c.lease_owner == owner, _running)
+                .values(lease_until=until)
+            )
+
+    async def release(self, ids: Sequence[int], owner: str, now: float) -> None:
+        if not ids:
+            return
+        async with self.database.write_engine.begin() as connection:
+            await connection.execute(
+                update(deliveries)
+                .where(_c.id.in_(ids), _c.lease_owner == owner, _running)
+                .values(
+                    status=PENDING,
+                    attempts=_c.attempts - 1,
+                    available_at=now,
+                    lease_owner=None,
+                    lease_until=None,
+                )
+            )
+
+    async def next_due(self) -> float | None:
+        async with self.database.engine.connect() as connection:
+            value = await connection.scalar(select(func.min(_c.available_at)).where(_pending))
+        return None if value is None else float(value)
+
+    async def unsettled(self, due_by: float | None = None) -> int:
+        waiting = _pending if due_by is None else and_(_pending, _c.available_at <= due_by)
+        async with self.database.engine.connect() as connection:
+            count = await connection.scalar(
+                select(func.count()).select_from(deliveries).where(or_(_running, waiting))
+            )
+        return int(count or 0)
+
+    async def dead_letters(
+        self, selection: Selection | None, limit: int | None
+    ) -> list[DeadLetter]:
+        query = (
+            select(deliveries, events)
+            .join_from(deliveries, events, events.c.id == _c.event_id, isouter=True)
+            .where(_c.status == DEAD, *_chosen(selection))
+            .order_by(_c.id)
+            .limit(limit)
+        )
+        async with self.database.engine.connect() as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        return [
+            DeadLetter(
+                id=row[_c.id],
+                handler=row[_c.handler],
+                event_type=row[_c.event_type],
+                attempts=row[_c.attempts],
+                error=row[_c.last_error] or "",
+                traceback=row[_c.traceback],
+                failed_at=float(row[_c.completed_at] or row[_c.available_at]),
+                envelope=None if row[events.c.id] is None else _envelope_from(row),
+            )
+            for row in rows
+        ]
+
+    async def replay(self, selection: Selection, now: float) -> int:
+        statement = (
+            update(deliveries)
+            .where(_c.status == DEAD, *_chosen(selection))
+            .values(
+                status=PENDING,
+                attempts=0,
+                available_at=now,
+                completed_at=None,
+                lease_owner=None,
+                lease_until=None,
+            )
+        )
+        async with self.database.write_engine.begin() as connection:
+            return int((await connection.execute(statement)).rowcount)
+
+    async def discard(self, selection: Selection) -> int:
+        statement = delete(deliveries).where(_c.status == DEAD, *_chosen(selection))
+        async with self.database.write_engine.begin() as connection:
+            return int((await connection.execute(statement)).rowcount)
+
+    async def stats(self, now: float) -> list[HandlerStats]:
+        def count(condition: ColumnElement[bool]) -> Any:
+            return func.sum(case((condition, 1), else_=0))
+
+        query = (
+            select(
+                _c.handler,
+                count(_pending),
+                count(_running),
+                count(and_(_pending, _c.attempts > 0)),
+                count(_c.status == DEAD),
+                func.min(case((_pending, _c.created_at), else_=None)),
+            )
+            .where(_c.status != DONE)
+            .group_by(_c.handler)
+            .order_by(_c.handler)
+        )
+        async with self.database.engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        return [
+            HandlerStats(
+                handler,
+                int(pending or 0),
+                int(running or 0),
+                int(retrying or 0),
+                int(dead or 0),
+                None if oldest is None else max(now - float(oldest), 0.0),
+            )
+            for handler, pending, running, retrying, dead, oldest in rows
+        ]
+
+    async def purge(self, done_before: float) -> int:
+        async with self.database.write_engine.begin() as connection:
+            removed = await connection.execute(
+                delete(deliveries).where(_c.status == DONE, _c.completed_at < done_before)
+            )
+            orphan = ~exists().where(_c.event_id == events.c.id)
+            await connection.execute(delete(events).where(orphan, events.c.time < done_before))
+        return int(removed.rowcount)
+
+
+def _chosen(selection: Selection | None) -> list[ColumnElement[bool]]:
+    if selection is None or selection.everything:
+        return []
+    conditions: list[ColumnElement[bool]] = []
+    if selection.ids:
+        conditions.append(_c.id.in_(selection.ids))
+    if selection.handler:
+        conditions.append(_c.handler == selection.handler)
+    if selection.event_type:
+        conditions.append(_c.event_type == selection.event_type)
+    return conditions
+
+
+def _event_row(envelope: Envelope) -> dict[str, Any]:
+    return {
+        "id": envelope.id,
+        "type": envelope.type,
+        "version": envelope.version,
+        "source": envelope.source,
+        "subject": envelope.subject,
+        "time": envelope.time,
+        "data": envelope.data,
+        "traceparent": envelope.traceparent,
+    }
+
+
+def _envelope(row: Any) -> Envelope:
+    return Envelope(
+        row.id, row.type, row.version, row.source, float(row.time), row.data, row.subject,
+        row.traceparent,
+    )  # fmt: skip
+
+
+def _envelope_from(row: Any) -> Envelope:
+    e = events.c
+    return Envelope(
+        row[e.id], row[e.type], row[e.version], row[e.source], float(row[e.time]), row[e.data],
+        row[e.subject], row[e.traceparent],
+    )  # fmt: skip
