@@ -56,12 +56,11 @@ class UnitOfWork:
         if self._closed:
             raise UnitOfWorkClosedError("this unit of work is finished; open a new one")
         if self._connection is None:
-            if self._write:
-                connection = await self._database.write_engine.connect()
-                await connection.begin()
-            else:
-                connection = await self._database.engine.connect()
-            self._connection = connection
+            # A writing unit of work begins its transaction on the first statement, not
+            # here: on SQLite that is when it takes the write lock (BEGIN IMMEDIATE), so a
+            # handler waiting on a slow call before writing does not hold up other writers.
+            engine = self._database.write_engine if self._write else self._database.engine
+            self._connection = await engine.connect()
         return self._connection
 
     async def session(self, module: str) -> AsyncSession:

@@ -1,0 +1,233 @@
+"""Durable events on SQLite and PostgreSQL: outbox, retries, dead letters, replay, order."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import func, select
+
+from dolmen import App, EventPublisher
+from dolmen.events import OutboxError
+from dolmen.events._envelope import Envelope, new_event_id
+from dolmen.events._sql_store import deliveries, events
+from dolmen.events._store import NewDelivery
+
+from .ledger_app import Behaviour, Deposited, Ledger, Tally, make_app
+
+
+@pytest.fixture
+def behaviour() -> Behaviour:
+    return Behaviour()
+
+
+@pytest.fixture
+async def app(database_url: str, behaviour: Behaviour) -> AsyncIterator[App]:
+    app = make_app(database_url, behaviour, lease_seconds=2.0)
+    async with app.running():
+        yield app
+
+
+async def deposit(app: App, account: str, amount: int = 1) -> None:
+    async with app.unit_of_work("ledger") as work:
+        await (await work.get(Ledger)).deposit(account, amount)
+
+
+async def rows(app: App, handler: str) -> list[tuple[str, str, int]]:
+    async with app.unit_of_work("tally", write=False) as work:
+        return await (await work.get(Tally)).rows(handler)
+
+
+async def outbox_rows(app: App) -> tuple[int, int]:
+    assert app.database is not None
+    async with app.database.engine.connect() as connection:
+        count_events = await connection.scalar(select(func.count()).select_from(events))
+        count_deliveries = await connection.scalar(select(func.count()).select_from(deliveries))
+    return int(count_events or 0), int(count_deliveries or 0)
+
+
+async def test_a_rollback_publishes_nothing(app: App, behaviour: Behaviour) -> None:
+    with pytest.raises(RuntimeError, match="changed my mind"):
+        async with app.unit_of_work("ledger") as work:
+            await (await work.get(Ledger)).deposit("ada", 5)
+            raise RuntimeError("changed my mind")
+    await app.drain_events()
+    assert await outbox_rows(app) == (0, 0)
+    assert not behaviour.tries
+
+
+async def test_a_commit_delivers_each_event_to_every_handler_once(
+    app: App, behaviour: Behaviour
+) -> None:
+    for account in ("ada", "bob", "cy"):
+        await deposit(app, account)
+    await app.drain_events()
+    for handler in ("count", "ordered"):
+        assert sorted(account for _, account, _ in await rows(app, handler)) == [
+            "ada", "bob", "cy",
+        ]  # fmt: skip
+    assert sum(behaviour.tries.values()) == 6
+    assert (await outbox_rows(app))[1] == 0  # completed deliveries are deleted by default
+
+
+async def test_a_handler_failing_twice_then_succeeding_applies_its_effect_once(
+    app: App, behaviour: Behaviour
+) -> None:
+    behaviour.fail_first["count:ada"] = 2
+    await deposit(app, "ada", 7)
+    await app.drain_events(retries=True)
+    [(event_id, account, amount)] = await rows(app, "count")
+    assert (account, amount) == ("ada", 7)
+    assert behaviour.tries["count:ada"] == 3
+    tries = [c for c in behaviour.contexts if c.handler == "tally.count_deposit"]
+    assert [c.attempt for c in tries] == [1, 2, 3]
+    assert {c.event_id for c in tries} == {event_id}  # the idempotency key never changes
+    assert await rows(app, "ordered") == [(event_id, "ada", 7)]  # the other handler: once
+
+
+async def test_poison_events_go_dead_with_a_reason_and_the_dispatcher_goes_on(
+    app: App, behaviour: Behaviour
+) -> None:
+    assert app.database is not None
+    broken = Envelope(new_event_id(), "ledger.Deposited", 1, "/ledger/ledger", time.time(),
+                      '{"amount": "lots"}', "ada")  # fmt: skip
+    future = Envelope(new_event_id(), "ledger.Deposited", 9, "/ledger/ledger", time.time(),
+                      '{"account": "ada", "amount": 1}', "ada")  # fmt: skip
+    store = app.events.store
+    async with app.database.write_engine.begin() as connection:
+        await store.append(connection, [broken, future], [
+            NewDelivery(broken.id, "tally.count_deposit", broken.type, 4),
+            NewDelivery(future.id, "tally.count_deposit", future.type, 4),
+            NewDelivery(broken.id, "tally.retired_handler", broken.type, 4),
+        ])  # fmt: skip
+    await deposit(app, "bob", 3)
+    await app.drain_events()
+    assert [account for _, account, _ in await rows(app, "count")] == ["bob"]
+    dead = {
+        (d.envelope.id if d.envelope else "", d.handler): d for d in await app.events.dead_letters()
+    }
+    assert len(dead) == 3
+    assert (
+        "does not validate as Deposited version 1" in dead[broken.id, "tally.count_deposit"].error
+    )
+    assert "version 9 is newer than this code's (1)" in dead[future.id, "tally.count_deposit"].error
+    assert "no handler 'tally.retired_handler'" in dead[broken.id, "tally.retired_handler"].error
+    assert all(d.attempts == 1 for d in dead.values())  # poison is never retried
+
+
+async def test_replay_delivers_a_dead_letter_again(app: App, behaviour: Behaviour) -> None:
+    behaviour.refuse.add("zed")
+    await deposit(app, "zed", 4)
+    await app.drain_events()
+    dead = await app.events.dead_letters()
+    assert sorted(d.handler for d in dead) == ["tally.count_deposit", "tally.ordered_deposit"]
+    assert all(d.attempts == 1 and "Refused: account zed is closed" in d.error for d in dead)
+    behaviour.refuse.clear()
+    assert await app.events.replay(handler="tally.count_deposit") == 1
+    await app.drain_events()
+    assert [account for _, account, _ in await rows(app, "count")] == ["zed"]
+    assert await rows(app, "ordered") == []
+    [still_dead] = await app.events.dead_letters()
+    assert await app.events.discard(still_dead.id) == 1
+    assert await app.events.dead_letters() == []
+
+
+async def test_an_ordered_handler_gets_each_subject_in_publish_order(
+    app: App, behaviour: Behaviour
+) -> None:
+    behaviour.fail_first["ordered:ada"] = 2
+    for amount in (1, 2, 3):
+        await deposit(app, "ada", amount)
+        await deposit(app, "bob", amount)
+    await app.drain_events(retries=True)
+    ordered = await rows(app, "ordered")
+    assert [amount for _, account, amount in ordered if account == "ada"] == [1, 2, 3]
+    assert [amount for _, account, amount in ordered if account == "bob"] == [1, 2, 3]
+    assert behaviour.tries["ordered:ada"] == 5  # 2 failures, then 3 in order
+
+
+async def test_stats_say_where_each_handler_stands(app: App, behaviour: Behaviour) -> None:
+    behaviour.refuse.add("zed")
+    await deposit(app, "zed")
+    await deposit(app, "ada")
+    await app.drain_events()
+    stats = {s.handler: s for s in await app.events.stats()}
+    assert set(stats) == {"tally.count_deposit", "tally.ordered_deposit"}
+    for line in stats.values():
+        assert (line.pending, line.in_flight, line.retrying, line.dead) == (0, 0, 0, 1)
+        assert line.oldest_pending_age is None
+
+
+async def test_events_are_published_only_by_a_unit_of_work_that_writes(app: App) -> None:
+    with pytest.raises(OutboxError, match="this one is read-only"):
+        async with app.unit_of_work("ledger", write=False) as work:
+            (await work.get(EventPublisher)).publish(Deposited(account="ada", amount=1))
+
+
+async def test_a_crashed_workers_deliveries_come_back_when_their_lease_expires(
+    database_url: str, behaviour: Behaviour
+) -> None:
+    app = make_app(database_url, behaviour, lease_seconds=0.2)
+    async with app.running():
+        dispatcher = app._started_events().dispatcher
+        await dispatcher.stop()  # this process stops delivering for a moment
+        await deposit(app, "ada", 2)
+        crashed = await app.events.store.claim("crashed-worker", 10, time.time(), 0.2)
+        assert len(crashed) == 2  # both handlers' deliveries, now held by a dead process
+        dispatcher.start()
+        await asyncio.sleep(0.3)  # the lease runs out
+        await app.drain_events(retries=True)
+        assert [account for _, account, _ in await rows(app, "count")] == ["ada"]
+        attempts = [c.attempt for c in behaviour.contexts if c.handler == "tally.count_deposit"]
+        assert attempts == [2]  # the crashed try counts
+
+
+async def test_shutdown_gives_back_what_is_still_running(
+    database_url: str, behaviour: Behaviour
+) -> None:
+    behaviour.seconds = 5.0
+    app = make_app(database_url, behaviour, shutdown_grace_seconds=0.05)
+    async with app.running():
+        await deposit(app, "ada")
+        for _ in range(500):  # until both handlers are running (5 s at most)
+            if len(behaviour.running) == 2:
+                break
+            await asyncio.sleep(0.01)
+    behaviour.seconds = 0.0
+    async with app.running():
+        stats = {s.handler: s for s in await app.events.stats()}
+        assert all(s.dead == 0 for s in stats.values())
+        await app.drain_events()
+        assert len(await rows(app, "count")) == 1
+    first_tries = [c.attempt for c in behaviour.contexts if c.handler == "tally.count_deposit"]
+    assert first_tries == [1, 1]  # the try cut short by the shutdown was not counted
+
+
+@pytest.mark.postgres
+async def test_two_dispatchers_on_one_database_never_run_a_delivery_at_the_same_time(
+    postgres_url: str,
+) -> None:
+    first = Behaviour(seconds=0.002)
+    second = Behaviour(seconds=0.002, running=first.running, overlaps=first.overlaps)
+    one = make_app(postgres_url, first, batch_size=20)
+    two = make_app(postgres_url, second, batch_size=20)
+    async with one.running(), two.running():
+        for start in range(0, 300, 50):
+            async with one.unit_of_work("ledger") as work:
+                ledger = await work.get(Ledger)
+                for number in range(start, start + 50):
+                    await ledger.deposit(f"acct{number % 7}", number)
+        await asyncio.gather(one.drain_events(retries=True), two.drain_events(retries=True))
+        counted = await rows(one, "count")
+        ordered = await rows(one, "ordered")
+    assert first.overlaps == []
+    assert len(counted) == len({event_id for event_id, _, _ in counted}) == 300
+    assert len(ordered) == 300
+    assert sum(first.tries.values()) > 0
+    assert sum(second.tries.values()) > 0  # both took part
+    assert sum(first.tries.values()) + sum(second.tries.values()) == 600
+    for account in {account for _, account, _ in ordered}:
+        amounts = [amount for _, a, amount in ordered if a == account]
+        assert amounts == sorted(amounts)  # per-subject order held across both processes
