@@ -11,6 +11,7 @@ import click
 from dolmen._version import __version__
 from dolmen.cli._check import check_command, graph_command
 from dolmen.cli._config import config_group
+from dolmen.cli._events import events_group
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -80,6 +81,7 @@ def demo(host: str, port: int) -> None:
 
 
 cli.add_command(config_group)
+cli.add_command(events_group)
 cli.add_command(check_command)
 cli.add_command(graph_command)
 

@@ -117,7 +117,10 @@ def load_config(
         try:
             sections[section] = isolated(model)(**unflatten(merged, section))
         except ValidationError as error:
-            problems.extend(_validation_problems(section, model, error, merged))
+            found = _validation_problems(section, model, error, merged)
+            if not found and not problems:  # never fail later without saying why
+                found = [Problem(section, f"is not valid: {error}")]
+            problems.extend(found)
     if problems:
         raise ConfigurationError(problems, env)
     return LoadedConfig(env, sections, _settings(schema, sections, merged), files)

@@ -71,6 +71,8 @@ def flatten(data: Mapping[str, Any], source: Source, prefix: Path_ = ()) -> Laye
         path = (*prefix, str(key))
         if isinstance(value, Mapping) and value:
             layer.update(flatten(value, source, path))
+        elif isinstance(value, Mapping) and not prefix:
+            continue  # an empty section (``[events]`` with nothing under it) sets nothing
         else:
             layer[path] = Value(value, source)
     return layer

@@ -55,6 +55,11 @@ def test_defaults_apply_when_nothing_sets_a_key(tmp_path: Path) -> None:
     assert row(config, "billing.retries") == (3, "default")
 
 
+def test_an_empty_section_in_code_sets_nothing(tmp_path: Path) -> None:
+    config = load(tmp_path, code={"billing": {}})
+    assert row(config, "billing.retries") == (3, "default")
+
+
 def test_each_source_overrides_the_ones_below_it(config_dir: Path) -> None:
     secrets = config_dir / "secrets"
     secrets.mkdir()

@@ -1,0 +1,219 @@
+"""``dolmen events``: delivery statistics and dead letters (list, show, replay, discard)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from dolmen.cli._project import app_options, find_app
+
+if TYPE_CHECKING:
+    from dolmen.events import DeadLetter, EventAdmin
+
+T = TypeVar("T")
+
+
+@click.group("events")
+def events_group() -> None:
+    """Look at event delivery: statistics and dead letters."""
+
+
+@events_group.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@app_options
+def stats(as_json: bool, app_spec: str | None, app_dir: str | None) -> None:
+    """Pending, in flight, retrying and dead deliveries, and the oldest pending age, per handler."""
+    found = _with_admin(app_spec, app_dir, lambda admin: admin.stats())
+    if as_json:
+        click.echo(json.dumps([_plain(s) for s in found], indent=2))
+        return
+    if not found:
+        click.echo("no deliveries waiting, running or dead")
+        return
+    rows = [("handler", "pending", "in flight", "retrying", "dead", "oldest pending")]
+    for line in found:
+        age = "-" if line.oldest_pending_age is None else f"{line.oldest_pending_age:.1f} s"
+        rows.append((line.handler, str(line.pending), str(line.in_flight),
+                     str(line.retrying), str(line.dead), age))  # fmt: skip
+    click.echo(_table(rows))
+
+
+@events_group.group("dlq")
+def dlq_group() -> None:
+    """Dead letters: deliveries that failed for good, kept with their error."""
+
+
+@dlq_group.command("list")
+@click.option("--handler", default=None, help="Only this handler (module.function).")
+@click.option("--type", "event_type", default=None, help="Only this event (module.Event).")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(min=1))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@app_options
+def list_dead(
+    handler: str | None,
+    event_type: str | None,
+    limit: int,
+    as_json: bool,
+    app_spec: str | None,
+    app_dir: str | None,
+) -> None:
+    """The dead letters, oldest first."""
+    found = _with_admin(
+        app_spec,
+        app_dir,
+        lambda admin: admin.dead_letters(handler=handler, event_type=event_type, limit=limit),
+    )
+    if as_json:
+        click.echo(json.dumps([_dead(d, full=False) for d in found], indent=2))
+        return
+    if not found:
+        click.echo("no dead letters")
+        return
+    rows = [("id", "handler", "event", "tries", "failed", "error")]
+    for dead in found:
+        failed = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(dead.failed_at))
+        rows.append((str(dead.id), dead.handler, dead.event_type, str(dead.attempts), failed,
+                     _first_line(dead.error, 60)))  # fmt: skip
+    click.echo(_table(rows))
+
+
+@dlq_group.command()
+@click.argument("delivery", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@app_options
+def show(delivery: int, as_json: bool, app_spec: str | None, app_dir: str | None) -> None:
+    """One dead letter: its event, error and traceback."""
+    dead = _with_admin(app_spec, app_dir, lambda admin: admin.dead_letter(delivery))
+    if dead is None:
+        raise click.ClickException(f"no dead letter {delivery}; see: dolmen events dlq list")
+    if as_json:
+        click.echo(json.dumps(_dead(dead, full=True), indent=2))
+        return
+    for key, value in _dead(dead, full=True).items():
+        if key in ("traceback", "event"):
+            continue
+        click.echo(f"{key}: {value}")
+    click.echo("event:")
+    click.echo(json.dumps(_dead(dead, full=True)["event"], indent=2))
+    if dead.traceback:
+        click.echo("traceback:")
+        click.echo(dead.traceback.rstrip())
+
+
+def _selection_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    command = click.option("--all", "everything", is_flag=True, help="Every dead letter.")(command)
+    command = click.option("--type", "event_type", default=None, help="Of this event.")(command)
+    command = click.option("--handler", default=None, help="Of this handler.")(command)
+    return click.argument("ids", nargs=-1, type=int)(command)
+
+
+@dlq_group.command()
+@_selection_options
+@app_options
+def replay(
+    ids: tuple[int, ...],
+    handler: str | None,
+    event_type: str | None,
+    everything: bool,
+    app_spec: str | None,
+    app_dir: str | None,
+) -> None:
+    """Deliver dead letters again (by IDS, --handler, --type or --all), tries counted afresh.
+
+    A running app delivers them; this command only puts them back in the outbox.
+    """
+    _require_selection(ids, handler, event_type, everything)
+    count = _with_admin(
+        app_spec,
+        app_dir,
+        lambda admin: admin.replay(
+            *ids, handler=handler, event_type=event_type, everything=everything
+        ),
+    )
+    click.echo(f"{count} dead letter{'s' if count != 1 else ''} back in the outbox")
+
+
+@dlq_group.command()
+@_selection_options
+@app_options
+def discard(
+    ids: tuple[int, ...],
+    handler: str | None,
+    event_type: str | None,
+    everything: bool,
+    app_spec: str | None,
+    app_dir: str | None,
+) -> None:
+    """Delete dead letters for good (by IDS, --handler, --type or --all)."""
+    _require_selection(ids, handler, event_type, everything)
+    count = _with_admin(
+        app_spec,
+        app_dir,
+        lambda admin: admin.discard(
+            *ids, handler=handler, event_type=event_type, everything=everything
+        ),
+    )
+    click.echo(f"{count} dead letter{'s' if count != 1 else ''} discarded")
+
+
+def _require_selection(
+    ids: tuple[int, ...], handler: str | None, event_type: str | None, everything: bool
+) -> None:
+    if not (ids or handler or event_type or everything):
+        raise click.UsageError("say which dead letters: IDS, --handler, --type, or --all")
+
+
+def _with_admin(
+    app_spec: str | None, app_dir: str | None, action: Callable[[EventAdmin], Awaitable[T]]
+) -> T:
+    """Start the app without delivering events, run ``action`` on its admin API, stop."""
+    app = find_app(app_spec, app_dir)
+
+    async def run() -> T:
+        await app.start(dispatch=False)
+        try:
+            return await action(app.events)
+        finally:
+            await app.stop()
+
+    return asyncio.run(run())
+
+
+def _dead(dead: DeadLetter, *, full: bool) -> dict[str, Any]:
+    found: dict[str, Any] = {
+        "id": dead.id,
+        "handler": dead.handler,
+        "event_type": dead.event_type,
+        "attempts": dead.attempts,
+        "failed_at": dead.failed_at,
+        "error": dead.error,
+    }
+    if dead.envelope is not None:
+        found["event_id"] = dead.envelope.id
+        found["subject"] = dead.envelope.subject
+    if full:
+        found["event"] = dead.envelope.cloudevent() if dead.envelope else None
+        found["traceback"] = dead.traceback
+    return found
+
+
+def _plain(record: Any) -> dict[str, Any]:
+    return {name: getattr(record, name) for name in record.__slots__}
+
+
+def _first_line(text: str, width: int) -> str:
+    line = text.splitlines()[0] if text else ""
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def _table(rows: Sequence[tuple[str, ...]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )

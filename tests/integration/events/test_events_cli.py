@@ -1,0 +1,73 @@
+"""``dolmen events stats`` and ``dolmen events dlq ...`` on a real outbox."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.unit.cli.dolmen_runner import dolmen
+
+from .ledger_app import Behaviour, Ledger, make_app
+
+APP = ["--app", "tests.integration.events.ledger_cli_app:app", "--app-dir", "."]
+
+
+async def test_dead_letters_are_listed_shown_replayed_and_discarded(sqlite_url: str) -> None:
+    behaviour = Behaviour(refuse={"zed", "yan"})
+    app = make_app(sqlite_url, behaviour)
+    async with app.running():
+        for account in ("zed", "yan"):
+            async with app.unit_of_work("ledger") as work:
+                await (await work.get(Ledger)).deposit(account, 3)
+        await app.drain_events()
+    env = {"LEDGER_DATABASE_URL": sqlite_url}
+
+    stats = dolmen("events", "stats", "--json", *APP, env=env)
+    assert stats.returncode == 0, stats.stderr
+    assert {(s["handler"], s["dead"], s["pending"]) for s in json.loads(stats.stdout)} == {
+        ("tally.count_deposit", 2, 0), ("tally.ordered_deposit", 2, 0),
+    }  # fmt: skip
+
+    listed = dolmen("events", "dlq", "list", "--handler", "tally.count_deposit", "--json", *APP,
+                    env=env)  # fmt: skip
+    dead = json.loads(listed.stdout)
+    assert [(d["handler"], d["subject"], d["attempts"]) for d in dead] == [
+        ("tally.count_deposit", "zed", 1), ("tally.count_deposit", "yan", 1),
+    ]  # fmt: skip
+    assert dead[0]["error"] == "Refused: account zed is closed"
+    table = dolmen("events", "dlq", "list", *APP, env=env).stdout
+    assert "Refused: account zed is closed" in table
+    assert len(table.splitlines()) == 5  # a header and four dead letters
+
+    shown = dolmen("events", "dlq", "show", str(dead[0]["id"]), *APP, env=env)
+    assert shown.returncode == 0, shown.stderr
+    assert '"type": "ledger.Deposited"' in shown.stdout
+    assert '"account": "zed"' in shown.stdout
+    assert "Traceback (most recent call last)" in shown.stdout
+    missing = dolmen("events", "dlq", "show", "99999", *APP, env=env)
+    assert missing.returncode == 1
+    assert "no dead letter 99999" in missing.stderr
+
+    nothing = dolmen("events", "dlq", "replay", *APP, env=env)
+    assert nothing.returncode == 2
+    assert "say which dead letters" in nothing.stderr
+    replayed = dolmen("events", "dlq", "replay", str(dead[0]["id"]), *APP, env=env)
+    assert replayed.stdout.strip() == "1 dead letter back in the outbox"
+    discarded = dolmen("events", "dlq", "discard", "--type", "ledger.Deposited", *APP, env=env)
+    assert discarded.stdout.strip() == "3 dead letters discarded"
+
+    behaviour.refuse.clear()
+    app = make_app(sqlite_url, behaviour)
+    async with app.running():  # a running app delivers the replayed one
+        await app.drain_events()
+        assert await app.events.dead_letters() == []
+        assert await app.events.stats() == []
+    assert behaviour.tries["count:zed"] == 2
+
+
+def test_an_empty_outbox_says_so(tmp_path: Path) -> None:
+    env = {"LEDGER_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"}
+    assert dolmen("events", "stats", *APP, env=env).stdout.strip() == (
+        "no deliveries waiting, running or dead"
+    )
+    assert dolmen("events", "dlq", "list", *APP, env=env).stdout.strip() == "no dead letters"
