@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import random
 import socket
 import time
 import traceback
@@ -70,6 +71,7 @@ class Dispatcher:
         clock: Clock | None = None,
         owner: str | None = None,
         poll_min_seconds: float = 0.005,
+        rng: random.Random | None = None,
     ) -> None:
         self.store = store
         self._run = run
@@ -78,12 +80,12 @@ class Dispatcher:
         self.clock = clock or SystemClock()
         self.owner = owner or new_owner()
         self._poll_min = poll_min_seconds
+        self._rng = rng or random.Random()
         self._running: dict[int, asyncio.Task[None]] = {}
         self._completed: list[int] = []
         self._wakeup = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
         self._stopping = False
-        self._next_retry: float | None = None
         self._last_reap = 0.0
         self._last_extend = 0.0
         self._last_purge = 0.0
@@ -109,7 +111,7 @@ class Dispatcher:
             self._loop_task = None
         running = list(self._running.values())
         if running:
-            _, late = await asyncio.wait(running, timeout=self.settings.shutdown_grace_seconds)
+            late = await self._finish(running)
             held = [delivery for delivery, task in self._running.items() if task in late]
             for task in late:
                 task.cancel()
@@ -118,6 +120,21 @@ class Dispatcher:
             if held:
                 logger.warning("gave back %d deliveries still running at shutdown", len(held))
         await self._flush_completed()
+
+    async def _finish(self, running: list[asyncio.Task[None]]) -> set[asyncio.Task[None]]:
+        """Wait up to the grace period for ``running``, renewing their leases; the late ones."""
+        lease = self.settings.lease_seconds
+        deadline = time.monotonic() + self.settings.shutdown_grace_seconds
+        late = set(running)
+        while late:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            _, late = await asyncio.wait(late, timeout=min(left, lease / 3))
+            if late:
+                still = [d for d, task in self._running.items() if task in late]
+                await self.store.extend(still, self.owner, self.clock.now() + lease)
+        return late
 
     def wake(self) -> None:
         """Look at the outbox now (called after this process commits events)."""
@@ -154,9 +171,7 @@ class Dispatcher:
             if wanted and claimed == wanted:
                 idle = self._poll_min
                 continue  # there may be more due right now
-            timeout = idle
-            if self._next_retry is not None:
-                timeout = min(timeout, max(self._next_retry - self.clock.now(), 0.0))
+            timeout = await self._wait_for(idle)
             try:
                 await asyncio.wait_for(self._wakeup.wait(), timeout)
                 idle = self._poll_min
@@ -175,14 +190,30 @@ class Dispatcher:
         wanted = min(self.settings.batch_size, room) if not self._stopping else 0
         if wanted <= 0:
             return 0, 0
-        if self._next_retry is not None and self._next_retry <= now:
-            self._next_retry = None
         claimed = await self.store.claim(self.owner, wanted, now, self.settings.lease_seconds)
         loop = asyncio.get_running_loop()
         for delivery in claimed:
             task = loop.create_task(self._deliver(delivery), name=f"dolmen:{delivery.handler}")
             self._running[delivery.id] = task
         return len(claimed), wanted
+
+    async def _wait_for(self, idle: float) -> float:
+        """How long to sleep: the poll interval, or less.
+
+        Shorter when a retry falls due sooner, and while handlers run, so that their
+        leases are renewed in time.
+        """
+        timeout = idle
+        if self._running:
+            timeout = min(timeout, self.settings.lease_seconds / 3)
+        try:
+            due = await self.store.next_due()
+        except Exception:
+            return timeout
+        now = self.clock.now()
+        if due is not None and due > now:  # (due rows held back by their order wait for a wake)
+            timeout = min(timeout, due - now)
+        return timeout
 
     async def idle(self) -> None:
         """Wait for the handlers started so far (for tests that drive :meth:`tick`)."""
@@ -206,9 +237,19 @@ class Dispatcher:
             await self.store.purge(now - self.settings.keep_completed_seconds)
 
     async def _flush_completed(self) -> None:
-        if self._completed:
-            done, self._completed = self._completed, []
-            await self.store.complete(done, self.owner, self.clock.now())
+        if not self._completed:
+            return
+        done, self._completed = self._completed, []
+        try:
+            recorded = await self.store.complete(done, self.owner, self.clock.now())
+        except BaseException:
+            self._completed[:0] = done  # recorded next time; never lost
+            raise
+        if recorded < len(done):
+            logger.warning(
+                "%d of %d completed deliveries had been taken over after their lease ran out; "
+                "they may run again elsewhere", len(done) - recorded, len(done),
+            )  # fmt: skip
 
     async def _deliver(self, delivery: Claimed) -> None:
         try:
@@ -231,26 +272,30 @@ class Dispatcher:
 
     async def _failed(self, delivery: Claimed, error: Exception) -> None:
         self.failures += 1
-        now = self.clock.now()
-        policy = self._retries.get(delivery.handler, Retry())
-        last = delivery.attempts >= delivery.max_attempts or policy.gives_up_on(error)
-        retry_at = None if last else now + policy.delay(delivery.attempts)
-        message = f"{type(error).__name__}: {error}"
-        trace = "".join(traceback.format_exception(error))
         try:
-            await self.store.fail(
+            now = self.clock.now()
+            policy = self._retries.get(delivery.handler, Retry())
+            last = delivery.attempts >= delivery.max_attempts or policy.gives_up_on(error)
+            retry_at = None if last else now + policy.delay(delivery.attempts, self._rng)
+            message = f"{type(error).__name__}: {error}"
+            trace = "".join(traceback.format_exception(error))
+            held = await self.store.fail(
                 delivery.id, self.owner, now, retry_at=retry_at, error=message, traceback=trace
             )
         except Exception:
             logger.exception("could not record the failure of delivery %d", delivery.id)
             return
-        if retry_at is None:
+        if not held:
+            logger.warning(
+                "delivery %d to %s failed after another process took it over: %s",
+                delivery.id, delivery.handler, message,
+            )  # fmt: skip
+        elif retry_at is None:
             logger.error(
                 "delivery %d of %s to %s is dead after %d tries: %s",
                 delivery.id, delivery.envelope.type, delivery.handler, delivery.attempts, message,
             )  # fmt: skip
         else:
-            self._next_retry = min(self._next_retry or retry_at, retry_at)
             logger.warning(
                 "delivery %d of %s to %s failed (try %d of %d), retrying in %.3f s: %s",
                 delivery.id, delivery.envelope.type, delivery.handler, delivery.attempts,

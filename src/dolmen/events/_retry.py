@@ -34,7 +34,7 @@ class Retry:
 
     def ceiling(self, attempt: int) -> float:
         """The longest wait after failed try number ``attempt`` (1 for the first)."""
-        return min(self.cap, self.base * 2.0 ** (attempt - 1))
+        return min(self.cap, self.base * 2.0 ** min(attempt - 1, 1000))  # no float overflow
 
     def delay(self, attempt: int, rng: random.Random | None = None) -> float:
         """A wait drawn uniformly from ``[0, ceiling(attempt)]``."""

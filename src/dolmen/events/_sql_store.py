@@ -122,7 +122,7 @@ class SqlDeliveryStore(DeliveryStore):
         envelopes: Sequence[Envelope],
         new: Sequence[NewDelivery],
     ) -> None:
-        if not new:
+        if not new or not envelopes:
             return
         if connection is None:
             raise ValueError("the SQL outbox writes in the publishing transaction only")
@@ -161,10 +161,20 @@ class SqlDeliveryStore(DeliveryStore):
             .limit(limit)
         )
         if self._postgres:
-            candidates = candidates.with_for_update(skip_locked=True, of=deliveries)
+            # Locked rows are skipped, so dispatchers never take the same one. The selection
+            # is materialised: run as a subquery of the UPDATE, PostgreSQL could evaluate it
+            # more than once and take more than ``limit`` rows.
+            due = (
+                candidates.with_for_update(skip_locked=True, of=deliveries)
+                .cte("due")
+                .prefix_with("MATERIALIZED")
+            )
+            chosen: Any = select(due.c.id)
+        else:
+            chosen = candidates.scalar_subquery()
         claim = (
             update(deliveries)
-            .where(_c.id.in_(candidates.scalar_subquery()))
+            .where(_c.id.in_(chosen))
             .values(
                 status=RUNNING,
                 lease_owner=owner,
@@ -227,7 +237,7 @@ class SqlDeliveryStore(DeliveryStore):
         retry_at: float | None,
         error: str,
         traceback: str | None,
-    ) -> None:
+    ) -> bool:
         values: dict[str, Any] = {
             "status": PENDING if retry_at is not None else DEAD,
             "available_at": retry_at if retry_at is not None else now,
@@ -239,11 +249,12 @@ class SqlDeliveryStore(DeliveryStore):
         if retry_at is None:
             values["completed_at"] = now  # when it died
         async with self.database.write_engine.begin() as connection:
-            await connection.execute(
+            result = await connection.execute(
                 update(deliveries)
                 .where(_c.id == delivery, _c.lease_owner == owner, _running)
                 .values(**values)
             )
+        return bool(result.rowcount)
 
     async def reap(self, now: float) -> int:
         last_try = _c.attempts >= _c.max_attempts
@@ -336,6 +347,7 @@ class SqlDeliveryStore(DeliveryStore):
                 status=PENDING,
                 attempts=0,
                 available_at=now,
+                created_at=now,  # waiting afresh: its pending age starts now
                 completed_at=None,
                 lease_owner=None,
                 lease_until=None,

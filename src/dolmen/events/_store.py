@@ -81,10 +81,13 @@ class Selection:
     everything: bool = False
 
     def __post_init__(self) -> None:
-        if not (self.ids or self.handler or self.event_type or self.everything):
+        narrowed = bool(self.ids or self.handler or self.event_type)
+        if not (narrowed or self.everything):
             raise ValueError(
                 "say which dead letters: ids, a handler, an event type, or everything=True"
             )
+        if narrowed and self.everything:
+            raise ValueError("everything=True selects every dead letter: give it alone")
 
 
 class DeliveryStore(ABC):
@@ -131,8 +134,11 @@ class DeliveryStore(ABC):
         retry_at: float | None,
         error: str,
         traceback: str | None,
-    ) -> None:
-        """Record a failed try: pending again from ``retry_at``, or dead when None."""
+    ) -> bool:
+        """Record a failed try: pending again from ``retry_at``, or dead when None.
+
+        Returns False when ``owner`` no longer held the delivery (nothing was changed).
+        """
 
     @abstractmethod
     async def reap(self, now: float) -> int:

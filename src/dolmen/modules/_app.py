@@ -159,8 +159,7 @@ class App:
         except BaseException:
             await self._shutdown(started)
             raise
-        if settings.dispatch:
-            self._events.dispatcher.start()
+        await self._events.start()
         logger.info("app %s started with modules %s", self.name, [m.name for m in self.modules])
 
     async def stop(self) -> None:
@@ -172,7 +171,7 @@ class App:
         if not self.started:
             return
         if self._events is not None:
-            await self._events.dispatcher.stop()
+            await self._events.stop()
         await self._shutdown(self.modules)
 
     @property

@@ -11,6 +11,7 @@ from dolmen.events._delivery import DeliveryContext, PoisonEvent, context_of, de
 from dolmen.events._dispatcher import Dispatcher, LeaseLost
 from dolmen.events._envelope import Envelope, new_event_id
 from dolmen.events._event import Event
+from dolmen.events._notify import Listener, notify
 from dolmen.events._settings import EventSettings
 from dolmen.events._sql_store import SqlDeliveryStore
 from dolmen.events._store import Claimed, NewDelivery
@@ -41,6 +42,23 @@ class AppEvents:
             settings,
         )
         self.admin = EventAdmin(self.store, clock=self.dispatcher.clock, wake=self.wake)
+        self._listener: Listener | None = None
+
+    async def start(self) -> None:
+        """Start delivering: the dispatcher, and on PostgreSQL a listener for NOTIFY hints."""
+        if not self.settings.dispatch:
+            return
+        if not self.store.database.is_sqlite:
+            self._listener = Listener(self.store.database.engine, self.dispatcher.wake)
+            await self._listener.start()
+        self.dispatcher.start()
+
+    async def stop(self) -> None:
+        """Stop delivering (see :meth:`Dispatcher.stop`)."""
+        if self._listener is not None:
+            await self._listener.stop()
+            self._listener = None
+        await self.dispatcher.stop()
 
     def wake(self) -> None:
         """Tell the dispatcher there is something new in the outbox."""
@@ -86,7 +104,10 @@ class AppEvents:
                 "events are published by units of work that write; this one is read-only "
                 "(an HTTP GET?); publish from a POST, PUT, PATCH or DELETE, or a command"
             )
-        await self.store.append(await uow.connection(), envelopes, deliveries)
+        connection = await uow.connection()
+        await self.store.append(connection, envelopes, deliveries)
+        if not self.store.database.is_sqlite:
+            await notify(connection)  # wakes the dispatchers of every process on commit
         return True
 
     async def run(self, claimed: Claimed) -> bool:

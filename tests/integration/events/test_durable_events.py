@@ -231,3 +231,22 @@ async def test_two_dispatchers_on_one_database_never_run_a_delivery_at_the_same_
     for account in {account for _, account, _ in ordered}:
         amounts = [amount for _, a, amount in ordered if a == account]
         assert amounts == sorted(amounts)  # per-subject order held across both processes
+
+
+@pytest.mark.postgres
+async def test_postgres_notify_wakes_the_dispatcher_of_another_process_at_once(
+    postgres_url: str,
+) -> None:
+    publisher = make_app(postgres_url, Behaviour(), dispatch=False)
+    behaviour = Behaviour()
+    worker = make_app(postgres_url, behaviour, poll_max_seconds=30.0)
+    async with publisher.running(), worker.running():
+        await asyncio.sleep(1.5)  # idle, the worker polls less and less often: 1.3 s apart now
+        started = time.monotonic()
+        await deposit(publisher, "ada")
+        for _ in range(200):  # 2 s at most
+            if sum(behaviour.tries.values()) == 2:
+                break
+            await asyncio.sleep(0.01)
+        assert sum(behaviour.tries.values()) == 2
+        assert time.monotonic() - started < 0.5  # woken by NOTIFY, not by its next poll

@@ -1,0 +1,445 @@
+"""The events lock: every event's JSON schema, kept in the repository, and what breaks it.
+
+Stored events outlive the code that wrote them. ``dolmen events lock`` records each event's
+name, version, JSON schema and upcasters in a lock file committed with the code;
+``dolmen check`` compares the code with that file and fails on a change that would leave
+stored events unreadable (a removed field, a changed type, a new required field) unless the
+version was bumped and upcasters lead from the locked version to the new one.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeGuard
+
+from dolmen.events._event import Event
+from dolmen.events.exceptions import EventDeclarationError
+
+if TYPE_CHECKING:
+    from dolmen.modules import App
+
+LOCK_VERSION = 1
+"""The format of the lock file; a lock of another format is refused, never guessed at."""
+
+Json = dict[str, Any]
+
+
+class LockFileError(ValueError):
+    """The events lock cannot be used: missing, not JSON, or not an events lock."""
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaProblem:
+    """An event whose code breaks the events stored under the lock's version of it.
+
+    ``file`` and ``line`` point at the event's class (None and 1 when no class declares the
+    event any more, or its source cannot be found).
+    """
+
+    event: str
+    message: str
+    file: str | None = None
+    line: int = 1
+
+
+def event_classes(app: App) -> list[type[Event]]:
+    """Every event of ``app``, sorted by name, each once.
+
+    That is the event types its handlers subscribe to, and every ``Event`` subclass in each
+    module's ``api`` (``<package>.api``, imported here). Raises EventDeclarationError when
+    two different classes carry the same event name.
+    """
+    found: dict[str, type[Event]] = {}
+    for module in app.modules:
+        for event_type in _api_events(module.package):
+            _add(found, event_type)
+        for subscription in module.subscriptions:
+            _add(found, subscription.event_type)
+    return [found[name] for name in sorted(found)]
+
+
+def lock_document(classes: Iterable[type[Event]]) -> Json:
+    """The lock for ``classes``: ``{"lock_version": 1, "events": {name: entry}}``.
+
+    Each entry holds the event's ``version``, its ``schema`` (``model_json_schema()``) and
+    the versions it has upcasters from (``upcasters_from``).
+    """
+    found: dict[str, type[Event]] = {}
+    for cls in classes:
+        _add(found, cls)
+    events = {
+        name: {
+            "version": cls.event_version,
+            "schema": cls.model_json_schema(),
+            "upcasters_from": sorted(cls.event_upcasters),
+        }
+        for name, cls in sorted(found.items())
+    }
+    return {"lock_version": LOCK_VERSION, "events": events}
+
+
+def render_lock(document: Json) -> str:
+    """The lock as written to its file: sorted keys, two-space indents, a final newline."""
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def write_lock(path: str | os.PathLike[str], classes: Iterable[type[Event]]) -> None:
+    """Write the lock of ``classes`` to ``path`` atomically (readers see the old or the new)."""
+    target = Path(path)
+    text = render_lock(lock_document(classes))
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as file:
+            file.write(text)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def read_lock(path: str | os.PathLike[str]) -> Json:
+    """The lock at ``path``; raises LockFileError, naming the file, when it cannot be used."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise LockFileError(f"{path} does not exist; write it with `dolmen events lock`") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise LockFileError(f"cannot read {path}: {error}") from None
+    return parse_lock(text, str(path))
+
+
+def parse_lock(text: str, source: str) -> Json:
+    """The lock in ``text`` (read from ``source``, named in errors); raises LockFileError."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise LockFileError(
+            f"{source} is not valid JSON (line {error.lineno}, column {error.colno}: "
+            f"{error.msg}); restore it from version control or write it again with "
+            "`dolmen events lock`"
+        ) from None
+    if not isinstance(document, dict) or "lock_version" not in document:
+        raise LockFileError(f"{source} is not an events lock (it has no lock_version)")
+    if document["lock_version"] != LOCK_VERSION:
+        raise LockFileError(
+            f"{source} has lock_version {document['lock_version']!r}; this Dolmen reads "
+            f"lock_version {LOCK_VERSION}: upgrade Dolmen, or write the lock again"
+        )
+    events = document.get("events")
+    if not isinstance(events, dict):
+        raise LockFileError(f"{source} is not an events lock: 'events' must be an object")
+    for name, entry in events.items():
+        if not _valid_entry(entry):
+            raise LockFileError(
+                f"{source}: the entry of event {name!r} must be an object with an integer "
+                "'version' >= 1, a 'schema' object and an 'upcasters_from' list of integers"
+            )
+    return document
+
+
+def stale(lock: Json, classes: Iterable[type[Event]]) -> bool:
+    """Whether ``lock`` differs from the lock :func:`write_lock` would write for ``classes``."""
+    return render_lock(lock) != render_lock(lock_document(classes))
+
+
+def compare(lock: Json, classes: Iterable[type[Event]]) -> list[SchemaProblem]:
+    """What in ``classes`` breaks the events stored under ``lock``, one problem per event.
+
+    Breaking: an event of the lock no class declares; a lower version; at the locked
+    version, a removed field, a changed type or a new required field; a newer version
+    without an upcaster for every step from the locked one; a locked upcaster removed.
+    Events not in the lock yet, and compatible changes, are no problem (run
+    ``dolmen events lock`` to record them).
+    """
+    current = {cls.event_name: cls for cls in classes}
+    problems = []
+    for name, entry in sorted(lock["events"].items()):
+        cls = current.get(name)
+        if cls is None:
+            problems.append(SchemaProblem(name, _gone(name)))
+            continue
+        message = _problem(entry, cls)
+        if message is not None:
+            problems.append(SchemaProblem(name, message, *_source_of(cls)))
+    return problems
+
+
+def _add(found: dict[str, type[Event]], cls: type[Event]) -> None:
+    other = found.setdefault(cls.event_name, cls)
+    if other is not cls:
+        raise EventDeclarationError(
+            f"two event classes are named {cls.event_name!r}: {other.__module__}."
+            f"{other.__qualname__} and {cls.__module__}.{cls.__qualname__}; give one "
+            "of them another name="
+        )
+
+
+def _api_events(package: str) -> Iterator[type[Event]]:
+    """The Event subclasses in the namespace of ``<package>.api`` (none if it has no api)."""
+    name = f"{package}.api"
+    try:
+        api = importlib.import_module(name)
+    except ModuleNotFoundError as error:
+        if error.name is not None and f"{name}.".startswith(f"{error.name}."):
+            return  # no such api (or package); a missing import inside the api is raised
+        raise
+    for value in vars(api).values():
+        if isinstance(value, type) and issubclass(value, Event) and value is not Event:
+            yield value
+
+
+def _valid_entry(entry: object) -> bool:
+    if not isinstance(entry, dict):
+        return False
+    version, upcasters = entry.get("version"), entry.get("upcasters_from")
+    return (
+        _is_int(version)
+        and version >= 1
+        and isinstance(entry.get("schema"), dict)
+        and isinstance(upcasters, list)
+        and all(_is_int(v) for v in upcasters)
+    )
+
+
+def _is_int(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _source_of(cls: type[Event]) -> tuple[str | None, int]:
+    """The file and line declaring ``cls``, if its source can be found."""
+    try:
+        file = inspect.getsourcefile(cls)
+        line = inspect.getsourcelines(cls)[1]
+    except (OSError, TypeError):
+        return None, 1
+    return (os.path.abspath(file) if file else None), max(line, 1)
+
+
+def _gone(name: str) -> str:
+    return (
+        f"event {name!r} is in the lock but no class declares it any more: stored and pending "
+        "events of that type would become dead letters. Keep the class in its module's api "
+        "(with a handler if someone still needs it); once no such event is stored, run "
+        "`dolmen events lock` to drop it from the lock"
+    )
+
+
+def _problem(entry: Json, cls: type[Event]) -> str | None:
+    """Why ``cls`` breaks the events stored under its lock ``entry``; None when it does not."""
+    name, locked, version = cls.event_name, int(entry["version"]), cls.event_version
+    if version < locked:
+        return (
+            f"event {name!r} is at version {version} but the lock has version {locked}: "
+            f"events stored at version {locked} could not be read. Versions only go up: "
+            f"restore version={locked}"
+        )
+    needed = set(range(locked, version)) | {v for v in entry["upcasters_from"] if v < version}
+    missing = sorted(needed - set(cls.event_upcasters))
+    upcasters = " and ".join(f"@{cls.__name__}.upcaster(from_version={v})" for v in missing)
+    if version == locked:
+        changes = schema_changes(entry["schema"], cls.model_json_schema())
+        if changes:
+            return (
+                f"event {name!r} changed incompatibly at version {version} ("
+                f"{'; '.join(changes)}): events stored at version {version} would no longer "
+                f"load. Undo the change, or bump the version (version={version + 1}) and "
+                f"register @{cls.__name__}.upcaster(from_version={version})"
+                + (f" (and restore {upcasters})" if missing else "")
+                + "; then run `dolmen events lock`"
+            )
+        if missing:
+            return (
+                f"event {name!r} lost upcasters the lock has: events stored at older "
+                f"versions could not be read; restore {upcasters}"
+            )
+        return None
+    if missing:
+        return (
+            f"event {name!r} is at version {version} but the lock has version {locked}, and "
+            f"stored events cannot reach version {version}: register {upcasters}; then run "
+            "`dolmen events lock`"
+        )
+    return None
+
+
+def schema_changes(old: Json, new: Json) -> list[str]:
+    """The breaking differences from JSON schema ``old`` to ``new`` (an event's), in words.
+
+    Compared: the fields (removed ones, new required ones), and each kept field's type,
+    through ``$ref``, ``anyOf``/``oneOf``, list items, dict values, tuple items and nested
+    models. A type may widen: a union may gain members, ``integer`` may become ``number``,
+    an enum may gain values, a string may lose its ``format``, and anything may become
+    ``Any``. Constraints (lengths, ranges, patterns), defaults, titles and descriptions are
+    not compared.
+    """
+    return _Comparison(old, new).changes(old, new, "")
+
+
+class _Comparison:
+    """Two versions of one JSON schema, each with its own ``$defs``."""
+
+    def __init__(self, old: Json, new: Json) -> None:
+        self.old_defs: Json = old.get("$defs", {})
+        self.new_defs: Json = new.get("$defs", {})
+        self.comparing: set[tuple[int, int]] = set()
+
+    def _fields(self, old: Json, new: Json, path: str) -> list[str]:
+        """Field by field: removed fields, new required fields, changed field types."""
+        prefix = f"{path}." if path else ""
+        old_fields: Json = old.get("properties", {})
+        new_fields: Json = new.get("properties", {})
+        required = set(new.get("required", ()))
+        changes: list[str] = []
+        for name in sorted(old_fields):
+            if name not in new_fields:
+                changes.append(f"removed field `{prefix}{name}`")
+            else:
+                changes += self.changes(old_fields[name], new_fields[name], prefix + name)
+        changes += [
+            f"new required field `{prefix}{name}` without a default"
+            for name in sorted(required - set(old_fields))
+            if name in new_fields
+        ]
+        return changes
+
+    def changes(self, old: Json, new: Json, path: str) -> list[str]:
+        """Why values valid for ``old`` may be invalid for ``new``.
+
+        Every member of an old union must still be accepted by some member of the new one.
+        """
+        old, new = _resolve(old, self.old_defs), _resolve(new, self.new_defs)
+        pair = (id(old), id(new))  # a $ref leads to the same object wherever it is used
+        if pair in self.comparing:
+            return []  # a recursive type: it is being compared further up
+        self.comparing.add(pair)
+        try:
+            return self._union(old, new, path)
+        finally:
+            self.comparing.discard(pair)
+
+    def _union(self, old: Json, new: Json, path: str) -> list[str]:
+        old_members = _members(old, self.old_defs)
+        new_members = _members(new, self.new_defs)
+        if len(old_members) == 1 and len(new_members) == 1:
+            return self._member(old_members[0], new_members[0], path)
+        for member in old_members:
+            attempts = [(other, self._member(member, other, path)) for other in new_members]
+            if any(not reasons for _, reasons in attempts):
+                continue
+            alike = sorted(
+                (other.get("title") != member.get("title"), index)
+                for index, (other, _) in enumerate(attempts)
+                if _kind(other) == _kind(member)
+            )  # the same kind of thing, changed: the same title first
+            return attempts[alike[0][1]][1] if alike else [self._retyped(old, new, path)]
+        return []
+
+    def _member(self, old: Json, new: Json, path: str) -> list[str]:
+        """The changes between two schemas that are neither unions nor references."""
+        old_kind, new_kind = _kind(old), _kind(new)
+        if new_kind == "any":
+            return []
+        if old_kind != new_kind and (old_kind, new_kind) != ("integer", "number"):
+            return [self._retyped(old, new, path)]
+        if old_kind == "model":
+            return self._fields(old, new, path)
+        old_values, new_values = _values(old), _values(new)
+        if new_values is not None and (old_values is None or not old_values <= new_values):
+            return [self._retyped(old, new, path)]
+        if new.get("format") is not None and new.get("format") != old.get("format"):
+            return [self._retyped(old, new, path)]
+        return self._parts(old, new, path)
+
+    def _parts(self, old: Json, new: Json, path: str) -> list[str]:
+        """The changes inside a list, tuple or dict: its items' or values' types."""
+        changes: list[str] = []
+        old_tuple, new_tuple = old.get("prefixItems"), new.get("prefixItems")
+        if old_tuple is not None or new_tuple is not None:
+            if old_tuple is None or new_tuple is None or len(old_tuple) != len(new_tuple):
+                return [self._retyped(old, new, path)]
+            for index, (before, after) in enumerate(zip(old_tuple, new_tuple, strict=True)):
+                changes += self.changes(before, after, f"{path}[{index}]")
+        for key, suffix in (("items", "[]"), ("additionalProperties", ".*")):
+            before, after = old.get(key), new.get(key)
+            if isinstance(after, dict):
+                earlier = before if isinstance(before, dict) else {}
+                changes += self.changes(earlier, after, path + suffix)
+        return changes
+
+    def _retyped(self, old: Json, new: Json, path: str) -> str:
+        return (
+            f"field `{path}` changed type from {_describe(old, self.old_defs)} to "
+            f"{_describe(new, self.new_defs)}"
+        )
+
+
+def _resolve(node: Json, defs: Json) -> Json:
+    """``node`` with ``$ref`` (into ``$defs``) and a lone ``allOf`` followed."""
+    seen: set[str] = set()
+    while True:
+        if "$ref" in node and node["$ref"] not in seen:
+            seen.add(node["$ref"])
+            node = defs.get(str(node["$ref"]).rpartition("/")[2], {})
+        elif isinstance(node.get("allOf"), list) and len(node["allOf"]) == 1:
+            node = node["allOf"][0]
+        else:
+            return node
+
+
+def _members(node: Json, defs: Json) -> list[Json]:
+    """The members of a union (``anyOf``, ``oneOf``, a list of types), references followed."""
+    node = _resolve(node, defs)
+    for key in ("anyOf", "oneOf"):
+        if isinstance(node.get(key), list):
+            return [member for option in node[key] for member in _members(option, defs)]
+    types = node.get("type")
+    if isinstance(types, list):
+        return [{**node, "type": kind} for kind in types]
+    return [node]
+
+
+def _kind(node: Json) -> str:
+    """``model`` for an object with fields, ``any`` for no constraint, else the JSON type."""
+    if "properties" in node:
+        return "model"
+    kind = node.get("type")
+    if kind is None:
+        return "enum" if "enum" in node or "const" in node else "any"
+    return str(kind)
+
+
+def _values(node: Json) -> set[str] | None:
+    """The values an ``enum`` or ``const`` allows, as JSON text; None when unconstrained."""
+    if "const" in node:
+        return {json.dumps(node["const"], sort_keys=True)}
+    if isinstance(node.get("enum"), list):
+        return {json.dumps(value, sort_keys=True) for value in node["enum"]}
+    return None
+
+
+def _describe(node: Json, defs: Json) -> str:
+    """A schema as a reader would name its type: ``integer``, ``Address | null``."""
+    members = _members(node, defs)
+    if len(members) > 1:
+        return " | ".join(_describe(member, defs) for member in members)
+    [node] = members
+    values = _values(node)
+    if values is not None:
+        return " | ".join(sorted(values))
+    kind = _kind(node)
+    if kind == "model":
+        return str(node.get("title", "object"))
+    if kind == "array" and isinstance(node.get("prefixItems"), list):
+        return f"tuple ({', '.join(_describe(item, defs) for item in node['prefixItems'])})"
+    if kind == "array" and isinstance(node.get("items"), dict):
+        return f"array of {_describe(node['items'], defs)}"
+    if kind == "object" and isinstance(node.get("additionalProperties"), dict):
+        return f"object of {_describe(node['additionalProperties'], defs)}"
+    return f"{kind} ({node['format']})" if "format" in node else kind

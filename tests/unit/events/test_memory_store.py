@@ -1,0 +1,48 @@
+"""The in-memory outbox honours leases and keeps completed deliveries only when asked."""
+
+from __future__ import annotations
+
+from dolmen.events._memory_store import InMemoryDeliveryStore
+
+from .conftest import FakeClock, publish
+
+
+async def test_only_the_lease_holder_can_complete_fail_or_release_a_delivery(
+    store: InMemoryDeliveryStore, clock: FakeClock
+) -> None:
+    await publish(store, clock, "o1")
+    [claimed] = await store.claim("here", 10, clock.now(), 30.0)
+
+    assert await store.complete([claimed.id], "elsewhere", clock.now()) == 0
+    await store.fail(claimed.id, "elsewhere", clock.now(), retry_at=None, error="x", traceback=None)
+    await store.release([claimed.id], "elsewhere", clock.now())
+
+    [stats] = await store.stats(clock.now())
+    assert (stats.in_flight, stats.dead) == (1, 0)
+    assert await store.complete([claimed.id, claimed.id], "here", clock.now()) == 1
+    assert await store.unsettled() == 0
+
+
+async def test_completed_deliveries_are_kept_until_purged_when_asked(clock: FakeClock) -> None:
+    store = InMemoryDeliveryStore(keep_completed=True)
+    await publish(store, clock, "o1")
+    [claimed] = await store.claim("here", 10, clock.now(), 30.0)
+    await store.complete([claimed.id], "here", clock.now())
+
+    assert await store.unsettled() == 0
+    assert await store.stats(clock.now()) == []  # done deliveries are not counted
+    assert await store.purge(done_before=clock.now()) == 0  # completed at now: kept
+    clock.advance(1)
+    assert await store.purge(done_before=clock.now()) == 1
+    assert await store.purge(done_before=clock.now()) == 0
+
+
+async def test_a_delivery_is_due_from_its_publish_time(
+    store: InMemoryDeliveryStore, clock: FakeClock
+) -> None:
+    await publish(store, clock, "o1")
+
+    assert await store.next_due() == clock.now()
+    assert await store.claim("here", 10, clock.now() - 1, 30.0) == []
+    assert await store.unsettled(due_by=clock.now() - 1) == 0
+    assert await store.unsettled() == 1
