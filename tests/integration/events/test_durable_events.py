@@ -250,3 +250,17 @@ async def test_postgres_notify_wakes_the_dispatcher_of_another_process_at_once(
             await asyncio.sleep(0.01)
         assert sum(behaviour.tries.values()) == 2
         assert time.monotonic() - started < 0.5  # woken by NOTIFY, not by its next poll
+
+
+async def test_completed_deliveries_are_kept_for_the_retention_time_then_purged(
+    database_url: str, behaviour: Behaviour
+) -> None:
+    app = make_app(database_url, behaviour, keep_completed_seconds=3600)
+    async with app.running():
+        await deposit(app, "ada")
+        await app.drain_events()
+        assert await outbox_rows(app) == (1, 2)  # kept, marked done
+        assert await app.events.stats() == []  # done deliveries are not counted
+        assert await app.events.store.purge(time.time() - 60) == 0  # not old enough yet
+        assert await app.events.store.purge(time.time() + 1) == 2
+        assert await outbox_rows(app) == (0, 0)  # the event went with its deliveries
