@@ -29,8 +29,8 @@ EXPECTED = {
     "dolmen.events": [
         "DeadLetter", "DeliveryContext", "Dispatcher", "Envelope", "Event", "EventAdmin",
         "EventDeclarationError", "EventPublisher", "EventSettings", "ForeignEventError",
-        "HandlerStats", "ModulePublisher", "NonRetryable", "OutboxError", "PendingEvents",
-        "PoisonEvent", "Retry", "UpcastError",
+        "HandlerStats", "LockFileError", "ModulePublisher", "NonRetryable", "OutboxError",
+        "PendingEvents", "PoisonEvent", "Retry", "UpcastError",
     ],
     "dolmen.config": [
         "AppSettings", "ConfigurationError", "LoadedConfig", "Problem", "Secret", "Setting",

@@ -2,11 +2,11 @@
 
 After a full check, the command stores exactly what it printed (standard output, standard
 error, exit status) under a key made of everything that output depends on: the Dolmen
-version, the folder, the output format, the bytes of ``pyproject.toml`` and of the baseline
-file, and the path, modification time and size of every Python file under the source
-roots. The next ``dolmen check [PATH] [--format F]`` checks that no folder changed, stats
-the files, computes the key and, when it matches, prints the stored answer without loading
-the rules or the CLI library.
+version, the folder, the output format, the bytes of ``pyproject.toml``, of the baseline
+file and of the events lock, and the path, modification time and size of every Python file
+under the source roots. The next ``dolmen check [PATH] [--format F]`` checks that no folder
+changed, stats the files, computes the key and, when it matches, prints the stored answer
+without loading the rules or the CLI library.
 Anything unusual (other options, an unreadable ``pyproject.toml``, no stored answer) falls
 through to the full command, which is always right.
 """
@@ -23,6 +23,7 @@ from dolmen._version import __version__
 from dolmen.check._files import (
     DEFAULT_BASELINE,
     DEFAULT_CACHE_DIR,
+    DEFAULT_EVENTS_LOCK,
     Folder,
     excluded_paths,
     folder_unchanged,
@@ -30,7 +31,8 @@ from dolmen.check._files import (
 )
 
 FORMATS = ("text", "json", "sarif", "github")
-VERSION = 2
+VERSION = 3
+"""Where ``[tool.dolmen.check] events-lock`` is by default (here: the fast path needs it)."""
 
 
 def answer_key(
@@ -38,6 +40,7 @@ def answer_key(
     output_format: str,
     pyproject: bytes,
     baseline: bytes | None,
+    events_lock: bytes | None,
     listed: Sequence[tuple[str, str]],
     stats: Sequence[tuple[int, int]],
 ) -> bytes:
@@ -46,9 +49,10 @@ def answer_key(
         f"{relative}\0{mtime}\0{size}"
         for (relative, _), (mtime, size) in zip(listed, stats, strict=True)
     )
-    head = repr((VERSION, __version__, root, output_format, len(pyproject))).encode()
-    tail = b"-" if baseline is None else b"+" + baseline
-    return b"\0".join((head, pyproject, tail, files.encode()))
+    optional = (baseline, events_lock)
+    sizes = tuple(-1 if part is None else len(part) for part in optional)
+    head = repr((VERSION, __version__, root, output_format, len(pyproject), sizes)).encode()
+    return b"\0".join((head, pyproject, *(part or b"" for part in optional), files.encode()))
 
 
 def answer_file(root: str, cache_dir: str, output_format: str) -> str:
@@ -98,6 +102,7 @@ def replay(argv: Sequence[str]) -> int | None:
         table = tomllib.loads(pyproject.decode())["tool"]["dolmen"]["check"]
         excluded = excluded_paths(root, table.get("exclude", ()))
         baseline = read_optional(os.path.join(root, table.get("baseline", DEFAULT_BASELINE)))
+        lock = read_optional(os.path.join(root, table.get("events-lock", DEFAULT_EVENTS_LOCK)))
         stored = read_optional(
             answer_file(root, table.get("cache-dir", DEFAULT_CACHE_DIR), output_format)
         )
@@ -109,7 +114,7 @@ def replay(argv: Sequence[str]) -> int | None:
         if not all(folder_unchanged(folder, excluded) for folder in folders):
             return None
         fresh = answer_key(
-            root, output_format, pyproject, baseline, listed, stat_files(root, listed)
+            root, output_format, pyproject, baseline, lock, listed, stat_files(root, listed)
         )
     except (KeyError, TypeError, ValueError, EOFError, OSError, UnicodeDecodeError):
         return None  # the full command reports whatever is wrong

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 DEFAULT_ROOTS = (".",)
 DEFAULT_BASELINE = "dolmen-baseline.json"
 DEFAULT_CACHE_DIR = ".dolmen_cache"
+DEFAULT_EVENTS_LOCK = "events.lock.json"
 
 _SKIPPED_DIRS = {"__pycache__", "node_modules", "venv", "site-packages"}
 """Folders never searched (hidden ones and those that are not identifiers neither)."""

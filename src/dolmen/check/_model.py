@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from dolmen.check._files import DEFAULT_BASELINE, DEFAULT_CACHE_DIR, DEFAULT_ROOTS
+from dolmen.check._files import (
+    DEFAULT_BASELINE,
+    DEFAULT_CACHE_DIR,
+    DEFAULT_EVENTS_LOCK,
+    DEFAULT_ROOTS,
+)
 
 DEFAULT_LAYERS: tuple[tuple[str, str], ...] = (
     ("web", "service"),
@@ -59,6 +64,7 @@ class CheckSettings:
     ignore: tuple[str, ...] = ()
     baseline: str = DEFAULT_BASELINE
     cache_dir: str = DEFAULT_CACHE_DIR
+    events_lock: str = DEFAULT_EVENTS_LOCK
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,5 +95,6 @@ RULES: dict[str, str] = {
     "unused-dependency": "a declared dependency is never imported",
     "outside-import": "code outside every module imports a module's private part",
     "parse-error": "a file could not be read as Python",
+    "event-schema": "an event changed in a way that breaks its stored events (see the events lock)",
 }
 """Every rule id and what it means (stable: suppressions and baselines name them)."""

@@ -29,11 +29,18 @@ _DECLARES_MODULE = re.compile(r"\bModule\(")
 
 @dataclass(frozen=True)
 class Project:
-    """A codebase to check: its folder, settings, modules and Python files."""
+    """A codebase to check: its folder, settings, modules and Python files.
+
+    ``app`` is ``[tool.dolmen] app`` (``package.module:attribute``) when the project names
+    its Dolmen app, and ``app_dir`` the folder it is imported from (``[tool.dolmen]
+    app-dir``, relative to the root): the ``event-schema`` rule imports it.
+    """
 
     root: Path
     settings: CheckSettings
     modules: tuple[ModuleSpec, ...]
+    app: str | None = None
+    app_dir: str = "."
 
     def module_of(self, dotted: str) -> ModuleSpec | None:
         """The module whose package contains ``dotted``, the deepest one if nested."""
@@ -61,7 +68,8 @@ def load_project(
     later would change the time of the folder holding it.
     """
     root = root.resolve()
-    table = _tool_table(root / "pyproject.toml")
+    tool = _tool_dolmen(root / "pyproject.toml")
+    table = _check_table(tool)
     settings = _settings(table)
     if folders is not None:
         make_cache_dir(root / settings.cache_dir)
@@ -78,23 +86,40 @@ def load_project(
         )
     modules = tuple(declared or discovered)
     _validate(modules, settings)
-    return Project(root, settings, modules), files
+    app, app_dir = _app(tool)
+    return Project(root, settings, modules, app, app_dir), files
 
 
-def _tool_table(pyproject: Path) -> dict[str, Any]:
+def _tool_dolmen(pyproject: Path) -> dict[str, Any]:
     try:
-        table = tool_dolmen(pyproject).get("check", {})
+        return tool_dolmen(pyproject)
     except ValueError as error:
         raise CheckConfigError([str(error)]) from None
+
+
+def _check_table(tool: dict[str, Any]) -> dict[str, Any]:
+    table = tool.get("check", {})
     if not isinstance(table, dict):
         raise CheckConfigError(["[tool.dolmen.check] must be a table"])
     return table
 
 
+def _app(tool: dict[str, Any]) -> tuple[str | None, str]:
+    """``[tool.dolmen] app`` and ``app-dir``: the app the ``event-schema`` rule imports."""
+    app, app_dir = tool.get("app"), tool.get("app-dir", ".")
+    if app is not None and (not isinstance(app, str) or not app):
+        raise CheckConfigError(
+            [f"[tool.dolmen] app must be a string like 'shop.app:app', got {app!r}"]
+        )
+    if not isinstance(app_dir, str):
+        raise CheckConfigError([f"[tool.dolmen] app-dir must be a folder name, got {app_dir!r}"])
+    return app, app_dir
+
+
 _KNOWN_KEYS = {
     "roots", "exclude", "layers", "module-layers", "forbidden", "type-checking-imports",
     "unused-dependencies", "outside-modules", "baseline", "cache-dir", "modules", "select",
-    "ignore",
+    "ignore", "events-lock",
 }  # fmt: skip
 
 
@@ -131,6 +156,7 @@ def _settings(table: dict[str, Any]) -> CheckSettings:
         ignore=tuple(_as_list(table.get("ignore", []))),
         baseline=str(table.get("baseline", defaults.baseline)),
         cache_dir=str(table.get("cache-dir", defaults.cache_dir)),
+        events_lock=str(table.get("events-lock", defaults.events_lock)),
     )
 
 

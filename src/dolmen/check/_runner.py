@@ -11,6 +11,8 @@ from pathlib import Path
 
 from dolmen.check._baseline import apply_suppressions, read_baseline, split_by_baseline
 from dolmen.check._cache import ImportCache, write_atomically
+from dolmen.check._event_schemas import RULE as EVENT_SCHEMA
+from dolmen.check._event_schemas import read_events_lock, start_schema_check
 from dolmen.check._files import Folder, settled, stat_files
 from dolmen.check._imports import UnreadableFile
 from dolmen.check._model import CheckSettings, Violation
@@ -38,13 +40,16 @@ class Report:
     """(mtime_ns, size) of each file in ``listed``, taken before it was read."""
     folders: list[Folder] = field(default_factory=list)
     """Every folder listed, with its modification time taken before it was listed."""
+    events_lock: bytes | None = None
+    """The bytes of the events lock the check compared the events with (None: no lock)."""
 
 
 def run_check(root: Path, *, use_cache: bool = True, use_baseline: bool = True) -> Report:
     """Check the codebase at ``root``; raises CheckConfigError for a broken configuration.
 
     With the cache, a run over files that have not changed since the last one (same
-    paths, modification times and sizes, same settings) reuses that run's findings.
+    paths, modification times and sizes, same settings, same events lock) reuses that
+    run's findings.
     """
     started = time.perf_counter()
     folders: list[Folder] = []
@@ -53,13 +58,14 @@ def run_check(root: Path, *, use_cache: bool = True, use_baseline: bool = True) 
     cache_dir = project.root / settings.cache_dir if use_cache else None
     top = str(project.root)
     stats = stat_files(top, listed)
-    key = _fingerprint(project, listed, stats)
+    lock = read_events_lock(project)
+    key = _fingerprint(project, listed, stats, lock)
     remembered = _remembered(cache_dir, key)
     if remembered is not None:
         findings, kept, suppressed = remembered
         hits = len(listed)
     else:
-        findings, kept, suppressed, hits = _check(project, listed, stats, cache_dir)
+        findings, kept, suppressed, hits = _check(project, listed, stats, cache_dir, lock)
         # Every raw violation is in kept or suppressed once chosen; keep the graph only.
         findings.violations = []
         if cache_dir is not None and settled(mtime for mtime, _ in stats):
@@ -85,11 +91,12 @@ def run_check(root: Path, *, use_cache: bool = True, use_baseline: bool = True) 
         listed,
         stats,
         folders,
+        lock,
     )
 
 
 RESULTS_FILE = "check-results.pickle"
-RESULTS_VERSION = 2
+RESULTS_VERSION = 3
 Remembered = tuple[Findings, list[Violation], list[Violation]]
 
 
@@ -98,7 +105,29 @@ def _check(
     listed: list[tuple[str, str]],
     stats: list[tuple[int, int]],
     cache_dir: Path | None,
+    lock: bytes | None,
 ) -> tuple[Findings, list[Violation], list[Violation], int]:
+    selected = _selected(EVENT_SCHEMA, project.settings)
+    schemas = start_schema_check(project, lock) if selected else None
+    try:
+        findings, unreadable, hits = _check_imports(project, listed, stats, cache_dir)
+        events = schemas.violations(listed) if schemas is not None else []
+    finally:
+        if schemas is not None:
+            schemas.close()
+    raw = findings.violations + unreadable + events
+    chosen = [v for v in raw if _selected(v.rule, project.settings)]
+    kept, suppressed = apply_suppressions(chosen, project.root)
+    return findings, kept, suppressed, hits
+
+
+def _check_imports(
+    project: Project,
+    listed: list[tuple[str, str]],
+    stats: list[tuple[int, int]],
+    cache_dir: Path | None,
+) -> tuple[Findings, list[Violation], int]:
+    """Every rule but ``event-schema``: what the files import, and files that cannot be read."""
     cache = ImportCache(cache_dir)
     absolute = [str(project.root / relative) for relative, _ in listed]
     unreadable: list[Violation] = []
@@ -114,9 +143,7 @@ def _check(
     known = with_parents({dotted for _, dotted in listed})
     findings = check_files(project, files(), known)
     cache.save(set(absolute))
-    chosen = [v for v in findings.violations + unreadable if _selected(v.rule, project.settings)]
-    kept, suppressed = apply_suppressions(chosen, project.root)
-    return findings, kept, suppressed, cache.hits
+    return findings, unreadable, cache.hits
 
 
 def _unreadable(project: Project, relative: str, dotted: str, error: UnreadableFile) -> Violation:
@@ -129,11 +156,16 @@ def _unreadable(project: Project, relative: str, dotted: str, error: UnreadableF
 
 
 def _fingerprint(
-    project: Project, listed: list[tuple[str, str]], stats: list[tuple[int, int]]
+    project: Project,
+    listed: list[tuple[str, str]],
+    stats: list[tuple[int, int]],
+    lock: bytes | None,
 ) -> str:
-    """What a run's findings depend on: the settings, the modules, every file's identity."""
+    """What a run's findings depend on: settings, modules, app, events lock, every file."""
     digest = hashlib.blake2b(digest_size=20)
-    digest.update(repr((project.settings, project.modules)).encode())
+    inputs = (project.settings, project.modules, project.app, project.app_dir)
+    digest.update(repr(inputs).encode())
+    digest.update(b"-" if lock is None else b"+%d\0%s" % (len(lock), lock))
     for (relative, _), (mtime, size) in zip(listed, stats, strict=True):
         digest.update(f"{relative}\0{mtime}\0{size}\n".encode())
     return digest.hexdigest()

@@ -69,6 +69,7 @@ def _remember(report: Report, output_format: str, printed: tuple[str, str, int])
         output_format,
         read_optional(os.path.join(root, "pyproject.toml")) or b"",
         read_optional(os.path.join(root, settings.baseline)),
+        report.events_lock,  # the lock this answer was computed from, not today's file
         report.listed,
         report.stats,
     )

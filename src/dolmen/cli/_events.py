@@ -1,11 +1,13 @@
-"""``dolmen events``: delivery statistics and dead letters (list, show, replay, discard)."""
+"""``dolmen events``: statistics, dead letters (list, show, replay, discard), the schema lock."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -20,7 +22,7 @@ T = TypeVar("T")
 
 @click.group("events")
 def events_group() -> None:
-    """Look at event delivery: statistics and dead letters."""
+    """Event delivery: statistics, dead letters, and the events lock."""
 
 
 @events_group.command()
@@ -135,7 +137,7 @@ def replay(
             *ids, handler=handler, event_type=event_type, everything=everything
         ),
     )
-    click.echo(f"{count} dead letter{'s' if count != 1 else ''} back in the outbox")
+    click.echo(f"{_count(count, 'dead letter')} back in the outbox")
 
 
 @dlq_group.command()
@@ -158,7 +160,7 @@ def discard(
             *ids, handler=handler, event_type=event_type, everything=everything
         ),
     )
-    click.echo(f"{count} dead letter{'s' if count != 1 else ''} discarded")
+    click.echo(f"{_count(count, 'dead letter')} discarded")
 
 
 def _require_selection(
@@ -217,3 +219,51 @@ def _table(rows: Sequence[tuple[str, ...]]) -> str:
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         for row in rows
     )
+
+
+@events_group.command()
+@click.option("--check", "check_only", is_flag=True, help="Write nothing; exit 1 if stale.")
+@click.option(
+    "--output",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="The lock file. Default: [tool.dolmen.check] events-lock, or events.lock.json.",
+)
+@app_options
+def lock(check_only: bool, output: str | None, app_spec: str | None, app_dir: str | None) -> None:
+    """Write every event's name, version, JSON schema and upcasters to the events lock.
+
+    Commit the file: `dolmen check` then fails on an incompatible change to an event made
+    without a new version and its upcaster.
+    """
+    from dolmen._pyproject import tool_dolmen
+    from dolmen.check._files import DEFAULT_EVENTS_LOCK
+    from dolmen.events._lock import compare, event_classes, read_lock, stale, write_lock
+
+    settings = tool_dolmen(Path("pyproject.toml")).get("check", {})
+    target = Path(output or settings.get("events-lock", DEFAULT_EVENTS_LOCK))
+    classes = event_classes(find_app(app_spec, app_dir))
+    if check_only:
+        if not target.is_file():
+            raise click.ClickException(
+                f"{target} does not exist; write it with: dolmen events lock"
+            )
+        locked = read_lock(target)
+        if stale(locked, classes):
+            problems = compare(locked, classes)
+            for problem in problems:
+                click.echo(f"{problem.event}: {problem.message}", err=True)
+            click.echo(f"{target} is out of date; run: dolmen events lock", err=True)
+            sys.exit(1)
+        click.echo(f"{target} is up to date ({_count(len(classes), 'event')})")
+        return
+    if target.is_file():
+        problems = compare(read_lock(target), classes)
+        for problem in problems:
+            click.echo(f"warning: {problem.event}: {problem.message}", err=True)
+    write_lock(target, classes)
+    click.echo(f"wrote {_count(len(classes), 'event')} to {target}")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"

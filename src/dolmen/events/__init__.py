@@ -16,6 +16,7 @@ from dolmen.events._store import DeadLetter, HandlerStats
 from dolmen.events.exceptions import (
     EventDeclarationError,
     ForeignEventError,
+    LockFileError,
     OutboxError,
     UpcastError,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "EventSettings",
     "ForeignEventError",
     "HandlerStats",
+    "LockFileError",
     "ModulePublisher",
     "NonRetryable",
     "OutboxError",

@@ -46,6 +46,8 @@ def decode(envelope: Envelope, event_type: type[Event]) -> Event:
             f"{event_type.event_name!r}"
         )
     try:
+        if envelope.version == event_type.event_version:
+            return event_type.model_validate_json(envelope.data)  # the common case, parsed once
         data = json.loads(envelope.data)
         if not isinstance(data, dict):
             raise PoisonEvent(f"the stored {envelope.type} is not a JSON object")

@@ -81,6 +81,8 @@ class Dispatcher:
         self.owner = owner or new_owner()
         self._poll_min = poll_min_seconds
         self._rng = rng or random.Random()
+        self._refill = max(1, min(self.settings.batch_size, self.settings.concurrency) // 2)
+        """Claim again once this many handlers have finished (not after every one)."""
         self._running: dict[int, asyncio.Task[None]] = {}
         self._completed: list[int] = []
         self._wakeup = asyncio.Event()
@@ -171,6 +173,12 @@ class Dispatcher:
             if wanted and claimed == wanted:
                 idle = self._poll_min
                 continue  # there may be more due right now
+            if not wanted and self._running:
+                # Full: wait for room (finishing handlers wake the loop), but come back in
+                # time to renew the running deliveries' leases.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), self.settings.lease_seconds / 3)
+                continue
             timeout = await self._wait_for(idle)
             try:
                 await asyncio.wait_for(self._wakeup.wait(), timeout)
@@ -188,8 +196,8 @@ class Dispatcher:
         await self._housekeeping(now)
         room = self.settings.concurrency - len(self._running)
         wanted = min(self.settings.batch_size, room) if not self._stopping else 0
-        if wanted <= 0:
-            return 0, 0
+        if wanted <= 0 or (self._running and room < self._refill):
+            return 0, 0  # claim in batches: wait until enough handlers have finished
         claimed = await self.store.claim(self.owner, wanted, now, self.settings.lease_seconds)
         loop = asyncio.get_running_loop()
         for delivery in claimed:
@@ -267,8 +275,8 @@ class Dispatcher:
             await self._failed(delivery, error)
         finally:
             self._running.pop(delivery.id, None)
-            if len(self._running) < self.settings.concurrency:
-                self.wake()
+            if self.settings.concurrency - len(self._running) == self._refill:
+                self.wake()  # room for a batch again
 
     async def _failed(self, delivery: Claimed, error: Exception) -> None:
         self.failures += 1

@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     and_,
+    bindparam,
     case,
     delete,
     exists,
@@ -46,23 +47,10 @@ OUTBOX_MODULE = "dolmen"
 """The reserved module name owning the outbox tables (schema ``dolmen`` on PostgreSQL)."""
 
 tables = ModuleTables(OUTBOX_MODULE)
-events = tables.table(
-    "events",
-    Column("id", String(36), primary_key=True),
-    Column("type", String(200), nullable=False),
-    Column("version", Integer, nullable=False),
-    Column("source", String(200), nullable=False),
-    Column("subject", String(200)),
-    Column("time", Double, nullable=False),
-    Column("data", Text, nullable=False),
-    Column("traceparent", String(64)),
-)
 deliveries = tables.table(
     "deliveries",
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
-    Column("event_id", String(36), nullable=False, index=True),
     Column("handler", String(200), nullable=False),
-    Column("event_type", String(200), nullable=False),
     Column("ordering_key", String(200)),
     Column("status", String(10), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
@@ -74,6 +62,16 @@ deliveries = tables.table(
     Column("completed_at", Double),
     Column("last_error", Text),
     Column("traceback", Text),
+    # The event, one copy per handler (as Spring Modulith's publication registry keeps it):
+    # a claim reads everything it needs from one row.
+    Column("event_id", String(36), nullable=False),
+    Column("event_type", String(200), nullable=False),
+    Column("event_version", Integer, nullable=False),
+    Column("source", String(200), nullable=False),
+    Column("subject", String(200)),
+    Column("published_at", Double, nullable=False),
+    Column("data", Text, nullable=False),
+    Column("traceparent", String(64)),
 )
 _c = deliveries.c
 _pending = _c.status == PENDING
@@ -99,11 +97,17 @@ Index(  # the per-key order of ordered handlers
     postgresql_where=_c.ordering_key.is_not(None),
     sqlite_where=_c.ordering_key.is_not(None),
 )
-Index("ix_dolmen__deliveries_status_handler", _c.status, _c.handler)
+Index(  # dead letters, by handler (a partial index: the claim query never looks at them)
+    "ix_dolmen__deliveries_dead",
+    _c.handler,
+    _c.id,
+    postgresql_where=_c.status == DEAD,
+    sqlite_where=_c.status == DEAD,
+)
 
 
 class SqlDeliveryStore(DeliveryStore):
-    """The outbox tables ``dolmen__events`` and ``dolmen__deliveries`` of ``database``.
+    """The outbox table ``dolmen__deliveries`` of ``database``: one row per event and handler.
 
     Claims take due rows oldest first under a lease; on PostgreSQL with ``FOR UPDATE
     SKIP LOCKED``, so dispatchers in several processes never take the same row; on
@@ -126,82 +130,38 @@ class SqlDeliveryStore(DeliveryStore):
             return
         if connection is None:
             raise ValueError("the SQL outbox writes in the publishing transaction only")
-        now = max(e.time for e in envelopes)
-        await connection.execute(insert(events), [_event_row(e) for e in envelopes])
-        await connection.execute(
-            insert(deliveries),
-            [
+        by_id = {e.id: e for e in envelopes}
+        rows = []
+        for d in new:
+            e = by_id[d.event_id]
+            rows.append(
                 {
-                    "event_id": d.event_id,
                     "handler": d.handler,
-                    "event_type": d.event_type,
                     "ordering_key": d.ordering_key,
                     "status": PENDING,
                     "attempts": 0,
                     "max_attempts": d.max_attempts,
-                    "available_at": now,
-                    "created_at": now,
+                    "available_at": e.time,
+                    "created_at": e.time,
+                    "event_id": e.id,
+                    "event_type": e.type,
+                    "event_version": e.version,
+                    "source": e.source,
+                    "subject": e.subject,
+                    "published_at": e.time,
+                    "data": e.data,
+                    "traceparent": e.traceparent,
                 }
-                for d in new
-            ],
-        )
+            )
+        await connection.execute(insert(deliveries), rows)
 
     async def claim(self, owner: str, limit: int, now: float, lease: float) -> list[Claimed]:
-        earlier = deliveries.alias("earlier")
-        held_back = exists().where(
-            earlier.c.handler == _c.handler,
-            earlier.c.ordering_key == _c.ordering_key,
-            earlier.c.id < _c.id,
-            earlier.c.status.in_((PENDING, RUNNING)),
-        )
-        candidates = (
-            select(_c.id)
-            .where(_pending, _c.available_at <= now, or_(_c.ordering_key.is_(None), ~held_back))
-            .order_by(_c.available_at, _c.id)
-            .limit(limit)
-        )
-        if self._postgres:
-            # Locked rows are skipped, so dispatchers never take the same one. The selection
-            # is materialised: run as a subquery of the UPDATE, PostgreSQL could evaluate it
-            # more than once and take more than ``limit`` rows.
-            due = (
-                candidates.with_for_update(skip_locked=True, of=deliveries)
-                .cte("due")
-                .prefix_with("MATERIALIZED")
-            )
-            chosen: Any = select(due.c.id)
-        else:
-            chosen = candidates.scalar_subquery()
-        claim = (
-            update(deliveries)
-            .where(_c.id.in_(chosen))
-            .values(
-                status=RUNNING,
-                lease_owner=owner,
-                lease_until=now + lease,
-                attempts=_c.attempts + 1,
-            )
-            .returning(_c.id, _c.event_id, _c.handler, _c.attempts, _c.max_attempts)
-        )
+        statement = _CLAIM_POSTGRES if self._postgres else _CLAIM_SQLITE
+        values = {"owner": owner, "limit": limit, "now": now, "until": now + lease}
         async with self.database.write_engine.begin() as connection:
-            rows = (await connection.execute(claim)).all()
-            if not rows:
-                return []
-            found = await connection.execute(
-                select(events).where(events.c.id.in_({row.event_id for row in rows}))
-            )
-            envelopes = {row.id: _envelope(row) for row in found}
-        claimed = [
-            Claimed(row.id, row.handler, row.attempts, row.max_attempts, envelopes[row.event_id])
-            for row in rows
-            if row.event_id in envelopes
-        ]
-        missing = [row.id for row in rows if row.event_id not in envelopes]
-        for delivery in missing:  # its event was deleted by hand: nothing can run it
-            await self.fail(
-                delivery, owner, now, retry_at=None, error="the event is missing from the "
-                "outbox (deleted by hand?)", traceback=None,
-            )  # fmt: skip
+            rows = (await connection.execute(statement, values)).all()
+        claimed = [Claimed(row.id, row.handler, row.attempts, row.max_attempts, _envelope(row))
+                   for row in rows]  # fmt: skip
         claimed.sort(key=lambda c: c.id)
         return claimed
 
@@ -316,25 +276,19 @@ class SqlDeliveryStore(DeliveryStore):
     async def dead_letters(
         self, selection: Selection | None, limit: int | None
     ) -> list[DeadLetter]:
-        query = (
-            select(deliveries, events)
-            .join_from(deliveries, events, events.c.id == _c.event_id, isouter=True)
-            .where(_c.status == DEAD, *_chosen(selection))
-            .order_by(_c.id)
-            .limit(limit)
-        )
+        query = select(deliveries).where(_c.status == DEAD, *_chosen(selection))
         async with self.database.engine.connect() as connection:
-            rows = (await connection.execute(query)).mappings().all()
+            rows = (await connection.execute(query.order_by(_c.id).limit(limit))).all()
         return [
             DeadLetter(
-                id=row[_c.id],
-                handler=row[_c.handler],
-                event_type=row[_c.event_type],
-                attempts=row[_c.attempts],
-                error=row[_c.last_error] or "",
-                traceback=row[_c.traceback],
-                failed_at=float(row[_c.completed_at] or row[_c.available_at]),
-                envelope=None if row[events.c.id] is None else _envelope_from(row),
+                id=row.id,
+                handler=row.handler,
+                event_type=row.event_type,
+                attempts=row.attempts,
+                error=row.last_error or "",
+                traceback=row.traceback,
+                failed_at=float(row.completed_at or row.available_at),
+                envelope=_envelope(row),
             )
             for row in rows
         ]
@@ -397,8 +351,6 @@ class SqlDeliveryStore(DeliveryStore):
             removed = await connection.execute(
                 delete(deliveries).where(_c.status == DONE, _c.completed_at < done_before)
             )
-            orphan = ~exists().where(_c.event_id == events.c.id)
-            await connection.execute(delete(events).where(orphan, events.c.time < done_before))
         return int(removed.rowcount)
 
 
@@ -415,29 +367,62 @@ def _chosen(selection: Selection | None) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def _event_row(envelope: Envelope) -> dict[str, Any]:
-    return {
-        "id": envelope.id,
-        "type": envelope.type,
-        "version": envelope.version,
-        "source": envelope.source,
-        "subject": envelope.subject,
-        "time": envelope.time,
-        "data": envelope.data,
-        "traceparent": envelope.traceparent,
-    }
+_CLAIMED = (
+    _c.id, _c.handler, _c.attempts, _c.max_attempts, _c.event_id, _c.event_type,
+    _c.event_version, _c.source, _c.subject, _c.published_at, _c.data, _c.traceparent,
+)  # fmt: skip
+
+
+def _claim_statement(postgres: bool) -> Any:
+    """Take the due deliveries, oldest first: built once, its parameters bound per call."""
+    earlier = deliveries.alias("earlier")
+    held_back = exists().where(
+        earlier.c.handler == _c.handler,
+        earlier.c.ordering_key == _c.ordering_key,
+        earlier.c.id < _c.id,
+        earlier.c.status.in_((PENDING, RUNNING)),
+    )
+    candidates = (
+        select(_c.id)
+        .where(
+            _pending,
+            _c.available_at <= bindparam("now"),
+            or_(_c.ordering_key.is_(None), ~held_back),
+        )
+        .order_by(_c.available_at, _c.id)
+        .limit(bindparam("limit"))
+    )
+    if postgres:
+        # Locked rows are skipped, so dispatchers never take the same one. The selection is
+        # materialised: as a subquery of the UPDATE, PostgreSQL could evaluate it more than
+        # once and take more than ``limit`` rows.
+        due = (
+            candidates.with_for_update(skip_locked=True, of=deliveries)
+            .cte("due")
+            .prefix_with("MATERIALIZED")
+        )
+        chosen: Any = select(due.c.id)
+    else:
+        chosen = candidates.scalar_subquery()
+    return (
+        update(deliveries)
+        .where(_c.id.in_(chosen))
+        .values(
+            status=RUNNING,
+            lease_owner=bindparam("owner"),
+            lease_until=bindparam("until"),
+            attempts=_c.attempts + 1,
+        )
+        .returning(*_CLAIMED)
+    )
+
+
+_CLAIM_SQLITE = _claim_statement(postgres=False)
+_CLAIM_POSTGRES = _claim_statement(postgres=True)
 
 
 def _envelope(row: Any) -> Envelope:
     return Envelope(
-        row.id, row.type, row.version, row.source, float(row.time), row.data, row.subject,
-        row.traceparent,
-    )  # fmt: skip
-
-
-def _envelope_from(row: Any) -> Envelope:
-    e = events.c
-    return Envelope(
-        row[e.id], row[e.type], row[e.version], row[e.source], float(row[e.time]), row[e.data],
-        row[e.subject], row[e.traceparent],
+        row.event_id, row.event_type, row.event_version, row.source, float(row.published_at),
+        row.data, row.subject, row.traceparent,
     )  # fmt: skip

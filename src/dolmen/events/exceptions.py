@@ -17,3 +17,7 @@ class UpcastError(ValueError):
 
 class OutboxError(RuntimeError):
     """Events cannot be written to, or read from, the outbox as asked."""
+
+
+class LockFileError(ValueError):
+    """The events lock cannot be used: missing, not JSON, or not an events lock."""

@@ -125,6 +125,12 @@ class AppEvents:
             )
         event = decode(claimed.envelope, subscription.event_type)
         context = context_of(claimed)
+        parameters = self.app.handler_parameters(subscription)
+        if all(p.key is DeliveryContext for p in parameters):
+            # It asks for no service: no unit of work to open (it cannot touch the database
+            # or publish); the dispatcher records its completion in a batch.
+            await subscription.handler(event, **{p.name: context for p in parameters})
+            return False
         store, owner = self.store, self.dispatcher.owner
         recorded = False
 
@@ -140,7 +146,7 @@ class AppEvents:
 
         async with self.app.unit_of_work(subscription.module) as work:
             kwargs: dict[str, Any] = {}
-            for parameter in self.app.handler_parameters(subscription):
+            for parameter in parameters:
                 if parameter.key is DeliveryContext:
                     kwargs[parameter.name] = context
                 else:

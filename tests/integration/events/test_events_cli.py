@@ -71,3 +71,26 @@ def test_an_empty_outbox_says_so(tmp_path: Path) -> None:
         "no deliveries waiting, running or dead"
     )
     assert dolmen("events", "dlq", "list", *APP, env=env).stdout.strip() == "no dead letters"
+
+
+def test_the_events_lock_is_written_and_checked(tmp_path: Path) -> None:
+    repo = Path(__file__).resolve().parents[3]
+    (tmp_path / "pyproject.toml").write_text(
+        f'[tool.dolmen]\napp = "tests.integration.events.ledger_cli_app:app"\napp-dir = "{repo}"\n'
+    )
+    env = {"LEDGER_DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}"}
+    missing = dolmen("events", "lock", "--check", cwd=tmp_path, env=env)
+    assert missing.returncode == 1
+    assert "does not exist; write it with: dolmen events lock" in missing.stderr
+    written = dolmen("events", "lock", cwd=tmp_path, env=env)
+    assert written.stdout.strip() == "wrote 1 event to events.lock.json", written.stderr
+    lock = json.loads((tmp_path / "events.lock.json").read_text())
+    assert lock["events"]["ledger.Deposited"]["version"] == 1
+    assert set(lock["events"]["ledger.Deposited"]["schema"]["properties"]) == {"account", "amount"}
+    assert dolmen("events", "lock", "--check", cwd=tmp_path, env=env).returncode == 0
+    lock["events"]["ledger.Deposited"]["schema"]["properties"]["amount"]["type"] = "string"
+    (tmp_path / "events.lock.json").write_text(json.dumps(lock))
+    stale = dolmen("events", "lock", "--check", cwd=tmp_path, env=env)
+    assert stale.returncode == 1
+    assert "changed type from string to integer" in stale.stderr
+    assert "events.lock.json is out of date; run: dolmen events lock" in stale.stderr

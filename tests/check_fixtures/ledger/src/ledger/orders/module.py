@@ -1,0 +1,5 @@
+"""The orders module."""
+
+from dolmen import Module
+
+module = Module("orders")
