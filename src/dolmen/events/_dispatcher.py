@@ -55,7 +55,8 @@ class Dispatcher:
 
     One loop claims due deliveries in batches under a lease (attempts are counted when
     claimed, so a crash mid-handler counts), runs each handler as its own task, at most
-    ``concurrency`` at once, and records the outcome: done, a retry at a time drawn from
+    ``concurrency`` at once (a claimed batch waits in hand for free slots, its leases
+    renewed), and records the outcome: done, a retry at a time drawn from
     the handler's :class:`Retry`, or dead. It wakes at once when this process commits
     events (:meth:`wake`), and otherwise polls, backing off while idle. Leases of running
     deliveries are renewed; deliveries whose lease expired elsewhere are given back.
@@ -81,8 +82,12 @@ class Dispatcher:
         self.owner = owner or new_owner()
         self._poll_min = poll_min_seconds
         self._rng = rng or random.Random()
-        self._refill = max(1, min(self.settings.batch_size, self.settings.concurrency) // 2)
-        """Claim again once this many handlers have finished (not after every one)."""
+        self._in_hand = self.settings.concurrency + self.settings.batch_size
+        """Deliveries held at most: those running and a batch waiting for a free slot."""
+        self._refill = max(1, self.settings.batch_size // 2)
+        """Claim again once this many have finished (not after every one)."""
+        self._slots = asyncio.Semaphore(self.settings.concurrency)
+        self._polling = False
         self._running: dict[int, asyncio.Task[None]] = {}
         self._completed: list[int] = []
         self._wakeup = asyncio.Event()
@@ -179,12 +184,15 @@ class Dispatcher:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), self.settings.lease_seconds / 3)
                 continue
+            if claimed:
+                idle = self._poll_min  # events are flowing: look again soon
             timeout = await self._wait_for(idle)
             try:
                 await asyncio.wait_for(self._wakeup.wait(), timeout)
                 idle = self._poll_min
             except TimeoutError:
-                idle = min(idle * 2, self.settings.poll_max_seconds)
+                if not claimed:
+                    idle = min(idle * 2, self.settings.poll_max_seconds)  # quiet: back off
 
     async def tick(self) -> tuple[int, int]:
         """One round: keep leases and the outbox tidy, claim what is due, start its handlers.
@@ -194,11 +202,18 @@ class Dispatcher:
         """
         now = self.clock.now()
         await self._housekeeping(now)
-        room = self.settings.concurrency - len(self._running)
+        room = self._in_hand - len(self._running)
         wanted = min(self.settings.batch_size, room) if not self._stopping else 0
         if wanted <= 0 or (self._running and room < self._refill):
             return 0, 0  # claim in batches: wait until enough handlers have finished
+        if self._polling:
+            # Found little last time: look before claiming. A look is a read; a claim is a
+            # write, which on SQLite would take the lock the publishers need.
+            due = await self.store.next_due()
+            if due is None or due > now:
+                return 0, wanted
         claimed = await self.store.claim(self.owner, wanted, now, self.settings.lease_seconds)
+        self._polling = len(claimed) < wanted
         loop = asyncio.get_running_loop()
         for delivery in claimed:
             task = loop.create_task(self._deliver(delivery), name=f"dolmen:{delivery.handler}")
@@ -261,7 +276,8 @@ class Dispatcher:
 
     async def _deliver(self, delivery: Claimed) -> None:
         try:
-            recorded = await self._run(delivery)
+            async with self._slots:  # at most ``concurrency`` handlers run at once
+                recorded = await self._run(delivery)
             if not recorded:
                 self._completed.append(delivery.id)
         except LeaseLost:
@@ -275,7 +291,7 @@ class Dispatcher:
             await self._failed(delivery, error)
         finally:
             self._running.pop(delivery.id, None)
-            if self.settings.concurrency - len(self._running) == self._refill:
+            if self._in_hand - len(self._running) == self._refill:
                 self.wake()  # room for a batch again
 
     async def _failed(self, delivery: Claimed, error: Exception) -> None:

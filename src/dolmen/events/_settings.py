@@ -23,7 +23,7 @@ class EventSettings(BaseModel):
         default=64, ge=1, description="Handlers running at once in this process, at most."
     )
     batch_size: int = Field(
-        default=100, ge=1, description="Deliveries claimed from the outbox in one statement."
+        default=200, ge=1, description="Deliveries claimed from the outbox in one statement."
     )
     lease_seconds: float = Field(
         default=30.0,

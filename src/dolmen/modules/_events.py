@@ -15,6 +15,7 @@ from dolmen.events._notify import Listener, notify
 from dolmen.events._settings import EventSettings
 from dolmen.events._sql_store import SqlDeliveryStore
 from dolmen.events._store import Claimed, NewDelivery
+from dolmen.events._trace import current_traceparent
 from dolmen.events.exceptions import OutboxError
 from dolmen.persistence import Database, UnitOfWork
 
@@ -73,6 +74,7 @@ class AppEvents:
         envelopes: list[Envelope] = []
         deliveries: list[NewDelivery] = []
         now = self.dispatcher.clock.now()
+        traceparent = current_traceparent()
         for event, subject in published:
             handlers = self._by_event.get(event.event_name)
             if not handlers:
@@ -85,6 +87,7 @@ class AppEvents:
                 time=now,
                 data=event.model_dump_json(),
                 subject=subject,
+                traceparent=traceparent,
             )
             envelopes.append(envelope)
             deliveries += [

@@ -263,3 +263,24 @@ async def test_completed_deliveries_are_kept_for_the_retention_time_then_purged(
         assert await app.events.store.purge(time.time() - 60) == 0  # not old enough yet
         assert await app.events.store.purge(time.time() + 1) == 2
         assert await outbox_rows(app) == 0
+
+
+async def test_the_publishers_trace_context_travels_with_the_event(
+    app: App, behaviour: Behaviour
+) -> None:
+    trace = pytest.importorskip("opentelemetry.trace")
+    context = trace.SpanContext(
+        trace_id=0x4BF92F3577B34DA6A3CE929D0E0E4736,
+        span_id=0x00F067AA0BA902B7,
+        is_remote=False,
+        trace_flags=trace.TraceFlags(1),
+    )
+    with trace.use_span(trace.NonRecordingSpan(context)):
+        await deposit(app, "ada")
+    await deposit(app, "bob")  # no span: no trace context
+    await app.drain_events()
+    parents = {c.subject: c.envelope.traceparent for c in behaviour.contexts}
+    assert parents == {
+        "ada": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        "bob": None,
+    }

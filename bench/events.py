@@ -1,0 +1,228 @@
+"""Durable events: Dolmen's outbox against Celery and Dramatiq on Redis, in the same run.
+
+    .venv/bin/python bench/events.py [--rounds 3] [--events 20000] [--seconds 10]
+        [--backends sqlite postgres] [--no-peers]
+
+Workloads, each timed ``--rounds`` times in alternating order, medians reported:
+
+- throughput, no-op handler: ``--events`` events published 100 per committed transaction by
+  one publisher process, handled by a handler that does nothing; from the first publish until
+  the last one is handled. Dolmen also with a handler that inserts one row (in its own unit
+  of work, committed with the delivery's completion).
+- latency: one event per committed transaction at a steady 1,000 per second for
+  ``--seconds``; the time from just before the publisher's commit until the handler runs,
+  p50 and p99, the first second dropped.
+
+Dolmen runs one publisher process (its app without a dispatcher) and one worker process (its
+app with the dispatcher) on SQLite (a file, WAL, ``synchronous=NORMAL``) and on PostgreSQL
+(``DOLMEN_TEST_POSTGRES_URL``, or postgresql://postgres@127.0.0.1:5432/postgres, a fresh
+database per run). Celery and Dramatiq run through bench/events_peers.py in their own
+virtual environment (bench/.scratch/events-peers), with their own workers, on the local
+Redis. Results: docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+SCRATCH = BENCH / ".scratch" / "events"
+PEERS_PYTHON = BENCH / ".scratch" / "events-peers" / "bin" / "python"
+PYTHON = sys.executable
+WORKER_READY_TIMEOUT = 60
+
+
+def run_json(command: list[str], timeout: float = 900) -> dict[str, object]:
+    """Run ``command``; the last line of its output is a JSON object."""
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
+    result: dict[str, object] = json.loads(lines[-1])
+    return result
+
+
+class Database:
+    """A fresh database for one measurement: a SQLite file, or a new PostgreSQL database."""
+
+    def __init__(self, backend: str) -> None:
+        self.backend = backend
+        self.name = f"dolmen_bench_{uuid.uuid4().hex[:10]}"
+        if backend == "sqlite":
+            SCRATCH.mkdir(parents=True, exist_ok=True)
+            self.url = f"sqlite:///{SCRATCH / (self.name + '.db')}"
+        else:
+            base = os.environ.get(
+                "DOLMEN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+            )
+            self.admin = base
+            self.url = base.rsplit("/", 1)[0] + "/" + self.name
+            self._admin(f'CREATE DATABASE "{self.name}"')
+
+    def _admin(self, statement: str) -> None:
+        code = (
+            "import asyncio, asyncpg, sys\n"
+            "async def main():\n"
+            "    c = await asyncpg.connect(sys.argv[1])\n"
+            "    await c.execute(sys.argv[2])\n"
+            "    await c.close()\n"
+            "asyncio.run(main())\n"
+        )
+        subprocess.run([PYTHON, "-c", code, self.admin, statement], check=True, timeout=60)
+
+    def drop(self) -> None:
+        if self.backend == "sqlite":
+            for suffix in ("", "-wal", "-shm"):
+                Path(self.url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
+        else:
+            self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+def dolmen(
+    backend: str, workload: str, handler: str, args: argparse.Namespace
+) -> dict[str, object]:
+    """One Dolmen measurement: a worker process, a publisher process, a fresh database."""
+    database = Database(backend)
+    script = str(BENCH / "_events_dolmen.py")
+    latencies = SCRATCH / f"{database.name}-latencies.json"
+    worker = None
+    try:
+        run_json([PYTHON, script, "publish", "--database-url", database.url, "--events", "0"])
+        worker = subprocess.Popen(
+            [PYTHON, script, "worker", "--database-url", database.url, "--handler", handler,
+             "--latencies", str(latencies)],
+            stdout=subprocess.PIPE, text=True, cwd=ROOT, start_new_session=True,
+        )  # fmt: skip
+        assert worker.stdout is not None
+        if worker.stdout.readline().strip() != "ready":
+            raise RuntimeError("the Dolmen worker did not start")
+        warm = [PYTHON, script, "publish", "--database-url", database.url, "--events", "2000"]
+        run_json(warm)
+        if workload == "throughput":
+            result = run_json(
+                [PYTHON, script, "publish", "--database-url", database.url,
+                 "--events", str(args.events), "--batch", "100"]
+            )  # fmt: skip
+            return {"events_per_s": result["events_per_s"], "seconds": result["seconds"]}
+        result = run_json(
+            [PYTHON, script, "steady", "--database-url", database.url, "--rate", "1000",
+             "--seconds", str(args.seconds)]
+        )  # fmt: skip
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=60)
+        values = sorted(json.loads(latencies.read_text())[2000 + 1000 :])  # warm-up, 1st s
+        return {
+            "p50_ms": round(statistics.median(values) * 1000, 2),
+            "p99_ms": round(values[max(int(len(values) * 0.99) - 1, 0)] * 1000, 2),
+            "publisher_lag_s": result["publisher_lag_s"],
+        }
+    finally:
+        if worker is not None and worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait(timeout=30)
+        latencies.unlink(missing_ok=True)
+        database.drop()
+
+
+def peer(name: str, workload: str, args: argparse.Namespace) -> dict[str, object]:
+    command = [str(PEERS_PYTHON), str(BENCH / "events_peers.py"), "--peer", name,
+               "--workload", workload]  # fmt: skip
+    if workload == "throughput":
+        command += ["--events", str(args.events), "--batch", "100"]
+    else:
+        command += ["--rate", "1000", "--seconds", str(args.seconds)]
+    result = run_json(command)
+    if workload == "throughput":
+        return {"events_per_s": result["events_per_s"], "seconds": result["seconds"]}
+    return {"p50_ms": result["p50_ms"], "p99_ms": result["p99_ms"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--backends", nargs="+", default=["sqlite", "postgres"])
+    parser.add_argument("--no-peers", action="store_true")
+    args = parser.parse_args()
+    if not args.no_peers and not PEERS_PYTHON.exists():
+        sys.exit(
+            "the peers' environment is missing; create it with:\n"
+            f"  python3 -m venv {PEERS_PYTHON.parent.parent}\n"
+            f"  {PEERS_PYTHON.parent}/pip install 'celery[redis]' 'dramatiq[redis]' redis"
+        )
+    cases: list[tuple[str, Callable[[], dict[str, object]]]] = []
+    for backend in args.backends:
+        for workload, handler in (("throughput", "noop"), ("throughput", "insert"),
+                                  ("latency", "noop")):  # fmt: skip
+            label = f"Dolmen, {backend}" + (", insert handler" if handler == "insert" else "")
+            measure = functools.partial(dolmen, backend, workload, handler, args)
+            cases.append((f"{workload}|{label}", measure))
+    if not args.no_peers:
+        for name in ("celery", "dramatiq"):
+            for workload in ("throughput", "latency"):
+                label = f"{name.capitalize()}, Redis"
+                cases.append((f"{workload}|{label}", functools.partial(peer, name, workload, args)))
+    results: dict[str, list[dict[str, object]]] = {key: [] for key, _ in cases}
+    for number in range(args.rounds):
+        shift = number % len(cases)
+        for key, measure in cases[shift:] + cases[:shift]:
+            started = time.perf_counter()
+            figures = measure()
+            results[key].append(figures)
+            print(f"round {number + 1}: {key}: {figures} ({time.perf_counter() - started:.0f} s)",
+                  file=sys.stderr, flush=True)  # fmt: skip
+    print(report(results))
+    out = SCRATCH / "results.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    print(f"\nraw figures: {out}")
+
+
+def median(rows: list[dict[str, object]], key: str) -> float:
+    return float(statistics.median(float(row[key]) for row in rows))  # type: ignore[arg-type]
+
+
+def report(results: dict[str, list[dict[str, object]]]) -> str:
+    lines = ["| workload | system | median | min-max |", "| --- | --- | ---: | ---: |"]
+    best_peer: dict[str, float] = {}
+    for key, rows in results.items():
+        workload, label = key.split("|")
+        field = "events_per_s" if workload == "throughput" else "p99_ms"
+        values = [float(row[field]) for row in rows]  # type: ignore[arg-type]
+        shown = (
+            f"{median(rows, field):,.0f} events/s"
+            if field == "events_per_s"
+            else (f"p50 {median(rows, 'p50_ms'):.2f} ms, p99 {median(rows, 'p99_ms'):.2f} ms")
+        )
+        lines.append(f"| {workload} | {label} | {shown} | {min(values):,.2f}-{max(values):,.2f} |")
+        if not label.startswith("Dolmen"):
+            better = max if field == "events_per_s" else min
+            value = median(rows, field)
+            best_peer[workload] = better(best_peer.get(workload, value), value)
+    if best_peer:
+        lines += ["", "| workload | system | ratio to the best peer |", "| --- | --- | ---: |"]
+        for key, rows in results.items():
+            workload, label = key.split("|")
+            if not label.startswith("Dolmen") or "insert" in label:
+                continue
+            field = "events_per_s" if workload == "throughput" else "p99_ms"
+            ratio = median(rows, field) / best_peer[workload]
+            lines.append(f"| {workload} | {label} | {ratio:.2f}x |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
