@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import sys
 import time
@@ -33,8 +34,8 @@ from dolmen import App, Event, EventPublisher, Module, ModuleTables, provide
 from dolmen.events._sql_store import deliveries
 from dolmen.persistence import UnitOfWork
 
-
-EXTRA: dict[str, object] = json.loads(__import__("os").environ.get("BENCH_EVENTS", "{}"))
+EXTRA: dict[str, object] = json.loads(os.environ.get("BENCH_EVENTS", "{}"))
+"""More ``[events]`` settings, as JSON (for trying other batch sizes or concurrency)."""
 
 
 class Ping(Event, name="source.Ping"):
@@ -90,7 +91,8 @@ async def worker(args: argparse.Namespace) -> None:
     async with app.running():
         print("ready", flush=True)
         await stop.wait()
-    Path(args.latencies).write_text(json.dumps(latencies))
+    with open(args.latencies, "w") as out:  # noqa: ASYNC230  # once, after the run
+        out.write(json.dumps(latencies))
 
 
 async def outbox_empty(app: App, deadline: float) -> None:
