@@ -22,11 +22,17 @@ class BillingService:
         self.events = events
 
     async def charge_order(self, order_id: str, customer_email: str, amount: Decimal) -> Payment:
-        """Charge the order unless it already was; publish PaymentCaptured or PaymentFailed."""
+        """Charge the order unless it already was; publish PaymentCaptured or PaymentFailed.
+
+        The gateway is called first, before any statement: the order id is its idempotency
+        key, so a retry is charged once, and no transaction stays open during the call (on
+        SQLite a writing transaction holds the database's write lock from its first
+        statement to its commit).
+        """
+        result = await self.gateway.charge(reference=order_id, amount=amount)
         existing = await self.payments.for_order(order_id)
         if existing is not None:
             return existing
-        result = await self.gateway.charge(reference=order_id, amount=amount)
         payment = Payment.from_charge(str(uuid.uuid4()), order_id, amount, result)
         await self.payments.add(payment)
         if payment.status is PaymentStatus.CAPTURED:

@@ -294,6 +294,26 @@ class Dispatcher:
             if self._in_hand - len(self._running) == self._refill:
                 self.wake()  # room for a batch again
 
+    async def _record_failure(
+        self, delivery: Claimed, now: float, retry_at: float | None, message: str, trace: str
+    ) -> bool:
+        """``store.fail``, tried again a few times (on SQLite the write lock may be busy).
+
+        Meanwhile the delivery stays among the running ones, so its lease is renewed.
+        """
+        for pause in (0.05, 0.2, 0.5, 1.0):
+            try:
+                return await self.store.fail(
+                    delivery.id, self.owner, now, retry_at=retry_at, error=message, traceback=trace
+                )
+            except Exception:
+                logger.warning("recording the failure of delivery %d failed; trying again",
+                               delivery.id, exc_info=True)  # fmt: skip
+                await asyncio.sleep(pause)
+        return await self.store.fail(
+            delivery.id, self.owner, now, retry_at=retry_at, error=message, traceback=trace
+        )
+
     async def _failed(self, delivery: Claimed, error: Exception) -> None:
         self.failures += 1
         try:
@@ -303,11 +323,12 @@ class Dispatcher:
             retry_at = None if last else now + policy.delay(delivery.attempts, self._rng)
             message = f"{type(error).__name__}: {error}"
             trace = "".join(traceback.format_exception(error))
-            held = await self.store.fail(
-                delivery.id, self.owner, now, retry_at=retry_at, error=message, traceback=trace
-            )
+            held = await self._record_failure(delivery, now, retry_at, message, trace)
         except Exception:
-            logger.exception("could not record the failure of delivery %d", delivery.id)
+            logger.exception(
+                "could not record the failure of delivery %d; it is retried when its lease "
+                "runs out", delivery.id,
+            )  # fmt: skip
             return
         if not held:
             logger.warning(
