@@ -21,7 +21,8 @@ EXPECTED = {
     ],
     "dolmen.http": ["PROBLEM_JSON", "Inject", "UnitOfWorkMiddleware", "create_fastapi", "problem"],
     "dolmen.persistence": [
-        "CrossModuleDataAccessError", "Database", "DatabaseConfigurationError", "ModuleSession",
+        "CrossModuleDataAccessError", "Database", "DatabaseBusyError", "DatabaseConfigurationError",
+        "ModuleSession",
         "ModuleTables", "PersistenceError", "ReadOnlyWorkError", "UnitOfWork",
         "UnitOfWorkClosedError",
         "normalize_url",

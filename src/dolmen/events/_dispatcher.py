@@ -71,7 +71,7 @@ class Dispatcher:
         *,
         clock: Clock | None = None,
         owner: str | None = None,
-        poll_min_seconds: float = 0.005,
+        poll_min_seconds: float = 0.002,
         rng: random.Random | None = None,
     ) -> None:
         self.store = store
@@ -205,14 +205,23 @@ class Dispatcher:
         room = self._in_hand - len(self._running)
         wanted = min(self.settings.batch_size, room) if not self._stopping else 0
         if wanted <= 0 or (self._running and room < self._refill):
+            await self._flush_completed()
             return 0, 0  # claim in batches: wait until enough handlers have finished
         if self._polling:
             # Found little last time: look before claiming. A look is a read; a claim is a
             # write, which on SQLite would take the lock the publishers need.
             due = await self.store.next_due()
             if due is None or due > now:
+                await self._flush_completed()
                 return 0, wanted
-        claimed = await self.store.claim(self.owner, wanted, now, self.settings.lease_seconds)
+        done, self._completed = self._completed, []
+        try:  # the completions recorded with the claim, in one transaction
+            claimed = await self.store.claim(
+                self.owner, wanted, now, self.settings.lease_seconds, done
+            )
+        except BaseException:
+            self._completed[:0] = done  # recorded next time; never lost
+            raise
         self._polling = len(claimed) < wanted
         loop = asyncio.get_running_loop()
         for delivery in claimed:
@@ -245,7 +254,6 @@ class Dispatcher:
         await self._flush_completed()
 
     async def _housekeeping(self, now: float) -> None:
-        await self._flush_completed()
         lease = self.settings.lease_seconds
         if self._running and now - self._last_extend >= lease / 3:
             self._last_extend = now

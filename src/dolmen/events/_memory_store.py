@@ -87,8 +87,12 @@ class InMemoryDeliveryStore(DeliveryStore):
             )  # fmt: skip
             self._deliveries[delivery.id] = delivery
 
-    async def claim(self, owner: str, limit: int, now: float, lease: float) -> list[Claimed]:
+    async def claim(
+        self, owner: str, limit: int, now: float, lease: float, completed: Sequence[int] = ()
+    ) -> list[Claimed]:
         """Take up to ``limit`` due deliveries, oldest first, counting one more try each."""
+        if completed:
+            await self.complete(completed, owner, now)
         due = sorted(
             (d for d in self._with(PENDING) if d.available_at <= now),
             key=lambda d: (d.available_at, d.id),

@@ -155,10 +155,14 @@ class SqlDeliveryStore(DeliveryStore):
             )
         await connection.execute(insert(deliveries), rows)
 
-    async def claim(self, owner: str, limit: int, now: float, lease: float) -> list[Claimed]:
+    async def claim(
+        self, owner: str, limit: int, now: float, lease: float, completed: Sequence[int] = ()
+    ) -> list[Claimed]:
         statement = _CLAIM_POSTGRES if self._postgres else _CLAIM_SQLITE
         values = {"owner": owner, "limit": limit, "now": now, "until": now + lease}
         async with self.database.write_engine.begin() as connection:
+            if completed:
+                await self.complete(completed, owner, now, connection)
             rows = (await connection.execute(statement, values)).all()
         claimed = [Claimed(row.id, row.handler, row.attempts, row.max_attempts, _envelope(row))
                    for row in rows]  # fmt: skip

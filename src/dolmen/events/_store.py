@@ -107,8 +107,13 @@ class DeliveryStore(ABC):
         """Write events and their deliveries in the caller's transaction."""
 
     @abstractmethod
-    async def claim(self, owner: str, limit: int, now: float, lease: float) -> list[Claimed]:
+    async def claim(
+        self, owner: str, limit: int, now: float, lease: float, completed: Sequence[int] = ()
+    ) -> list[Claimed]:
         """Take up to ``limit`` due deliveries, oldest first, counting one more try each.
+
+        ``completed`` deliveries (held by ``owner``) are marked done first, in the same
+        transaction: one write instead of two.
 
         A delivery of an ordered handler is due only when no earlier delivery with the
         same ordering key for that handler is pending or running.

@@ -6,6 +6,7 @@ from dolmen.persistence._tables import ModuleTables
 from dolmen.persistence._uow import UnitOfWork
 from dolmen.persistence.exceptions import (
     CrossModuleDataAccessError,
+    DatabaseBusyError,
     DatabaseConfigurationError,
     PersistenceError,
     ReadOnlyWorkError,
@@ -15,6 +16,7 @@ from dolmen.persistence.exceptions import (
 __all__ = [
     "CrossModuleDataAccessError",
     "Database",
+    "DatabaseBusyError",
     "DatabaseConfigurationError",
     "ModuleSession",
     "ModuleTables",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,9 +13,10 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.schema import CreateSchema
+from sqlalchemy.util import await_only
 
 from dolmen.persistence._tables import ModuleTables
-from dolmen.persistence.exceptions import DatabaseConfigurationError
+from dolmen.persistence.exceptions import DatabaseBusyError, DatabaseConfigurationError
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +62,7 @@ class Database:
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self._engine: AsyncEngine | None = None
         self._write_engine: AsyncEngine | None = None
+        self._writers = _WriterQueue()
 
     @property
     def engine(self) -> AsyncEngine:
@@ -97,7 +100,7 @@ class Database:
                 f"install it with: pip install '{extra}'"
             ) from None
         if self.is_sqlite:
-            _configure_sqlite(engine)
+            _configure_sqlite(engine, self._writers)
         self._engine = engine
         self._write_engine = engine.execution_options(**{WRITE_OPTION: True})
         if create_tables:
@@ -133,7 +136,7 @@ class Database:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, writers: _WriterQueue) -> None:
     """WAL, busy timeout, foreign keys, and transactions begun by us, not by the driver."""
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -143,7 +146,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")  # a no-op once the file is in WAL mode
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
@@ -152,4 +155,53 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # Writers take the lock up front, so two writers never deadlock upgrading. Readers
         # run without BEGIN: each statement reads the latest committed state (WAL).
         if connection.get_execution_options().get(WRITE_OPTION, False):
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            writers.enter(connection)
+            try:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                writers.leave(connection)
+                raise
+
+    @event.listens_for(engine.sync_engine, "commit")
+    @event.listens_for(engine.sync_engine, "rollback")
+    def on_end(connection: Connection) -> None:
+        writers.leave(connection)
+
+
+BUSY_TIMEOUT_MS = 5000
+
+
+class _WriterQueue:
+    """The SQLite writers of this process, one at a time, in the order they asked.
+
+    SQLite has one write lock per database; a writer that finds it taken sleeps and tries
+    again (1, 2, 5, 10, 15, 20 ms ...), so under load writers wait longer than the lock is
+    held, and past ``busy_timeout`` fail. Within one process they queue here instead, on an
+    asyncio lock taken just before ``BEGIN IMMEDIATE`` and released at commit or rollback;
+    only writers of other processes still meet SQLite's own waiting.
+    """
+
+    def __init__(self) -> None:
+        self._lock: asyncio.Lock | None = None
+        self._holder: Connection | None = None
+
+    def enter(self, connection: Connection) -> None:
+        """Wait (inside SQLAlchemy's greenlet) until this connection may write."""
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        try:
+            await_only(asyncio.wait_for(self._lock.acquire(), BUSY_TIMEOUT_MS / 1000))
+        except TimeoutError:
+            raise DatabaseBusyError(
+                f"waited {BUSY_TIMEOUT_MS / 1000:.0f} s for another unit of work of this "
+                "process to finish writing to SQLite; keep writing transactions short (no "
+                "slow calls between their first statement and their commit), or use "
+                "PostgreSQL for many concurrent writers"
+            ) from None
+        self._holder = connection
+
+    def leave(self, connection: Connection) -> None:
+        """Let the next writer in, if ``connection`` was the one writing."""
+        if self._holder is connection and self._lock is not None:
+            self._holder = None
+            self._lock.release()

@@ -21,3 +21,7 @@ class ReadOnlyWorkError(PersistenceError):
 
 class UnitOfWorkClosedError(PersistenceError):
     """The unit of work was used after it was committed or rolled back."""
+
+
+class DatabaseBusyError(PersistenceError):
+    """A unit of work waited too long for its turn to write (SQLite: one writer at a time)."""
