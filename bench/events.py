@@ -213,7 +213,12 @@ def report(results: dict[str, list[dict[str, object]]]) -> str:
             value = median(rows, field)
             best_peer[workload] = better(best_peer.get(workload, value), value)
     if best_peer:
-        lines += ["", "| workload | system | ratio to the best peer |", "| --- | --- | ---: |"]
+        lines += [
+            "",
+            "| workload | system | Dolmen / best peer (throughput: higher is better; "
+            "p99 latency: lower is better) |",
+            "| --- | --- | ---: |",
+        ]
         for key, rows in results.items():
             workload, label = key.split("|")
             if not label.startswith("Dolmen") or "insert" in label:
