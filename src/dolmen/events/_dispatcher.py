@@ -208,7 +208,7 @@ class Dispatcher:
             await self._flush_completed()
             return 0, 0  # claim in batches: wait until enough handlers have finished
         if self._polling:
-            # Found little last time: look before claiming. A look is a read; a claim is a
+            # Found nothing last time: look before claiming. A look is a read; a claim is a
             # write, which on SQLite would take the lock the publishers need.
             due = await self.store.next_due()
             if due is None or due > now:
@@ -222,7 +222,7 @@ class Dispatcher:
         except BaseException:
             self._completed[:0] = done  # recorded next time; never lost
             raise
-        self._polling = len(claimed) < wanted
+        self._polling = not claimed  # found nothing: look before the next claim
         loop = asyncio.get_running_loop()
         for delivery in claimed:
             task = loop.create_task(self._deliver(delivery), name=f"dolmen:{delivery.handler}")
@@ -238,6 +238,8 @@ class Dispatcher:
         timeout = idle
         if self._running:
             timeout = min(timeout, self.settings.lease_seconds / 3)
+        if timeout <= self._poll_min * 4:
+            return timeout  # events are flowing: no need to look for the next retry
         try:
             due = await self.store.next_due()
         except Exception:
