@@ -168,6 +168,8 @@ def _require_selection(
 ) -> None:
     if not (ids or handler or event_type or everything):
         raise click.UsageError("say which dead letters: IDS, --handler, --type, or --all")
+    if everything and (ids or handler or event_type):
+        raise click.UsageError("--all selects every dead letter: give it alone")
 
 
 def _with_admin(

@@ -51,6 +51,9 @@ async def test_dead_letters_are_listed_shown_replayed_and_discarded(sqlite_url: 
     nothing = dolmen("events", "dlq", "replay", *APP, env=env)
     assert nothing.returncode == 2
     assert "say which dead letters" in nothing.stderr
+    both = dolmen("events", "dlq", "discard", "--all", "--handler", "x", *APP, env=env)
+    assert both.returncode == 2
+    assert "--all selects every dead letter: give it alone" in both.stderr
     replayed = dolmen("events", "dlq", "replay", str(dead[0]["id"]), *APP, env=env)
     assert replayed.stdout.strip() == "1 dead letter back in the outbox"
     discarded = dolmen("events", "dlq", "discard", "--type", "ledger.Deposited", *APP, env=env)
