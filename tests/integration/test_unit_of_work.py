@@ -193,3 +193,16 @@ async def test_a_writer_waiting_too_long_for_its_turn_says_why(
         with pytest.raises(DatabaseBusyError, match="keep writing transactions short"):
             async with app.unit_of_work("notes") as inner:  # the same task: it cannot wait
                 await (await inner.get(Notes)).add("second")
+
+
+async def test_the_connection_pool_is_sized_by_the_app_settings(database_url: str) -> None:
+    from dolmen import App
+
+    from .notes_app import audit_module, notes_module
+
+    config = {"app": {"database_url": database_url, "db_pool_size": 3, "db_max_overflow": 1}}
+    app = App("notes", [notes_module, audit_module], config=config)
+    async with app.running():
+        assert app.database is not None
+        pool = app.database.engine.sync_engine.pool
+        assert (pool.size(), pool._max_overflow) == (3, 1)  # type: ignore[attr-defined]

@@ -22,6 +22,22 @@ class AppSettings(BaseModel):
             "'postgresql://user@host/db' uses PostgreSQL (install dolmen[postgres])."
         ),
     )
+    db_pool_size: int | None = Field(
+        default=None,
+        ge=1,
+        description=(
+            "Database connections kept open. Unset: 20 for a SQLite file (each is a driver "
+            "thread), SQLAlchemy's 5 for PostgreSQL."
+        ),
+    )
+    db_max_overflow: int | None = Field(
+        default=None,
+        ge=0,
+        description=(
+            "Connections opened beyond db_pool_size under load, closed when returned. Unset: "
+            "20 for a SQLite file, SQLAlchemy's 10 for PostgreSQL."
+        ),
+    )
     secrets_dir: str | None = Field(
         default=None,
         description=(

@@ -142,6 +142,8 @@ class App:
         database = Database(
             self.settings.effective_database_url(self.name),
             [outbox_tables, *(m.tables for m in self.modules if m.tables is not None)],
+            pool_size=self.settings.db_pool_size,
+            max_overflow=self.settings.db_max_overflow,
         )
         await database.open()
         self.database = database

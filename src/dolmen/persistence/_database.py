@@ -55,8 +55,17 @@ class Database:
     are named ``<module>__<table>``. PostgreSQL gives each module its own schema.
     """
 
-    def __init__(self, url: str, modules: Sequence[ModuleTables]) -> None:
+    def __init__(
+        self,
+        url: str,
+        modules: Sequence[ModuleTables],
+        *,
+        pool_size: int | None = None,
+        max_overflow: int | None = None,
+    ) -> None:
         self.url = normalize_url(url)
+        self.pool_size = pool_size
+        self.max_overflow = max_overflow
         self.modules = list(modules)
         self.module_names = frozenset(m.module for m in self.modules)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
@@ -91,6 +100,10 @@ class Database:
             if self._is_file():
                 options["pool_size"] = SQLITE_POOL_SIZE
                 options["max_overflow"] = SQLITE_POOL_OVERFLOW
+        if self.pool_size is not None and (not self.is_sqlite or self._is_file()):
+            options["pool_size"] = self.pool_size
+        if self.max_overflow is not None and (not self.is_sqlite or self._is_file()):
+            options["max_overflow"] = self.max_overflow
         try:
             engine = create_async_engine(self.url, **options)
         except (NoSuchModuleError, ModuleNotFoundError) as error:
