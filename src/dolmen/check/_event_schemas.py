@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +46,9 @@ class SchemaCheck:
     """The app's events being compared with the lock, in a child process."""
 
     def __init__(self, project: Project, app: str, lock: bytes) -> None:
+        import subprocess  # only when a lock exists: a check without one never pays for it
+        import tempfile
+
         self.project, self.app, self.lock = project, app, lock
         self._folder = tempfile.TemporaryDirectory(prefix="dolmen-event-schema-")
         folder = Path(self._folder.name)
@@ -70,6 +71,8 @@ class SchemaCheck:
 
     def violations(self, listed: list[tuple[str, str]]) -> list[Violation]:
         """Wait for the child; its problems as violations. Raises CheckConfigError."""
+        import subprocess
+
         try:
             status = self._process.wait(TIMEOUT_SECONDS)
         except subprocess.TimeoutExpired:
