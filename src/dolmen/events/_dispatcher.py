@@ -11,7 +11,7 @@ import socket
 import time
 import traceback
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Protocol
 
 from dolmen.events._retry import Retry
@@ -214,14 +214,10 @@ class Dispatcher:
             if due is None or due > now:
                 await self._flush_completed()
                 return 0, wanted
-        done, self._completed = self._completed, []
-        try:  # the completions recorded with the claim, in one transaction
+        with self._taking_completed() as done:  # recorded with the claim, in one transaction
             claimed = await self.store.claim(
                 self.owner, wanted, now, self.settings.lease_seconds, done
             )
-        except BaseException:
-            self._completed[:0] = done  # recorded next time; never lost
-            raise
         self._polling = not claimed  # found nothing: look before the next claim
         loop = asyncio.get_running_loop()
         for delivery in claimed:
@@ -269,15 +265,21 @@ class Dispatcher:
             self._last_purge = now
             await self.store.purge(now - self.settings.keep_completed_seconds)
 
-    async def _flush_completed(self) -> None:
-        if not self._completed:
-            return
+    @contextlib.contextmanager
+    def _taking_completed(self) -> Iterator[list[int]]:
+        """The completions waiting to be recorded; given back if recording them fails."""
         done, self._completed = self._completed, []
         try:
-            recorded = await self.store.complete(done, self.owner, self.clock.now())
+            yield done
         except BaseException:
             self._completed[:0] = done  # recorded next time; never lost
             raise
+
+    async def _flush_completed(self) -> None:
+        if not self._completed:
+            return
+        with self._taking_completed() as done:
+            recorded = await self.store.complete(done, self.owner, self.clock.now())
         if recorded < len(done):
             logger.warning(
                 "%d of %d completed deliveries had been taken over after their lease ran out; "

@@ -155,6 +155,11 @@ class SqlDeliveryStore(DeliveryStore):
             )
         await connection.execute(insert(deliveries), rows)
 
+    async def _write(self, statement: Any) -> int:
+        """Run one statement in a writing transaction of its own; the rows it changed."""
+        async with self.database.write_engine.begin() as connection:
+            return int((await connection.execute(statement)).rowcount)
+
     async def claim(
         self, owner: str, limit: int, now: float, lease: float, completed: Sequence[int] = ()
     ) -> list[Claimed]:
@@ -178,7 +183,7 @@ class SqlDeliveryStore(DeliveryStore):
     ) -> int:
         if not ids:
             return 0
-        mine = and_(_c.id.in_(ids), _c.lease_owner == owner, _running)
+        mine = _held(ids, owner)
         if self.keep_completed:
             statement: Any = (
                 update(deliveries)
@@ -189,8 +194,7 @@ class SqlDeliveryStore(DeliveryStore):
             statement = delete(deliveries).where(mine)
         if connection is not None:
             return int((await connection.execute(statement)).rowcount)
-        async with self.database.write_engine.begin() as own:
-            return int((await own.execute(statement)).rowcount)
+        return await self._write(statement)
 
     async def fail(
         self,
@@ -212,13 +216,9 @@ class SqlDeliveryStore(DeliveryStore):
         }
         if retry_at is None:
             values["completed_at"] = now  # when it died
-        async with self.database.write_engine.begin() as connection:
-            result = await connection.execute(
-                update(deliveries)
-                .where(_c.id == delivery, _c.lease_owner == owner, _running)
-                .values(**values)
-            )
-        return bool(result.rowcount)
+        return bool(
+            await self._write(update(deliveries).where(_held([delivery], owner)).values(**values))
+        )
 
     async def reap(self, now: float) -> int:
         last_try = _c.attempts >= _c.max_attempts
@@ -235,34 +235,27 @@ class SqlDeliveryStore(DeliveryStore):
                 traceback=None,
             )
         )
-        async with self.database.write_engine.begin() as connection:
-            return int((await connection.execute(statement)).rowcount)
+        return await self._write(statement)
 
     async def extend(self, ids: Sequence[int], owner: str, until: float) -> None:
         if not ids:
             return
-        async with self.database.write_engine.begin() as connection:
-            await connection.execute(
-                update(deliveries)
-                .where(_c.id.in_(ids), _c.lease_owner == owner, _running)
-                .values(lease_until=until)
-            )
+        await self._write(update(deliveries).where(_held(ids, owner)).values(lease_until=until))
 
     async def release(self, ids: Sequence[int], owner: str, now: float) -> None:
         if not ids:
             return
-        async with self.database.write_engine.begin() as connection:
-            await connection.execute(
-                update(deliveries)
-                .where(_c.id.in_(ids), _c.lease_owner == owner, _running)
-                .values(
-                    status=PENDING,
-                    attempts=_c.attempts - 1,
-                    available_at=now,
-                    lease_owner=None,
-                    lease_until=None,
-                )
+        await self._write(
+            update(deliveries)
+            .where(_held(ids, owner))
+            .values(
+                status=PENDING,
+                attempts=_c.attempts - 1,
+                available_at=now,
+                lease_owner=None,
+                lease_until=None,
             )
+        )
 
     async def next_due(self) -> float | None:
         async with self.database.engine.connect() as connection:
@@ -311,13 +304,11 @@ class SqlDeliveryStore(DeliveryStore):
                 lease_until=None,
             )
         )
-        async with self.database.write_engine.begin() as connection:
-            return int((await connection.execute(statement)).rowcount)
+        return await self._write(statement)
 
     async def discard(self, selection: Selection) -> int:
         statement = delete(deliveries).where(_c.status == DEAD, *_chosen(selection))
-        async with self.database.write_engine.begin() as connection:
-            return int((await connection.execute(statement)).rowcount)
+        return await self._write(statement)
 
     async def stats(self, now: float) -> list[HandlerStats]:
         def count(condition: ColumnElement[bool]) -> Any:
@@ -351,11 +342,14 @@ class SqlDeliveryStore(DeliveryStore):
         ]
 
     async def purge(self, done_before: float) -> int:
-        async with self.database.write_engine.begin() as connection:
-            removed = await connection.execute(
-                delete(deliveries).where(_c.status == DONE, _c.completed_at < done_before)
-            )
-        return int(removed.rowcount)
+        return await self._write(
+            delete(deliveries).where(_c.status == DONE, _c.completed_at < done_before)
+        )
+
+
+def _held(ids: Sequence[int], owner: str) -> ColumnElement[bool]:
+    """Deliveries among ``ids`` still running under ``owner``'s lease."""
+    return and_(_c.id.in_(ids), _c.lease_owner == owner, _running)
 
 
 def _chosen(selection: Selection | None) -> list[ColumnElement[bool]]:
