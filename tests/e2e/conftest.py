@@ -88,17 +88,26 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-def _wait_until_healthy(server: ShopServer) -> bool:
-    """True once /healthz answers 200; False if the process exits first. Fails on timeout."""
+def answers_healthz(url: str, process: subprocess.Popen[bytes]) -> bool | None:
+    """True once ``url``/healthz answers 200; False if the process exits first; None when
+    neither happens within STARTUP_TIMEOUT."""
     deadline = time.monotonic() + STARTUP_TIMEOUT
-    with httpx.Client(base_url=server.url, timeout=1.0) as client:
+    with httpx.Client(base_url=url, timeout=1.0) as client:
         while time.monotonic() < deadline:
-            if server.process.poll() is not None:
+            if process.poll() is not None:
                 return False
             with contextlib.suppress(httpx.TransportError):
                 if client.get("/healthz").status_code == 200:
                     return True
             time.sleep(0.05)
+    return None
+
+
+def _wait_until_healthy(server: ShopServer) -> bool:
+    """True once /healthz answers 200; False if the process exits first. Fails on timeout."""
+    healthy = answers_healthz(server.url, server.process)
+    if healthy is not None:
+        return healthy
     _stop(server.process)
     pytest.fail(
         f"the shop did not answer /healthz within {STARTUP_TIMEOUT:.0f}s; its output:\n"

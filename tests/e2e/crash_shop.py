@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 from sqlalchemy import make_url
 
 from tests.e2e.conftest import (
@@ -33,6 +32,7 @@ from tests.e2e.conftest import (
     _dolmen_executable,
     _free_port,
     _server_env,
+    answers_healthz,
 )
 
 KILL_TIMEOUT = 10.0  # seconds for a SIGKILLed process to be reaped
@@ -226,15 +226,9 @@ def _kill(process: subprocess.Popen[bytes]) -> None:
 
 def _wait_until_healthy(incarnation: Incarnation) -> bool:
     """True once /healthz answers 200; False if the process exits first; raises on timeout."""
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    with httpx.Client(base_url=incarnation.url, timeout=1.0) as client:
-        while time.monotonic() < deadline:
-            if incarnation.process.poll() is not None:
-                return False
-            with contextlib.suppress(httpx.TransportError):
-                if client.get("/healthz").status_code == 200:
-                    return True
-            time.sleep(0.05)
+    healthy = answers_healthz(incarnation.url, incarnation.process)
+    if healthy is not None:
+        return healthy
     raise ShopCrashError(
         f"the shop did not answer /healthz within {STARTUP_TIMEOUT:.0f}s; its output:\n"
         f"{incarnation.output()}"

@@ -128,13 +128,8 @@ def replay(
 
     A running app delivers them; this command only puts them back in the outbox.
     """
-    _require_selection(ids, handler, event_type, everything)
-    count = _with_admin(
-        app_spec,
-        app_dir,
-        lambda admin: admin.replay(
-            *ids, handler=handler, event_type=event_type, everything=everything
-        ),
+    count = _on_dead_letters(
+        lambda admin: admin.replay, ids, handler, event_type, everything, app_spec, app_dir
     )
     click.echo(f"{_count(count, 'dead letter')} back in the outbox")
 
@@ -151,24 +146,33 @@ def discard(
     app_dir: str | None,
 ) -> None:
     """Delete dead letters for good (by IDS, --handler, --type or --all)."""
-    _require_selection(ids, handler, event_type, everything)
-    count = _with_admin(
-        app_spec,
-        app_dir,
-        lambda admin: admin.discard(
-            *ids, handler=handler, event_type=event_type, everything=everything
-        ),
+    count = _on_dead_letters(
+        lambda admin: admin.discard, ids, handler, event_type, everything, app_spec, app_dir
     )
     click.echo(f"{_count(count, 'dead letter')} discarded")
 
 
-def _require_selection(
-    ids: tuple[int, ...], handler: str | None, event_type: str | None, everything: bool
-) -> None:
+def _on_dead_letters(
+    operation: Callable[[EventAdmin], Callable[..., Awaitable[int]]],
+    ids: tuple[int, ...],
+    handler: str | None,
+    event_type: str | None,
+    everything: bool,
+    app_spec: str | None,
+    app_dir: str | None,
+) -> int:
+    """Check the selection (as the command line names it), then run ``operation`` on it."""
     if not (ids or handler or event_type or everything):
         raise click.UsageError("say which dead letters: IDS, --handler, --type, or --all")
     if everything and (ids or handler or event_type):
         raise click.UsageError("--all selects every dead letter: give it alone")
+    return _with_admin(
+        app_spec,
+        app_dir,
+        lambda admin: operation(admin)(
+            *ids, handler=handler, event_type=event_type, everything=everything
+        ),
+    )
 
 
 def _with_admin(
