@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 
@@ -164,35 +163,6 @@ async def test_a_statement_found_clean_for_one_module_is_still_refused_for_anoth
     with pytest.raises(CrossModuleDataAccessError):
         async with app.unit_of_work("notes") as work:
             await (await work.get(Notes)).peek_at_audit()  # the same statement shape
-
-
-async def test_sqlite_writers_of_one_process_take_turns_without_failing(sqlite_url: str) -> None:
-    app = make_app(sqlite_url)
-    async with app.running():
-
-        async def add(number: int) -> None:
-            async with app.unit_of_work("notes") as work:
-                notes = await work.get(Notes)
-                await notes.add(f"note {number}")
-                await asyncio.sleep(0.002)  # hold the write lock across an await
-                await notes.add(f"note {number} again")
-
-        await asyncio.gather(*(add(number) for number in range(60)))
-        assert await count(app, "notes", Notes) == 120
-
-
-async def test_a_writer_waiting_too_long_for_its_turn_says_why(
-    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from dolmen.persistence import DatabaseBusyError, _database
-
-    monkeypatch.setattr(_database, "BUSY_TIMEOUT_MS", 200)
-    app = make_app(sqlite_url)
-    async with app.running(), app.unit_of_work("notes") as outer:
-        await (await outer.get(Notes)).add("first")  # holds the write lock until it commits
-        with pytest.raises(DatabaseBusyError, match="keep writing transactions short"):
-            async with app.unit_of_work("notes") as inner:  # the same task: it cannot wait
-                await (await inner.get(Notes)).add("second")
 
 
 async def test_the_connection_pool_is_sized_by_the_app_settings(database_url: str) -> None:

@@ -38,6 +38,14 @@ class AppSettings(BaseModel):
             "20 for a SQLite file, SQLAlchemy's 10 for PostgreSQL."
         ),
     )
+    gc_freeze: bool = Field(
+        default=True,
+        description=(
+            "Once the app has started, move the objects alive then out of the garbage "
+            "collector's full passes (gc.freeze(), once per process): they take about 2 ms "
+            "instead of 40 ms. false leaves the collector alone."
+        ),
+    )
     secrets_dir: str | None = Field(
         default=None,
         description=(

@@ -25,6 +25,7 @@ from dolmen.modules._checks import (
     collect_subscriptions,
 )
 from dolmen.modules._events import AppEvents
+from dolmen.modules._gc import freeze_startup_objects
 from dolmen.modules._graph import ordered_modules
 from dolmen.modules._module import Module, Subscription
 from dolmen.modules._wiring import build_container
@@ -162,6 +163,8 @@ class App:
             await self._shutdown(started)
             raise
         await self._events.start()
+        if self.settings.gc_freeze:
+            freeze_startup_objects()
         logger.info("app %s started with modules %s", self.name, [m.name for m in self.modules])
 
     async def stop(self) -> None:

@@ -2,28 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
-from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy import text
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.schema import CreateSchema
-from sqlalchemy.util import await_only
 
+from dolmen.persistence._sqlite import LOCK_FILE_SUFFIX, WRITE_OPTION, WriterQueue, configure_sqlite
 from dolmen.persistence._tables import ModuleTables
-from dolmen.persistence.exceptions import DatabaseBusyError, DatabaseConfigurationError
+from dolmen.persistence.exceptions import DatabaseConfigurationError
 
 logger = logging.getLogger(__name__)
 
 SQLITE_POOL_SIZE = 20
 SQLITE_POOL_OVERFLOW = 20
-WRITE_OPTION = "dolmen_write"
-"""Execution option: this connection's transaction will write (SQLite: BEGIN IMMEDIATE)."""
 
 
 def normalize_url(raw: str) -> URL:
@@ -71,7 +68,7 @@ class Database:
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self._engine: AsyncEngine | None = None
         self._write_engine: AsyncEngine | None = None
-        self._writers = _WriterQueue()
+        self._writers: WriterQueue | None = None
 
     @property
     def engine(self) -> AsyncEngine:
@@ -113,7 +110,9 @@ class Database:
                 f"install it with: pip install '{extra}'"
             ) from None
         if self.is_sqlite:
-            _configure_sqlite(engine, self._writers)
+            lock_file = f"{self.url.database}{LOCK_FILE_SUFFIX}" if self._is_file() else None
+            self._writers = WriterQueue(lock_file)
+            configure_sqlite(engine, self._writers)
         self._engine = engine
         self._write_engine = engine.execution_options(**{WRITE_OPTION: True})
         if create_tables:
@@ -138,6 +137,9 @@ class Database:
             await self._engine.dispose()
             self._engine = None
             self._write_engine = None
+        if self._writers is not None:
+            self._writers.close()
+            self._writers = None
 
     def _is_file(self) -> bool:
         database = self.url.database
@@ -147,74 +149,3 @@ class Database:
         database = self.url.database
         if self.is_sqlite and database and self._is_file():
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-
-
-def _configure_sqlite(engine: AsyncEngine, writers: _WriterQueue) -> None:
-    """WAL, busy timeout, foreign keys, and transactions begun by us, not by the driver."""
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Let SQLAlchemy's "begin" event emit BEGIN instead of the driver guessing.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")  # a no-op once the file is in WAL mode
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def on_begin(connection: Connection) -> None:
-        # Writers take the lock up front, so two writers never deadlock upgrading. Readers
-        # run without BEGIN: each statement reads the latest committed state (WAL).
-        if connection.get_execution_options().get(WRITE_OPTION, False):
-            writers.enter(connection)
-            try:
-                connection.exec_driver_sql("BEGIN IMMEDIATE")
-            except BaseException:
-                writers.leave(connection)
-                raise
-
-    @event.listens_for(engine.sync_engine, "commit")
-    @event.listens_for(engine.sync_engine, "rollback")
-    def on_end(connection: Connection) -> None:
-        writers.leave(connection)
-
-
-BUSY_TIMEOUT_MS = 5000
-
-
-class _WriterQueue:
-    """The SQLite writers of this process, one at a time, in the order they asked.
-
-    SQLite has one write lock per database; a writer that finds it taken sleeps and tries
-    again (1, 2, 5, 10, 15, 20 ms ...), so under load writers wait longer than the lock is
-    held, and past ``busy_timeout`` fail. Within one process they queue here instead, on an
-    asyncio lock taken just before ``BEGIN IMMEDIATE`` and released at commit or rollback;
-    only writers of other processes still meet SQLite's own waiting.
-    """
-
-    def __init__(self) -> None:
-        self._lock: asyncio.Lock | None = None
-        self._holder: Connection | None = None
-
-    def enter(self, connection: Connection) -> None:
-        """Wait (inside SQLAlchemy's greenlet) until this connection may write."""
-        if self._lock is None:
-            self._lock = asyncio.Lock()
-        try:
-            await_only(asyncio.wait_for(self._lock.acquire(), BUSY_TIMEOUT_MS / 1000))
-        except TimeoutError:
-            raise DatabaseBusyError(
-                f"waited {BUSY_TIMEOUT_MS / 1000:.0f} s for another unit of work of this "
-                "process to finish writing to SQLite; keep writing transactions short (no "
-                "slow calls between their first statement and their commit), or use "
-                "PostgreSQL for many concurrent writers"
-            ) from None
-        self._holder = connection
-
-    def leave(self, connection: Connection) -> None:
-        """Let the next writer in, if ``connection`` was the one writing."""
-        if self._holder is connection and self._lock is not None:
-            self._holder = None
-            self._lock.release()

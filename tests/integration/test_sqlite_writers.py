@@ -1,0 +1,129 @@
+"""SQLite writers take turns: within a process, across processes, and after COMMIT has run.
+
+Two ``Database`` objects on one file hold the lock file open separately, so between them
+``flock(2)`` behaves exactly as between two processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from dolmen.persistence import DatabaseBusyError, _sqlite
+
+from .notes_app import Notes, make_app
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "app.db"
+
+
+@pytest.fixture
+def held_lock(db_path: Path) -> Iterator[int]:
+    """The writers' lock file, opened apart from any app: flock it to play another process."""
+    fd = os.open(f"{db_path}{_sqlite.LOCK_FILE_SUFFIX}", os.O_RDWR | os.O_CREAT)
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
+async def add_note(app: Any, text: str) -> None:
+    async with app.unit_of_work("notes") as work:
+        await (await work.get(Notes)).add(text)
+
+
+async def count_notes(app: Any) -> int:
+    async with app.unit_of_work("notes", write=False) as work:
+        return await (await work.get(Notes)).count()
+
+
+async def test_sqlite_writers_of_one_process_take_turns_without_failing(sqlite_url: str) -> None:
+    app = make_app(sqlite_url)
+    async with app.running():
+
+        async def add(number: int) -> None:
+            async with app.unit_of_work("notes") as work:
+                notes = await work.get(Notes)
+                await notes.add(f"note {number}")
+                await asyncio.sleep(0.002)  # hold the write lock across an await
+                await notes.add(f"note {number} again")
+
+        await asyncio.gather(*(add(number) for number in range(60)))
+        assert await count_notes(app) == 120
+
+
+async def test_a_writer_waiting_too_long_for_its_turn_says_why(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_sqlite, "BUSY_TIMEOUT_MS", 200)
+    app = make_app(sqlite_url)
+    async with app.running(), app.unit_of_work("notes") as outer:
+        await (await outer.get(Notes)).add("first")  # holds the write lock until it commits
+        with pytest.raises(DatabaseBusyError, match="keep writing transactions short"):
+            async with app.unit_of_work("notes") as inner:  # the same task: it cannot wait
+                await (await inner.get(Notes)).add("second")
+
+
+async def test_a_writer_waits_for_another_process_and_writes_as_soon_as_it_is_done(
+    db_path: Path, held_lock: int
+) -> None:
+    app = make_app(f"sqlite:///{db_path}")
+    async with app.running():
+        fcntl.flock(held_lock, fcntl.LOCK_EX)  # another process is writing
+        writing = asyncio.create_task(add_note(app, "after the other process"))
+        await asyncio.sleep(0.3)
+        assert not writing.done()  # waiting for its turn, not failing, not writing
+        fcntl.flock(held_lock, fcntl.LOCK_UN)
+        released = time.monotonic()
+        await asyncio.wait_for(writing, 5)
+        # The kernel hands the lock over: no polling, no SQLite back-off sleeps.
+        assert time.monotonic() - released < 0.1
+        assert await count_notes(app) == 1
+
+
+async def test_a_writer_gives_up_on_another_process_after_the_timeout_and_leaves_no_lock(
+    db_path: Path, held_lock: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_sqlite, "BUSY_TIMEOUT_MS", 200)
+    app = make_app(f"sqlite:///{db_path}")
+    async with app.running():
+        fcntl.flock(held_lock, fcntl.LOCK_EX)
+        with pytest.raises(DatabaseBusyError, match="another process to finish writing"):
+            await add_note(app, "never")
+        fcntl.flock(held_lock, fcntl.LOCK_UN)
+        await asyncio.sleep(0.05)  # the thread still waiting takes the lock, then gives it back
+        fcntl.flock(held_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free: no process holds it
+        fcntl.flock(held_lock, fcntl.LOCK_UN)
+        await add_note(app, "later")  # and this process can write again
+        assert await count_notes(app) == 1
+
+
+async def test_writers_of_two_processes_never_meet_a_held_lock(db_path: Path) -> None:
+    # With SQLite's own waiting turned off, BEGIN IMMEDIATE fails at once ("database is
+    # locked") whenever another writer still holds the lock, so every write below passes
+    # only if each turn is given back after its COMMIT has run, never before.
+    first, second = make_app(f"sqlite:///{db_path}"), make_app(f"sqlite:///{db_path}")
+    async with first.running(), second.running():
+        for app in (first, second):
+            assert app.database is not None
+
+            @event.listens_for(app.database.engine.sync_engine, "checkout")
+            def no_busy_wait(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+                cursor = dbapi_connection.cursor()
+                cursor.execute("PRAGMA busy_timeout=0")
+                cursor.close()
+
+        writes = [add_note(app, f"{app_number}-{n}") for n in range(150)
+                  for app_number, app in enumerate((first, second))]  # fmt: skip
+        await asyncio.gather(*writes)
+        assert await count_notes(first) == 300
