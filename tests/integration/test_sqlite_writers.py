@@ -127,3 +127,25 @@ async def test_writers_of_two_processes_never_meet_a_held_lock(db_path: Path) ->
                   for app_number, app in enumerate((first, second))]  # fmt: skip
         await asyncio.gather(*writes)
         assert await count_notes(first) == 300
+
+
+async def test_a_connection_returned_to_the_pool_mid_transaction_is_rolled_back(
+    sqlite_url: str,
+) -> None:
+    from sqlalchemy.util import greenlet_spawn
+
+    app = make_app(sqlite_url)
+    async with app.running():
+        assert app.database is not None
+        pooled = await app.database.engine.raw_connection()
+
+        def write_and_walk_away() -> None:
+            cursor = pooled.cursor()
+            cursor.execute("BEGIN IMMEDIATE")
+            cursor.execute("INSERT INTO notes__notes (text) VALUES ('half-written')")
+            cursor.close()
+            pooled.close()  # back to the pool with its transaction open
+
+        await greenlet_spawn(write_and_walk_away)
+        await asyncio.wait_for(add_note(app, "next"), 2)  # the lock was let go
+        assert await count_notes(app) == 1  # and the half-written row is gone

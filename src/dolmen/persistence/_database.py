@@ -92,6 +92,7 @@ class Database:
             options["execution_options"] = {
                 "schema_translate_map": {m.module: None for m in self.modules}
             }
+            options["pool_reset_on_return"] = None  # see configure_sqlite's "reset" listener
             # Opening a SQLite connection costs a driver thread and its pragmas: keep enough
             # of them for a busy worker instead of opening and closing overflow connections.
             if self._is_file():

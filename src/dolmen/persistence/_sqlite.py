@@ -47,6 +47,15 @@ def configure_sqlite(engine: AsyncEngine, writers: WriterQueue) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
+    @event.listens_for(engine.sync_engine, "reset")
+    def on_reset(dbapi_connection: Any, _record: Any, _state: Any) -> None:
+        # A connection goes back to the pool: roll back only if a transaction is open. The
+        # pool's own reset would always send a ROLLBACK to the driver's thread and wait for
+        # it, a round trip per unit of work, mostly for nothing (the engine is created with
+        # pool_reset_on_return=None, SQLAlchemy's recipe for a custom reset).
+        if _in_transaction(dbapi_connection):
+            dbapi_connection.rollback()
+
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(connection: Connection) -> None:
         # Writers take the lock up front, so two writers never deadlock upgrading. Readers
@@ -69,24 +78,32 @@ def configure_sqlite(engine: AsyncEngine, writers: WriterQueue) -> None:
     # SQLAlchemy's "commit" and "rollback" events fire *before* the driver's COMMIT or
     # ROLLBACK runs; giving the turn away there would send the next writer into a lock still
     # held. So the turn is given back after them, by wrapping this engine's dialect methods
-    # (each engine has a dialect instance of its own).
+    # (each engine has a dialect instance of its own). Readers run without BEGIN: for them
+    # the driver's commit and rollback do nothing, but cost a round trip to its thread.
     dialect = engine.sync_engine.dialect
     commit, rollback = dialect.do_commit, dialect.do_rollback
 
     def do_commit(dbapi_connection: Any) -> None:
         try:
-            commit(dbapi_connection)
+            if _in_transaction(dbapi_connection):
+                commit(dbapi_connection)
         finally:
             writers.leave(dbapi_connection)
 
     def do_rollback(dbapi_connection: Any) -> None:
         try:
-            rollback(dbapi_connection)
+            if _in_transaction(dbapi_connection):
+                rollback(dbapi_connection)
         finally:
             writers.leave(dbapi_connection)
 
     dialect.do_commit = do_commit  # type: ignore[method-assign]
     dialect.do_rollback = do_rollback  # type: ignore[method-assign]
+
+
+def _in_transaction(dbapi_connection: Any) -> bool:
+    """Whether SQLite has a transaction open on this connection (no trip to its thread)."""
+    return bool(dbapi_connection.driver_connection.in_transaction)
 
 
 class WriterQueue:
