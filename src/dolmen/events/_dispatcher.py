@@ -71,7 +71,6 @@ class Dispatcher:
         *,
         clock: Clock | None = None,
         owner: str | None = None,
-        poll_min_seconds: float = 0.002,
         rng: random.Random | None = None,
     ) -> None:
         self.store = store
@@ -80,7 +79,7 @@ class Dispatcher:
         self.settings = settings or EventSettings()
         self.clock = clock or SystemClock()
         self.owner = owner or new_owner()
-        self._poll_min = poll_min_seconds
+        self._poll_min = self.settings.poll_min_seconds
         self._rng = rng or random.Random()
         self._in_hand = self.settings.concurrency + self.settings.batch_size
         """Deliveries held at most: those running and a batch waiting for a free slot."""

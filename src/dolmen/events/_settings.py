@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class EventSettings(BaseModel):
@@ -32,6 +34,13 @@ class EventSettings(BaseModel):
         "renewed while its handler runs; a process that dies gives its deliveries back "
         "when the lease runs out.",
     )
+    poll_min_seconds: float = Field(
+        default=0.001,
+        gt=0,
+        description="How soon the dispatcher looks at the outbox again while events flow "
+        "(the wait doubles, up to poll_max_seconds, while it finds nothing). It bounds the "
+        "latency of events published by other processes on SQLite, which has no NOTIFY.",
+    )
     poll_max_seconds: float = Field(
         default=1.0,
         gt=0,
@@ -50,3 +59,12 @@ class EventSettings(BaseModel):
         description="On shutdown, how long running handlers may finish; the deliveries of "
         "those still running then are given back, their try not counted.",
     )
+
+    @model_validator(mode="after")
+    def _polls_in_order(self) -> Self:
+        if self.poll_min_seconds > self.poll_max_seconds:
+            raise ValueError(
+                f"poll_min_seconds ({self.poll_min_seconds}) is more than poll_max_seconds "
+                f"({self.poll_max_seconds}); lower the first or raise the second"
+            )
+        return self
