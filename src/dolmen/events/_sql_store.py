@@ -155,10 +155,10 @@ class SqlDeliveryStore(DeliveryStore):
             )
         await connection.execute(insert(deliveries), rows)
 
-    async def _write(self, statement: Any) -> int:
+    async def _write(self, statement: Any, values: dict[str, Any] | None = None) -> int:
         """Run one statement in a writing transaction of its own; the rows it changed."""
         async with self.database.write_engine.begin() as connection:
-            return int((await connection.execute(statement)).rowcount)
+            return int((await connection.execute(statement, values)).rowcount)
 
     async def claim(
         self, owner: str, limit: int, now: float, lease: float, completed: Sequence[int] = ()
@@ -183,18 +183,11 @@ class SqlDeliveryStore(DeliveryStore):
     ) -> int:
         if not ids:
             return 0
-        mine = _held(ids, owner)
-        if self.keep_completed:
-            statement: Any = (
-                update(deliveries)
-                .where(mine)
-                .values(status=DONE, completed_at=now, lease_owner=None, lease_until=None)
-            )
-        else:
-            statement = delete(deliveries).where(mine)
+        statement = _COMPLETE_KEEP if self.keep_completed else _COMPLETE_DELETE
+        values = {"ids": list(ids), "owner": owner, "now": now}
         if connection is not None:
-            return int((await connection.execute(statement)).rowcount)
-        return await self._write(statement)
+            return int((await connection.execute(statement, values)).rowcount)
+        return await self._write(statement, values)
 
     async def fail(
         self,
@@ -216,9 +209,8 @@ class SqlDeliveryStore(DeliveryStore):
         }
         if retry_at is None:
             values["completed_at"] = now  # when it died
-        return bool(
-            await self._write(update(deliveries).where(_held([delivery], owner)).values(**values))
-        )
+        held = {"ids": [delivery], "owner": owner}
+        return bool(await self._write(update(deliveries).where(_HELD).values(**values), held))
 
     async def reap(self, now: float) -> int:
         last_try = _c.attempts >= _c.max_attempts
@@ -240,22 +232,12 @@ class SqlDeliveryStore(DeliveryStore):
     async def extend(self, ids: Sequence[int], owner: str, until: float) -> None:
         if not ids:
             return
-        await self._write(update(deliveries).where(_held(ids, owner)).values(lease_until=until))
+        await self._write(_EXTEND, {"ids": list(ids), "owner": owner, "until": until})
 
     async def release(self, ids: Sequence[int], owner: str, now: float) -> None:
         if not ids:
             return
-        await self._write(
-            update(deliveries)
-            .where(_held(ids, owner))
-            .values(
-                status=PENDING,
-                attempts=_c.attempts - 1,
-                available_at=now,
-                lease_owner=None,
-                lease_until=None,
-            )
-        )
+        await self._write(_RELEASE, {"ids": list(ids), "owner": owner, "now": now})
 
     async def next_due(self) -> float | None:
         async with self.database.engine.connect() as connection:
@@ -347,9 +329,30 @@ class SqlDeliveryStore(DeliveryStore):
         )
 
 
-def _held(ids: Sequence[int], owner: str) -> ColumnElement[bool]:
-    """Deliveries among ``ids`` still running under ``owner``'s lease."""
-    return and_(_c.id.in_(ids), _c.lease_owner == owner, _running)
+_HELD = and_(
+    _c.id.in_(bindparam("ids", expanding=True)), _c.lease_owner == bindparam("owner"), _running
+)
+"""Deliveries among ``ids`` still running under ``owner``'s lease. The statements below are
+built once, their parameters bound per call: building an ``IN`` of a few hundred ids costs
+more than running it."""
+_COMPLETE_DELETE = delete(deliveries).where(_HELD)
+_COMPLETE_KEEP = (
+    update(deliveries)
+    .where(_HELD)
+    .values(status=DONE, completed_at=bindparam("now"), lease_owner=None, lease_until=None)
+)
+_EXTEND = update(deliveries).where(_HELD).values(lease_until=bindparam("until"))
+_RELEASE = (
+    update(deliveries)
+    .where(_HELD)
+    .values(
+        status=PENDING,
+        attempts=_c.attempts - 1,
+        available_at=bindparam("now"),
+        lease_owner=None,
+        lease_until=None,
+    )
+)
 
 
 def _chosen(selection: Selection | None) -> list[ColumnElement[bool]]:
