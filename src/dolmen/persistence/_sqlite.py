@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -102,8 +103,15 @@ def configure_sqlite(engine: AsyncEngine, writers: WriterQueue) -> None:
 
 
 def _in_transaction(dbapi_connection: Any) -> bool:
-    """Whether SQLite has a transaction open on this connection (no trip to its thread)."""
-    return bool(dbapi_connection.driver_connection.in_transaction)
+    """Whether SQLite has a transaction open on this connection (no trip to its thread).
+
+    A closed connection has none (aiosqlite raises ValueError; its SQLAlchemy adapter then
+    skips COMMIT and ROLLBACK too).
+    """
+    try:
+        return bool(dbapi_connection.driver_connection.in_transaction)
+    except (ValueError, sqlite3.ProgrammingError):
+        return False
 
 
 class WriterQueue:
