@@ -66,6 +66,12 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def shop_command(port: int) -> list[str]:
+    """``dolmen run`` serving the example shop on 127.0.0.1:``port``."""
+    return [_dolmen_executable(), "run", "shop.app:app", "--app-dir", str(EXAMPLES),
+            "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
+
+
 def _server_env(database_url: str, extra: Mapping[str, str]) -> dict[str, str]:
     """The caller's environment without its DOLMEN_ settings, plus the server's own."""
     env = {
@@ -129,17 +135,7 @@ def run_shop(
     log_path = folder / "server.log"
     for attempt in range(1, START_ATTEMPTS + 1):
         port = _free_port()
-        command = [
-            _dolmen_executable(),
-            "run",
-            "shop.app:app",
-            "--app-dir",
-            str(EXAMPLES),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ]
+        command = shop_command(port)
         with log_path.open("wb") as log:
             process = subprocess.Popen(
                 command, cwd=folder, env=server_env, stdout=log, stderr=subprocess.STDOUT

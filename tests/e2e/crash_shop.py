@@ -25,14 +25,13 @@ import asyncpg
 from sqlalchemy import make_url
 
 from tests.e2e.conftest import (
-    EXAMPLES,
     SHUTDOWN_TIMEOUT,
     START_ATTEMPTS,
     STARTUP_TIMEOUT,
-    _dolmen_executable,
     _free_port,
     _server_env,
     answers_healthz,
+    shop_command,
 )
 
 KILL_TIMEOUT = 10.0  # seconds for a SIGKILLed process to be reaped
@@ -101,17 +100,7 @@ class CrashableShop:
             number = len(self.incarnations) + 1
             port = _free_port()
             log_path = self.folder / f"server-{number}.log"
-            command = [
-                _dolmen_executable(),
-                "run",
-                "shop.app:app",
-                "--app-dir",
-                str(EXAMPLES),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ]
+            command = shop_command(port)
             began = time.monotonic()
             with self._lock:  # close() from the test's teardown cannot miss this process
                 if self.closed:

@@ -6,6 +6,7 @@ import asyncio
 import os
 import sqlite3
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -81,25 +82,19 @@ def configure_sqlite(engine: AsyncEngine, writers: WriterQueue) -> None:
     # held. So the turn is given back after them, by wrapping this engine's dialect methods
     # (each engine has a dialect instance of its own). Readers run without BEGIN: for them
     # the driver's commit and rollback do nothing, but cost a round trip to its thread.
+    def then_leave(end: Callable[[Any], None]) -> Callable[[Any], None]:
+        def ending(dbapi_connection: Any) -> None:
+            try:
+                if _in_transaction(dbapi_connection):
+                    end(dbapi_connection)
+            finally:
+                writers.leave(dbapi_connection)
+
+        return ending
+
     dialect = engine.sync_engine.dialect
-    commit, rollback = dialect.do_commit, dialect.do_rollback
-
-    def do_commit(dbapi_connection: Any) -> None:
-        try:
-            if _in_transaction(dbapi_connection):
-                commit(dbapi_connection)
-        finally:
-            writers.leave(dbapi_connection)
-
-    def do_rollback(dbapi_connection: Any) -> None:
-        try:
-            if _in_transaction(dbapi_connection):
-                rollback(dbapi_connection)
-        finally:
-            writers.leave(dbapi_connection)
-
-    dialect.do_commit = do_commit  # type: ignore[method-assign]
-    dialect.do_rollback = do_rollback  # type: ignore[method-assign]
+    dialect.do_commit = then_leave(dialect.do_commit)  # type: ignore[method-assign,assignment]
+    dialect.do_rollback = then_leave(dialect.do_rollback)  # type: ignore[method-assign,assignment]
 
 
 def _in_transaction(dbapi_connection: Any) -> bool:
