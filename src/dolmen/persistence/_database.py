@@ -13,6 +13,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.schema import CreateSchema
 
+from dolmen.persistence import _sqlite_driver
 from dolmen.persistence._sqlite import LOCK_FILE_SUFFIX, WRITE_OPTION, WriterQueue, configure_sqlite
 from dolmen.persistence._tables import ModuleTables
 from dolmen.persistence.exceptions import DatabaseConfigurationError
@@ -93,6 +94,7 @@ class Database:
                 "schema_translate_map": {m.module: None for m in self.modules}
             }
             options["pool_reset_on_return"] = None  # see configure_sqlite's "reset" listener
+            options["async_creator"] = self._connect_sqlite
             # Opening a SQLite connection costs a driver thread and its pragmas: keep enough
             # of them for a busy worker instead of opening and closing overflow connections.
             if self._is_file():
@@ -141,6 +143,14 @@ class Database:
         if self._writers is not None:
             self._writers.close()
             self._writers = None
+
+    async def _connect_sqlite(self) -> _sqlite_driver.Connection:
+        """A connection through Dolmen's SQLite driver (one thread trip per statement).
+
+        It is opened with the arguments SQLAlchemy derives from the URL (``uri``, ``timeout``).
+        """
+        args, kwargs = self.engine.sync_engine.dialect.create_connect_args(self.url)
+        return await _sqlite_driver.connect(*args, **kwargs)
 
     def _is_file(self) -> bool:
         database = self.url.database

@@ -1,0 +1,148 @@
+"""Dolmen's SQLite driver connection: SQLAlchemy sees a normal asyncio driver; each statement
+is one trip to the connection's thread, and a BEGIN waits for the statement it belongs to."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Column, Integer, String, func, insert, select, text
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from dolmen.persistence import Database, ModuleTables, _sqlite_driver
+
+tables = ModuleTables("items")
+items = tables.table(
+    "items",
+    Column("id", Integer, primary_key=True),
+    Column("name", String(50), nullable=False, unique=True),
+)
+
+
+@pytest.fixture
+async def database(tmp_path: Path) -> AsyncIterator[Database]:
+    database = Database(f"sqlite:///{tmp_path / 'app.db'}", [tables])
+    await database.open()
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
+@pytest.fixture
+def trips(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the functions run in the drivers' threads, in order."""
+    seen: list[str] = []
+    original = _sqlite_driver._Worker.run
+
+    async def run(self: _sqlite_driver._Worker, function: object) -> object:
+        seen.append(getattr(function, "__qualname__", repr(function)))
+        return await original(self, function)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_sqlite_driver._Worker, "run", run)
+    return seen
+
+
+async def test_the_engine_talks_to_sqlite_through_dolmens_driver(database: Database) -> None:
+    async with database.engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        assert isinstance(raw.driver_connection, _sqlite_driver.Connection)
+
+
+async def test_a_write_transaction_is_one_trip_per_statement_and_one_to_commit(
+    database: Database, trips: list[str]
+) -> None:
+    async with database.write_engine.begin() as connection:
+        await connection.execute(insert(items).values(name="a"))
+        await connection.execute(insert(items), [{"name": "b"}, {"name": "c"}])
+        names = (await connection.execute(select(items.c.name).order_by(items.c.id))).scalars()
+        assert list(names) == ["a", "b", "c"]
+    assert len(trips) == 4, trips  # BEGIN IMMEDIATE went with the first INSERT
+    assert trips[-1].endswith("commit")
+
+
+async def test_a_transaction_that_runs_nothing_costs_no_trip(
+    database: Database, trips: list[str]
+) -> None:
+    async with database.write_engine.begin():
+        pass
+    async with database.write_engine.connect() as connection:
+        await connection.begin()
+        await connection.rollback()
+    assert trips == []
+
+
+async def test_begin_immediate_takes_the_write_lock_with_the_first_statement(
+    database: Database, tmp_path: Path
+) -> None:
+    other = sqlite3.connect(tmp_path / "app.db", timeout=0, isolation_level=None)
+    try:
+        async with database.write_engine.connect() as connection:
+            await connection.begin()
+            await connection.execute(select(func.count()).select_from(items))  # a read...
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")  # ...in a writing transaction holds the lock
+            await connection.rollback()
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+
+
+async def test_rollback_undoes_and_errors_are_sqlalchemys(database: Database) -> None:
+    async with database.write_engine.begin() as connection:
+        await connection.execute(insert(items).values(name="kept"))
+    async with database.write_engine.connect() as connection:
+        await connection.begin()
+        await connection.execute(insert(items).values(name="dropped"))
+        await connection.rollback()
+    with pytest.raises(IntegrityError):
+        async with database.write_engine.begin() as connection:
+            await connection.execute(insert(items).values(name="kept"))
+    with pytest.raises(OperationalError, match="no such table"):
+        async with database.engine.connect() as connection:
+            await connection.execute(text("SELECT * FROM missing"))
+    async with database.engine.connect() as connection:
+        names = (await connection.execute(select(items.c.name))).scalars().all()
+    assert names == ["kept"]
+
+
+async def test_results_larger_than_one_read_are_complete_buffered_and_streamed(
+    database: Database,
+) -> None:
+    count = _sqlite_driver.PREFETCH * 2 + 7
+    async with database.write_engine.begin() as connection:
+        await connection.execute(insert(items), [{"name": f"n{i}"} for i in range(count)])
+    query = select(items.c.id).order_by(items.c.id)
+    async with database.engine.connect() as connection:
+        ids = (await connection.execute(query)).scalars().all()
+        streamed = [row.id async for row in await connection.stream(query)]
+        partial = await connection.stream(query)
+        first = await partial.fetchmany(3)
+        await partial.close()  # rows left unread: the SQLite cursor is closed all the same
+        assert (await connection.scalar(select(func.count()).select_from(items))) == count
+    assert ids == streamed == list(range(1, count + 1))
+    assert [row.id for row in first] == [1, 2, 3]
+
+
+async def test_rowcount_and_lastrowid_come_back(database: Database) -> None:
+    async with database.write_engine.begin() as connection:
+        result = await connection.execute(insert(items).values(name="x"))
+        assert result.inserted_primary_key == (1,)
+        await connection.execute(insert(items), [{"name": "y"}, {"name": "z"}])
+        changed = await connection.execute(items.update().values(name=items.c.name + "!"))
+        assert changed.rowcount == 3
+
+
+async def test_a_closed_connection_says_so_and_closing_twice_is_harmless(tmp_path: Path) -> None:
+    connection = await _sqlite_driver.connect(str(tmp_path / "raw.db"))
+    cursor = await connection.execute("SELECT 1")
+    assert await cursor.fetchall() == [(1,)]
+    await connection.close()
+    await connection.close()
+    with pytest.raises(ValueError, match="closed"):
+        await connection.execute("SELECT 1")
+    with pytest.raises(sqlite3.OperationalError, match="unable to open"):
+        await _sqlite_driver.connect(str(tmp_path / "no" / "such" / "folder.db"))
