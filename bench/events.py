@@ -27,6 +27,7 @@ import argparse
 import functools
 import json
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -84,8 +85,10 @@ class Database:
 
     def drop(self) -> None:
         if self.backend == "sqlite":
-            for suffix in ("", "-wal", "-shm"):
-                Path(self.url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
+            path = self.url.removeprefix("sqlite:///")
+            for suffix in ("", "-wal", "-shm", "-writer.lock"):
+                Path(path + suffix).unlink(missing_ok=True)
+            shutil.rmtree(path + "-wake", ignore_errors=True)
         else:
             self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 

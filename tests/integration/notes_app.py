@@ -120,12 +120,11 @@ async def record_note(event: NoteAdded, audit: Audit) -> None:
     await audit.record(f"{event.text}")
 
 
-def make_app(database_url: str) -> App:
-    return App(
-        "notes",
-        modules=[notes_module, audit_module],
-        config={"app": {"database_url": database_url}},
-    )
+def make_app(database_url: str, events: dict[str, object] | None = None) -> App:
+    config: dict[str, object] = {"app": {"database_url": database_url}}
+    if events is not None:
+        config["events"] = events
+    return App("notes", modules=[notes_module, audit_module], config=config)
 
 
 class AuditEntry:

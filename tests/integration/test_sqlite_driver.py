@@ -146,3 +146,27 @@ async def test_a_closed_connection_says_so_and_closing_twice_is_harmless(tmp_pat
         await connection.execute("SELECT 1")
     with pytest.raises(sqlite3.OperationalError, match="unable to open"):
         await _sqlite_driver.connect(str(tmp_path / "no" / "such" / "folder.db"))
+
+
+async def test_statements_at_commit_go_with_the_commit_or_not_at_all(
+    database: Database, trips: list[str]
+) -> None:
+    row = "INSERT INTO items__items (name) VALUES (:name)"
+    async with database.write_engine.connect() as connection:
+        await connection.begin()
+        driver = (await connection.get_raw_connection()).driver_connection
+        driver.execute_at_commit(row, [{"name": "a"}, {"name": "b"}])
+        assert trips == []  # nothing sent yet
+        await connection.commit()
+        assert len(trips) == 1  # BEGIN, both rows and COMMIT in one trip
+        await connection.begin()
+        driver.execute_at_commit(row, [{"name": "rolled back"}])
+        await connection.rollback()
+        await connection.begin()
+        await connection.execute(insert(items).values(name="c"))
+        driver.execute_at_commit(row, [{"name": "d"}, {"name": "a"}])  # "a" breaks the unique
+        with pytest.raises(IntegrityError):
+            await connection.commit()
+    async with database.engine.connect() as connection:
+        names = (await connection.execute(select(items.c.name).order_by(items.c.id))).scalars()
+        assert list(names) == ["a", "b"]  # the failed commit kept nothing, "c" included

@@ -60,6 +60,9 @@ class Dispatcher:
     the handler's :class:`Retry`, or dead. It wakes at once when this process commits
     events (:meth:`wake`), and otherwise polls, backing off while idle. Leases of running
     deliveries are renewed; deliveries whose lease expired elsewhere are given back.
+
+    With :attr:`hinted` set (commits of every process wake it, see :meth:`hint`), it stops
+    polling fast while events flow and backs off to ``poll_max_seconds`` between looks.
     """
 
     def __init__(
@@ -87,6 +90,10 @@ class Dispatcher:
         """Claim again once this many have finished (not after every one)."""
         self._slots = asyncio.Semaphore(self.settings.concurrency)
         self._polling = False
+        self.hinted = False
+        """Every process's commits wake this dispatcher (SQLite wake sockets): no fast polling."""
+        self._next_retry: float | None = None
+        """When the earliest retry scheduled here falls due (for a hinted dispatcher)."""
         self._running: dict[int, asyncio.Task[None]] = {}
         self._completed: list[int] = []
         self._wakeup = asyncio.Event()
@@ -143,7 +150,12 @@ class Dispatcher:
         return late
 
     def wake(self) -> None:
-        """Look at the outbox now (called after this process commits events)."""
+        """Look at the outbox now."""
+        self._wakeup.set()
+
+    def hint(self) -> None:
+        """New events were committed (here or in another process): claim them now."""
+        self._polling = False  # no need to look before claiming
         self._wakeup.set()
 
     async def drain(self, *, within: float = 30.0, retries: bool = False) -> None:
@@ -183,14 +195,15 @@ class Dispatcher:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), self.settings.lease_seconds / 3)
                 continue
-            if claimed:
+            if claimed and not self.hinted:
                 idle = self._poll_min  # events are flowing: look again soon
             timeout = await self._wait_for(idle)
             try:
                 await asyncio.wait_for(self._wakeup.wait(), timeout)
-                idle = self._poll_min
+                if not self.hinted:
+                    idle = self._poll_min
             except TimeoutError:
-                if not claimed:
+                if not claimed or self.hinted:
                     idle = min(idle * 2, self.settings.poll_max_seconds)  # quiet: back off
 
     async def tick(self) -> tuple[int, int]:
@@ -233,6 +246,13 @@ class Dispatcher:
         timeout = idle
         if self._running:
             timeout = min(timeout, self.settings.lease_seconds / 3)
+        if self.hinted:  # new events wake it; retries scheduled elsewhere wait for a poll
+            now = self.clock.now()
+            if self._next_retry is not None and self._next_retry <= now:
+                self._next_retry = None
+            if self._next_retry is not None:
+                timeout = min(timeout, self._next_retry - now)
+            return timeout
         if timeout <= self._poll_min * 4:
             return timeout  # events are flowing: no need to look for the next retry
         try:
@@ -335,6 +355,8 @@ class Dispatcher:
             message = f"{type(error).__name__}: {error}"
             trace = "".join(traceback.format_exception(error))
             held = await self._record_failure(delivery, now, retry_at, message, trace)
+            if held and retry_at is not None:
+                self._next_retry = min(self._next_retry or retry_at, retry_at)
         except Exception:
             logger.exception(
                 "could not record the failure of delivery %d; it is retried when its lease "

@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement
 
+from dolmen.events import _sqlite_outbox
 from dolmen.events._envelope import Envelope
 from dolmen.events._store import (
     DEAD,
@@ -153,7 +154,8 @@ class SqlDeliveryStore(DeliveryStore):
                     "traceparent": e.traceparent,
                 }
             )
-        await connection.execute(insert(deliveries), rows)
+        if self._postgres or not await _sqlite_outbox.append_at_commit(connection, rows):
+            await connection.execute(insert(deliveries), rows)
 
     async def _write(self, statement: Any, values: dict[str, Any] | None = None) -> int:
         """Run one statement in a writing transaction of its own; the rows it changed."""
@@ -165,6 +167,11 @@ class SqlDeliveryStore(DeliveryStore):
     ) -> list[Claimed]:
         statement = _CLAIM_POSTGRES if self._postgres else _CLAIM_SQLITE
         values = {"owner": owner, "limit": limit, "now": now, "until": now + lease}
+        if not self._postgres:
+            work = _sqlite_outbox.claim(values, completed, owner, now, self.keep_completed)
+            taken = await _sqlite_outbox.one_trip(self.database, work)
+            if taken is not None:
+                return sorted(taken, key=lambda c: c.id)
         async with self.database.write_engine.begin() as connection:
             if completed:
                 await self.complete(completed, owner, now, connection)
@@ -187,6 +194,11 @@ class SqlDeliveryStore(DeliveryStore):
         values = {"ids": list(ids), "owner": owner, "now": now}
         if connection is not None:
             return int((await connection.execute(statement, values)).rowcount)
+        if not self._postgres:
+            work = _sqlite_outbox.complete(ids, owner, now, self.keep_completed)
+            changed = await _sqlite_outbox.one_trip(self.database, work)
+            if changed is not None:
+                return changed
         return await self._write(statement, values)
 
     async def fail(
@@ -381,7 +393,7 @@ def _claim_statement(postgres: bool) -> Any:
         earlier.c.handler == _c.handler,
         earlier.c.ordering_key == _c.ordering_key,
         earlier.c.id < _c.id,
-        earlier.c.status.in_((PENDING, RUNNING)),
+        or_(earlier.c.status == PENDING, earlier.c.status == RUNNING),  # no expanding IN
     )
     candidates = (
         select(_c.id)

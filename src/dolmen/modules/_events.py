@@ -14,6 +14,7 @@ from dolmen.events._event import Event
 from dolmen.events._notify import Listener, notify
 from dolmen.events._settings import EventSettings
 from dolmen.events._sql_store import SqlDeliveryStore
+from dolmen.events._sqlite_wake import WakeSockets
 from dolmen.events._store import Claimed, NewDelivery
 from dolmen.events._trace import current_traceparent
 from dolmen.events.exceptions import OutboxError
@@ -44,13 +45,21 @@ class AppEvents:
         )
         self.admin = EventAdmin(self.store, clock=self.dispatcher.clock, wake=self.wake)
         self._listener: Listener | None = None
+        path = database.sqlite_file
+        self._wake_sockets = WakeSockets(path) if path is not None else None
+        """On a SQLite file: how the processes of the app wake each other's dispatchers."""
 
     async def start(self) -> None:
-        """Start delivering: the dispatcher, and on PostgreSQL a listener for NOTIFY hints."""
+        """Start delivering: the dispatcher, and a listener for other processes' hints.
+
+        The hints are PostgreSQL's NOTIFY, or on a SQLite file Dolmen's wake sockets.
+        """
         if not self.settings.dispatch:
             return
-        if not self.store.database.is_sqlite:
-            self._listener = Listener(self.store.database.engine, self.dispatcher.wake)
+        if self._wake_sockets is not None:
+            self.dispatcher.hinted = self._wake_sockets.listen(self.dispatcher.hint)
+        elif not self.store.database.is_sqlite:
+            self._listener = Listener(self.store.database.engine, self.dispatcher.hint)
             await self._listener.start()
         self.dispatcher.start()
 
@@ -60,11 +69,16 @@ class AppEvents:
             await self._listener.stop()
             self._listener = None
         await self.dispatcher.stop()
+        if self._wake_sockets is not None:
+            self._wake_sockets.close()
+            self.dispatcher.hinted = False
 
     def wake(self) -> None:
-        """Tell the dispatcher there is something new in the outbox."""
+        """New deliveries were committed: claim them here, and tell the other processes."""
         if self.settings.dispatch:
-            self.dispatcher.wake()
+            self.dispatcher.hint()
+        if self._wake_sockets is not None:
+            self._wake_sockets.notify()
 
     async def write(self, uow: UnitOfWork, published: Sequence[tuple[Event, str | None]]) -> bool:
         """Add ``published`` and one delivery per handler to the unit of work's transaction.

@@ -79,6 +79,13 @@ class Database:
         return self._engine
 
     @property
+    def sqlite_file(self) -> str | None:
+        """The SQLite database's file; None on PostgreSQL and for an in-memory database."""
+        if self.is_sqlite and self._is_file():
+            return self.url.database
+        return None
+
+    @property
     def write_engine(self) -> AsyncEngine:
         """The same engine and pool, for connections whose transaction will write."""
         if self._write_engine is None:

@@ -104,6 +104,8 @@ class Connection:
         self._tx = worker
         self._begin: str | None = None
         """A BEGIN not yet sent: it goes with the next statement."""
+        self._at_commit: list[tuple[str, Sequence[Any]]] = []
+        """Statements whose results nobody reads, sent with the COMMIT (see execute_at_commit)."""
         weakref.finalize(self, worker.stop)  # a connection dropped unclosed ends its thread
 
     @property
@@ -120,7 +122,7 @@ class Connection:
     @property
     def in_transaction(self) -> bool:
         """Whether a transaction is open (or begun and waiting for its first statement)."""
-        return self._begin is not None or self._conn.in_transaction
+        return self._begin is not None or bool(self._at_commit) or self._conn.in_transaction
 
     @property
     def total_changes(self) -> int:
@@ -135,17 +137,42 @@ class Connection:
         await cursor.execute(sql, parameters)
         return cursor
 
+    def execute_at_commit(self, sql: str, seq_of_parameters: Sequence[Any]) -> None:
+        """Run ``sql`` for each parameter set just before this transaction's COMMIT.
+
+        They go in the commit's trip (nothing is sent on rollback): for writes whose outcome
+        nobody reads before the commit, such as the outbox's rows. If one fails, the commit
+        fails and nothing of the transaction is kept.
+        """
+        self._conn  # noqa: B018  # raises when closed
+        self._at_commit.append((sql, seq_of_parameters))
+
     async def commit(self) -> None:
-        if self._begin is not None:  # nothing ran since BEGIN: there is nothing to commit
-            self._begin = None
-            return
-        await self._tx.run(self._conn.commit)
+        begin, deferred, self._at_commit = self._take_begin(), self._at_commit, []
+        if not deferred:
+            if begin is None:
+                await self._tx.run(self._conn.commit)
+            return  # nothing ran since BEGIN: there is nothing to commit
+        connection = self._conn
+
+        def run() -> None:
+            if begin is not None:
+                connection.execute(begin)
+            try:
+                for sql, rows in deferred:
+                    connection.executemany(sql, rows)
+            except BaseException:
+                if connection.in_transaction:
+                    connection.rollback()
+                raise
+            connection.commit()
+
+        await self._tx.run(run)
 
     async def rollback(self) -> None:
-        if self._begin is not None:
-            self._begin = None
-            return
-        await self._tx.run(self._conn.rollback)
+        begin, self._at_commit = self._take_begin(), []
+        if begin is None:
+            await self._tx.run(self._conn.rollback)
 
     async def create_function(self, *args: Any, **kwargs: Any) -> None:
         connection = self._conn
@@ -154,7 +181,7 @@ class Connection:
     async def close(self) -> None:
         """Close the SQLite connection and end its thread (closing twice does nothing)."""
         connection, self._connection = self._connection, None
-        self._begin = None
+        self._begin, self._at_commit = None, []
         if connection is None:
             return
         try:
@@ -165,10 +192,37 @@ class Connection:
     def stop(self) -> None:
         """Close without waiting (SQLAlchemy's terminate): the thread closes it and ends."""
         connection, self._connection = self._connection, None
-        self._begin = None
+        self._begin, self._at_commit = None, []
         if connection is not None:
             self._tx.put_nowait((_Discard(), connection.close))
             self._tx.stop()
+
+    async def run_in_transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``work`` on the SQLite connection and commit, all in one trip.
+
+        The held-back ``BEGIN`` (the caller began a transaction through SQLAlchemy, which
+        also gave it the writers' turn) runs first; if ``work`` raises, the transaction is
+        rolled back. Afterwards SQLAlchemy's own commit or rollback finds nothing to do.
+        """
+        begin, deferred, self._at_commit = self._take_begin(), self._at_commit, []
+        connection = self._conn
+
+        def run() -> T:
+            if begin is not None:
+                connection.execute(begin)
+            try:
+                result = work(connection)
+                for sql, rows in deferred:
+                    connection.executemany(sql, rows)
+            except BaseException:
+                if connection.in_transaction:
+                    connection.rollback()
+                raise
+            if connection.in_transaction:
+                connection.commit()
+            return result
+
+        return await self._tx.run(run)
 
     def _take_begin(self) -> str | None:
         begin, self._begin = self._begin, None
