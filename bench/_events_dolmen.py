@@ -33,7 +33,7 @@ from sqlalchemy import Column, Float, Integer, func, insert, select
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 from dolmen import App, Event, EventPublisher, Module, ModuleTables, provide
-from dolmen.events._sql_store import deliveries
+from dolmen.events._outbox_table import deliveries
 from dolmen.persistence import UnitOfWork
 
 EXTRA: dict[str, object] = json.loads(os.environ.get("BENCH_EVENTS", "{}"))

@@ -57,8 +57,8 @@ class Dispatcher:
     claimed, so a crash mid-handler counts), runs each handler as its own task, at most
     ``concurrency`` at once (a claimed batch waits in hand for free slots, its leases
     renewed), and records the outcome: done, a retry at a time drawn from
-    the handler's :class:`Retry`, or dead. It wakes at once when this process commits
-    events (:meth:`wake`), and otherwise polls, backing off while idle. Leases of running
+    the handler's :class:`Retry`, or dead. It wakes at once when new events are committed
+    (:meth:`hint`), and otherwise polls, backing off while idle. Leases of running
     deliveries are renewed; deliveries whose lease expired elsewhere are given back.
 
     With :attr:`hinted` set (commits of every process wake it, see :meth:`hint`), it stops

@@ -38,8 +38,9 @@ class EventSettings(BaseModel):
         default=0.001,
         gt=0,
         description="How soon the dispatcher looks at the outbox again while events flow "
-        "(the wait doubles, up to poll_max_seconds, while it finds nothing). It bounds the "
-        "latency of events published by other processes on SQLite, which has no NOTIFY.",
+        "(the wait doubles, up to poll_max_seconds, while it finds nothing). On a SQLite "
+        "file, where the commits of every process wake it through Dolmen's wake sockets, it "
+        "polls only for retries and missed wake-ups, backing off to poll_max_seconds.",
     )
     poll_max_seconds: float = Field(
         default=1.0,

@@ -5,36 +5,30 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    Double,
-    Index,
-    Integer,
-    String,
-    Text,
-    and_,
-    bindparam,
-    case,
-    delete,
-    exists,
-    func,
-    insert,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement
 
 from dolmen.events import _sqlite_outbox
 from dolmen.events._envelope import Envelope
+from dolmen.events._outbox_table import (
+    CLAIM_POSTGRES,
+    COMPLETE_DELETE,
+    COMPLETE_KEEP,
+    EXTEND,
+    HELD,
+    IS_PENDING,
+    IS_RUNNING,
+    RELEASE,
+    claimed_from,
+    deliveries,
+    envelope_from,
+)
 from dolmen.events._store import (
     DEAD,
     DONE,
     LEASE_EXPIRED,
     PENDING,
-    RUNNING,
     Claimed,
     DeadLetter,
     DeliveryStore,
@@ -42,69 +36,9 @@ from dolmen.events._store import (
     NewDelivery,
     Selection,
 )
-from dolmen.persistence import Database, ModuleTables
+from dolmen.persistence import Database
 
-OUTBOX_MODULE = "dolmen"
-"""The reserved module name owning the outbox tables (schema ``dolmen`` on PostgreSQL)."""
-
-tables = ModuleTables(OUTBOX_MODULE)
-deliveries = tables.table(
-    "deliveries",
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
-    Column("handler", String(200), nullable=False),
-    Column("ordering_key", String(200)),
-    Column("status", String(10), nullable=False),
-    Column("attempts", Integer, nullable=False, default=0),
-    Column("max_attempts", Integer, nullable=False),
-    Column("available_at", Double, nullable=False),
-    Column("lease_owner", String(100)),
-    Column("lease_until", Double),
-    Column("created_at", Double, nullable=False),
-    Column("completed_at", Double),
-    Column("last_error", Text),
-    Column("traceback", Text),
-    # The event, one copy per handler (as Spring Modulith's publication registry keeps it):
-    # a claim reads everything it needs from one row.
-    Column("event_id", String(36), nullable=False),
-    Column("event_type", String(200), nullable=False),
-    Column("event_version", Integer, nullable=False),
-    Column("source", String(200), nullable=False),
-    Column("subject", String(200)),
-    Column("published_at", Double, nullable=False),
-    Column("data", Text, nullable=False),
-    Column("traceparent", String(64)),
-)
 _c = deliveries.c
-_pending = _c.status == PENDING
-_running = _c.status == RUNNING
-Index(  # what claim() scans: pending rows only, so its size is the backlog's
-    "ix_dolmen__deliveries_due",
-    _c.available_at,
-    _c.id,
-    postgresql_where=_pending,
-    sqlite_where=_pending,
-)
-Index(  # what reap() scans
-    "ix_dolmen__deliveries_leases",
-    _c.lease_until,
-    postgresql_where=_running,
-    sqlite_where=_running,
-)
-Index(  # the per-key order of ordered handlers
-    "ix_dolmen__deliveries_ordering",
-    _c.handler,
-    _c.ordering_key,
-    _c.id,
-    postgresql_where=_c.ordering_key.is_not(None),
-    sqlite_where=_c.ordering_key.is_not(None),
-)
-Index(  # dead letters, by handler (a partial index: the claim query never looks at them)
-    "ix_dolmen__deliveries_dead",
-    _c.handler,
-    _c.id,
-    postgresql_where=_c.status == DEAD,
-    sqlite_where=_c.status == DEAD,
-)
 
 
 class SqlDeliveryStore(DeliveryStore):
@@ -154,8 +88,10 @@ class SqlDeliveryStore(DeliveryStore):
                     "traceparent": e.traceparent,
                 }
             )
-        if self._postgres or not await _sqlite_outbox.append_at_commit(connection, rows):
+        if self._postgres:
             await connection.execute(insert(deliveries), rows)
+        else:  # in the COMMIT's trip to the driver's thread
+            await _sqlite_outbox.append_at_commit(connection, rows)
 
     async def _write(self, statement: Any, values: dict[str, Any] | None = None) -> int:
         """Run one statement in a writing transaction of its own; the rows it changed."""
@@ -165,19 +101,16 @@ class SqlDeliveryStore(DeliveryStore):
     async def claim(
         self, owner: str, limit: int, now: float, lease: float, completed: Sequence[int] = ()
     ) -> list[Claimed]:
-        statement = _CLAIM_POSTGRES if self._postgres else _CLAIM_SQLITE
         values = {"owner": owner, "limit": limit, "now": now, "until": now + lease}
-        if not self._postgres:
+        if not self._postgres:  # one trip to the driver's thread, the write lock held briefly
             work = _sqlite_outbox.claim(values, completed, owner, now, self.keep_completed)
-            taken = await _sqlite_outbox.one_trip(self.database, work)
-            if taken is not None:
-                return sorted(taken, key=lambda c: c.id)
-        async with self.database.write_engine.begin() as connection:
-            if completed:
-                await self.complete(completed, owner, now, connection)
-            rows = (await connection.execute(statement, values)).all()
-        claimed = [Claimed(row.id, row.handler, row.attempts, row.max_attempts, _envelope(row))
-                   for row in rows]  # fmt: skip
+            claimed = await _sqlite_outbox.one_trip(self.database, work)
+        else:
+            async with self.database.write_engine.begin() as connection:
+                if completed:
+                    await self.complete(completed, owner, now, connection)
+                rows = (await connection.execute(CLAIM_POSTGRES, values)).all()
+            claimed = [claimed_from(row) for row in rows]
         claimed.sort(key=lambda c: c.id)
         return claimed
 
@@ -190,15 +123,13 @@ class SqlDeliveryStore(DeliveryStore):
     ) -> int:
         if not ids:
             return 0
-        statement = _COMPLETE_KEEP if self.keep_completed else _COMPLETE_DELETE
+        statement = COMPLETE_KEEP if self.keep_completed else COMPLETE_DELETE
         values = {"ids": list(ids), "owner": owner, "now": now}
         if connection is not None:
             return int((await connection.execute(statement, values)).rowcount)
         if not self._postgres:
             work = _sqlite_outbox.complete(ids, owner, now, self.keep_completed)
-            changed = await _sqlite_outbox.one_trip(self.database, work)
-            if changed is not None:
-                return changed
+            return await _sqlite_outbox.one_trip(self.database, work)
         return await self._write(statement, values)
 
     async def fail(
@@ -222,13 +153,13 @@ class SqlDeliveryStore(DeliveryStore):
         if retry_at is None:
             values["completed_at"] = now  # when it died
         held = {"ids": [delivery], "owner": owner}
-        return bool(await self._write(update(deliveries).where(_HELD).values(**values), held))
+        return bool(await self._write(update(deliveries).where(HELD).values(**values), held))
 
     async def reap(self, now: float) -> int:
         last_try = _c.attempts >= _c.max_attempts
         statement = (
             update(deliveries)
-            .where(_running, _c.lease_until < now)
+            .where(IS_RUNNING, _c.lease_until < now)
             .values(
                 status=case((last_try, DEAD), else_=PENDING),
                 completed_at=case((last_try, now), else_=None),
@@ -244,23 +175,23 @@ class SqlDeliveryStore(DeliveryStore):
     async def extend(self, ids: Sequence[int], owner: str, until: float) -> None:
         if not ids:
             return
-        await self._write(_EXTEND, {"ids": list(ids), "owner": owner, "until": until})
+        await self._write(EXTEND, {"ids": list(ids), "owner": owner, "until": until})
 
     async def release(self, ids: Sequence[int], owner: str, now: float) -> None:
         if not ids:
             return
-        await self._write(_RELEASE, {"ids": list(ids), "owner": owner, "now": now})
+        await self._write(RELEASE, {"ids": list(ids), "owner": owner, "now": now})
 
     async def next_due(self) -> float | None:
         async with self.database.engine.connect() as connection:
-            value = await connection.scalar(select(func.min(_c.available_at)).where(_pending))
+            value = await connection.scalar(select(func.min(_c.available_at)).where(IS_PENDING))
         return None if value is None else float(value)
 
     async def unsettled(self, due_by: float | None = None) -> int:
-        waiting = _pending if due_by is None else and_(_pending, _c.available_at <= due_by)
+        waiting = IS_PENDING if due_by is None else and_(IS_PENDING, _c.available_at <= due_by)
         async with self.database.engine.connect() as connection:
             count = await connection.scalar(
-                select(func.count()).select_from(deliveries).where(or_(_running, waiting))
+                select(func.count()).select_from(deliveries).where(or_(IS_RUNNING, waiting))
             )
         return int(count or 0)
 
@@ -279,7 +210,7 @@ class SqlDeliveryStore(DeliveryStore):
                 error=row.last_error or "",
                 traceback=row.traceback,
                 failed_at=float(row.completed_at or row.available_at),
-                envelope=_envelope(row),
+                envelope=envelope_from(row),
             )
             for row in rows
         ]
@@ -311,11 +242,11 @@ class SqlDeliveryStore(DeliveryStore):
         query = (
             select(
                 _c.handler,
-                count(_pending),
-                count(_running),
-                count(and_(_pending, _c.attempts > 0)),
+                count(IS_PENDING),
+                count(IS_RUNNING),
+                count(and_(IS_PENDING, _c.attempts > 0)),
                 count(_c.status == DEAD),
-                func.min(case((_pending, _c.created_at), else_=None)),
+                func.min(case((IS_PENDING, _c.created_at), else_=None)),
             )
             .where(_c.status != DONE)
             .group_by(_c.handler)
@@ -341,32 +272,6 @@ class SqlDeliveryStore(DeliveryStore):
         )
 
 
-_HELD = and_(
-    _c.id.in_(bindparam("ids", expanding=True)), _c.lease_owner == bindparam("owner"), _running
-)
-"""Deliveries among ``ids`` still running under ``owner``'s lease. The statements below are
-built once, their parameters bound per call: building an ``IN`` of a few hundred ids costs
-more than running it."""
-_COMPLETE_DELETE = delete(deliveries).where(_HELD)
-_COMPLETE_KEEP = (
-    update(deliveries)
-    .where(_HELD)
-    .values(status=DONE, completed_at=bindparam("now"), lease_owner=None, lease_until=None)
-)
-_EXTEND = update(deliveries).where(_HELD).values(lease_until=bindparam("until"))
-_RELEASE = (
-    update(deliveries)
-    .where(_HELD)
-    .values(
-        status=PENDING,
-        attempts=_c.attempts - 1,
-        available_at=bindparam("now"),
-        lease_owner=None,
-        lease_until=None,
-    )
-)
-
-
 def _chosen(selection: Selection | None) -> list[ColumnElement[bool]]:
     if selection is None or selection.everything:
         return []
@@ -378,64 +283,3 @@ def _chosen(selection: Selection | None) -> list[ColumnElement[bool]]:
     if selection.event_type:
         conditions.append(_c.event_type == selection.event_type)
     return conditions
-
-
-_CLAIMED = (
-    _c.id, _c.handler, _c.attempts, _c.max_attempts, _c.event_id, _c.event_type,
-    _c.event_version, _c.source, _c.subject, _c.published_at, _c.data, _c.traceparent,
-)  # fmt: skip
-
-
-def _claim_statement(postgres: bool) -> Any:
-    """Take the due deliveries, oldest first: built once, its parameters bound per call."""
-    earlier = deliveries.alias("earlier")
-    held_back = exists().where(
-        earlier.c.handler == _c.handler,
-        earlier.c.ordering_key == _c.ordering_key,
-        earlier.c.id < _c.id,
-        or_(earlier.c.status == PENDING, earlier.c.status == RUNNING),  # no expanding IN
-    )
-    candidates = (
-        select(_c.id)
-        .where(
-            _pending,
-            _c.available_at <= bindparam("now"),
-            or_(_c.ordering_key.is_(None), ~held_back),
-        )
-        .order_by(_c.available_at, _c.id)
-        .limit(bindparam("limit"))
-    )
-    if postgres:
-        # Locked rows are skipped, so dispatchers never take the same one. The selection is
-        # materialised: as a subquery of the UPDATE, PostgreSQL could evaluate it more than
-        # once and take more than ``limit`` rows.
-        due = (
-            candidates.with_for_update(skip_locked=True, of=deliveries)
-            .cte("due")
-            .prefix_with("MATERIALIZED")
-        )
-        chosen: Any = select(due.c.id)
-    else:
-        chosen = candidates.scalar_subquery()
-    return (
-        update(deliveries)
-        .where(_c.id.in_(chosen))
-        .values(
-            status=RUNNING,
-            lease_owner=bindparam("owner"),
-            lease_until=bindparam("until"),
-            attempts=_c.attempts + 1,
-        )
-        .returning(*_CLAIMED)
-    )
-
-
-_CLAIM_SQLITE = _claim_statement(postgres=False)
-_CLAIM_POSTGRES = _claim_statement(postgres=True)
-
-
-def _envelope(row: Any) -> Envelope:
-    return Envelope(
-        row.event_id, row.event_type, row.event_version, row.source, float(row.published_at),
-        row.data, row.subject, row.traceparent,
-    )  # fmt: skip

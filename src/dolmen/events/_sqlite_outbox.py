@@ -16,13 +16,20 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, delete, func, insert, literal_column, select, update
+from sqlalchemy import bindparam, func, insert, literal_column, select
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.compiler import Compiled
 
-from dolmen.events._envelope import Envelope
-from dolmen.events._store import DONE, RUNNING, Claimed
+from dolmen.events._outbox_table import (
+    CLAIM_SQLITE,
+    OUTBOX_MODULE,
+    claimed_from,
+    completion,
+    deliveries,
+    held,
+)
+from dolmen.events._store import Claimed
 from dolmen.persistence import Database
 from dolmen.persistence._sqlite_driver import Connection as DriverConnection
 
@@ -30,55 +37,56 @@ T = TypeVar("T")
 
 
 @functools.cache
-def _statements() -> dict[str, Compiled]:
-    """The statements, compiled for SQLite with named parameters (once, on first use)."""
-    from dolmen.events._sql_store import _CLAIM_SQLITE, OUTBOX_MODULE, deliveries
-
-    c = deliveries.c
-    # The ids arrive as one JSON array: no statement per batch size, no IN to build.
-    ids: Any = select(literal_column("value")).select_from(func.json_each(bindparam("ids")))
-    held = (c.id.in_(ids), c.lease_owner == bindparam("owner"), c.status == RUNNING)
+def _dialect() -> SQLiteDialect_pysqlite:
     dialect = SQLiteDialect_pysqlite(paramstyle="named")
     dialect.default_schema_name = "main"
-    statements = {
-        "append": insert(deliveries),
-        "claim": _CLAIM_SQLITE,
-        "complete_delete": delete(deliveries).where(*held),
-        "complete_keep": update(deliveries)
-        .where(*held)
-        .values(status=DONE, completed_at=bindparam("now"), lease_owner=None, lease_until=None),
-    }
+    return dialect
+
+
+def _compile(statement: Any, column_keys: list[str] | None = None) -> Compiled:
+    """``statement`` for SQLite with named parameters, the outbox's schema dropped."""
+    return statement.compile(  # type: ignore[no-any-return]
+        dialect=_dialect(),
+        schema_translate_map={OUTBOX_MODULE: None},
+        render_schema_translate=True,
+        column_keys=column_keys,
+    )
+
+
+@functools.cache
+def _statements() -> dict[str, Compiled]:
+    """The claim and the completions, compiled once, on first use."""
+    # The ids arrive as one JSON array: no statement per batch size, no IN to build.
+    ids: Any = select(literal_column("value")).select_from(func.json_each(bindparam("ids")))
     return {
-        name: statement.compile(
-            dialect=dialect,
-            schema_translate_map={OUTBOX_MODULE: None},
-            render_schema_translate=True,
-            column_keys=APPENDED if name == "append" else None,
-        )
-        for name, statement in statements.items()
+        "claim": _compile(CLAIM_SQLITE),
+        "complete_delete": _compile(completion(held(ids), keep=False)),
+        "complete_keep": _compile(completion(held(ids), keep=True)),
     }
 
 
-APPENDED = [
-    "handler", "ordering_key", "status", "attempts", "max_attempts", "available_at",
-    "created_at", "event_id", "event_type", "event_version", "source", "subject",
-    "published_at", "data", "traceparent",
-]  # fmt: skip
-"""The columns a publication writes (the store's append gives each row these keys)."""
+@functools.cache
+def _append(columns: tuple[str, ...]) -> str:
+    """The INSERT of outbox rows with these keys (the store's append gives them all the same)."""
+    return _compile(insert(deliveries), list(columns)).string
 
 
-async def append_at_commit(connection: AsyncConnection, rows: list[dict[str, Any]]) -> bool:
-    """Have ``rows`` inserted with the transaction's COMMIT, in its trip.
-
-    False when the driver cannot: the caller inserts them itself.
-    """
+async def _driver(connection: AsyncConnection) -> DriverConnection:
     driver = (await connection.get_raw_connection()).driver_connection
     if not isinstance(driver, DriverConnection):
-        return False
+        raise TypeError(
+            f"the SQLite outbox runs on the connections of dolmen.persistence.Database, not "
+            f"{type(driver).__name__}; open the database with Database(url, ...).open()"
+        )
+    return driver
+
+
+async def append_at_commit(connection: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """Have ``rows`` inserted with the transaction's COMMIT, in its trip."""
+    driver = await _driver(connection)
     if not connection.in_transaction():
         await connection.begin()  # the writers' turn (SQLAlchemy would begin on a statement)
-    driver.execute_at_commit(_statements()["append"].string, rows)
-    return True
+    driver.execute_at_commit(_append(tuple(rows[0])), rows)
 
 
 def _run(connection: sqlite3.Connection, name: str, values: dict[str, Any]) -> sqlite3.Cursor:
@@ -86,15 +94,11 @@ def _run(connection: sqlite3.Connection, name: str, values: dict[str, Any]) -> s
     return connection.execute(compiled.string, compiled.construct_params(values) or {})
 
 
-async def one_trip(database: Database, work: Callable[[sqlite3.Connection], T]) -> T | None:
-    """Run ``work`` in a writing transaction in one trip; None when the driver cannot."""
+async def one_trip(database: Database, work: Callable[[sqlite3.Connection], T]) -> T:
+    """Run ``work`` in a writing transaction, in one trip to the driver's thread."""
     async with database.write_engine.connect() as connection:
         await connection.begin()  # the writers' turn, and a BEGIN IMMEDIATE held back
-        driver = (await connection.get_raw_connection()).driver_connection
-        if not isinstance(driver, DriverConnection):
-            await connection.rollback()
-            return None
-        result = await driver.run_in_transaction(work)
+        result = await (await _driver(connection)).run_in_transaction(work)
         await connection.commit()  # committed already: this gives the writers' turn back
         return result
 
@@ -119,16 +123,6 @@ def claim(
     def work(connection: sqlite3.Connection) -> list[Claimed]:
         if record is not None:
             record(connection)
-        return [_claimed(row) for row in _run(connection, "claim", values).fetchall()]
+        return [claimed_from(row) for row in _run(connection, "claim", values).fetchall()]
 
     return work
-
-
-def _claimed(row: tuple[Any, ...]) -> Claimed:
-    """A row of the claim's RETURNING (the store's ``_CLAIMED`` columns, in order)."""
-    (id_, handler, attempts, max_attempts, event_id, event_type, version, source, subject,
-     published_at, data, traceparent) = row  # fmt: skip
-    envelope = Envelope(
-        event_id, event_type, version, source, float(published_at), data, subject, traceparent
-    )
-    return Claimed(id_, handler, attempts, max_attempts, envelope)

@@ -47,11 +47,6 @@ class WakeSockets:
         self._seen: int | None = None
         """The folder's modification time when ``_targets`` was read."""
 
-    @property
-    def listening(self) -> bool:
-        """Whether this process receives hints (see :meth:`listen`)."""
-        return self._listener is not None
-
     def listen(self, wake: Callable[[], None]) -> bool:
         """Call ``wake`` (in the running loop) on each hint; False when it cannot listen."""
         if not hasattr(socket, "AF_UNIX") or self._listener is not None:

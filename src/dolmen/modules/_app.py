@@ -16,7 +16,7 @@ from dolmen.config import AppSettings, LoadedConfig, load_config
 from dolmen.di import Parameter, ProviderConfigurationError, ResolutionError, parameters_of
 from dolmen.events import EventSettings
 from dolmen.events._admin import EventAdmin
-from dolmen.events._sql_store import tables as outbox_tables
+from dolmen.events._outbox_table import tables as outbox_tables
 from dolmen.modules._checks import (
     check_public_keys,
     check_reserved_names,

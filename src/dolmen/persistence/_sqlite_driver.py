@@ -148,26 +148,10 @@ class Connection:
         self._at_commit.append((sql, seq_of_parameters))
 
     async def commit(self) -> None:
-        begin, deferred, self._at_commit = self._take_begin(), self._at_commit, []
-        if not deferred:
-            if begin is None:
-                await self._tx.run(self._conn.commit)
-            return  # nothing ran since BEGIN: there is nothing to commit
-        connection = self._conn
-
-        def run() -> None:
-            if begin is not None:
-                connection.execute(begin)
-            try:
-                for sql, rows in deferred:
-                    connection.executemany(sql, rows)
-            except BaseException:
-                if connection.in_transaction:
-                    connection.rollback()
-                raise
-            connection.commit()
-
-        await self._tx.run(run)
+        if self._at_commit:
+            await self.run_in_transaction(lambda _: None)
+        elif self._take_begin() is None:  # else nothing ran since BEGIN: nothing to commit
+            await self._tx.run(self._conn.commit)
 
     async def rollback(self) -> None:
         begin, self._at_commit = self._take_begin(), []
@@ -201,7 +185,8 @@ class Connection:
         """Run ``work`` on the SQLite connection and commit, all in one trip.
 
         The held-back ``BEGIN`` (the caller began a transaction through SQLAlchemy, which
-        also gave it the writers' turn) runs first; if ``work`` raises, the transaction is
+        also gave it the writers' turn) runs first, the statements queued by
+        :meth:`execute_at_commit` after ``work``; if anything raises, the transaction is
         rolled back. Afterwards SQLAlchemy's own commit or rollback finds nothing to do.
         """
         begin, deferred, self._at_commit = self._take_begin(), self._at_commit, []
@@ -266,25 +251,14 @@ class Cursor:
             owner._begin = sql
             self._reset()
             return self
-        begin = owner._take_begin()
-        connection = owner._conn
         arguments = () if parameters is None else parameters
-
-        def run() -> tuple[Any, ...]:
-            if begin is not None:
-                connection.execute(begin)
-            raw = connection.cursor()
-            try:
-                raw.execute(sql, arguments)
-                return self._read_first(raw)
-            except BaseException:
-                raw.close()
-                raise
-
-        self._absorb(await owner._tx.run(run))
-        return self
+        return await self._run(lambda raw: raw.execute(sql, arguments))
 
     async def executemany(self, sql: str, seq_of_parameters: Sequence[Any]) -> Cursor:
+        return await self._run(lambda raw: raw.executemany(sql, seq_of_parameters))
+
+    async def _run(self, statement: Callable[[sqlite3.Cursor], object]) -> Cursor:
+        """One trip: the held-back BEGIN, ``statement`` on a new SQLite cursor, its first rows."""
         owner = self._owner
         begin = owner._take_begin()
         connection = owner._conn
@@ -294,7 +268,7 @@ class Cursor:
                 connection.execute(begin)
             raw = connection.cursor()
             try:
-                raw.executemany(sql, seq_of_parameters)
+                statement(raw)
                 return self._read_first(raw)
             except BaseException:
                 raw.close()

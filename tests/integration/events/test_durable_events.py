@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from dolmen import App, EventPublisher
 from dolmen.events import OutboxError
 from dolmen.events._envelope import Envelope, new_event_id
-from dolmen.events._sql_store import deliveries
+from dolmen.events._outbox_table import deliveries
 from dolmen.events._store import NewDelivery
 
 from .ledger_app import Behaviour, Deposited, Ledger, Tally, make_app

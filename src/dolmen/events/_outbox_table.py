@@ -1,0 +1,203 @@
+"""The outbox table and the statements built on it once (SQLite and PostgreSQL alike).
+
+:mod:`dolmen.events._sql_store` runs them through SQLAlchemy; on SQLite the hot ones also
+run compiled, in one trip to the driver's thread (:mod:`dolmen.events._sqlite_outbox`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Double,
+    Index,
+    Integer,
+    String,
+    Text,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.sql import ColumnElement
+
+from dolmen.events._envelope import Envelope
+from dolmen.events._store import DEAD, DONE, PENDING, RUNNING, Claimed
+from dolmen.persistence import ModuleTables
+
+OUTBOX_MODULE = "dolmen"
+"""The reserved module name owning the outbox tables (schema ``dolmen`` on PostgreSQL)."""
+
+tables = ModuleTables(OUTBOX_MODULE)
+deliveries = tables.table(
+    "deliveries",
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("handler", String(200), nullable=False),
+    Column("ordering_key", String(200)),
+    Column("status", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("max_attempts", Integer, nullable=False),
+    Column("available_at", Double, nullable=False),
+    Column("lease_owner", String(100)),
+    Column("lease_until", Double),
+    Column("created_at", Double, nullable=False),
+    Column("completed_at", Double),
+    Column("last_error", Text),
+    Column("traceback", Text),
+    # The event, one copy per handler (as Spring Modulith's publication registry keeps it):
+    # a claim reads everything it needs from one row.
+    Column("event_id", String(36), nullable=False),
+    Column("event_type", String(200), nullable=False),
+    Column("event_version", Integer, nullable=False),
+    Column("source", String(200), nullable=False),
+    Column("subject", String(200)),
+    Column("published_at", Double, nullable=False),
+    Column("data", Text, nullable=False),
+    Column("traceparent", String(64)),
+)
+_c = deliveries.c
+IS_PENDING = _c.status == PENDING
+IS_RUNNING = _c.status == RUNNING
+Index(  # what claim() scans: pending rows only, so its size is the backlog's
+    "ix_dolmen__deliveries_due",
+    _c.available_at,
+    _c.id,
+    postgresql_where=IS_PENDING,
+    sqlite_where=IS_PENDING,
+)
+Index(  # what reap() scans
+    "ix_dolmen__deliveries_leases",
+    _c.lease_until,
+    postgresql_where=IS_RUNNING,
+    sqlite_where=IS_RUNNING,
+)
+Index(  # the per-key order of ordered handlers
+    "ix_dolmen__deliveries_ordering",
+    _c.handler,
+    _c.ordering_key,
+    _c.id,
+    postgresql_where=_c.ordering_key.is_not(None),
+    sqlite_where=_c.ordering_key.is_not(None),
+)
+Index(  # dead letters, by handler (a partial index: the claim query never looks at them)
+    "ix_dolmen__deliveries_dead",
+    _c.handler,
+    _c.id,
+    postgresql_where=_c.status == DEAD,
+    sqlite_where=_c.status == DEAD,
+)
+
+
+def held(ids: Any) -> ColumnElement[bool]:
+    """Deliveries among ``ids`` still running under ``owner``'s lease (both parameters).
+
+    ``ids`` is an expanding list parameter, or on SQLite's fast path a subquery.
+    """
+    return and_(_c.id.in_(ids), _c.lease_owner == bindparam("owner"), IS_RUNNING)
+
+
+def completion(held: ColumnElement[bool], keep: bool) -> Any:
+    """Record ``held`` deliveries as done: deleted, or with ``keep`` marked done at ``now``."""
+    if keep:
+        return (
+            update(deliveries)
+            .where(held)
+            .values(status=DONE, completed_at=bindparam("now"), lease_owner=None, lease_until=None)
+        )
+    return delete(deliveries).where(held)
+
+
+HELD = held(bindparam("ids", expanding=True))
+"""The statements below are built once, their parameters bound per call: building an ``IN``
+of a few hundred ids costs more than running it."""
+COMPLETE_DELETE = completion(HELD, keep=False)
+COMPLETE_KEEP = completion(HELD, keep=True)
+EXTEND = update(deliveries).where(HELD).values(lease_until=bindparam("until"))
+RELEASE = (
+    update(deliveries)
+    .where(HELD)
+    .values(
+        status=PENDING,
+        attempts=_c.attempts - 1,
+        available_at=bindparam("now"),
+        lease_owner=None,
+        lease_until=None,
+    )
+)
+
+
+CLAIMED = (
+    _c.id, _c.handler, _c.attempts, _c.max_attempts, _c.event_id, _c.event_type,
+    _c.event_version, _c.source, _c.subject, _c.published_at, _c.data, _c.traceparent,
+)  # fmt: skip
+
+
+def _claim_statement(postgres: bool) -> Any:
+    """Take the due deliveries, oldest first: built once, its parameters bound per call."""
+    earlier = deliveries.alias("earlier")
+    held_back = exists().where(
+        earlier.c.handler == _c.handler,
+        earlier.c.ordering_key == _c.ordering_key,
+        earlier.c.id < _c.id,
+        or_(earlier.c.status == PENDING, earlier.c.status == RUNNING),  # no expanding IN
+    )
+    candidates = (
+        select(_c.id)
+        .where(
+            IS_PENDING,
+            _c.available_at <= bindparam("now"),
+            or_(_c.ordering_key.is_(None), ~held_back),
+        )
+        .order_by(_c.available_at, _c.id)
+        .limit(bindparam("limit"))
+    )
+    if postgres:
+        # Locked rows are skipped, so dispatchers never take the same one. The selection is
+        # materialised: as a subquery of the UPDATE, PostgreSQL could evaluate it more than
+        # once and take more than ``limit`` rows.
+        due = (
+            candidates.with_for_update(skip_locked=True, of=deliveries)
+            .cte("due")
+            .prefix_with("MATERIALIZED")
+        )
+        chosen: Any = select(due.c.id)
+    else:
+        chosen = candidates.scalar_subquery()
+    return (
+        update(deliveries)
+        .where(_c.id.in_(chosen))
+        .values(
+            status=RUNNING,
+            lease_owner=bindparam("owner"),
+            lease_until=bindparam("until"),
+            attempts=_c.attempts + 1,
+        )
+        .returning(*CLAIMED)
+    )
+
+
+CLAIM_SQLITE = _claim_statement(postgres=False)
+CLAIM_POSTGRES = _claim_statement(postgres=True)
+
+
+def claimed_from(row: Sequence[Any]) -> Claimed:
+    """A row of the claim's ``RETURNING`` (the ``CLAIMED`` columns, in order)."""
+    (id_, handler, attempts, max_attempts, event_id, event_type, version, source, subject,
+     published_at, data, traceparent) = row  # fmt: skip
+    envelope = Envelope(
+        event_id, event_type, version, source, float(published_at), data, subject, traceparent
+    )
+    return Claimed(id_, handler, attempts, max_attempts, envelope)
+
+
+def envelope_from(row: Any) -> Envelope:
+    return Envelope(
+        row.event_id, row.event_type, row.event_version, row.source, float(row.published_at),
+        row.data, row.subject, row.traceparent,
+    )  # fmt: skip
