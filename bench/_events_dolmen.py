@@ -134,6 +134,7 @@ async def steady(args: argparse.Namespace) -> dict[str, object]:
     total = int(args.rate * args.seconds)
     async with app.running():
         interval = 1.0 / args.rate
+        cpu = time.process_time()
         start = time.perf_counter() + 0.1
         for number in range(total):
             delay = start + number * interval - time.perf_counter()
@@ -142,11 +143,13 @@ async def steady(args: argparse.Namespace) -> dict[str, object]:
             async with app.unit_of_work("source") as work:
                 (await work.get(EventPublisher)).publish(Ping(number=number, sent_at=time.time()))
         lag = time.perf_counter() - (start + total * interval)
+        cpu = time.process_time() - cpu
         await outbox_empty(app, time.monotonic() + 120)
     if args.dispatch:  # delivered here: this process has the latencies
         with open(args.latencies, "w") as out:  # noqa: ASYNC230  # once, after the run
             out.write(json.dumps(latencies))
-    return {"sent": total, "rate": args.rate, "publisher_lag_s": round(max(lag, 0.0), 3)}
+    return {"sent": total, "rate": args.rate, "publisher_lag_s": round(max(lag, 0.0), 3),
+            "cpu_ms_per_event": round(cpu * 1000 / total, 3)}  # fmt: skip
 
 
 def main() -> None:

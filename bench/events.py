@@ -11,7 +11,8 @@ Workloads, each timed ``--rounds`` times in alternating order, medians reported:
   of work, committed with the delivery's completion).
 - latency: one event per committed transaction at a steady 1,000 per second for
   ``--seconds``; the time from just before the publisher's commit until the handler runs,
-  p50 and p99, the first second dropped.
+  p50 and p99, the first second dropped. For Dolmen also the CPU time per event of its
+  publisher and of its worker process (less noisy than latency on a busy machine).
 
 Dolmen runs one publisher process (its app without a dispatcher) and one worker process (its
 app with the dispatcher) on SQLite (a file, WAL, ``synchronous=NORMAL``) and on PostgreSQL
@@ -61,8 +62,8 @@ class Database:
     def __init__(self, backend: str) -> None:
         self.backend = backend
         self.name = f"dolmen_bench_{uuid.uuid4().hex[:10]}"
+        SCRATCH.mkdir(parents=True, exist_ok=True)  # the latencies go there too
         if backend == "sqlite":
-            SCRATCH.mkdir(parents=True, exist_ok=True)
             self.url = f"sqlite:///{SCRATCH / (self.name + '.db')}"
         else:
             base = os.environ.get(
@@ -93,6 +94,12 @@ class Database:
             self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
+def cpu_seconds(pid: int) -> float:
+    """The CPU time a process has used so far (user and system), from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def dolmen(
     backend: str, workload: str, handler: str, args: argparse.Namespace
 ) -> dict[str, object]:
@@ -119,10 +126,12 @@ def dolmen(
                  "--events", str(args.events), "--batch", "100"]
             )  # fmt: skip
             return {"events_per_s": result["events_per_s"], "seconds": result["seconds"]}
+        cpu_before = cpu_seconds(worker.pid)
         result = run_json(
             [PYTHON, script, "steady", "--database-url", database.url, "--rate", "1000",
              "--seconds", str(args.seconds)]
         )  # fmt: skip
+        worker_cpu = cpu_seconds(worker.pid) - cpu_before
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=60)
         values = sorted(json.loads(latencies.read_text())[2000 + 1000 :])  # warm-up, 1st s
@@ -130,6 +139,8 @@ def dolmen(
             "p50_ms": round(statistics.median(values) * 1000, 2),
             "p99_ms": round(values[max(int(len(values) * 0.99) - 1, 0)] * 1000, 2),
             "publisher_lag_s": result["publisher_lag_s"],
+            "publisher_cpu_ms_per_event": result["cpu_ms_per_event"],
+            "worker_cpu_ms_per_event": round(worker_cpu * 1000 / float(str(result["sent"])), 3),
         }
     finally:
         if worker is not None and worker.poll() is None:

@@ -91,7 +91,7 @@ class Dispatcher:
         self._slots = asyncio.Semaphore(self.settings.concurrency)
         self._polling = False
         self.hinted = False
-        """Every process's commits wake this dispatcher (SQLite wake sockets): no fast polling."""
+        """Every process's commits wake this dispatcher (NOTIFY, wake sockets): no fast polling."""
         self._next_retry: float | None = None
         """When the earliest retry scheduled here falls due (for a hinted dispatcher)."""
         self._running: dict[int, asyncio.Task[None]] = {}

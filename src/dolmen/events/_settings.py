@@ -38,9 +38,10 @@ class EventSettings(BaseModel):
         default=0.001,
         gt=0,
         description="How soon the dispatcher looks at the outbox again while events flow "
-        "(the wait doubles, up to poll_max_seconds, while it finds nothing). On a SQLite "
-        "file, where the commits of every process wake it through Dolmen's wake sockets, it "
-        "polls only for retries and missed wake-ups, backing off to poll_max_seconds.",
+        "(the wait doubles, up to poll_max_seconds, while it finds nothing). Where the "
+        "commits of every process wake it (PostgreSQL NOTIFY, Dolmen's wake sockets on a "
+        "SQLite file), it polls only for retries and missed wake-ups, backing off to "
+        "poll_max_seconds.",
     )
     poll_max_seconds: float = Field(
         default=1.0,

@@ -11,7 +11,7 @@ from dolmen.events._delivery import DeliveryContext, PoisonEvent, context_of, de
 from dolmen.events._dispatcher import Dispatcher, LeaseLost
 from dolmen.events._envelope import Envelope, new_event_id
 from dolmen.events._event import Event
-from dolmen.events._notify import Listener, notify
+from dolmen.events._notify import Listener
 from dolmen.events._settings import EventSettings
 from dolmen.events._sql_store import SqlDeliveryStore
 from dolmen.events._sqlite_wake import WakeSockets
@@ -59,7 +59,9 @@ class AppEvents:
         if self._wake_sockets is not None:
             self.dispatcher.hinted = self._wake_sockets.listen(self.dispatcher.hint)
         elif not self.store.database.is_sqlite:
-            self._listener = Listener(self.store.database.engine, self.dispatcher.hint)
+            self._listener = Listener(
+                self.store.database.engine, self.dispatcher.hint, self._listening
+            )
             await self._listener.start()
         self.dispatcher.start()
 
@@ -71,7 +73,13 @@ class AppEvents:
         await self.dispatcher.stop()
         if self._wake_sockets is not None:
             self._wake_sockets.close()
-            self.dispatcher.hinted = False
+        self.dispatcher.hinted = False
+
+    def _listening(self, listening: bool) -> None:
+        """Whether PostgreSQL's NOTIFY reaches this process (else poll fast while events flow)."""
+        self.dispatcher.hinted = listening
+        if listening:
+            self.dispatcher.hint()  # what was committed while not listening
 
     def wake(self) -> None:
         """New deliveries were committed: claim them here, and tell the other processes."""
@@ -122,9 +130,8 @@ class AppEvents:
                 "(an HTTP GET?); publish from a POST, PUT, PATCH or DELETE, or a command"
             )
         connection = await uow.connection()
+        # On PostgreSQL, the outbox's trigger sends NOTIFY (see dolmen.events._notify).
         await self.store.append(connection, envelopes, deliveries)
-        if not self.store.database.is_sqlite:
-            await notify(connection)  # wakes the dispatchers of every process on commit
         return True
 
     async def run(self, claimed: Claimed) -> bool:

@@ -7,7 +7,7 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from dolmen import App, EventPublisher
 from dolmen.events import OutboxError
@@ -249,6 +249,46 @@ async def test_postgres_notify_wakes_the_dispatcher_of_another_process_at_once(
             await asyncio.sleep(0.01)
         assert sum(behaviour.tries.values()) == 2
         assert time.monotonic() - started < 0.5  # woken by NOTIFY, not by its next poll
+
+
+@pytest.mark.postgres
+async def test_postgres_a_lost_listener_listens_again_and_notify_wakes_the_dispatcher(
+    postgres_url: str,
+) -> None:
+    publisher = make_app(postgres_url, Behaviour(), dispatch=False)
+    behaviour = Behaviour()
+    worker = make_app(postgres_url, behaviour, poll_max_seconds=30.0)
+    async with publisher.running(), worker.running():
+        dispatcher = worker._started_events().dispatcher
+        assert dispatcher.hinted  # NOTIFY reaches it: no fast polling while events flow
+        assert publisher.database is not None
+        async with publisher.database.engine.connect() as connection:
+            killed = await connection.scalar(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND query LIKE 'LISTEN %'"
+                )
+            )
+        assert killed == 1
+        for _ in range(100):  # 1 s at most
+            if not dispatcher.hinted:
+                break
+            await asyncio.sleep(0.01)
+        assert not dispatcher.hinted  # while it cannot listen, it polls as before
+        for _ in range(300):  # it tries again after 1 s; 3 s at most
+            if dispatcher.hinted:
+                break
+            await asyncio.sleep(0.01)
+        assert dispatcher.hinted
+        await asyncio.sleep(1.5)  # idle again: its polls are 1.3 s apart
+        started = time.monotonic()
+        await deposit(publisher, "ada")
+        for _ in range(200):  # 2 s at most
+            if sum(behaviour.tries.values()) == 2:
+                break
+            await asyncio.sleep(0.01)
+        assert sum(behaviour.tries.values()) == 2
+        assert time.monotonic() - started < 0.5  # woken by NOTIFY on the new connection
 
 
 async def test_completed_deliveries_are_kept_for_the_retention_time_then_purged(
