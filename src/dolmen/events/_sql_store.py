@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import and_, case, delete, func, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import ColumnElement
 
 from dolmen.events import _sqlite_outbox
@@ -54,6 +54,7 @@ class SqlDeliveryStore(DeliveryStore):
         self.database = database
         self.keep_completed = keep_completed
         self._postgres = not database.is_sqlite
+        self._alone_engine: AsyncEngine | None = None
 
     async def append(
         self,
@@ -93,8 +94,24 @@ class SqlDeliveryStore(DeliveryStore):
         else:  # in the COMMIT's trip to the driver's thread
             await _sqlite_outbox.append_at_commit(connection, rows)
 
+    def _alone(self) -> AsyncEngine:
+        """The engine for statements that each run in a transaction of their own.
+
+        On PostgreSQL in autocommit mode: one round trip each, without BEGIN and COMMIT
+        (a single statement is atomic by itself). On SQLite, reads without a transaction.
+        """
+        if self._alone_engine is None:
+            engine = self.database.engine
+            if self._postgres:
+                engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+            self._alone_engine = engine
+        return self._alone_engine
+
     async def _write(self, statement: Any, values: dict[str, Any] | None = None) -> int:
         """Run one statement in a writing transaction of its own; the rows it changed."""
+        if self._postgres:
+            async with self._alone().connect() as connection:
+                return int((await connection.execute(statement, values)).rowcount)
         async with self.database.write_engine.begin() as connection:
             return int((await connection.execute(statement, values)).rowcount)
 
@@ -105,8 +122,8 @@ class SqlDeliveryStore(DeliveryStore):
         if not self._postgres:  # one trip to the driver's thread, the write lock held briefly
             work = _sqlite_outbox.claim(values, completed, owner, now, self.keep_completed)
             claimed = await _sqlite_outbox.one_trip(self.database, work)
-        else:
-            async with self.database.write_engine.begin() as connection:
+        else:  # the completions, then the claim: two statements, two round trips
+            async with self._alone().connect() as connection:
                 if completed:
                     await self.complete(completed, owner, now, connection)
                 rows = (await connection.execute(CLAIM_POSTGRES, values)).all()
@@ -183,13 +200,13 @@ class SqlDeliveryStore(DeliveryStore):
         await self._write(RELEASE, {"ids": list(ids), "owner": owner, "now": now})
 
     async def next_due(self) -> float | None:
-        async with self.database.engine.connect() as connection:
+        async with self._alone().connect() as connection:
             value = await connection.scalar(select(func.min(_c.available_at)).where(IS_PENDING))
         return None if value is None else float(value)
 
     async def unsettled(self, due_by: float | None = None) -> int:
         waiting = IS_PENDING if due_by is None else and_(IS_PENDING, _c.available_at <= due_by)
-        async with self.database.engine.connect() as connection:
+        async with self._alone().connect() as connection:
             count = await connection.scalar(
                 select(func.count()).select_from(deliveries).where(or_(IS_RUNNING, waiting))
             )
@@ -199,7 +216,7 @@ class SqlDeliveryStore(DeliveryStore):
         self, selection: Selection | None, limit: int | None
     ) -> list[DeadLetter]:
         query = select(deliveries).where(_c.status == DEAD, *_chosen(selection))
-        async with self.database.engine.connect() as connection:
+        async with self._alone().connect() as connection:
             rows = (await connection.execute(query.order_by(_c.id).limit(limit))).all()
         return [
             DeadLetter(
@@ -252,7 +269,7 @@ class SqlDeliveryStore(DeliveryStore):
             .group_by(_c.handler)
             .order_by(_c.handler)
         )
-        async with self.database.engine.connect() as connection:
+        async with self._alone().connect() as connection:
             rows = (await connection.execute(query)).all()
         return [
             HandlerStats(
