@@ -1,7 +1,7 @@
 """Durable events: Dolmen's outbox against Celery and Dramatiq on Redis, in the same run.
 
     .venv/bin/python bench/events.py [--rounds 3] [--events 20000] [--seconds 10]
-        [--backends sqlite postgres] [--no-peers]
+        [--rate 1000] [--workloads throughput latency] [--backends sqlite postgres] [--no-peers]
 
 Workloads, each timed ``--rounds`` times in alternating order, medians reported:
 
@@ -9,7 +9,7 @@ Workloads, each timed ``--rounds`` times in alternating order, medians reported:
   one publisher process, handled by a handler that does nothing; from the first publish until
   the last one is handled. Dolmen also with a handler that inserts one row (in its own unit
   of work, committed with the delivery's completion).
-- latency: one event per committed transaction at a steady 1,000 per second for
+- latency: one event per committed transaction at a steady ``--rate`` (1,000) per second for
   ``--seconds``; the time from just before the publisher's commit until the handler runs,
   p50 and p99, the first second dropped. For Dolmen also the CPU time per event of its
   publisher and of its worker process (less noisy than latency on a busy machine).
@@ -128,13 +128,15 @@ def dolmen(
             return {"events_per_s": result["events_per_s"], "seconds": result["seconds"]}
         cpu_before = cpu_seconds(worker.pid)
         result = run_json(
-            [PYTHON, script, "steady", "--database-url", database.url, "--rate", "1000",
+            [PYTHON, script, "steady", "--database-url", database.url, "--rate", str(args.rate),
              "--seconds", str(args.seconds)]
         )  # fmt: skip
         worker_cpu = cpu_seconds(worker.pid) - cpu_before
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=60)
-        values = sorted(json.loads(latencies.read_text())[2000 + 1000 :])  # warm-up, 1st s
+        values = sorted(
+            json.loads(latencies.read_text())[2000 + int(args.rate) :]
+        )  # warm-up, 1st s
         return {
             "p50_ms": round(statistics.median(values) * 1000, 2),
             "p99_ms": round(values[max(int(len(values) * 0.99) - 1, 0)] * 1000, 2),
@@ -156,7 +158,7 @@ def peer(name: str, workload: str, args: argparse.Namespace) -> dict[str, object
     if workload == "throughput":
         command += ["--events", str(args.events), "--batch", "100"]
     else:
-        command += ["--rate", "1000", "--seconds", str(args.seconds)]
+        command += ["--rate", str(args.rate), "--seconds", str(args.seconds)]
     result = run_json(command)
     if workload == "throughput":
         return {"events_per_s": result["events_per_s"], "seconds": result["seconds"]}
@@ -168,6 +170,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--rate", type=float, default=1000.0, help="of the latency workload")
+    parser.add_argument(
+        "--workloads", nargs="+", choices=["throughput", "latency"],
+        default=["throughput", "latency"],
+    )  # fmt: skip
     parser.add_argument("--backends", nargs="+", default=["sqlite", "postgres"])
     parser.add_argument("--no-peers", action="store_true")
     args = parser.parse_args()
@@ -181,12 +188,14 @@ def main() -> None:
     for backend in args.backends:
         for workload, handler in (("throughput", "noop"), ("throughput", "insert"),
                                   ("latency", "noop")):  # fmt: skip
+            if workload not in args.workloads:
+                continue
             label = f"Dolmen, {backend}" + (", insert handler" if handler == "insert" else "")
             measure = functools.partial(dolmen, backend, workload, handler, args)
             cases.append((f"{workload}|{label}", measure))
     if not args.no_peers:
         for name in ("celery", "dramatiq"):
-            for workload in ("throughput", "latency"):
+            for workload in args.workloads:
                 label = f"{name.capitalize()}, Redis"
                 cases.append((f"{workload}|{label}", functools.partial(peer, name, workload, args)))
     results: dict[str, list[dict[str, object]]] = {key: [] for key, _ in cases}
