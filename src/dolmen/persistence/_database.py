@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from sqlalchemy.schema import CreateSchema
 
 from dolmen.persistence import _sqlite_driver
 from dolmen.persistence._sqlite import LOCK_FILE_SUFFIX, WRITE_OPTION, WriterQueue, configure_sqlite
+from dolmen.persistence._sqlite_checkpoint import Checkpointer
 from dolmen.persistence._tables import ModuleTables
 from dolmen.persistence.exceptions import DatabaseConfigurationError
 
@@ -70,6 +72,7 @@ class Database:
         self._engine: AsyncEngine | None = None
         self._write_engine: AsyncEngine | None = None
         self._writers: WriterQueue | None = None
+        self._checkpointer: Checkpointer | None = None
 
     @property
     def engine(self) -> AsyncEngine:
@@ -121,8 +124,10 @@ class Database:
             ) from None
         if self.is_sqlite:
             lock_file = f"{self.url.database}{LOCK_FILE_SUFFIX}" if self._is_file() else None
-            self._writers = WriterQueue(lock_file)
-            configure_sqlite(engine, self._writers)
+            self._checkpointer = self._start_checkpointer(engine, lock_file)
+            wrote = self._checkpointer.wrote if self._checkpointer is not None else None
+            self._writers = WriterQueue(lock_file, wrote)
+            configure_sqlite(engine, self._writers, checkpoint_here=wrote is not None)
         self._engine = engine
         self._write_engine = engine.execution_options(**{WRITE_OPTION: True})
         if create_tables:
@@ -150,6 +155,24 @@ class Database:
         if self._writers is not None:
             self._writers.close()
             self._writers = None
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
+
+    def _start_checkpointer(
+        self, engine: AsyncEngine, lock_file: str | None
+    ) -> Checkpointer | None:
+        """On a SQLite file, the thread that checkpoints the log instead of the commits."""
+        if lock_file is None:
+            return None
+        args, kwargs = engine.sync_engine.dialect.create_connect_args(self.url)
+        checkpointer = Checkpointer(args[0], lock_file, dict(kwargs))
+        try:
+            checkpointer.start()
+        except sqlite3.Error as error:  # then the commits checkpoint, as SQLite does by default
+            logger.warning("no background checkpoints for %s: %s", self.url.database, error)
+            return None
+        return checkpointer
 
     async def _connect_sqlite(self) -> _sqlite_driver.Connection:
         """A connection through Dolmen's SQLite driver (one thread trip per statement).

@@ -35,8 +35,14 @@ _ADVICE = (
 )
 
 
-def configure_sqlite(engine: AsyncEngine, writers: WriterQueue) -> None:
-    """WAL, busy timeout, foreign keys, and writers that take turns (see :class:`WriterQueue`)."""
+def configure_sqlite(
+    engine: AsyncEngine, writers: WriterQueue, *, checkpoint_here: bool = False
+) -> None:
+    """WAL, busy timeout, foreign keys, and writers that take turns (see :class:`WriterQueue`).
+
+    With ``checkpoint_here``, the connections never checkpoint the log when they commit (a
+    :class:`~dolmen.persistence._sqlite_checkpoint.Checkpointer` does, in its thread).
+    """
 
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -47,6 +53,8 @@ def configure_sqlite(engine: AsyncEngine, writers: WriterQueue) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        if checkpoint_here:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "reset")
@@ -127,7 +135,11 @@ class WriterQueue:
     through Dolmen (the ``sqlite3`` shell, another program) still meet SQLite's waiting.
     """
 
-    def __init__(self, lock_file: str | None) -> None:
+    def __init__(
+        self, lock_file: str | None, after_write: Callable[[], None] | None = None
+    ) -> None:
+        self._after_write = after_write
+        """Called each time a writer gives its turn back (its transaction has ended)."""
         self._lock: asyncio.Lock | None = None
         self._holder: Any = None
         """The pooled DBAPI connection whose transaction has the turn."""
@@ -170,6 +182,8 @@ class WriterQueue:
         if self._file is not None:
             self._file.release()
         self._lock.release()
+        if self._after_write is not None:
+            self._after_write()
 
     def leave_connection(self, connection: Connection) -> None:
         """:meth:`leave`, for a connection that no longer has its DBAPI connection."""
