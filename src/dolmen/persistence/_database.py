@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 from collections.abc import Sequence
@@ -155,8 +156,8 @@ class Database:
         if self._writers is not None:
             self._writers.close()
             self._writers = None
-        if self._checkpointer is not None:
-            self._checkpointer.stop()
+        if self._checkpointer is not None:  # its last checkpoint, off the event loop
+            await asyncio.to_thread(self._checkpointer.stop)
             self._checkpointer = None
 
     def _start_checkpointer(
