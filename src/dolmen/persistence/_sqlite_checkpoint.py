@@ -86,9 +86,9 @@ class Checkpointer:
         try:
             _busy, log, _done = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
             if log > LOG_LIMIT_FRAMES:
-                # Writers appended meanwhile, so the log cannot start again from its
-                # beginning. With the writers held the checkpoint catches up; the next
-                # writer then starts the log again.
+                # The log has not started again from its beginning for a while: writers
+                # left no gap for a checkpoint to catch up in. With the writers held it does,
+                # and the next writer then starts the log again.
                 with self._writers_held():
                     connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         except sqlite3.Error as error:
