@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Table, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 CHANNEL = "dolmen_outbox"
@@ -29,17 +29,42 @@ def create_notify_trigger(table: Table, connection: Connection, **_: Any) -> Non
     """
     if connection.dialect.name != "postgresql":
         return
-    quote = connection.dialect.identifier_preparer.quote
-    schema = f"{quote(table.schema)}." if table.schema else ""
-    function = f"{schema}{quote(table.name + '_notify')}"
+    preparer = connection.dialect.identifier_preparer
+    schema = f"{preparer.quote_schema(table.schema)}." if table.schema else ""
+    name = preparer.quote(_trigger_name(table))
     connection.exec_driver_sql(
-        f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql "
+        f"CREATE OR REPLACE FUNCTION {schema}{name}() RETURNS trigger LANGUAGE plpgsql "
         f"AS $$ BEGIN NOTIFY {CHANNEL}; RETURN NULL; END $$"
     )
     connection.exec_driver_sql(
-        f"CREATE TRIGGER {quote(table.name + '_notify')} AFTER INSERT ON "
-        f"{schema}{quote(table.name)} FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
+        f"CREATE TRIGGER {name} AFTER INSERT ON {preparer.format_table(table)} "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {schema}{name}()"
     )
+
+
+async def ensure_notify_trigger(engine: AsyncEngine, table: Table) -> None:
+    """Give ``table`` its trigger if it has none (created before Dolmen had the trigger).
+
+    Processes starting at once take turns on a transaction-scoped advisory lock.
+    """
+    name = _trigger_name(table)
+    async with engine.begin() as connection:
+        lock = text("SELECT pg_advisory_xact_lock(hashtext(:name))")
+        await connection.execute(lock, {"name": name})
+        found = await connection.scalar(
+            text(
+                "SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE t.tgname = :name AND c.relname = :table AND n.nspname = :schema"
+            ),
+            {"name": name, "table": table.name, "schema": table.schema or "public"},
+        )
+        if not found:
+            await connection.run_sync(lambda sync: create_notify_trigger(table, sync))
+
+
+def _trigger_name(table: Table) -> str:
+    return f"{table.name}_notify"
 
 
 class Listener:

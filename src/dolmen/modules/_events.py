@@ -11,7 +11,8 @@ from dolmen.events._delivery import DeliveryContext, PoisonEvent, context_of, de
 from dolmen.events._dispatcher import Dispatcher, LeaseLost
 from dolmen.events._envelope import Envelope, new_event_id
 from dolmen.events._event import Event
-from dolmen.events._notify import Listener
+from dolmen.events._notify import Listener, ensure_notify_trigger
+from dolmen.events._outbox_table import deliveries as deliveries_table
 from dolmen.events._settings import EventSettings
 from dolmen.events._sql_store import SqlDeliveryStore
 from dolmen.events._sqlite_wake import WakeSockets
@@ -52,8 +53,12 @@ class AppEvents:
     async def start(self) -> None:
         """Start delivering: the dispatcher, and a listener for other processes' hints.
 
-        The hints are PostgreSQL's NOTIFY, or on a SQLite file Dolmen's wake sockets.
+        The hints are PostgreSQL's NOTIFY, or on a SQLite file Dolmen's wake sockets. On
+        PostgreSQL the outbox gets its NOTIFY trigger first if it lacks it.
         """
+        database = self.store.database
+        if not database.is_sqlite:
+            await ensure_notify_trigger(database.engine, deliveries_table)
         if not self.settings.dispatch:
             return
         if self._wake_sockets is not None:

@@ -252,6 +252,31 @@ async def test_postgres_notify_wakes_the_dispatcher_of_another_process_at_once(
 
 
 @pytest.mark.postgres
+async def test_postgres_an_outbox_created_without_the_notify_trigger_gets_it_at_start(
+    postgres_url: str,
+) -> None:
+    publisher = make_app(postgres_url, Behaviour(), dispatch=False)
+    async with publisher.running():
+        assert publisher.database is not None
+        async with publisher.database.engine.begin() as connection:  # as an older Dolmen left it
+            await connection.execute(
+                text("DROP TRIGGER dolmen__deliveries_notify ON dolmen.dolmen__deliveries")
+            )
+    behaviour = Behaviour()
+    worker = make_app(postgres_url, behaviour, poll_max_seconds=30.0)
+    async with publisher.running(), worker.running():
+        await asyncio.sleep(1.5)  # idle, the worker polls less and less often: 1.3 s apart now
+        started = time.monotonic()
+        await deposit(publisher, "ada")
+        for _ in range(200):  # 2 s at most
+            if sum(behaviour.tries.values()) == 2:
+                break
+            await asyncio.sleep(0.01)
+        assert sum(behaviour.tries.values()) == 2
+        assert time.monotonic() - started < 0.5  # woken by NOTIFY from the new trigger
+
+
+@pytest.mark.postgres
 async def test_postgres_a_lost_listener_listens_again_and_notify_wakes_the_dispatcher(
     postgres_url: str,
 ) -> None:
