@@ -1,10 +1,10 @@
 """PostgreSQL ``LISTEN/NOTIFY`` as a hint that the outbox has new deliveries.
 
-A trigger on the outbox table sends ``NOTIFY dolmen_outbox`` once per statement that
-inserts deliveries; PostgreSQL delivers it when the transaction commits and drops it on a
-rollback. So every process of the app wakes its dispatcher at once instead of at its next
-poll, and the publishing transaction pays no extra round trip for it. It is only a hint: a
-missed notification costs one poll interval.
+A trigger on the outbox table (created when the app starts) sends ``NOTIFY dolmen_outbox``
+once per statement that inserts deliveries; PostgreSQL delivers it when the transaction
+commits and drops it on a rollback. So every process of the app wakes its dispatcher at once
+instead of at its next poll, and the publishing transaction pays no extra round trip for
+it. It is only a hint: a missed notification costs one poll interval.
 """
 
 from __future__ import annotations
@@ -15,39 +15,20 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, Table, text
+from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 CHANNEL = "dolmen_outbox"
 logger = logging.getLogger("dolmen.events")
 
 
-def create_notify_trigger(table: Table, connection: Connection, **_: Any) -> None:
-    """After ``table`` is created on PostgreSQL: NOTIFY on every statement inserting into it.
-
-    A SQLAlchemy ``after_create`` listener (SQLite has no NOTIFY; nothing is done there).
-    """
-    if connection.dialect.name != "postgresql":
-        return
-    preparer = connection.dialect.identifier_preparer
-    schema = f"{preparer.quote_schema(table.schema)}." if table.schema else ""
-    name = preparer.quote(_trigger_name(table))
-    connection.exec_driver_sql(
-        f"CREATE OR REPLACE FUNCTION {schema}{name}() RETURNS trigger LANGUAGE plpgsql "
-        f"AS $$ BEGIN NOTIFY {CHANNEL}; RETURN NULL; END $$"
-    )
-    connection.exec_driver_sql(
-        f"CREATE TRIGGER {name} AFTER INSERT ON {preparer.format_table(table)} "
-        f"FOR EACH STATEMENT EXECUTE FUNCTION {schema}{name}()"
-    )
-
-
 async def ensure_notify_trigger(engine: AsyncEngine, table: Table) -> None:
-    """Give ``table`` its trigger if it has none (created before Dolmen had the trigger).
+    """Give ``table`` (on PostgreSQL) a trigger that sends NOTIFY on every inserting statement.
 
-    Processes starting at once take turns on a transaction-scoped advisory lock.
+    Run at each start; a table that has it already is left as it is. Processes starting
+    at once take turns on a transaction-scoped advisory lock.
     """
-    name = _trigger_name(table)
+    name = f"{table.name}_notify"
     async with engine.begin() as connection:
         lock = text("SELECT pg_advisory_xact_lock(hashtext(:name))")
         await connection.execute(lock, {"name": name})
@@ -59,12 +40,19 @@ async def ensure_notify_trigger(engine: AsyncEngine, table: Table) -> None:
             ),
             {"name": name, "table": table.name, "schema": table.schema or "public"},
         )
-        if not found:
-            await connection.run_sync(lambda sync: create_notify_trigger(table, sync))
-
-
-def _trigger_name(table: Table) -> str:
-    return f"{table.name}_notify"
+        if found:
+            return
+        preparer = connection.dialect.identifier_preparer
+        schema = f"{preparer.quote_schema(table.schema)}." if table.schema else ""
+        function = f"{schema}{preparer.quote(name)}"
+        await connection.exec_driver_sql(
+            f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql "
+            f"AS $$ BEGIN NOTIFY {CHANNEL}; RETURN NULL; END $$"
+        )
+        await connection.exec_driver_sql(
+            f"CREATE TRIGGER {preparer.quote(name)} AFTER INSERT ON "
+            f"{preparer.format_table(table)} FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
+        )
 
 
 class Listener:

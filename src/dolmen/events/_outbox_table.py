@@ -28,7 +28,6 @@ from sqlalchemy import (
 from sqlalchemy.sql import ColumnElement
 
 from dolmen.events._envelope import Envelope
-from dolmen.events._notify import create_notify_trigger
 from dolmen.events._store import DEAD, DONE, PENDING, RUNNING, Claimed
 from dolmen.persistence import ModuleTables
 
@@ -61,8 +60,6 @@ deliveries = tables.table(
     Column("published_at", Double, nullable=False),
     Column("data", Text, nullable=False),
     Column("traceparent", String(64)),
-    # PostgreSQL: NOTIFY on each insert, which wakes the dispatchers of every process.
-    listeners=[("after_create", create_notify_trigger)],
 )
 _c = deliveries.c
 IS_PENDING = _c.status == PENDING

@@ -63,10 +63,8 @@ class AppEvents:
             return
         if self._wake_sockets is not None:
             self.dispatcher.hinted = self._wake_sockets.listen(self.dispatcher.hint)
-        elif not self.store.database.is_sqlite:
-            self._listener = Listener(
-                self.store.database.engine, self.dispatcher.hint, self._listening
-            )
+        elif not database.is_sqlite:
+            self._listener = Listener(database.engine, self.dispatcher.hint, self._listening)
             await self._listener.start()
         self.dispatcher.start()
 

@@ -128,7 +128,7 @@ class Database:
             self._checkpointer = self._start_checkpointer(engine, lock_file)
             wrote = self._checkpointer.wrote if self._checkpointer is not None else None
             self._writers = WriterQueue(lock_file, wrote)
-            configure_sqlite(engine, self._writers, checkpoint_here=wrote is not None)
+            configure_sqlite(engine, self._writers, background_checkpoints=wrote is not None)
         self._engine = engine
         self._write_engine = engine.execution_options(**{WRITE_OPTION: True})
         if create_tables:

@@ -36,12 +36,13 @@ _ADVICE = (
 
 
 def configure_sqlite(
-    engine: AsyncEngine, writers: WriterQueue, *, checkpoint_here: bool = False
+    engine: AsyncEngine, writers: WriterQueue, *, background_checkpoints: bool = False
 ) -> None:
     """WAL, busy timeout, foreign keys, and writers that take turns (see :class:`WriterQueue`).
 
-    With ``checkpoint_here``, the connections never checkpoint the log when they commit (a
-    :class:`~dolmen.persistence._sqlite_checkpoint.Checkpointer` does, in its thread).
+    With ``background_checkpoints``, the connections never checkpoint the log when they
+    commit (a :class:`~dolmen.persistence._sqlite_checkpoint.Checkpointer` does, in its
+    thread).
     """
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -53,7 +54,7 @@ def configure_sqlite(
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
-        if checkpoint_here:
+        if background_checkpoints:
             cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 

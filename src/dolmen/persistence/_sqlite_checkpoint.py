@@ -40,7 +40,7 @@ class Checkpointer:
     """Checkpoints the SQLite file ``path`` in a daemon thread after :meth:`wrote` is called."""
 
     def __init__(
-        self, path: str, lock_file: str | None, connect_args: dict[str, Any] | None = None
+        self, path: str, lock_file: str, connect_args: dict[str, Any] | None = None
     ) -> None:
         self._path = path
         self._lock_file = lock_file
@@ -98,7 +98,7 @@ class Checkpointer:
 
     @contextlib.contextmanager
     def _writers_held(self) -> Iterator[None]:
-        if self._lock_file is None or fcntl is None:
+        if fcntl is None:
             yield
             return
         fd = os.open(self._lock_file, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 from sqlalchemy import func, select, text
@@ -232,6 +232,24 @@ async def test_two_dispatchers_on_one_database_never_run_a_delivery_at_the_same_
         assert amounts == sorted(amounts)  # per-subject order held across both processes
 
 
+async def within(seconds: float, condition: Callable[[], bool]) -> bool:
+    """Whether ``condition`` holds, checked every 10 ms for up to ``seconds``."""
+    for _ in range(round(seconds * 100)):
+        if condition():
+            return True
+        await asyncio.sleep(0.01)
+    return condition()
+
+
+async def assert_woken_at_once(publisher: App, behaviour: Behaviour) -> None:
+    """An idle worker (polling 1.3 s apart by now) handles a deposit within 0.5 s: woken."""
+    await asyncio.sleep(1.5)
+    started = time.monotonic()
+    await deposit(publisher, "ada")
+    assert await within(2.0, lambda: sum(behaviour.tries.values()) == 2)
+    assert time.monotonic() - started < 0.5  # woken by NOTIFY, not by its next poll
+
+
 @pytest.mark.postgres
 async def test_postgres_notify_wakes_the_dispatcher_of_another_process_at_once(
     postgres_url: str,
@@ -240,15 +258,7 @@ async def test_postgres_notify_wakes_the_dispatcher_of_another_process_at_once(
     behaviour = Behaviour()
     worker = make_app(postgres_url, behaviour, poll_max_seconds=30.0)
     async with publisher.running(), worker.running():
-        await asyncio.sleep(1.5)  # idle, the worker polls less and less often: 1.3 s apart now
-        started = time.monotonic()
-        await deposit(publisher, "ada")
-        for _ in range(200):  # 2 s at most
-            if sum(behaviour.tries.values()) == 2:
-                break
-            await asyncio.sleep(0.01)
-        assert sum(behaviour.tries.values()) == 2
-        assert time.monotonic() - started < 0.5  # woken by NOTIFY, not by its next poll
+        await assert_woken_at_once(publisher, behaviour)
 
 
 @pytest.mark.postgres
@@ -265,15 +275,7 @@ async def test_postgres_an_outbox_created_without_the_notify_trigger_gets_it_at_
     behaviour = Behaviour()
     worker = make_app(postgres_url, behaviour, poll_max_seconds=30.0)
     async with publisher.running(), worker.running():
-        await asyncio.sleep(1.5)  # idle, the worker polls less and less often: 1.3 s apart now
-        started = time.monotonic()
-        await deposit(publisher, "ada")
-        for _ in range(200):  # 2 s at most
-            if sum(behaviour.tries.values()) == 2:
-                break
-            await asyncio.sleep(0.01)
-        assert sum(behaviour.tries.values()) == 2
-        assert time.monotonic() - started < 0.5  # woken by NOTIFY from the new trigger
+        await assert_woken_at_once(publisher, behaviour)  # by NOTIFY from the new trigger
 
 
 @pytest.mark.postgres
@@ -295,25 +297,9 @@ async def test_postgres_a_lost_listener_listens_again_and_notify_wakes_the_dispa
                 )
             )
         assert killed == 1
-        for _ in range(100):  # 1 s at most
-            if not dispatcher.hinted:
-                break
-            await asyncio.sleep(0.01)
-        assert not dispatcher.hinted  # while it cannot listen, it polls as before
-        for _ in range(300):  # it tries again after 1 s; 3 s at most
-            if dispatcher.hinted:
-                break
-            await asyncio.sleep(0.01)
-        assert dispatcher.hinted
-        await asyncio.sleep(1.5)  # idle again: its polls are 1.3 s apart
-        started = time.monotonic()
-        await deposit(publisher, "ada")
-        for _ in range(200):  # 2 s at most
-            if sum(behaviour.tries.values()) == 2:
-                break
-            await asyncio.sleep(0.01)
-        assert sum(behaviour.tries.values()) == 2
-        assert time.monotonic() - started < 0.5  # woken by NOTIFY on the new connection
+        assert await within(1.0, lambda: not dispatcher.hinted)  # polls as before meanwhile
+        assert await within(3.0, lambda: dispatcher.hinted)  # it tries again after 1 s
+        await assert_woken_at_once(publisher, behaviour)  # by NOTIFY on the new connection
 
 
 async def test_completed_deliveries_are_kept_for_the_retention_time_then_purged(
