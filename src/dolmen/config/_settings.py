@@ -38,6 +38,15 @@ class AppSettings(BaseModel):
             "20 for a SQLite file, SQLAlchemy's 10 for PostgreSQL."
         ),
     )
+    max_body_bytes: int = Field(
+        default=1_048_576,
+        ge=0,
+        description=(
+            "Largest HTTP request body accepted, in bytes (default 1 MiB). A larger body is "
+            "refused with 413 before it is read whole: at once when its Content-Length says "
+            "so, else as soon as the bytes received pass the limit."
+        ),
+    )
     gc_freeze: bool = Field(
         default=True,
         description=(

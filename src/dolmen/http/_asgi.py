@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 
 from dolmen._version import __version__
+from dolmen.config import AppSettings
+from dolmen.http._body_limit import BodyLimitMiddleware
 from dolmen.http._health import health_router
 from dolmen.http._inject import endpoint_modules
 from dolmen.http._middleware import UnitOfWorkMiddleware
@@ -42,8 +44,18 @@ def create_fastapi(app: App) -> FastAPI:
     install_problem_handlers(api, app.error_map)
     routers = [(module, router) for module in app.modules for router in module.routers]
     endpoints = endpoint_modules((module.name, router) for module, router in routers)
+    # Each add_middleware wraps the ones before: the body limit runs before the unit of work.
     api.add_middleware(UnitOfWorkMiddleware, dolmen_app=app, endpoints=endpoints)
+    api.add_middleware(BodyLimitMiddleware, limit=lambda: _max_body_bytes(app))
     api.include_router(health_router(app))
     for module, router in routers:
         api.include_router(router, prefix=module.prefix)
     return api
+
+
+def _max_body_bytes(app: App) -> int:
+    """The body limit of a started app's configuration; the default until it starts."""
+    if app.started:
+        return app.settings.max_body_bytes
+    default: int = AppSettings.model_fields["max_body_bytes"].default
+    return default
