@@ -6,10 +6,12 @@ still come back as a problem, never a 500.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from sqlalchemy import Column, Integer, Numeric, String, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -96,6 +98,24 @@ async def get_item(sku: str, service: ItemsDep) -> dict[str, Any]:
 @router.get("/{sku}/explode")
 async def explode(sku: str, service: ItemsDep) -> dict[str, str]:
     raise RuntimeError(f"exploded on {sku}")
+
+
+@router.post("/then-explode", status_code=201)
+async def add_item_then_explode(item: NewItem, service: ItemsDep) -> dict[str, str]:
+    await service.add_now(item)
+    raise RuntimeError("exploded after writing")
+
+
+@router.get("/stream/{count}")
+async def stream_then_explode(count: int) -> StreamingResponse:
+    """Sends ``count`` lines, then fails: the response has started when it does."""
+
+    async def lines() -> AsyncIterator[bytes]:
+        for number in range(count):
+            yield f"line {number}\n".encode()
+        raise RuntimeError("exploded while streaming")
+
+    return StreamingResponse(lines(), media_type="text/plain")
 
 
 @router.post("/measure")

@@ -23,7 +23,7 @@ async def app(database_url: str) -> AsyncIterator[App]:
 
 @pytest.fixture
 async def client(app: App) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app.asgi(), raise_app_exceptions=False)
+    transport = httpx.ASGITransport(app=app.asgi())
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         yield client
 
@@ -94,7 +94,7 @@ def test_a_route_asking_for_another_modules_private_service_is_refused_at_start_
 
 async def test_probes_answer_even_when_the_app_was_not_started(tmp_path: Path) -> None:
     app = make_app(f"sqlite:///{tmp_path / 'x.db'}")
-    transport = httpx.ASGITransport(app=app.asgi(), raise_app_exceptions=False)
+    transport = httpx.ASGITransport(app=app.asgi())
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         assert (await client.get("/healthz")).status_code == 200
         ready = await client.get("/readyz")

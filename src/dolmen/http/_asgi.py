@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from dolmen._version import __version__
 from dolmen.config import AppSettings
 from dolmen.http._body_limit import BodyLimitMiddleware
+from dolmen.http._errors import ErrorMiddleware, route_templates
 from dolmen.http._health import health_router
 from dolmen.http._inject import endpoint_modules
 from dolmen.http._middleware import UnitOfWorkMiddleware
@@ -47,6 +48,8 @@ def create_fastapi(app: App) -> FastAPI:
     # Each add_middleware wraps the ones before: the body limit runs before the unit of work.
     api.add_middleware(UnitOfWorkMiddleware, dolmen_app=app, endpoints=endpoints)
     api.add_middleware(BodyLimitMiddleware, limit=lambda: _max_body_bytes(app))
+    templates = route_templates((module.prefix, router) for module, router in routers)
+    api.add_middleware(ErrorMiddleware, route_templates=templates)
     api.include_router(health_router(app))
     for module, router in routers:
         api.include_router(router, prefix=module.prefix)

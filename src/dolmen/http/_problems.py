@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
@@ -11,8 +10,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
-
-logger = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 _SOURCES = ("body", "query", "path", "header", "cookie")
@@ -28,7 +25,11 @@ def problem(status: int, detail: str | None = None, **extensions: Any) -> JSONRe
 
 
 def install_problem_handlers(api: FastAPI, error_map: Mapping[type[BaseException], int]) -> None:
-    """Render validation errors, HTTP errors, mapped domain errors and crashes as problems."""
+    """Render validation errors, HTTP errors and mapped domain errors as problems.
+
+    Any other exception is left to :class:`~dolmen.http._errors.ErrorMiddleware`, which
+    logs it once and answers 500.
+    """
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)  # registered for that type only
@@ -46,16 +47,11 @@ def install_problem_handlers(api: FastAPI, error_map: Mapping[type[BaseException
     async def on_domain(request: Request, exc: Exception) -> JSONResponse:
         return problem(_status_for(exc, error_map), str(exc) or None)
 
-    async def on_crash(request: Request, exc: Exception) -> JSONResponse:
-        logger.error("unhandled error in %s %s", request.method, request.url.path, exc_info=exc)
-        return problem(500, "The server could not complete the request; the error was logged.")
-
     api.add_exception_handler(RequestValidationError, on_validation)
     api.add_exception_handler(HTTPException, on_http)
     for error in error_map:
         if issubclass(error, Exception):
             api.add_exception_handler(error, on_domain)
-    api.add_exception_handler(Exception, on_crash)
 
 
 def _status_for(exc: BaseException, error_map: Mapping[type[BaseException], int]) -> int:
