@@ -18,7 +18,7 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException
 from pydantic import BaseModel
-from sqlalchemy import Column, Integer, MetaData, String, Table, select
+from sqlalchemy import BigInteger, Column, MetaData, Numeric, String, Table, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
@@ -41,8 +41,8 @@ products = Table(
     metadata,
     Column("sku", String(64), primary_key=True),
     Column("name", String(200), nullable=False),
-    Column("price_cents", Integer, nullable=False),
-    Column("stock", Integer, nullable=False),
+    Column("price", Numeric(12, 2, asdecimal=True), nullable=False),
+    Column("stock", BigInteger, nullable=False),
 )
 
 
@@ -79,6 +79,6 @@ async def get_product(
     return ProductOut(
         sku=row.sku,
         name=row.name,
-        price=Decimal(row.price_cents).scaleb(-2),
+        price=row.price,
         stock=row.stock,
     )

@@ -285,13 +285,15 @@ async def read_state(database: ShopDatabase) -> ShopState:
     totals: dict[str, int] = defaultdict(int)
     quantities: dict[str, dict[str, int]] = defaultdict(dict)
     for order_id, sku, quantity, unit_price_cents in await database.rows(
-        f"SELECT order_id, sku, quantity, unit_price_cents FROM {table('orders', 'order_lines')}"
+        "SELECT order_id, sku, quantity, CAST(ROUND(unit_price * 100) AS BIGINT) "
+        f"FROM {table('orders', 'order_lines')}"
     ):
         totals[order_id] += quantity * unit_price_cents
         quantities[order_id][sku] = quantities[order_id].get(sku, 0) + quantity
     payments: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for order_id, status, amount_cents in await database.rows(
-        f"SELECT order_id, status, amount_cents FROM {table('billing', 'payments')}"
+        "SELECT order_id, status, CAST(ROUND(amount * 100) AS BIGINT) "
+        f"FROM {table('billing', 'payments')}"
     ):
         payments[order_id].append((status, amount_cents))
     notifications: dict[str, list[tuple[str, str]]] = defaultdict(list)

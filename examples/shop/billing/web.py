@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Path
 from pydantic import BaseModel
 
 from dolmen import Inject
@@ -24,12 +25,15 @@ class PaymentOut(BaseModel):
     reason: str | None
 
 
+OrderId = Annotated[uuid.UUID, Path(description="The id of the order, as POST /orders gave it.")]
+
+
 @router.get("/payments/{order_id}", response_model=PaymentOut)
 async def get_payment(
-    order_id: str, billing: Annotated[BillingService, Inject(BillingService)]
+    order_id: OrderId, billing: Annotated[BillingService, Inject(BillingService)]
 ) -> PaymentOut:
     """The payment of an order (404 until billing has charged it)."""
-    payment = await billing.payment_for(order_id)
+    payment = await billing.payment_for(str(order_id))
     if payment is None:
         raise HTTPException(404, f"order {order_id!r} has not been charged")
     return PaymentOut(

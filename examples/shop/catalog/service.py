@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from shop.catalog.api import NewProduct, ProductView, ReservedLine, StockRequest
-from shop.catalog.domain.errors import DuplicateProduct, UnknownProduct
+from shop.catalog.domain.errors import UnknownProduct
 from shop.catalog.domain.ports import ProductRepository
 from shop.catalog.domain.product import Product
 
@@ -17,9 +17,7 @@ class Catalog:
         self.products = products
 
     async def add_product(self, product: NewProduct) -> ProductView:
-        """Add a product; raises DuplicateProduct if the SKU exists."""
-        if await self.products.get(product.sku) is not None:
-            raise DuplicateProduct(product.sku)
+        """Add a product; raises DuplicateProduct if the SKU exists (the repository says so)."""
         new = Product(product.sku, product.name, product.price, product.stock)
         await self.products.add(new)
         return _view(new)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 
 from dolmen import Inject
-from shop.catalog.api import CatalogService, NewProduct, ProductView
+from shop.catalog.api import CatalogService, NewProduct, ProductView, Sku
 
 router = APIRouter(tags=["catalog"])
 
@@ -22,7 +22,7 @@ async def add_product(
 
 @router.get("/products/{sku}", response_model=ProductView)
 async def get_product(
-    sku: str, catalog: Annotated[CatalogService, Inject(CatalogService)]
+    sku: Annotated[Sku, Path()], catalog: Annotated[CatalogService, Inject(CatalogService)]
 ) -> ProductView:
     """One product by SKU (404 if unknown)."""
     return await catalog.get_product(sku)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from dolmen import Inject
+from shop.kernel import Email
 from shop.notifications.service import NotificationService
 
 router = APIRouter(tags=["notifications"])
@@ -26,7 +27,7 @@ class NotificationOut(BaseModel):
 
 @router.get("", response_model=list[NotificationOut])
 async def list_notifications(
-    email: Annotated[str, Query(min_length=3, max_length=320)],
+    email: Annotated[Email, Query()],
     notifications: Annotated[NotificationService, Inject(NotificationService)],
 ) -> list[NotificationOut]:
     """The notifications sent to ``email``, oldest first."""

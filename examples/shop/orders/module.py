@@ -4,7 +4,7 @@ from dolmen import Module, provide
 from shop.billing.api import PaymentCaptured, PaymentFailed
 from shop.orders.adapters.repository import SqlOrderRepository
 from shop.orders.adapters.tables import tables
-from shop.orders.domain.order import OrderNotFound
+from shop.orders.domain.order import OrderNotFound, OrderTooLarge
 from shop.orders.domain.ports import OrderRepository
 from shop.orders.service import OrderService
 from shop.orders.web import router
@@ -16,7 +16,7 @@ module = Module(
     providers=[provide(OrderRepository, SqlOrderRepository), provide(OrderService)],
     routers=[router],
     tables=tables,
-    errors={OrderNotFound: 404},
+    errors={OrderNotFound: 404, OrderTooLarge: 422},
 )
 
 

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from dolmen import EventPublisher
 from shop.catalog.api import CatalogService, StockRequest
+from shop.kernel import Email
 from shop.orders.api import OrderPlaced
-from shop.orders.domain.order import Order, OrderLine, OrderNotFound
+from shop.orders.domain.order import MAX_LINES, Order, OrderLine, OrderNotFound
 from shop.orders.domain.ports import OrderRepository
 
 
 class PlaceOrder(BaseModel):
     """The command to place an order."""
 
-    customer_email: str
-    items: list[StockRequest]
+    customer_email: Email
+    items: Annotated[list[StockRequest], Field(min_length=1, max_length=MAX_LINES)]
 
 
 class OrderService:
@@ -31,7 +33,11 @@ class OrderService:
         self.events = events
 
     async def place_order(self, command: PlaceOrder) -> Order:
-        """Reserve the items through the catalog, store the order, publish OrderPlaced."""
+        """Reserve the items through the catalog, store the order, publish OrderPlaced.
+
+        Raises UnknownProduct, InsufficientStock or OrderTooLarge (the total is known once
+        the items are priced); the caller's unit of work then rolls the reservation back.
+        """
         reserved = await self.catalog.reserve(command.items)
         lines = [OrderLine(r.sku, r.quantity, r.unit_price) for r in reserved]
         order = Order.place(str(uuid.uuid4()), command.customer_email, lines)

@@ -2,33 +2,37 @@
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
 from dolmen import Inject
-from shop.orders.domain.order import Order
+from shop.catalog.api import Quantity, Sku
+from shop.kernel import Email
+from shop.orders.domain.order import MAX_LINES, Order, OrderTooLarge
 from shop.orders.service import OrderService, PlaceOrder
 
 router = APIRouter(tags=["orders"])
 
-Email = Annotated[str, Field(max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+OrderId = Annotated[uuid.UUID, Path(description="The order's id, as POST /orders returned it.")]
 
 
 class OrderItemIn(BaseModel):
     """One line of a new order."""
 
-    sku: Annotated[str, Field(min_length=1, max_length=64)]
-    quantity: Annotated[int, Field(gt=0, le=10_000)]
+    sku: Sku
+    quantity: Quantity
 
 
 class PlaceOrderIn(BaseModel):
     """The body of ``POST /orders``."""
 
     customer_email: Email
-    items: Annotated[list[OrderItemIn], Field(min_length=1, max_length=100)]
+    items: Annotated[list[OrderItemIn], Field(min_length=1, max_length=MAX_LINES)]
 
 
 class OrderLineOut(BaseModel):
@@ -54,17 +58,27 @@ class OrderOut(BaseModel):
 async def place_order(
     body: PlaceOrderIn, orders: Annotated[OrderService, Inject(OrderService)]
 ) -> OrderOut:
-    """Place an order: 404 for an unknown SKU, 409 when stock is short."""
+    """Place an order: 404 for an unknown SKU, 409 when stock is short.
+
+    422 when it would cost more than one payment may; nothing is reserved then.
+    """
     command = PlaceOrder.model_validate(body.model_dump())
-    return _out(await orders.place_order(command))
+    try:
+        return _out(await orders.place_order(command))
+    except OrderTooLarge as error:
+        # The total is known only once the catalog priced the items; it is still the items'
+        # fault, so the client hears it like any other invalid field.
+        raise RequestValidationError(
+            [{"type": "order_too_large", "loc": ("body", "items"), "msg": str(error)}]
+        ) from error
 
 
 @router.get("/{order_id}", response_model=OrderOut)
 async def get_order(
-    order_id: str, orders: Annotated[OrderService, Inject(OrderService)]
+    order_id: OrderId, orders: Annotated[OrderService, Inject(OrderService)]
 ) -> OrderOut:
     """One order; its status moves from pending to paid or payment_failed."""
-    return _out(await orders.get(order_id))
+    return _out(await orders.get(str(order_id)))
 
 
 def _out(order: Order) -> OrderOut:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,7 +24,7 @@ class SqlPaymentRepository:
         return Payment(
             row.id,
             row.order_id,
-            Decimal(row.amount_cents).scaleb(-2),
+            row.amount,
             PaymentStatus(row.status),
             row.reason,
         )
@@ -37,7 +35,7 @@ class SqlPaymentRepository:
             insert(payments).values(
                 id=payment.id,
                 order_id=payment.order_id,
-                amount_cents=int(payment.amount * 100),
+                amount=payment.amount,
                 status=payment.status.value,
                 reason=payment.reason,
             )

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.catalog.adapters.tables import products
+from shop.catalog.domain.errors import DuplicateProduct
 from shop.catalog.domain.product import Product
+
+UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE for a duplicate key
+SQLITE_DUPLICATE_KEYS = {"SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_UNIQUE"}
 
 
 class SqlProductRepository:
@@ -31,15 +35,20 @@ class SqlProductRepository:
         return {row.sku: _product(row) for row in rows}
 
     async def add(self, product: Product) -> None:
-        """Store a new product."""
-        await self.session.execute(
-            insert(products).values(
-                sku=product.sku,
-                name=product.name,
-                price_cents=_cents(product.price),
-                stock=product.stock,
-            )
+        """Store a new product; raises DuplicateProduct if its SKU is taken.
+
+        The primary key decides, not a look-up first: two requests adding the same SKU at
+        once both find it free, and only the database sees that the second one comes second.
+        """
+        statement = insert(products).values(
+            sku=product.sku, name=product.name, price=product.price, stock=product.stock
         )
+        try:
+            await self.session.execute(statement)
+        except IntegrityError as error:
+            if _is_duplicate_key(error):
+                raise DuplicateProduct(product.sku) from error
+            raise
 
     async def save_stock(self, product: Product) -> None:
         """Store the product's new stock level."""
@@ -49,8 +58,13 @@ class SqlProductRepository:
 
 
 def _product(row: Row[tuple[object, ...]]) -> Product:
-    return Product(row.sku, row.name, Decimal(row.price_cents).scaleb(-2), row.stock)
+    return Product(row.sku, row.name, row.price, row.stock)
 
 
-def _cents(amount: Decimal) -> int:
-    return int(amount * 100)
+def _is_duplicate_key(error: IntegrityError) -> bool:
+    """Whether the database refused a row because its key is taken (and not, say, a check)."""
+    orig = error.orig
+    return (
+        getattr(orig, "sqlstate", None) == UNIQUE_VIOLATION
+        or getattr(orig, "sqlite_errorname", None) in SQLITE_DUPLICATE_KEYS
+    )

@@ -1,8 +1,9 @@
 """The catalog's tables (``catalog__products``)."""
 
-from sqlalchemy import CheckConstraint, Column, Integer, String
+from sqlalchemy import BigInteger, CheckConstraint, Column, Numeric, String
 
 from dolmen import ModuleTables
+from shop.kernel import MONEY_DIGITS, MONEY_PLACES
 
 tables = ModuleTables("catalog")
 
@@ -10,7 +11,8 @@ products = tables.table(
     "products",
     Column("sku", String(64), primary_key=True),
     Column("name", String(200), nullable=False),
-    Column("price_cents", Integer, nullable=False),
-    Column("stock", Integer, nullable=False),
+    # Exact on both databases: see shop.kernel.MONEY_DIGITS.
+    Column("price", Numeric(MONEY_DIGITS, MONEY_PLACES, asdecimal=True), nullable=False),
+    Column("stock", BigInteger, nullable=False),
     CheckConstraint("stock >= 0", name="stock_not_negative"),
 )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,9 +28,7 @@ class SqlOrderRepository:
         return Order(
             id=row.id,
             customer_email=row.customer_email,
-            lines=[
-                OrderLine(r.sku, r.quantity, Decimal(r.unit_price_cents).scaleb(-2)) for r in lines
-            ],
+            lines=[OrderLine(r.sku, r.quantity, r.unit_price) for r in lines],
             status=OrderStatus(row.status),
             failure_reason=row.failure_reason,
         )
@@ -54,7 +50,7 @@ class SqlOrderRepository:
                     "line_no": n,
                     "sku": line.sku,
                     "quantity": line.quantity,
-                    "unit_price_cents": int(line.unit_price * 100),
+                    "unit_price": line.unit_price,
                 }
                 for n, line in enumerate(order.lines, start=1)
             ],

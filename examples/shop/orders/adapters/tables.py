@@ -1,8 +1,9 @@
 """The orders module's tables (``orders__orders``, ``orders__order_lines``)."""
 
-from sqlalchemy import Column, ForeignKey, Integer, String
+from sqlalchemy import Column, ForeignKey, Integer, Numeric, String
 
 from dolmen import ModuleTables
+from shop.kernel import MONEY_DIGITS, MONEY_PLACES
 
 tables = ModuleTables("orders")
 
@@ -17,8 +18,9 @@ orders = tables.table(
 order_lines = tables.table(
     "order_lines",
     Column("order_id", ForeignKey(orders.c.id, ondelete="CASCADE"), primary_key=True),
-    Column("line_no", Integer, primary_key=True),
+    Column("line_no", Integer, primary_key=True),  # at most MAX_LINES
     Column("sku", String(64), nullable=False),
-    Column("quantity", Integer, nullable=False),
-    Column("unit_price_cents", Integer, nullable=False),
+    Column("quantity", Integer, nullable=False),  # at most MAX_QUANTITY
+    # Exact on both databases: see shop.kernel.MONEY_DIGITS.
+    Column("unit_price", Numeric(MONEY_DIGITS, MONEY_PLACES, asdecimal=True), nullable=False),
 )

@@ -6,6 +6,11 @@ import enum
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from shop.kernel import MAX_AMOUNT
+
+MAX_LINES = 100
+"""The most lines one order may have."""
+
 
 class OrderStatus(enum.StrEnum):
     """Where an order stands: pending until billing says paid or payment_failed."""
@@ -21,6 +26,18 @@ class OrderNotFound(LookupError):
     def __init__(self, order_id: str) -> None:
         super().__init__(f"no order with id {order_id!r}")
         self.order_id = order_id
+
+
+class OrderTooLarge(ValueError):
+    """The order would cost more than the shop can charge in one payment."""
+
+    def __init__(self, total: Decimal, limit: Decimal) -> None:
+        super().__init__(
+            f"the order's total {total} is above {limit}, the most one order may cost; "
+            "split it into smaller orders"
+        )
+        self.total = total
+        self.limit = limit
 
 
 @dataclass(frozen=True)
@@ -50,10 +67,17 @@ class Order:
 
     @classmethod
     def place(cls, order_id: str, customer_email: str, lines: list[OrderLine]) -> Order:
-        """A new pending order; it must have at least one line."""
+        """A new pending order: at least one line, costing at most MAX_AMOUNT.
+
+        Raises OrderTooLarge above that: billing could not store its payment, and an order
+        that can never be settled must not be accepted.
+        """
         if not lines:
             raise ValueError("an order needs at least one line")
-        return cls(order_id, customer_email, lines)
+        order = cls(order_id, customer_email, lines)
+        if order.total > MAX_AMOUNT:
+            raise OrderTooLarge(order.total, MAX_AMOUNT)
+        return order
 
     @property
     def total(self) -> Decimal:
