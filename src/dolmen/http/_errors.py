@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dolmen.http._database_errors import Refusal, refusal_for
 from dolmen.http._problems import problem
 from dolmen.http._request_id import REQUEST_ID_HEADER, REQUEST_ID_KEY, new_request_id
 
@@ -22,6 +23,10 @@ CRASH_DETAIL = (
 
 class ErrorMiddleware:
     """Gives each request an id and turns any exception left into one log record and a 500.
+
+    A database error that the request's values caused (a unique key already taken, a
+    value the database cannot store) is a 409 or 422 problem instead, logged without a
+    traceback; see :func:`~dolmen.http._database_errors.refusal_for`.
 
     The id is the client's ``X-Request-ID`` when it is short and printable, else a new one;
     it is echoed in the ``X-Request-ID`` response header. An exception that no handler
@@ -57,10 +62,16 @@ class ErrorMiddleware:
             await self.app(scope, receive, send_with_id)
         except Exception as error:
             route = route_of(scope, self.route_templates)
-            _log_crash(scope, route, request_id, error, started=started)
-            if not started:
+            refusal = None if started else refusal_for(error)
+            if refusal is not None:
+                _log_refusal(scope, route, request_id, refusal)
+                response = problem(refusal.status, refusal.detail)
+            else:
+                _log_crash(scope, route, request_id, error, started=started)
+                if started:
+                    return
                 response = problem(500, CRASH_DETAIL, request_id=request_id)
-                await response(scope, receive, send_with_id)
+            await response(scope, receive, send_with_id)
 
 
 def route_templates(routers: Iterable[tuple[str, APIRouter]]) -> dict[int, str]:
@@ -97,5 +108,22 @@ def _log_crash(
         when,
         request_id,
         exc_info=error,
+        extra={"request_id": request_id, "method": method, "route": route},
+    )
+
+
+def _log_refusal(scope: Scope, route: str, request_id: str, refusal: Refusal) -> None:
+    # A unique key taken by a concurrent request is business as usual; a value the
+    # database cannot store means the app's validation missed a bound: worth a warning.
+    level = logging.INFO if refusal.status == 409 else logging.WARNING
+    method = scope.get("method", "?")
+    logger.log(
+        level,
+        "the database refused %s %s with %d (request id %s): %s",
+        method,
+        route,
+        refusal.status,
+        request_id,
+        refusal.cause,
         extra={"request_id": request_id, "method": method, "route": route},
     )
