@@ -35,7 +35,7 @@ EXPECTED = {
     ],
     "dolmen.config": [
         "AppSettings", "ConfigurationError", "LoadedConfig", "Problem", "Secret", "Setting",
-        "Source", "SourceKind", "load_config",
+        "Source", "SourceKind", "load_config", "mask_credentials",
     ],
     "dolmen.cli": ["cli", "main"],
 }  # fmt: skip

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from dolmen.cli._project import app_options, find_app
+from dolmen.cli._project import app_options, find_app, find_named_app
 
 ENV_HELP = "Environment (reads dolmen.<env>.toml). Default: DOLMEN_ENV, or 'dev'."
 
@@ -21,10 +21,17 @@ def config_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @app_options
 def show(environment: str | None, as_json: bool, app_spec: str | None, app_dir: str | None) -> None:
-    """Every effective setting, its value (secrets as ********) and where it came from."""
+    """Every effective setting, its value and where it came from.
+
+    Secrets show as ********, the password of a URL as ***. The app and the database
+    the settings name come first, on standard error.
+    """
+    from dolmen.cli._admin import say_what_is_read
     from dolmen.config._report import show_json, show_text
 
-    config = find_app(app_spec, app_dir).load_config(environment=environment)
+    app, spec = find_named_app(app_spec, app_dir)
+    config = app.load_config(environment=environment)
+    say_what_is_read(app, spec, config)
     click.echo(show_json(config) if as_json else show_text(config))
 
 

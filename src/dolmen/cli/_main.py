@@ -62,13 +62,14 @@ def demo(host: str, port: int) -> None:
 
     import uvicorn
 
+    from dolmen.cli._admin import database_label, database_url
     from dolmen.cli._demo import load_shop, seed_shop
 
     app = load_shop()
     asyncio.run(seed_shop(app))
     base = f"http://{host}:{port}"
     click.echo(
-        f"Dolmen demo: the shop on {app.settings.effective_database_url(app.name)}\n"
+        f"Dolmen demo: the shop on {database_label(database_url(app))}\n"
         f"  API docs   {base}/docs\n"
         f"  product    curl {base}/catalog/products/KEYBOARD\n"
         f"  order      curl -X POST {base}/orders -H 'content-type: application/json' "
@@ -105,15 +106,15 @@ def main() -> None:
 def _report(error: Exception) -> int:
     """Print ``error`` as the user should see it; return the exit status."""
     from dolmen.check.exceptions import CheckConfigError
-    from dolmen.config import ConfigurationError
+    from dolmen.config import ConfigurationError, mask_credentials
     from dolmen.modules import CompositionError
 
     if isinstance(error, ConfigurationError | CheckConfigError):
-        click.echo(str(error), err=True)
+        click.echo(mask_credentials(str(error)), err=True)
         return 2
     if isinstance(error, CompositionError):
-        click.echo(f"Error: {error}", err=True)
+        click.echo(f"Error: {mask_credentials(str(error))}", err=True)
         return 1
     logging.getLogger("dolmen.cli").debug("command failed", exc_info=error)
-    click.echo(f"Error: {type(error).__name__}: {error}", err=True)
+    click.echo(f"Error: {type(error).__name__}: {mask_credentials(str(error))}", err=True)
     return 1

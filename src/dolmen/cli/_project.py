@@ -36,6 +36,11 @@ def app_options(command: F) -> F:
 
 def find_app(app_spec: str | None, app_dir: str | None) -> App:
     """Load the App named on the command line or in ``./pyproject.toml``."""
+    return find_named_app(app_spec, app_dir)[0]
+
+
+def find_named_app(app_spec: str | None, app_dir: str | None) -> tuple[App, str]:
+    """Like :func:`find_app`, with the ``package.module:attribute`` it was found by."""
     from dolmen.modules import App
 
     project = _tool_dolmen(Path("pyproject.toml"))
@@ -48,7 +53,7 @@ def find_app(app_spec: str | None, app_dir: str | None) -> App:
     target = load_app(str(spec), app_dir or str(project.get("app-dir", ".")))
     if not isinstance(target, App):
         raise click.ClickException(f"{spec} is a {type(target).__name__}, not a dolmen.App")
-    return target
+    return target, str(spec)
 
 
 def _tool_dolmen(path: Path) -> dict[str, object]:

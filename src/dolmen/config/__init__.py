@@ -2,6 +2,7 @@
 
 from dolmen.config._fields import Secret
 from dolmen.config._loader import LoadedConfig, Setting, load_config
+from dolmen.config._masking import mask_credentials
 from dolmen.config._problems import Problem
 from dolmen.config._settings import AppSettings
 from dolmen.config._sources import Source, SourceKind
@@ -17,4 +18,5 @@ __all__ = [
     "Source",
     "SourceKind",
     "load_config",
+    "mask_credentials",
 ]

@@ -13,6 +13,7 @@ from pydantic import BaseModel, SecretBytes, SecretStr, ValidationError
 from pydantic_core import to_jsonable_python
 
 from dolmen.config._fields import MASK, field_at, is_secret, isolated, leaves, model_of, value_at
+from dolmen.config._masking import mask_value
 from dolmen.config._problems import Problem
 from dolmen.config._sources import (
     ENV_PREFIX,
@@ -46,8 +47,15 @@ class Setting:
 
     @property
     def shown(self) -> Any:
-        """The value as it may be shown: secrets masked."""
-        return MASK if self.secret and self.value is not None else self.value
+        """The value as it may be shown: a secret as ``********``, URL passwords as ``***``."""
+        if self.secret and self.value is not None:
+            return MASK
+        return mask_value(self.value)
+
+    @property
+    def masked(self) -> bool:
+        """Whether :attr:`shown` hides something: a secret, or a password in a URL."""
+        return bool(self.shown != self.value)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from pydantic_core import PydanticUndefined, to_jsonable_python
 
 from dolmen.config._fields import MASK, is_secret, leaves
 from dolmen.config._loader import LoadedConfig, Setting
+from dolmen.config._masking import mask_value
 from dolmen.config._sources import ENV_PREFIX
 
 
@@ -27,7 +28,12 @@ def show_text(config: LoadedConfig) -> str:
 
 
 def show_json(config: LoadedConfig) -> str:
-    """The same as :func:`show_text`, as JSON."""
+    """The same as :func:`show_text`, as JSON.
+
+    Each setting says whether it is ``secret`` (declared so: its value is shown as
+    ``********``) and whether its shown value is ``masked`` (a secret, or a value with
+    a URL password shown as ``***``).
+    """
     return json.dumps(
         {
             "environment": config.environment,
@@ -38,6 +44,7 @@ def show_json(config: LoadedConfig) -> str:
                     "value": s.shown,
                     "source": s.source.describe(),
                     "secret": s.secret,
+                    "masked": s.masked,
                 }
                 for s in config.settings
             ],
@@ -59,13 +66,15 @@ class Difference:
         if self.left.secret or self.right.secret:
             left, right = _secret_side(self.left), _secret_side(self.right)
         else:
-            left, right = _text(self.left.value), _text(self.right.value)
-        only = ""
+            left, right = _text(self.left.shown), _text(self.right.shown)
+        notes = ""
+        if left == right and self.left.value != self.right.value:
+            notes += "  [the masked parts differ]"
         if self.left.explicit != self.right.explicit:
-            only = f"  [set in {left_env if self.left.explicit else right_env} only]"
+            notes += f"  [set in {left_env if self.left.explicit else right_env} only]"
         return (
             f"{self.key}: {left_env}={left} ({self.left.source.describe()}) | "
-            f"{right_env}={right} ({self.right.source.describe()}){only}"
+            f"{right_env}={right} ({self.right.source.describe()}){notes}"
         )
 
 
@@ -112,7 +121,7 @@ def schema_rows(schema: Mapping[str, type[BaseModel]]) -> list[SchemaRow]:
                     type=_type_name(field.annotation),
                     default=MASK
                     if secret and default not in (None, PydanticUndefined)
-                    else to_jsonable_python(default, fallback=str),
+                    else mask_value(to_jsonable_python(default, fallback=str)),
                     required=field.is_required(),
                     secret=secret,
                     description=field.description or "",

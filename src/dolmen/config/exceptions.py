@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from dolmen.config._masking import mask_credentials
+
 if TYPE_CHECKING:
     from dolmen.config._problems import Problem
 
@@ -21,7 +23,7 @@ class ConfigurationError(ValueError):
         self.environment = environment
         count = len(self.problems)
         header = (
-            f"configuration for environment {environment!r} has {count} "
+            f"configuration for environment {mask_credentials(repr(environment))} has {count} "
             f"problem{'s' if count != 1 else ''}:"
         )
         super().__init__("\n".join([header, *(f"  - {p}" for p in self.problems)]))

@@ -15,6 +15,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.schema import CreateSchema
 
+from dolmen.config import mask_credentials
 from dolmen.persistence import _sqlite_driver
 from dolmen.persistence._sqlite import LOCK_FILE_SUFFIX, WRITE_OPTION, WriterQueue, configure_sqlite
 from dolmen.persistence._sqlite_checkpoint import Checkpointer
@@ -28,12 +29,16 @@ SQLITE_POOL_OVERFLOW = 20
 
 
 def normalize_url(raw: str) -> URL:
-    """Parse a database URL, choosing Dolmen's async driver when none is named."""
+    """Parse a database URL, choosing Dolmen's async driver when none is named.
+
+    An error quotes the URL with its password masked.
+    """
     try:
         url = make_url(raw)
-    except ArgumentError as error:
+    except (ArgumentError, ValueError) as error:
         raise DatabaseConfigurationError(
-            f"cannot parse database URL {raw!r}: {error}; expected e.g. "
+            f"cannot parse database URL {mask_credentials(repr(raw))}: "
+            f"{mask_credentials(str(error))}; expected e.g. "
             "'sqlite:///./var/app.db' or 'postgresql://user@host/dbname'"
         ) from None
     backend = url.get_backend_name()

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[3]
+EXAMPLES = REPO / "examples"
 
 
 def dolmen(
@@ -23,3 +24,8 @@ def dolmen(
         cwd=cwd,
         env={**clean, **(env or {})},
     )
+
+
+def env_for(project: Path, **extra: str) -> dict[str, str]:
+    """The environment of a command run in ``project``: it and the shop's package importable."""
+    return {"PYTHONPATH": f"{project}{os.pathsep}{EXAMPLES}", **extra}

@@ -3,39 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
-import pytest
-
-from .dolmen_runner import REPO, dolmen
-
-
-@pytest.fixture
-def shop_copy(tmp_path: Path) -> Path:
-    """A project folder whose app is the shop with its own config folder."""
-    (tmp_path / "myshop.py").write_text(
-        "from pathlib import Path\n"
-        "from shop.app import create_app\n"
-        "app = create_app()\n"
-        "app.config_dir = Path(__file__).parent / 'config'\n"
-    )
-    (tmp_path / "config").mkdir()
-    (tmp_path / "config" / "dolmen.toml").write_text(
-        '[billing]\ncharge_limit = "50.00"\n\n[notifications]\nsender_name = "Test Shop"\n'
-    )
-    (tmp_path / "config" / "dolmen.prod.toml").write_text(
-        '[billing]\ncharge_limit = "75.00"\ngateway_latency_ms = 10\n'
-    )
-    (tmp_path / "pyproject.toml").write_text(
-        f'[tool.dolmen]\napp = "myshop:app"\napp-dir = "."\n'
-        f"# the shop package itself\n# {REPO / 'examples'}\n"
-    )
-    return tmp_path
-
-
-def env_for(project: Path, **extra: str) -> dict[str, str]:
-    return {"PYTHONPATH": f"{project}{os.pathsep}{REPO / 'examples'}", **extra}
+from .dolmen_runner import REPO, dolmen, env_for
 
 
 def test_show_lists_every_setting_with_its_value_and_source(shop_copy: Path) -> None:
@@ -68,6 +38,7 @@ def test_show_masks_secrets_in_text_and_json(shop_copy: Path) -> None:
         "value": "********",
         "source": "environment variable DOLMEN__BILLING__GATEWAY_API_KEY",
         "secret": True,
+        "masked": True,
     }
     assert settings["billing.charge_limit"]["value"] == "75.00"
     assert json.loads(as_json.stdout)["environment"] == "prod"
@@ -158,7 +129,20 @@ def test_run_with_a_broken_configuration_exits_2_with_the_report(shop_copy: Path
     assert result.stderr.splitlines() == [
         "configuration for environment 'dev' has 2 problems:",
         "  - app.debug: unknown key (environment variable DOLMEN__APP__DEBUG); known keys: "
-        "database_url, db_max_overflow, db_pool_size, gc_freeze, secrets_dir",
+        "database_url, db_max_overflow, db_pool_size, gc_freeze, max_body_bytes, secrets_dir",
         "  - billing.charge_limit: Input should be a valid decimal, got 'lots' (environment "
         "variable DOLMEN__BILLING__CHARGE_LIMIT)",
     ]
+
+
+def test_show_names_the_app_and_database_first_and_creates_nothing(tmp_path: Path) -> None:
+    result = dolmen(
+        "config", "show", "--json", "--app", "shop.app:app", "--app-dir", str(REPO / "examples"),
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        f"app shop (shop.app:app), database sqlite:///{tmp_path / 'var' / 'shop.db'}"
+    ]
+    assert json.loads(result.stdout)["environment"] == "dev"
+    assert list(tmp_path.iterdir()) == []
