@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from dolmen.cli._project import app_options, find_app
+from dolmen.cli._project import app_options, find_app, find_named_app
 
 if TYPE_CHECKING:
     from dolmen.events import DeadLetter, EventAdmin
@@ -178,17 +178,21 @@ def _on_dead_letters(
 def _with_admin(
     app_spec: str | None, app_dir: str | None, action: Callable[[EventAdmin], Awaitable[T]]
 ) -> T:
-    """Start the app without delivering events, run ``action`` on its admin API, stop."""
+    """Say which app and database, run ``action`` on the admin API of its existing outbox.
+
+    The app is not started (no hook runs, nothing is delivered), and nothing is created: a
+    missing database is an error with exit 2 (see :mod:`dolmen.cli._admin`).
+    """
     import asyncio  # 15 ms: only for the commands that need it
 
-    app = find_app(app_spec, app_dir)
+    from dolmen.cli._admin import open_outbox, say_what_is_read
+
+    app, spec = find_named_app(app_spec, app_dir)
+    say_what_is_read(app, spec)
 
     async def run() -> T:
-        await app.start(dispatch=False)
-        try:
-            return await action(app.events)
-        finally:
-            await app.stop()
+        async with open_outbox(app, spec) as admin:
+            return await action(admin)
 
     return asyncio.run(run())
 

@@ -1,15 +1,32 @@
-"""``dolmen events stats`` and ``dolmen events dlq ...`` on a real outbox."""
+"""``dolmen events stats`` and ``dolmen events dlq ...`` on a real outbox, and on none."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import uuid
 from pathlib import Path
 
-from tests.unit.cli.dolmen_runner import dolmen
+import pytest
+from sqlalchemy import inspect, make_url, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from tests.conftest import service_url
+from tests.unit.cli.dolmen_runner import EXAMPLES, dolmen
 
 from .ledger_app import Behaviour, Ledger, make_app
 
 APP = ["--app", "tests.integration.events.ledger_cli_app:app", "--app-dir", "."]
+SHOP = ["--app", "shop.app:app", "--app-dir", str(EXAMPLES)]
+SECRET = "s3cr3t-pw"
+ADMIN_COMMANDS = [
+    ["events", "stats"],
+    ["events", "stats", "--json"],
+    ["events", "dlq", "list", "--json"],
+    ["events", "dlq", "show", "1"],
+    ["events", "dlq", "replay", "--all"],
+    ["events", "dlq", "discard", "--all"],
+]
 
 
 async def test_dead_letters_are_listed_shown_replayed_and_discarded(sqlite_url: str) -> None:
@@ -68,12 +85,105 @@ async def test_dead_letters_are_listed_shown_replayed_and_discarded(sqlite_url: 
     assert behaviour.tries["count:zed"] == 2
 
 
-def test_an_empty_outbox_says_so(tmp_path: Path) -> None:
-    env = {"LEDGER_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"}
+async def test_an_empty_outbox_says_so(sqlite_url: str) -> None:
+    async with make_app(sqlite_url, Behaviour()).running():
+        pass  # the app creates its tables at its first start
+    env = {"LEDGER_DATABASE_URL": sqlite_url}
     assert dolmen("events", "stats", *APP, env=env).stdout.strip() == (
         "no deliveries waiting, running or dead"
     )
     assert dolmen("events", "dlq", "list", *APP, env=env).stdout.strip() == "no dead letters"
+
+
+def with_password(url: str) -> str:
+    """``url`` with a password (the test server trusts local connections: never checked)."""
+    if make_url(url).get_backend_name() == "sqlite":
+        return url
+    return make_url(url).set(password=SECRET).render_as_string(hide_password=False)
+
+
+async def test_an_admin_command_names_the_app_and_database_it_reads_first(
+    database_url: str,
+) -> None:
+    async with make_app(database_url, Behaviour()).running():
+        pass
+    env = {"LEDGER_DATABASE_URL": with_password(database_url)}
+    stats = dolmen("events", "stats", "--json", *APP, env=env)
+    assert stats.returncode == 0, stats.stderr
+    assert json.loads(stats.stdout) == []  # the header goes to stderr: --json stays parseable
+    masked = make_url(with_password(database_url)).render_as_string(hide_password=True)
+    assert stats.stderr.splitlines() == [
+        f"app ledger (tests.integration.events.ledger_cli_app:app), database {masked}"
+    ]
+    assert SECRET not in stats.stderr
+
+
+@pytest.mark.parametrize("command", ADMIN_COMMANDS, ids=" ".join)
+def test_an_admin_command_on_a_missing_database_is_an_error_and_creates_nothing(
+    command: list[str], tmp_path: Path
+) -> None:
+    result = dolmen(*command, *SHOP, cwd=tmp_path)  # the shop's default: ./var/shop.db
+    url = f"sqlite:///{tmp_path / 'var' / 'shop.db'}"
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"app shop (shop.app:app), database {url}",
+        f"Error: no database at {url}; start the app once (dolmen run shop.app:app) or set "
+        "DOLMEN_DATABASE_URL to the database it uses",
+    ]
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("command", ADMIN_COMMANDS, ids=" ".join)
+def test_an_admin_command_on_a_postgres_database_without_dolmen_tables_is_an_error(
+    command: list[str], postgres_url: str, tmp_path: Path
+) -> None:
+    url = with_password(postgres_url)
+    masked = make_url(url).render_as_string(hide_password=True)
+    result = dolmen(*command, *SHOP, cwd=tmp_path, env={"DOLMEN_DATABASE_URL": url})
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"app shop (shop.app:app), database {masked}",
+        f"Error: the database {masked} has no Dolmen outbox (dolmen__deliveries); start the "
+        "app once (dolmen run shop.app:app) or set DOLMEN_DATABASE_URL to the database it uses",
+    ]
+    assert asyncio.run(schemas_and_tables(postgres_url)) == ([], [])
+
+
+@pytest.mark.postgres
+def test_an_admin_command_on_a_missing_postgres_database_is_an_error(tmp_path: Path) -> None:
+    url = make_url(with_password(service_url("DOLMEN_TEST_POSTGRES_URL")))
+    missing = url.set(database=f"dolmen_missing_{uuid.uuid4().hex[:12]}")
+    masked = missing.render_as_string(hide_password=True)
+    env = {"DOLMEN_DATABASE_URL": missing.render_as_string(hide_password=False)}
+    result = dolmen("events", "dlq", "list", *SHOP, cwd=tmp_path, env=env)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[1] == (
+        f"Error: PostgreSQL has no database {missing.database!r} ({masked}); create it and "
+        "start the app once (dolmen run shop.app:app), or set DOLMEN_DATABASE_URL to the "
+        "database the app uses"
+    )
+    assert SECRET not in result.stderr
+
+
+async def schemas_and_tables(url: str) -> tuple[list[str], list[str]]:
+    """The schemas other than PostgreSQL's own, and the tables of ``public``."""
+    engine = create_async_engine(make_url(url).set(drivername="postgresql+asyncpg"))
+    try:
+        async with engine.connect() as connection:
+            schemas = await connection.scalars(
+                text(
+                    "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg_%' "
+                    "AND nspname NOT IN ('information_schema', 'public')"
+                )
+            )
+            found = list(schemas)
+            tables = await connection.run_sync(lambda sync: inspect(sync).get_table_names())
+    finally:
+        await engine.dispose()
+    return found, tables
 
 
 def test_the_events_lock_is_written_and_checked(tmp_path: Path) -> None:
