@@ -115,15 +115,14 @@ def example_environment(database_url: str | None) -> dict[str, str]:
     return env
 
 
-@pytest.mark.parametrize("block", example_params())
-def test_example_runs(block: CodeBlock, tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    database_url = request.getfixturevalue("postgres_url") if block.needs_postgres else None
-    script = tmp_path / "example.py"
-    script.write_text(block.code, encoding="utf-8")
+def run_python(
+    block: CodeBlock, args: list[str], cwd: Path, database_url: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -W error ARGS`` in ``cwd``, as the examples run; fails on a non-zero exit."""
     try:
         result = subprocess.run(
-            [sys.executable, "-W", "error", str(script)],
-            cwd=tmp_path,
+            [sys.executable, "-W", "error", *args],
+            cwd=cwd,
             env=example_environment(database_url),
             capture_output=True,
             text=True,
@@ -136,6 +135,38 @@ def test_example_runs(block: CodeBlock, tmp_path: Path, request: pytest.FixtureR
         f"{block.id}: the example exited with status {result.returncode}\n"
         f"--- stdout ---\n{result.stdout[-4000:]}\n--- stderr ---\n{result.stderr[-4000:]}"
     )
+    return result
+
+
+@pytest.mark.parametrize("block", example_params())
+def test_example_runs(block: CodeBlock, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    database_url = request.getfixturevalue("postgres_url") if block.needs_postgres else None
+    script = tmp_path / "example.py"
+    script.write_text(block.code, encoding="utf-8")
+    run_python(block, [str(script)], tmp_path, database_url)
+
+
+def readme_examples() -> list[CodeBlock]:
+    return [block for block in code_blocks(REPO / "README.md") if block.runnable]
+
+
+@pytest.mark.parametrize("block", readme_examples(), ids=lambda block: block.id)
+def test_a_readme_example_runs_only_as_a_script_and_leaves_nothing(
+    block: CodeBlock, tmp_path: Path
+) -> None:
+    (tmp_path / "example").mkdir()
+    (tmp_path / "example" / "hello.py").write_text(block.code, encoding="utf-8")
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+
+    imported = run_python(
+        block, ["-c", "import sys; sys.path.insert(0, '../example'); import hello"], cwd
+    )
+    assert imported.stdout + imported.stderr == "", "importing the example ran something"
+    assert list(cwd.iterdir()) == [], "importing the example left files behind"
+
+    run_python(block, ["../example/hello.py"], cwd)
+    assert list(cwd.iterdir()) == [], "the example left files in the working directory"
 
 
 @pytest.mark.parametrize("name", DOCUMENTED_PAGES)

@@ -1,4 +1,4 @@
-"""The README's walk through the shop, run as written against a freshly started shop."""
+"""The README's walk through the shop, run as written, twice, against a running shop."""
 
 from __future__ import annotations
 
@@ -7,14 +7,11 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pytest
-
 if TYPE_CHECKING:
-    from tests.e2e.conftest import LaunchShop, ShopServer
+    from tests.e2e.conftest import ShopServer
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 DEMO_URL = "http://127.0.0.1:8000"
@@ -33,20 +30,11 @@ def readme_walkthrough() -> str:
     return script
 
 
-@pytest.fixture
-def fresh_shop(launch_shop: LaunchShop) -> Iterator[ShopServer]:
-    """A shop of its own: the walkthrough adds a fixed SKU and reads a fixed customer's mail."""
-    with launch_shop() as server:
-        yield server
-
-
-def test_the_readme_walkthrough_orders_a_lamp_and_the_customer_is_notified(
-    fresh_shop: ShopServer,
-) -> None:
-    script = readme_walkthrough().replace(DEMO_URL, fresh_shop.url)
+def run_walkthrough(shop: ShopServer) -> list[str]:
+    """Run the README's walkthrough against ``shop``; the lines it prints."""
+    script = readme_walkthrough().replace(DEMO_URL, shop.url)
     # The script's `python3` is this interpreter, as it is for someone with the venv active.
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-
     run = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", script],
         capture_output=True,
@@ -55,21 +43,34 @@ def test_the_readme_walkthrough_orders_a_lamp_and_the_customer_is_notified(
         env={**os.environ, "PATH": path},
         check=False,
     )
-
     assert run.returncode == 0, f"stdout:\n{run.stdout}\nstderr:\n{run.stderr}"
-    lines = [line for line in run.stdout.splitlines() if line.strip()]
-    assert len(lines) == 3, run.stdout
-    product, order, notifications = (json.loads(line) for line in lines)
-    assert product == {"sku": "LAMP", "name": "Desk lamp", "price": "35.00", "stock": 5}
-    assert '"status":"paid"' in lines[1]  # as the README says it reads
-    expected_order: dict[str, Any] = {
-        "status": "paid",
-        "customer_email": "ada@example.com",
-        "items": [{"sku": "LAMP", "quantity": 2, "unit_price": "35.00"}],
-        "total": "70.00",
-    }
-    assert {key: order[key] for key in expected_order} == expected_order
-    [notification] = notifications
-    assert notification["email"] == "ada@example.com"
-    assert notification["order_id"] == order["id"]
-    assert notification["kind"] == "order_paid"
+    return [line for line in run.stdout.splitlines() if line.strip()]
+
+
+def test_the_readme_walkthrough_shows_an_order_placed_then_paid_each_time_it_runs(
+    shop: ShopServer,
+) -> None:
+    orders: set[str] = set()
+    for _ in range(2):  # against the same shop: a second run must work as the first did
+        lines = run_walkthrough(shop)
+        assert len(lines) == 4, lines
+        product, placed, paid, notifications = (json.loads(line) for line in lines)
+        assert '"status":"pending"' in lines[1]  # as the README says it reads
+        assert '"status":"paid"' in lines[2]
+        sku = product["sku"]
+        assert product == {"sku": sku, "name": "Desk lamp", "price": "35.00", "stock": 5}
+        expected: dict[str, Any] = {
+            "customer_email": placed["customer_email"],
+            "items": [{"sku": sku, "quantity": 2, "unit_price": "35.00"}],
+            "total": "70.00",
+        }
+        assert {key: placed[key] for key in expected} == expected
+        assert placed["status"] == "pending"
+        assert {key: paid[key] for key in expected} == expected
+        assert (paid["id"], paid["status"]) == (placed["id"], "paid")
+        [notification] = notifications
+        assert notification["email"] == placed["customer_email"]
+        assert notification["order_id"] == placed["id"]
+        assert notification["kind"] == "order_paid"
+        orders.add(placed["id"])
+    assert len(orders) == 2
