@@ -16,7 +16,7 @@ from dolmen._version import __version__
 if TYPE_CHECKING:
     from dolmen.di import Lifetime, provide, provide_value
     from dolmen.events import Event, EventPublisher
-    from dolmen.http import Inject
+    from dolmen.http import Inject, problem_responses
     from dolmen.modules import App, CompositionError, Module, Work
     from dolmen.persistence import ModuleTables, UnitOfWork
 
@@ -31,6 +31,7 @@ _HOMES = {
     "ModuleTables": "dolmen.persistence",
     "UnitOfWork": "dolmen.persistence",
     "Work": "dolmen.modules",
+    "problem_responses": "dolmen.http",
     "provide": "dolmen.di",
     "provide_value": "dolmen.di",
 }
@@ -47,6 +48,7 @@ __all__ = [
     "UnitOfWork",
     "Work",
     "__version__",
+    "problem_responses",
     "provide",
     "provide_value",
 ]

@@ -7,7 +7,8 @@ import pytest
 EXPECTED = {
     "dolmen": [
         "App", "CompositionError", "Event", "EventPublisher", "Inject", "Lifetime", "Module",
-        "ModuleTables", "UnitOfWork", "Work", "__version__", "provide", "provide_value",
+        "ModuleTables", "UnitOfWork", "Work", "__version__", "problem_responses", "provide",
+        "provide_value",
     ],
     "dolmen.modules": [
         "App", "CompositionError", "DependencyCycleError", "DuplicateModuleError", "Module",
@@ -19,7 +20,10 @@ EXPECTED = {
         "ProviderConfigurationError", "ResolutionError", "ServiceProxy", "ServiceScope",
         "intercepting", "parameters_of", "provide", "provide_value",
     ],
-    "dolmen.http": ["PROBLEM_JSON", "Inject", "UnitOfWorkMiddleware", "create_fastapi", "problem"],
+    "dolmen.http": [
+        "PROBLEM_JSON", "Inject", "UnitOfWorkMiddleware", "create_fastapi", "problem",
+        "problem_responses",
+    ],
     "dolmen.persistence": [
         "CrossModuleDataAccessError", "Database", "DatabaseBusyError", "DatabaseConfigurationError",
         "ModuleSession",

@@ -15,6 +15,7 @@ from dolmen.http._errors import ErrorMiddleware, route_templates
 from dolmen.http._health import health_router
 from dolmen.http._inject import endpoint_modules
 from dolmen.http._middleware import UnitOfWorkMiddleware
+from dolmen.http._openapi import install_truthful_openapi
 from dolmen.http._problems import install_problem_handlers
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ def create_fastapi(app: App) -> FastAPI:
         description=f"Modules: {', '.join(m.name for m in app.modules)}.",
     )
     install_problem_handlers(api, app.error_map)
+    install_truthful_openapi(api)
     routers = [(module, router) for module in app.modules for router in module.routers]
     endpoints = endpoint_modules((module.name, router) for module, router in routers)
     # Each add_middleware wraps the ones before: the body limit runs before the unit of work.

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from fastapi import APIRouter
 from starlette.responses import JSONResponse
 
+from dolmen.http._openapi import problem_responses
 from dolmen.http._problems import problem
 
 if TYPE_CHECKING:
@@ -24,7 +25,11 @@ def health_router(app: App) -> APIRouter:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/readyz", summary="The app can serve: its database answers")
+    @router.get(
+        "/readyz",
+        summary="The app can serve: its database answers",
+        responses=problem_responses(503, descriptions={503: "The database does not answer."}),
+    )
     async def readyz() -> JSONResponse:
         try:
             if app.database is None:

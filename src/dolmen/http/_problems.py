@@ -17,7 +17,7 @@ _SOURCES = ("body", "query", "path", "header", "cookie")
 
 def problem(status: int, detail: str | None = None, **extensions: Any) -> JSONResponse:
     """A problem+json response; ``type`` is ``about:blank``, so ``title`` is the status phrase."""
-    body: dict[str, Any] = {"type": "about:blank", "title": _phrase(status), "status": status}
+    body: dict[str, Any] = {"type": "about:blank", "title": status_phrase(status), "status": status}
     if detail:
         body["detail"] = detail
     body.update(extensions)
@@ -78,7 +78,8 @@ def _field_error(error: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _phrase(status: int) -> str:
+def status_phrase(status: int) -> str:
+    """The reason phrase of ``status`` (``Not Found``), or ``Error`` for an unknown status."""
     try:
         return HTTPStatus(status).phrase
     except ValueError:
