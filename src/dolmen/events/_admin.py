@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from dolmen.events._dispatcher import Clock, SystemClock
+from dolmen.events._clock import Clock, SystemClock
 from dolmen.events._store import DeadLetter, DeliveryStore, HandlerStats, Selection
 
 

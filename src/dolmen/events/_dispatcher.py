@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
 import os
 import random
@@ -12,8 +13,8 @@ import time
 import traceback
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from typing import Protocol
 
+from dolmen.events._clock import Clock, SystemClock
 from dolmen.events._retry import Retry
 from dolmen.events._settings import EventSettings
 from dolmen.events._store import Claimed, DeliveryStore
@@ -23,22 +24,6 @@ logger = logging.getLogger("dolmen.events")
 Runner = Callable[[Claimed], Awaitable[bool]]
 """Runs one claimed delivery's handler; returns whether its completion was recorded in the
 handler's own transaction (False: the dispatcher records it). Raises when the handler fails."""
-
-
-class Clock(Protocol):
-    """Where the dispatcher reads the time (seconds since the epoch); tests bring their own."""
-
-    def now(self) -> float:
-        """The current time."""
-        ...
-
-
-class SystemClock:
-    """The real clock."""
-
-    def now(self) -> float:
-        """``time.time()``."""
-        return time.time()
 
 
 class LeaseLost(RuntimeError):  # it says what happened
@@ -92,11 +77,14 @@ class Dispatcher:
         self._polling = False
         self.hinted = False
         """Every process's commits wake this dispatcher (NOTIFY, wake sockets): no fast polling."""
-        self._next_retry: float | None = None
-        """When the earliest retry scheduled here falls due (for a hinted dispatcher)."""
+        self._retry_times: list[float] = []
+        """When the retries scheduled here fall due, not yet looked for (a heap)."""
         self._running: dict[int, asyncio.Task[None]] = {}
         self._completed: list[int] = []
         self._wakeup = asyncio.Event()
+        """Set to end the loop's wait: by :meth:`wake`, or to look again at when to wake."""
+        self._woken = False
+        """:meth:`wake` was called since the loop last looked at the outbox."""
         self._loop_task: asyncio.Task[None] | None = None
         self._stopping = False
         self._last_reap = 0.0
@@ -151,12 +139,13 @@ class Dispatcher:
 
     def wake(self) -> None:
         """Look at the outbox now."""
+        self._woken = True
         self._wakeup.set()
 
     def hint(self) -> None:
         """New events were committed (here or in another process): claim them now."""
         self._polling = False  # no need to look before claiming
-        self._wakeup.set()
+        self.wake()
 
     async def drain(self, *, within: float = 30.0, retries: bool = False) -> None:
         """Wait until no delivery is running here and none is due; raises TimeoutError.
@@ -180,6 +169,7 @@ class Dispatcher:
         idle = self._poll_min
         while not self._stopping:
             self._wakeup.clear()
+            self._woken = False
             try:
                 claimed, wanted = await self.tick()
             except Exception:
@@ -192,19 +182,15 @@ class Dispatcher:
             if not wanted and self._running:
                 # Full: wait for room (finishing handlers wake the loop), but come back in
                 # time to renew the running deliveries' leases.
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), self.settings.lease_seconds / 3)
+                await self.clock.wait(self._wakeup, self.settings.lease_seconds / 3)
                 continue
             if claimed and not self.hinted:
                 idle = self._poll_min  # events are flowing: look again soon
-            timeout = await self._wait_for(idle)
-            try:
-                await asyncio.wait_for(self._wakeup.wait(), timeout)
+            if await self._sleep(await self._wait_for(idle)):
                 if not self.hinted:
                     idle = self._poll_min
-            except TimeoutError:
-                if not claimed or self.hinted:
-                    idle = min(idle * 2, self.settings.poll_max_seconds)  # quiet: back off
+            elif not claimed or self.hinted:
+                idle = min(idle * 2, self.settings.poll_max_seconds)  # quiet: back off
 
     async def tick(self) -> tuple[int, int]:
         """One round: keep leases and the outbox tidy, claim what is due, start its handlers.
@@ -224,12 +210,14 @@ class Dispatcher:
             # write, which on SQLite would take the lock the publishers need.
             due = await self.store.next_due()
             if due is None or due > now:
+                self._retries_looked_for(now)
                 await self._flush_completed()
                 return 0, wanted
         with self._taking_completed() as done:  # recorded with the claim, in one transaction
             claimed = await self.store.claim(
                 self.owner, wanted, now, self.settings.lease_seconds, done
             )
+        self._retries_looked_for(now)
         self._polling = not claimed  # found nothing: look before the next claim
         loop = asyncio.get_running_loop()
         for delivery in claimed:
@@ -237,21 +225,52 @@ class Dispatcher:
             self._running[delivery.id] = task
         return len(claimed), wanted
 
+    async def _sleep(self, seconds: float) -> bool:
+        """Wait ``seconds``, or less; True when woken (:meth:`wake`, :meth:`hint`).
+
+        A retry scheduled here meanwhile (a handler failed) that falls due sooner ends the
+        wait at its due time.
+        """
+        until = self.clock.now() + seconds
+        while not self._woken:
+            left = until - self.clock.now()
+            if left <= 0 or not await self.clock.wait(self._wakeup, left):
+                return self._woken
+            self._wakeup.clear()
+            if self._next_retry is not None:
+                until = min(until, self._next_retry)
+        return True
+
+    @property
+    def _next_retry(self) -> float | None:
+        """When the earliest retry scheduled here falls due."""
+        return self._retry_times[0] if self._retry_times else None
+
+    def _retry_scheduled(self, retry_at: float) -> None:
+        """A retry falls due at ``retry_at``: make sure the loop is awake by then."""
+        sooner = not self._retry_times or retry_at < self._retry_times[0]
+        heapq.heappush(self._retry_times, retry_at)
+        if sooner:
+            self._wakeup.set()  # the loop's wait looks at its end again (see _sleep)
+
+    def _retries_looked_for(self, now: float) -> None:
+        """The outbox was read for what is due at ``now``: the retries due by then were seen."""
+        while self._retry_times and self._retry_times[0] <= now:
+            heapq.heappop(self._retry_times)
+
     async def _wait_for(self, idle: float) -> float:
         """How long to sleep: the poll interval, or less.
 
-        Shorter when a retry falls due sooner, and while handlers run, so that their
-        leases are renewed in time.
+        Shorter when a retry scheduled here falls due sooner, and while handlers run, so
+        that their leases are renewed in time.
         """
         timeout = idle
         if self._running:
             timeout = min(timeout, self.settings.lease_seconds / 3)
+        now = self.clock.now()
+        if self._next_retry is not None:  # (due already: it fell due during the round)
+            timeout = min(timeout, max(self._next_retry - now, 0.0))
         if self.hinted:  # new events wake it; retries scheduled elsewhere wait for a poll
-            now = self.clock.now()
-            if self._next_retry is not None and self._next_retry <= now:
-                self._next_retry = None
-            if self._next_retry is not None:
-                timeout = min(timeout, self._next_retry - now)
             return timeout
         if timeout <= self._poll_min * 4:
             return timeout  # events are flowing: no need to look for the next retry
@@ -356,7 +375,7 @@ class Dispatcher:
             trace = "".join(traceback.format_exception(error))
             held = await self._record_failure(delivery, now, retry_at, message, trace)
             if held and retry_at is not None:
-                self._next_retry = min(self._next_retry or retry_at, retry_at)
+                self._retry_scheduled(retry_at)
         except Exception:
             logger.exception(
                 "could not record the failure of delivery %d; it is retried when its lease "

@@ -302,6 +302,20 @@ async def test_postgres_a_lost_listener_listens_again_and_notify_wakes_the_dispa
         await assert_woken_at_once(publisher, behaviour)  # by NOTIFY on the new connection
 
 
+async def test_an_idle_dispatcher_runs_a_retry_when_it_falls_due_not_at_its_next_poll(
+    database_url: str, behaviour: Behaviour
+) -> None:
+    # It polls 30 s apart and renews leases every 20 s: a retry due within 0.02 s (FAST)
+    # waiting for either would take 20 s or more; the test gives it 10.
+    slow = {"poll_min_seconds": 30.0, "poll_max_seconds": 30.0, "lease_seconds": 60.0}
+    app = make_app(database_url, behaviour, **slow)
+    behaviour.fail_first["count:ada"] = 1
+    async with app.running():
+        await deposit(app, "ada")
+        assert await within(10.0, lambda: behaviour.tries["count:ada"] == 2)
+    assert [c.attempt for c in behaviour.contexts if c.handler == "tally.count_deposit"] == [1, 2]
+
+
 async def test_completed_deliveries_are_kept_for_the_retention_time_then_purged(
     database_url: str, behaviour: Behaviour
 ) -> None:

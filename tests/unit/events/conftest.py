@@ -1,4 +1,4 @@
-"""Fakes for driving the dispatcher step by step: a clock, an outbox in memory, a runner."""
+"""Fakes for driving the dispatcher step by step: clocks, an outbox in memory, a runner."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from dolmen.events import Dispatcher, EventSettings, Retry
+from dolmen.events._clock import SystemClock
 from dolmen.events._envelope import Envelope, new_event_id
 from dolmen.events._memory_store import InMemoryDeliveryStore
 from dolmen.events._store import Claimed, NewDelivery
@@ -24,7 +25,7 @@ Try = tuple[str, str, int]
 
 
 class FakeClock:
-    """A clock that moves only when the test says so."""
+    """A clock that moves only when the test says so (its waits take real time)."""
 
     def __init__(self, start: float = START) -> None:
         self.time = start
@@ -34,6 +35,53 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.time += seconds
+
+    async def wait(self, event: asyncio.Event, seconds: float) -> bool:
+        return await SystemClock().wait(event, seconds)
+
+
+SETTLE_TURNS = 20
+"""Turns of the event loop a virtual wait gives the other tasks before time moves on."""
+
+
+@dataclass(frozen=True)
+class Wait:
+    """One wait of the dispatcher's loop on a :class:`VirtualClock`."""
+
+    at: float
+    """The virtual time it began."""
+    seconds: float
+
+
+class VirtualClock(FakeClock):
+    """A clock whose time moves only while the dispatcher's loop waits on it, at once.
+
+    Each wait first lets the other tasks (handlers, the test) run what they can at this
+    virtual time: a few turns of the event loop are enough, since nothing here waits for
+    real (the in-memory store, the fake runner). Then it ends at once if it was woken
+    meanwhile, or else moves the time to its end. ``waits`` records every wait.
+    """
+
+    def __init__(self, start: float = START) -> None:
+        super().__init__(start)
+        self.waits: list[Wait] = []
+        self._moved = asyncio.Event()
+
+    async def wait(self, event: asyncio.Event, seconds: float) -> bool:
+        self.waits.append(Wait(self.time, seconds))
+        for _ in range(SETTLE_TURNS):
+            await asyncio.sleep(0)
+        if event.is_set():
+            return True
+        self.time += seconds
+        self._moved.set()
+        return False
+
+    async def reach(self, when: float) -> None:
+        """Return once the loop's waits have taken the time to ``when``."""
+        while self.time < when:
+            self._moved.clear()
+            await self._moved.wait()
 
 
 @dataclass
