@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from dolmen._version import __version__
 from dolmen.config import AppSettings
@@ -21,12 +22,16 @@ from dolmen.http._problems import install_problem_handlers
 if TYPE_CHECKING:
     from dolmen.modules import App
 
+DOCS_ASSETS = "/_dolmen/docs-assets"
+"""Where the JavaScript, CSS and icon of ``/docs`` and ``/redoc`` are served."""
+
 
 def create_fastapi(app: App) -> FastAPI:
     """A FastAPI app with every module's routers, problem+json errors and health probes.
 
     Each router is mounted under its module's prefix (``/<module>`` unless the
     module says otherwise). The ASGI lifespan starts and stops the Dolmen app.
+    ``/docs`` (Swagger UI) and ``/redoc`` load their assets from the app itself.
     """
 
     @asynccontextmanager
@@ -37,7 +42,9 @@ def create_fastapi(app: App) -> FastAPI:
         finally:
             await app.stop()
 
-    api = FastAPI(
+    # Swagger UI and ReDoc from files fastapi-offline ships, not a CDN: /docs works offline.
+    api = FastAPIOffline(
+        static_url=DOCS_ASSETS,
         title=app.name,
         version=__version__,
         lifespan=lifespan,
