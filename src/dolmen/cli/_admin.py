@@ -61,9 +61,15 @@ def header(app: App, spec: str, config: LoadedConfig | None = None) -> str:
     return f"app {app.name} ({spec}), database {database_label(database_url(app, config))}"
 
 
-def say_what_is_read(app: App, spec: str, config: LoadedConfig | None = None) -> None:
-    """Print :func:`header` on standard error."""
-    click.echo(header(app, spec, config), err=True)
+def say_what_is_read(
+    app: App, spec: str, config: LoadedConfig | None = None, *, note_missing: bool = False
+) -> None:
+    """Print :func:`header` on standard error; with ``note_missing``, say so of a missing file."""
+    line = header(app, spec, config)
+    path = _sqlite_path(database_url(app, config))
+    if note_missing and path is not None and not path.is_file():
+        line += " (no such file yet)"
+    click.echo(line, err=True)
 
 
 @contextlib.asynccontextmanager
@@ -110,10 +116,9 @@ def _missing(spec: str, what: str) -> NoDatabaseError:
 
 def _refuse_missing_file(url: str, spec: str) -> None:
     """Before anything is opened: a SQLite file must exist, and a database must be a file."""
-    from sqlalchemy.engine import make_url
+    from dolmen.persistence import normalize_url
 
-    parsed = make_url(url)  # the URL parsed when the configuration was read
-    if parsed.get_backend_name() != "sqlite":
+    if normalize_url(url).get_backend_name() != "sqlite":  # an unusable URL: its error
         return
     path = _sqlite_path(url)
     if path is None:
@@ -170,8 +175,12 @@ def _sqlstate(error: DBAPIError) -> str | None:
 def _sqlite_path(url: str) -> Path | None:
     """The file of a SQLite URL (relative to the working directory); None if in memory."""
     from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
 
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return None
     database = parsed.database or ""
     if parsed.get_backend_name() != "sqlite":
         return None

@@ -31,7 +31,7 @@ def show(environment: str | None, as_json: bool, app_spec: str | None, app_dir: 
 
     app, spec = find_named_app(app_spec, app_dir)
     config = app.load_config(environment=environment)
-    say_what_is_read(app, spec, config)
+    say_what_is_read(app, spec, config, note_missing=True)
     click.echo(show_json(config) if as_json else show_text(config))
 
 

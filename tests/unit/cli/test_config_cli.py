@@ -142,7 +142,8 @@ def test_show_names_the_app_and_database_first_and_creates_nothing(tmp_path: Pat
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stderr.splitlines() == [
-        f"app shop (shop.app:app), database sqlite:///{tmp_path / 'var' / 'shop.db'}"
+        f"app shop (shop.app:app), database sqlite:///{tmp_path / 'var' / 'shop.db'} "
+        "(no such file yet)"
     ]
     assert json.loads(result.stdout)["environment"] == "dev"
     assert list(tmp_path.iterdir()) == []
