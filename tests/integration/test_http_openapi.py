@@ -17,6 +17,7 @@ from dolmen import App, Module, problem_responses
 from .http_app import make_app
 
 PROBLEM = "application/problem+json"
+JSON = {"content-type": "application/json"}
 
 
 @pytest.fixture
@@ -56,6 +57,7 @@ async def test_every_error_the_app_answers_is_documented_with_its_real_schema(
     answers = [
         ("/items", "post", 422, await client.post("/items", json={"sku": 1})),
         ("/items", "post", 413, await client.post("/items", content=b"x" * 1001)),
+        ("/items", "post", 400, await client.post("/items", content=b"\xff", headers=JSON)),
         ("/items/stream/{count}", "get", 422, await client.get("/items/stream/many")),
         ("/items/measure", "post", 413, await client.post("/items/measure", content=b"x" * 1001)),
         ("/items/{sku}/explode", "get", 500, await client.get("/items/LAMP/explode")),
@@ -90,7 +92,7 @@ async def test_the_422_is_the_validation_problem_and_fastapis_own_schemas_are_go
     }  # fmt: skip
 
 
-async def test_every_operation_documents_500_those_that_take_a_body_413_and_readyz_503(
+async def test_every_operation_documents_500_those_that_take_a_body_400_413_and_readyz_503(
     client: httpx.AsyncClient,
 ) -> None:
     document = (await client.get("/openapi.json")).json()
@@ -98,8 +100,10 @@ async def test_every_operation_documents_500_those_that_take_a_body_413_and_read
     for path, method, operation in operations(document):
         assert documented(document, path, method, 500) == problem_ref
         if "requestBody" in operation or method in ("post", "put", "patch"):
+            assert documented(document, path, method, 400) == problem_ref
             assert documented(document, path, method, 413) == problem_ref
         else:
+            assert "400" not in operation["responses"], (path, method)
             assert "413" not in operation["responses"], (path, method)
         for response in operation["responses"].values():
             assert response["headers"]["X-Request-ID"] == {

@@ -70,7 +70,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     },
 }
 _DESCRIPTIONS = {
-    400: "The request is malformed.",
+    400: "The request is malformed (e.g. a body that is not UTF-8 text).",
     401: "The request needs credentials.",
     403: "The request is not allowed.",
     404: "The resource does not exist.",
@@ -116,6 +116,7 @@ def install_truthful_openapi(api: FastAPI) -> None:
     """Make ``api``'s OpenAPI document tell the errors as Dolmen answers them.
 
     Every operation documents 500; those with a body (and every POST, PUT and PATCH),
+    400 (FastAPI's answer to a body it cannot decode, such as JSON that is not UTF-8) and
     413; FastAPI's 422 in ``application/json`` becomes Dolmen's ``ValidationProblem`` in
     problem+json (its ``HTTPValidationError`` schema goes); and every response documents
     the ``X-Request-ID`` header.
@@ -153,6 +154,7 @@ def _tell_operation(operation: dict[str, Any], *, carries_a_body: bool) -> None:
     if validation is not None and _is_fastapis_validation_error(validation):
         responses["422"] = _problem_response(422)
     if carries_a_body or "requestBody" in operation:  # a route may read a body FastAPI cannot see
+        responses.setdefault("400", _problem_response(400))
         responses.setdefault("413", _problem_response(413))
     responses.setdefault("500", _problem_response(500))
     for response in responses.values():
