@@ -24,10 +24,6 @@ CRASH_DETAIL = (
 class ErrorMiddleware:
     """Gives each request an id and turns any exception left into one log record and a 500.
 
-    A database error that the request's values caused (a unique key already taken, a
-    value the database cannot store) is a 409 or 422 problem instead, logged without a
-    traceback; see :func:`~dolmen.http._database_errors.refusal_for`.
-
     The id is the client's ``X-Request-ID`` when it is short and printable, else a new one;
     it is echoed in the ``X-Request-ID`` response header. An exception that no handler
     took is logged once, with its traceback, the request id, the method and the route
@@ -35,6 +31,10 @@ class ErrorMiddleware:
     ``request_id``. Nothing propagates to the server, so it does not log the error again.
     An exception after the response started can only be logged: the server then closes
     the connection of the unfinished response.
+
+    A database error that the request's values caused (a unique key already taken, a
+    value the database cannot store) is a 409 or 422 problem instead, logged without a
+    traceback; see :func:`~dolmen.http._database_errors.refusal_for`.
     """
 
     def __init__(self, app: ASGIApp, route_templates: Mapping[int, str]) -> None:
