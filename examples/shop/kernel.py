@@ -28,10 +28,13 @@ MONEY_PLACES = 2
 MAX_AMOUNT = Decimal("9999999999.99")
 """The largest amount a money column holds; no order may cost more."""
 
-PRINTABLE = r"[^\x00-\x1f\x7f]"
+# The patterns spell out the characters they refuse instead of using \s: JSON Schema's \s
+# (ECMAScript's, which clients and fuzzers follow) and the one pydantic enforces (Rust's
+# regex crate) disagree on some characters, such as U+0085.
+PRINTABLE = r"[^\x00-\x1f\x7f-\x9f]"
 """One character that is not a control character (PostgreSQL cannot store NUL in text)."""
 
-_ADDRESS_PART = r"[^@\s\x00-\x1f\x7f]+"
+_ADDRESS_PART = r"[^@\x00-\x20\x7f-\x9f]+"
 
 Email = Annotated[
     str,

@@ -8,6 +8,7 @@ and once on PostgreSQL.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -321,6 +322,40 @@ def test_the_openapi_document_lists_every_shop_route(sqlite_client: httpx.Client
     for path, methods in SHOP_PATHS.items():
         assert path in paths
         assert methods <= set(paths[path]), path
+
+
+def test_each_shop_route_documents_every_status_it_answers_with_its_media_type(
+    sqlite_client: httpx.Client,
+) -> None:
+    document = sqlite_client.get("/openapi.json").json()
+    problems = {"400", "413", "422", "500"}  # what any route with a body may answer
+    expected = {
+        ("/catalog/products", "post"): {"201", "409"} | problems,
+        ("/catalog/products/{sku}", "get"): {"200", "404", "422", "500"},
+        ("/orders", "post"): {"201", "404", "409"} | problems,
+        ("/orders/{order_id}", "get"): {"200", "404", "422", "500"},
+        ("/billing/payments/{order_id}", "get"): {"200", "404", "422", "500"},
+        ("/notifications", "get"): {"200", "422", "500"},
+    }
+    for (path, method), statuses in expected.items():
+        responses = document["paths"][path][method]["responses"]
+        assert set(responses) == statuses, (path, method)
+        for status in statuses - {"200", "201"}:
+            assert list(responses[status]["content"]) == ["application/problem+json"], status
+
+
+def test_the_openapi_document_gives_the_real_bounds_of_a_product(
+    sqlite_client: httpx.Client,
+) -> None:
+    schema = sqlite_client.get("/openapi.json").json()["components"]["schemas"]["NewProduct"]
+    price, stock = schema["properties"]["price"], schema["properties"]["stock"]
+
+    assert price["type"] == "string"
+    assert not re.search(price["pattern"], "")
+    assert not re.search(price["pattern"], "0.00")
+    assert re.search(price["pattern"], "99999999.99")
+    assert not re.search(price["pattern"], "100000000.00")
+    assert (stock["minimum"], stock["maximum"]) == (0, 1_000_000_000)
 
 
 def test_the_api_docs_page_is_served_as_html(sqlite_client: httpx.Client) -> None:

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path
 from pydantic import BaseModel
 
-from dolmen import Inject
+from dolmen import Inject, problem_responses
 from shop.billing.service import BillingService
 
 router = APIRouter(tags=["billing"])
@@ -28,7 +28,14 @@ class PaymentOut(BaseModel):
 OrderId = Annotated[uuid.UUID, Path(description="The id of the order, as POST /orders gave it.")]
 
 
-@router.get("/payments/{order_id}", response_model=PaymentOut)
+@router.get(
+    "/payments/{order_id}",
+    response_model=PaymentOut,
+    operation_id="get_payment",
+    responses=problem_responses(
+        404, descriptions={404: "The order is unknown or billing has not charged it yet."}
+    ),
+)
 async def get_payment(
     order_id: OrderId, billing: Annotated[BillingService, Inject(BillingService)]
 ) -> PaymentOut:

@@ -74,15 +74,25 @@ Price = Annotated[
     Field(gt=0, le=MAX_PRICE, max_digits=10, decimal_places=2),
     AfterValidator(_to_the_cent),
     WithJsonSchema(
-        {"type": "string", "pattern": PRICE_PATTERN, "examples": ["35.00"]}, mode="validation"
+        {
+            "type": "string",
+            "pattern": PRICE_PATTERN,
+            "description": "A decimal string: more than 0, at most 99999999.99, to the cent.",
+            "examples": ["35.00"],
+        },
+        mode="validation",
     ),
 ]
 """A unit price: more than 0, at most 99,999,999.99, kept to the cent."""
 
-Stock = Annotated[int, Field(ge=0, le=MAX_STOCK)]
+Stock = Annotated[
+    int, Field(ge=0, le=MAX_STOCK, description="Items in stock, from 0 to 1,000,000,000.")
+]
 """A number of items in stock."""
 
-Quantity = Annotated[int, Field(gt=0, le=MAX_QUANTITY)]
+Quantity = Annotated[
+    int, Field(gt=0, le=MAX_QUANTITY, description="How many items, from 1 to 10,000.")
+]
 """A number of items asked for (at least one)."""
 
 

@@ -25,7 +25,7 @@ class NotificationOut(BaseModel):
     subject: str
 
 
-@router.get("", response_model=list[NotificationOut])
+@router.get("", response_model=list[NotificationOut], operation_id="list_notifications")
 async def list_notifications(
     email: Annotated[Email, Query()],
     notifications: Annotated[NotificationService, Inject(NotificationService)],

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
-from dolmen import Inject
+from dolmen import Inject, problem_responses
 from shop.catalog.api import Quantity, Sku
 from shop.kernel import Email
 from shop.orders.domain.order import MAX_LINES, Order, OrderTooLarge
@@ -54,7 +54,29 @@ class OrderOut(BaseModel):
     failure_reason: str | None = None
 
 
-@router.post("", status_code=201, response_model=OrderOut)
+# The link tells clients (and schemathesis' stateful tests) where the new order is.
+ORDER_LINKS = {
+    "GetOrder": {"operationId": "get_order", "parameters": {"order_id": "$response.body#/id"}}
+}
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=OrderOut,
+    operation_id="place_order",
+    responses={
+        201: {"description": "The order, placed and pending.", "links": ORDER_LINKS},
+        **problem_responses(
+            404,
+            409,
+            descriptions={
+                404: "An item's SKU is unknown; nothing was reserved.",
+                409: "An item has less stock than requested; nothing was reserved.",
+            },
+        ),
+    },
+)
 async def place_order(
     body: PlaceOrderIn, orders: Annotated[OrderService, Inject(OrderService)]
 ) -> OrderOut:
@@ -73,7 +95,12 @@ async def place_order(
         ) from error
 
 
-@router.get("/{order_id}", response_model=OrderOut)
+@router.get(
+    "/{order_id}",
+    response_model=OrderOut,
+    operation_id="get_order",
+    responses=problem_responses(404, descriptions={404: "No order has this id."}),
+)
 async def get_order(
     order_id: OrderId, orders: Annotated[OrderService, Inject(OrderService)]
 ) -> OrderOut:

@@ -68,7 +68,7 @@ def test_a_price_from_python_code_may_be_a_decimal() -> None:
 
 
 @pytest.mark.parametrize("field", ["name", "sku"])
-@pytest.mark.parametrize("character", ["\x00", "\n", "\x1b", "\x7f"])
+@pytest.mark.parametrize("character", ["\x00", "\n", "\x1b", "\x7f", "\x85"])
 def test_a_product_with_a_control_character_is_refused(field: str, character: str) -> None:
     fields: dict[str, Any] = {"sku": "LAMP", "name": "Lamp", "price": "1.00", "stock": 1}
     fields[field] = f"A{character}B"
@@ -86,8 +86,10 @@ def test_a_stock_out_of_bounds_is_refused(stock: int) -> None:
 
 
 @pytest.mark.parametrize(
-    "email", ["ada\x00@example.com", "ada@exa\x00mple.com", "a da@example.com", "ada@example"]
-)
+    "email",
+    ["ada\x00@example.com", "ada@exa\x00mple.com", "a da@example.com", "ada\x85@example.com",
+     "ada@example", "ada@@example.com"],
+)  # fmt: skip
 def test_an_email_with_spaces_or_control_characters_is_refused(email: str) -> None:
     with pytest.raises(ValidationError):
         EMAIL.validate_python(email)
