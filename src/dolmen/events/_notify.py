@@ -18,6 +18,8 @@ from typing import Any
 from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from dolmen.persistence._database import schema_change
+
 CHANNEL = "dolmen_outbox"
 logger = logging.getLogger("dolmen.events")
 
@@ -26,12 +28,11 @@ async def ensure_notify_trigger(engine: AsyncEngine, table: Table) -> None:
     """Give ``table`` (on PostgreSQL) a trigger that sends NOTIFY on every inserting statement.
 
     Run at each start; a table that has it already is left as it is. Processes starting
-    at once take turns on a transaction-scoped advisory lock.
+    at once take turns on the lock of Dolmen's schema changes (see
+    :func:`~dolmen.persistence._database.schema_change`).
     """
     name = f"{table.name}_notify"
-    async with engine.begin() as connection:
-        lock = text("SELECT pg_advisory_xact_lock(hashtext(:name))")
-        await connection.execute(lock, {"name": name})
+    async with schema_change(engine) as connection:
         found = await connection.scalar(
             text(
                 "SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "

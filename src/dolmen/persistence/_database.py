@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.schema import CreateSchema
 
 from dolmen.config import mask_credentials
@@ -26,6 +27,8 @@ logger = logging.getLogger(__name__)
 
 SQLITE_POOL_SIZE = 20
 SQLITE_POOL_OVERFLOW = 20
+DDL_LOCK_KEY = 0x646F6C6D656E  # "dolmen" in ASCII
+"""The key of the PostgreSQL advisory lock Dolmen's schema changes take (:func:`schema_change`)."""
 
 
 def normalize_url(raw: str) -> URL:
@@ -52,6 +55,25 @@ def normalize_url(raw: str) -> URL:
             "Dolmen supports SQLite and PostgreSQL"
         )
     return url
+
+
+@contextlib.asynccontextmanager
+async def schema_change(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A transaction to create missing schemas, tables or triggers in, one process at a time.
+
+    ``CREATE ... IF NOT EXISTS`` and ``create_all`` look, then create: two processes starting
+    together on a fresh PostgreSQL database (the workers of one server, replicas) would both
+    create, and one would fail on a unique key of the catalog. So on PostgreSQL the
+    transaction first takes the advisory lock :data:`DDL_LOCK_KEY`, held until it ends; the
+    next process then finds what the first created. On SQLite, give it the write engine
+    (:attr:`Database.write_engine`): its transactions wait for the writers' turn across
+    processes and begin with ``BEGIN IMMEDIATE``, which does the same.
+    """
+    async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            lock = text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=DDL_LOCK_KEY)
+            await connection.execute(lock)
+        yield connection
 
 
 class Database:
@@ -140,8 +162,11 @@ class Database:
             await self.create_tables()
 
     async def create_tables(self) -> None:
-        """Create missing schemas and tables of every module."""
-        async with self.write_engine.begin() as connection:
+        """Create missing schemas and tables of every module.
+
+        Processes starting together on a fresh database take turns (see :func:`schema_change`).
+        """
+        async with schema_change(self.write_engine) as connection:
             for tables in self.modules:
                 if not self.is_sqlite:
                     await connection.execute(CreateSchema(tables.module, if_not_exists=True))
