@@ -17,7 +17,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +31,10 @@ REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
 STARTUP_TIMEOUT = 30.0
 SHUTDOWN_TIMEOUT = 10.0
+KILL_TIMEOUT = 10.0  # seconds for the processes of a SIGKILLed server to be gone
 START_ATTEMPTS = 3  # a free port can be taken between our probe and the server's bind
+START_LINE = "app shop started"
+"""What each process serving the shop logs once, when the app has started in it."""
 
 
 @dataclass
@@ -66,10 +69,63 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def shop_command(port: int) -> list[str]:
-    """``dolmen run`` serving the example shop on 127.0.0.1:``port``."""
+def shop_command(port: int, options: Sequence[str] = ()) -> list[str]:
+    """``dolmen run`` serving the example shop on 127.0.0.1:``port``, with more ``options``."""
     return [_dolmen_executable(), "run", "shop.app:app", "--app-dir", str(EXAMPLES),
-            "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
+            "--host", "127.0.0.1", "--port", str(port), *options]  # fmt: skip
+
+
+def start_server(
+    command: Sequence[str], folder: Path, env: Mapping[str, str], log_path: Path
+) -> subprocess.Popen[bytes]:
+    """Start ``command`` in a process group of its own, its output going to ``log_path``.
+
+    With ``--workers``, the server is a parent process and its workers: :func:`kill_server`
+    kills the whole group.
+    """
+    with log_path.open("wb") as log:
+        return subprocess.Popen(
+            command,
+            cwd=folder,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def running_in_group(group: int) -> list[int]:
+    """The processes of process group ``group`` still running (not counting zombies)."""
+    proc = Path("/proc")
+    if not proc.is_dir():  # not Linux: ask the kernel whether the group has any process left
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return []
+        return [group]
+    found = []
+    for stat in proc.glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # it ended meanwhile
+            continue
+        # "pid (command) state ppid pgrp ...", where the command may hold spaces and ")"
+        state, _, group_id = text[text.rindex(")") + 2 :].split()[:3]
+        if int(group_id) == group and state not in ("Z", "X"):
+            found.append(int(stat.parent.name))
+    return found
+
+
+def kill_server(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the server's whole process group; fail if any of its processes survives."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=KILL_TIMEOUT)
+    deadline = time.monotonic() + KILL_TIMEOUT
+    while survivors := running_in_group(process.pid):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"processes {survivors} of the killed server survived SIGKILL")
+        time.sleep(0.05)
 
 
 def _server_env(database_url: str, extra: Mapping[str, str]) -> dict[str, str]:
@@ -87,11 +143,10 @@ def _server_env(database_url: str, extra: Mapping[str, str]) -> dict[str, str]:
 def _stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.terminate()
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=SHUTDOWN_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    if process.returncode is None or running_in_group(process.pid):
+        kill_server(process)  # it did not stop, or left workers behind
 
 
 def answers_healthz(url: str, process: subprocess.Popen[bytes]) -> bool | None:
@@ -109,23 +164,52 @@ def answers_healthz(url: str, process: subprocess.Popen[bytes]) -> bool | None:
     return None
 
 
-def _wait_until_healthy(server: ShopServer) -> bool:
-    """True once /healthz answers 200; False if the process exits first. Fails on timeout."""
+def workers_in(options: Sequence[str]) -> int:
+    """How many processes serve with these options of ``dolmen run`` (``--workers N``)."""
+    if "--workers" in options:
+        return int(options[list(options).index("--workers") + 1])
+    return 1
+
+
+def all_started(log_path: Path, process: subprocess.Popen[bytes], workers: int) -> bool | None:
+    """True once the app has started in each of the ``workers`` processes (their START_LINE
+    is in the output); False if the server exits first; None after STARTUP_TIMEOUT."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if log_path.read_text(errors="replace").count(START_LINE) >= workers:
+            return True
+        if process.poll() is not None:
+            return False
+        time.sleep(0.05)
+    return None
+
+
+def _wait_until_healthy(server: ShopServer, workers: int = 1) -> bool:
+    """True once /healthz answers 200 and every worker has started the app; False if the
+    process exits first. Fails on timeout."""
     healthy = answers_healthz(server.url, server.process)
+    if healthy:
+        healthy = all_started(server.log_path, server.process, workers)
     if healthy is not None:
         return healthy
     _stop(server.process)
     pytest.fail(
-        f"the shop did not answer /healthz within {STARTUP_TIMEOUT:.0f}s; its output:\n"
+        f"the shop did not answer /healthz, or not all its {workers} workers started, within "
+        f"{STARTUP_TIMEOUT:.0f}s; its output:\n"
         f"{server.output()}"
     )
 
 
 @contextlib.contextmanager
 def run_shop(
-    folder: Path, database_url: str | None = None, env: Mapping[str, str] | None = None
+    folder: Path,
+    database_url: str | None = None,
+    env: Mapping[str, str] | None = None,
+    options: Sequence[str] = (),
 ) -> Iterator[ShopServer]:
     """Serve the shop from ``folder`` (SQLite file there unless ``database_url``); stop it after.
+
+    ``options`` are more options of ``dolmen run`` (``["--workers", "2"]``).
 
     On leaving, the server must shut down cleanly, with no traceback in its output
     (event handlers run in the background, so a failing one shows up only there).
@@ -135,14 +219,10 @@ def run_shop(
     log_path = folder / "server.log"
     for attempt in range(1, START_ATTEMPTS + 1):
         port = _free_port()
-        command = shop_command(port)
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(
-                command, cwd=folder, env=server_env, stdout=log, stderr=subprocess.STDOUT
-            )
+        process = start_server(shop_command(port, options), folder, server_env, log_path)
         server = ShopServer(f"http://127.0.0.1:{port}", process, log_path)
         try:
-            healthy = _wait_until_healthy(server)
+            healthy = _wait_until_healthy(server, workers_in(options))
         except BaseException:
             _stop(process)
             raise
@@ -169,12 +249,14 @@ def run_shop(
 
 @pytest.fixture(scope="session")
 def launch_shop(tmp_path_factory: pytest.TempPathFactory) -> LaunchShop:
-    """``with launch_shop(env={...}) as server:`` serves a fresh shop on SQLite."""
+    """``with launch_shop(env={...}) as server:`` serves a fresh shop (on SQLite by default)."""
 
     def launch(
-        database_url: str | None = None, env: Mapping[str, str] | None = None
+        database_url: str | None = None,
+        env: Mapping[str, str] | None = None,
+        options: Sequence[str] = (),
     ) -> AbstractContextManager[ShopServer]:
-        return run_shop(tmp_path_factory.mktemp("shop"), database_url, env)
+        return run_shop(tmp_path_factory.mktemp("shop"), database_url, env, options)
 
     return launch
 

@@ -36,7 +36,10 @@ def load_shop() -> App:
 async def seed_shop(app: App) -> None:
     """Start the shop once and add the demo products it does not have yet."""
     seed = importlib.import_module("shop.seed")
-    async with app.running():
+    await app.start(announce=False)  # the server's start is the one logged
+    try:
         added = await seed.seed_products(app)
+    finally:
+        await app.stop()
     if added:
         click.echo(f"Seeded products: {', '.join(added)}")

@@ -1,8 +1,10 @@
-"""Import the object an ``APP`` argument names (``package.module:attribute``)."""
+"""What ``dolmen run`` does before uvicorn serves: import ``APP``, check it starts, set up."""
 
 from __future__ import annotations
 
+import copy
 import importlib
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,6 +13,9 @@ import click
 
 if TYPE_CHECKING:
     from dolmen.modules import App
+
+LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
+"""How the ``dolmen`` command prints log records."""
 
 
 def load_app(spec: str, app_dir: str = ".") -> Any:
@@ -39,6 +44,47 @@ def load_app(spec: str, app_dir: str = ".") -> Any:
 
 
 async def preflight(app: App) -> None:
-    """Start and stop ``app`` once, so a bad setting or database fails here in one line."""
-    async with app.running():
-        pass
+    """Start and stop ``app`` once, so a bad setting or database fails here in one line.
+
+    It delivers no events and logs no start: the serving processes do, each once.
+    """
+    try:
+        await app.start(dispatch=False, announce=False)
+    finally:
+        await app.stop()
+
+
+def use_environment(target: object, environment: str) -> None:
+    """Read the configuration of ``environment`` here and in every process uvicorn starts.
+
+    It becomes ``DOLMEN_ENV``, which the worker processes inherit. An ``App`` given its
+    environment in code keeps it (code comes first), so a different one is refused.
+    """
+    from dolmen.modules import App
+
+    if isinstance(target, App) and target.environment not in (None, environment):
+        raise click.UsageError(
+            f"--env {environment} cannot change the environment of app {target.name!r}, set to "
+            f"{target.environment!r} in code (App(..., environment=...)); drop one of them"
+        )
+    os.environ["DOLMEN_ENV"] = environment
+
+
+def serving_log_config() -> dict[str, Any]:
+    """The logging set-up of uvicorn, plus the root logger's as the ``dolmen`` command sets it.
+
+    uvicorn applies it in each process that serves: the workers of ``--workers`` and
+    ``--reload`` are new processes, whose app loggers would otherwise print nothing below
+    a warning.
+    """
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["dolmen"] = {"format": LOG_FORMAT}
+    config["handlers"]["dolmen"] = {
+        "class": "logging.StreamHandler",
+        "formatter": "dolmen",
+        "stream": "ext://sys.stderr",
+    }
+    config["root"] = {"level": "INFO", "handlers": ["dolmen"]}
+    return config

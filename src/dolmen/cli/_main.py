@@ -24,6 +24,19 @@ def cli() -> None:
 @click.argument("app_spec", metavar="APP")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to bind.")
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Worker processes; each one starts the app and serves requests.",
+)
+@click.option(
+    "--env",
+    "environment",
+    default=None,
+    help="Configuration environment (reads dolmen.<env>.toml) [default: DOLMEN_ENV, else dev].",
+)
 @click.option("--reload", is_flag=True, help="Restart when source files change (development).")
 @click.option(
     "--app-dir",
@@ -32,25 +45,51 @@ def cli() -> None:
     type=click.Path(file_okay=False),
     help="Folder put first on the import path to find APP.",
 )
-def run(app_spec: str, host: str, port: int, reload: bool, app_dir: str) -> None:
+def run(
+    app_spec: str,
+    host: str,
+    port: int,
+    workers: int,
+    environment: str | None,
+    reload: bool,
+    app_dir: str,
+) -> None:
     """Serve APP ('package.module:attribute', a dolmen.App or any ASGI app) with uvicorn."""
     import asyncio
 
     import uvicorn
 
-    from dolmen.cli._loading import load_app, preflight
+    from dolmen.cli._loading import load_app, preflight, serving_log_config, use_environment
     from dolmen.modules import App
 
+    if workers > 1 and reload:
+        raise click.UsageError(
+            "--workers and --reload do not go together: --reload restarts a single process; "
+            "use --reload while developing and --workers to serve"
+        )
     target = load_app(app_spec, app_dir)
     if isinstance(target, App):
+        if environment is not None:
+            use_environment(target, environment)  # here and in every worker
         asyncio.run(preflight(target))
+    log_config = serving_log_config()
     if reload:
         watched = sorted({str(Path(app_dir).resolve()), str(Path.cwd())})
         uvicorn.run(
-            app_spec, host=host, port=port, reload=True, app_dir=app_dir, reload_dirs=watched
+            app_spec,
+            host=host,
+            port=port,
+            reload=True,
+            app_dir=app_dir,
+            reload_dirs=watched,
+            log_config=log_config,
         )
-        return
-    uvicorn.run(target, host=host, port=port)
+    elif workers > 1:  # each worker imports APP and starts it in its lifespan
+        uvicorn.run(
+            app_spec, host=host, port=port, workers=workers, app_dir=app_dir, log_config=log_config
+        )
+    else:
+        uvicorn.run(target, host=host, port=port, log_config=log_config)
 
 
 @cli.command()
@@ -89,7 +128,9 @@ cli.add_command(graph_command)
 
 def main() -> None:
     """Entry point of the ``dolmen`` console script: one clear line on error, never a traceback."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from dolmen.cli._loading import LOG_FORMAT
+
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     try:
         code = cli.main(standalone_mode=False)
     except click.exceptions.Abort:

@@ -131,11 +131,14 @@ class App:
         """Whether :meth:`start` has run and :meth:`stop` has not."""
         return self.database is not None
 
-    async def start(self, *, dispatch: bool | None = None) -> None:
+    async def start(self, *, dispatch: bool | None = None, announce: bool = True) -> None:
         """Load settings, open the database, create tables, run start-up hooks in order.
 
         Then start delivering events, unless ``dispatch`` (default: ``[events] dispatch``)
-        is false: tools that only inspect the outbox start the app that way.
+        is false: tools that only inspect the outbox start the app that way. Last, it logs
+        ``app <name> started``, unless ``announce`` is false: for a start that only checks
+        the app can start (``dolmen run`` does one before serving), so that a served app
+        logs one start per process that serves it.
         """
         if self.started:
             return
@@ -165,7 +168,8 @@ class App:
         await self._events.start()
         if self.settings.gc_freeze:
             freeze_startup_objects()
-        logger.info("app %s started with modules %s", self.name, [m.name for m in self.modules])
+        if announce:
+            logger.info("app %s started with modules %s", self.name, [m.name for m in self.modules])
 
     async def stop(self) -> None:
         """Stop delivering events, run shutdown hooks in reverse order, close all.
