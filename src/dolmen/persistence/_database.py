@@ -17,11 +17,22 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.schema import CreateSchema
 
 from dolmen.config import mask_credentials
-from dolmen.persistence import _sqlite_driver
-from dolmen.persistence._sqlite import LOCK_FILE_SUFFIX, WRITE_OPTION, WriterQueue, configure_sqlite
+from dolmen.persistence import _sqlite, _sqlite_driver
+from dolmen.persistence._sqlite import (
+    BUSY_TIMEOUT_MS,
+    LOCK_FILE_SUFFIX,
+    WRITE_OPTION,
+    WriterQueue,
+    configure_sqlite,
+)
 from dolmen.persistence._sqlite_checkpoint import Checkpointer
 from dolmen.persistence._tables import ModuleTables
-from dolmen.persistence.exceptions import DatabaseConfigurationError
+from dolmen.persistence.exceptions import DatabaseBusyError, DatabaseConfigurationError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover  # Windows: no flock(2)
+    fcntl = None  # type: ignore[assignment]
 
 logger = logging.getLogger(__name__)
 
@@ -152,6 +163,12 @@ class Database:
             ) from None
         if self.is_sqlite:
             lock_file = f"{self.url.database}{LOCK_FILE_SUFFIX}" if self._is_file() else None
+            if lock_file is not None:
+                try:
+                    await self._use_wal(engine, lock_file)
+                except BaseException:
+                    await engine.dispose()
+                    raise
             self._checkpointer = self._start_checkpointer(engine, lock_file)
             wrote = self._checkpointer.wrote if self._checkpointer is not None else None
             self._writers = WriterQueue(lock_file, wrote)
@@ -189,6 +206,41 @@ class Database:
         if self._checkpointer is not None:  # its last checkpoint, off the event loop
             await asyncio.to_thread(self._checkpointer.stop)
             self._checkpointer = None
+
+    async def _use_wal(self, engine: AsyncEngine, lock_file: str) -> None:
+        """Put the SQLite file in WAL mode (if it is not yet) with the writers' turn held.
+
+        Each connection asks for WAL mode as it opens, which does nothing once the file is in
+        it. But the processes of an app starting together on a new file would all switch it
+        at once, and SQLite refuses some of them "database is locked" without waiting for
+        its busy timeout (measured: 2 to 4 rounds in 800 of six processes opening a new file
+        together). So the switch takes the writers' turn across processes.
+        """
+        args, kwargs = engine.sync_engine.dialect.create_connect_args(self.url)
+        options: dict[str, Any] = {**kwargs, "timeout": BUSY_TIMEOUT_MS / 1000}
+
+        def switch() -> None:
+            connection = sqlite3.connect(args[0], **options)
+            try:
+                connection.execute("PRAGMA journal_mode=WAL")
+            finally:
+                connection.close()
+
+        if fcntl is None:  # no flock(2) (Windows): processes do not take turns
+            await asyncio.to_thread(switch)
+            return
+        lock = _sqlite._FileLock(lock_file)
+        try:
+            try:
+                await lock.acquire(BUSY_TIMEOUT_MS / 1000)
+            except TimeoutError:
+                raise DatabaseBusyError(
+                    f"waited {BUSY_TIMEOUT_MS / 1000:.0f} s for another process to finish "
+                    f"writing to {self.url.database} before opening it"
+                ) from None
+            await asyncio.to_thread(switch)
+        finally:
+            lock.close()  # which lets the next process in
 
     def _start_checkpointer(
         self, engine: AsyncEngine, lock_file: str | None
