@@ -2,16 +2,16 @@
 and a read-only view of its database (SQLite file or PostgreSQL) for the final checks.
 
 The server is ``dolmen run shop.app:app`` as in ``conftest.py`` (whose helpers it reuses), but
-each incarnation gets a new free port and its own log file, and the process is killed without
+each incarnation gets a new free port and its own log file, and the server is killed without
 warning instead of stopped: no lifespan shutdown, no lease given back, no graceful anything.
+With ``--workers``, the kill takes the whole server at once, its parent process and every
+worker (its process group), and fails if any of them survives.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
-import signal
 import sqlite3
 import subprocess
 import threading
@@ -30,11 +30,14 @@ from tests.e2e.conftest import (
     STARTUP_TIMEOUT,
     _free_port,
     _server_env,
+    all_started,
     answers_healthz,
+    kill_server,
+    running_in_group,
     shop_command,
+    start_server,
+    workers_in,
 )
-
-KILL_TIMEOUT = 10.0  # seconds for a SIGKILLed process to be reaped
 
 
 class ShopCrashError(RuntimeError):
@@ -64,13 +67,15 @@ class Incarnation:
 class CrashableShop:
     """The shop served from ``folder`` on ``database_url``; kill it and start it again at will.
 
-    :meth:`close` kills whatever process is still alive: call it in a ``finally`` (the
-    ``crashable_shop`` fixture does), so no server outlives the test.
+    ``options`` are more options of ``dolmen run`` (``["--workers", "2"]``). :meth:`close`
+    kills whatever process is still alive: call it in a ``finally`` (the ``crashable_shop``
+    fixture does), so no server outlives the test.
     """
 
     folder: Path
     database_url: str
     env: Mapping[str, str] = field(default_factory=dict)
+    options: Sequence[str] = ()
     incarnations: list[Incarnation] = field(default_factory=list)
     closed: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -92,7 +97,8 @@ class CrashableShop:
         return bool(self.incarnations) and self.current.process.poll() is None
 
     def start(self) -> Incarnation:
-        """Start a new server process on the same database; return once /healthz answers."""
+        """Start a new server on the same database; return once /healthz answers and the app
+        has started in each worker."""
         if self.alive():
             raise ShopCrashError(f"the shop at {self.url} is still running")
         server_env = _server_env(self.database_url, self.env)
@@ -100,23 +106,16 @@ class CrashableShop:
             number = len(self.incarnations) + 1
             port = _free_port()
             log_path = self.folder / f"server-{number}.log"
-            command = shop_command(port)
+            command = shop_command(port, self.options)
             began = time.monotonic()
             with self._lock:  # close() from the test's teardown cannot miss this process
                 if self.closed:
                     raise ShopCrashError("the shop was closed; it starts no new process")
-                with log_path.open("wb") as log:
-                    process = subprocess.Popen(
-                        command,
-                        cwd=self.folder,
-                        env=server_env,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                    )
+                process = start_server(command, self.folder, server_env, log_path)
                 incarnation = Incarnation(number, f"http://127.0.0.1:{port}", process, log_path)
                 self.incarnations.append(incarnation)
             try:
-                healthy = _wait_until_healthy(incarnation)
+                healthy = _wait_until_healthy(incarnation, workers_in(self.options))
             except BaseException:
                 _kill(process)
                 raise
@@ -132,14 +131,18 @@ class CrashableShop:
                 )
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def kill(self) -> None:
-        """SIGKILL the running server: it dies wherever it is, mid-request or mid-handler."""
+    def kill(self) -> int:
+        """SIGKILL the running server, all its processes at once: they die wherever they are,
+        mid-request or mid-handler. Returns how many processes it killed."""
         if not self.alive():
             raise ShopCrashError("there is no running shop to kill")
-        _kill(self.current.process)
+        process = self.current.process
+        killed = len(running_in_group(process.pid))
+        _kill(process)
+        return killed
 
     def stop(self) -> int:
-        """Stop the running server gracefully (SIGTERM); its exit code."""
+        """Stop the running server gracefully (SIGTERM to its parent process); its exit code."""
         process = self.current.process
         if process.poll() is None:
             process.terminate()
@@ -150,6 +153,9 @@ class CrashableShop:
                 raise ShopCrashError(
                     f"the shop did not stop within {SHUTDOWN_TIMEOUT:.0f}s of SIGTERM; killed it"
                 ) from None
+        if survivors := running_in_group(process.pid):
+            _kill(process)
+            raise ShopCrashError(f"processes {survivors} outlived the server's parent; killed")
         return int(process.returncode)
 
     def close(self) -> None:
@@ -204,23 +210,23 @@ class CrashableShop:
 
 
 def _kill(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            process.send_signal(signal.SIGKILL)
     try:
-        process.wait(timeout=KILL_TIMEOUT)
-    except subprocess.TimeoutExpired:  # pragma: no cover - a SIGKILLed process always dies
-        raise ShopCrashError(f"process {process.pid} survived SIGKILL") from None
+        kill_server(process)
+    except (RuntimeError, subprocess.TimeoutExpired) as error:
+        raise ShopCrashError(str(error)) from None
 
 
-def _wait_until_healthy(incarnation: Incarnation) -> bool:
-    """True once /healthz answers 200; False if the process exits first; raises on timeout."""
+def _wait_until_healthy(incarnation: Incarnation, workers: int) -> bool:
+    """True once /healthz answers 200 and every worker has started the app; False if the
+    process exits first; raises on timeout."""
     healthy = answers_healthz(incarnation.url, incarnation.process)
+    if healthy:
+        healthy = all_started(incarnation.log_path, incarnation.process, workers)
     if healthy is not None:
         return healthy
     raise ShopCrashError(
-        f"the shop did not answer /healthz within {STARTUP_TIMEOUT:.0f}s; its output:\n"
-        f"{incarnation.output()}"
+        f"the shop did not answer /healthz, or not all its {workers} workers started, within "
+        f"{STARTUP_TIMEOUT:.0f}s; its output:\n{incarnation.output()}"
     )
 
 

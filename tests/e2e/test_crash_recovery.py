@@ -1,14 +1,16 @@
 """Crash recovery: the shop killed with SIGKILL, again and again, while orders flow.
 
-The shop runs as a real server subprocess. About 2,000 orders (``DOLMEN_CRASH_ORDERS``) are
-placed over HTTP, 16 at a time, some of them above billing's charge limit. Meanwhile the
-server is killed with SIGKILL several times (``DOLMEN_CRASH_KILLS``, default 4) while event
-handlers are running, and started again on the same database; requests that fail while it
-is down are sent again once it is back. Then the test waits for every order to leave
-``pending`` and reads the database directly: every order is ``paid`` or ``payment_failed``
-as its total says, with exactly one payment; every paid order has exactly one notification,
-every failed one none; the stock is what the paid orders left; the outbox is empty and
-nothing in it died.
+The shop runs as a real server, ``dolmen run --workers 2`` (``DOLMEN_CRASH_WORKERS``): a
+parent process and two uvicorn workers, each with its own event dispatcher. About 2,000
+orders (``DOLMEN_CRASH_ORDERS``) are placed over HTTP, 16 at a time, some of them above
+billing's charge limit. Meanwhile the server is killed with SIGKILL several times
+(``DOLMEN_CRASH_KILLS``, default 4) while event handlers are running, all its processes at
+once (and none may survive), and started again on the same database; requests that fail
+while it is down are sent again once it is back. Then the test waits for every order to
+leave ``pending`` and reads the database directly: every order is ``paid`` or
+``payment_failed`` as its total says, with exactly one payment; every paid order has exactly
+one notification, every failed one none; the stock is what the paid orders left; the outbox
+is empty and nothing in it died.
 
 A request whose response was lost in a crash may have created its order anyway: the checks
 count what the database holds (each customer's e-mail names the order it was meant to be),
@@ -16,8 +18,8 @@ and require only that every order the client was told about is there.
 
 It runs on SQLite, and on PostgreSQL when ``DOLMEN_TEST_POSTGRES_URL`` is set. Select it
 with ``pytest tests/e2e/test_crash_recovery.py`` or ``-k crash_recovery``. It prints what
-happened (kills, retries, timings); ``-s`` shows it. It takes about 30 s on SQLite and 20 s on
-PostgreSQL on a 2-core machine.
+happened (kills, retries, timings); ``-s`` shows it. On a busy 2-core machine it took 48 s on
+SQLite and 42 s on PostgreSQL (40 s and 32 s with one process instead of two workers).
 """
 
 from __future__ import annotations
@@ -37,14 +39,18 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.e2e.conftest import START_LINE
 from tests.e2e.crash_shop import CrashableShop, ShopDatabase
 
 ORDERS = int(os.environ.get("DOLMEN_CRASH_ORDERS", "2000"))
 KILLS = int(os.environ.get("DOLMEN_CRASH_KILLS", "4"))
 SEED = int(os.environ.get("DOLMEN_CRASH_SEED", "20240917"))
+WORKERS = int(os.environ.get("DOLMEN_CRASH_WORKERS", "2"))
 CONCURRENCY = 16  # requests in flight at once
 CHARGE_LIMIT = Decimal("100.00")
 LEASE_SECONDS = 3.0  # how long a killed server's deliveries wait before another takes them
+SERVER_OPTIONS = ("--workers", str(WORKERS))
+SERVER_PROCESSES = WORKERS + 1 if WORKERS > 1 else 1  # with workers, their parent too
 SERVER_ENV = {
     "DOLMEN__BILLING__CHARGE_LIMIT": str(CHARGE_LIMIT),
     # Slow enough that handlers are mid-charge when the server dies, fast enough for 2,000.
@@ -114,11 +120,14 @@ class Kill:
     pending: int
     """Deliveries waiting in the outbox."""
     pending_orders: int
+    processes: int = 0
+    """The server's processes it killed: the parent, the workers, their helpers."""
     restart_seconds: float = 0.0
 
     def describe(self) -> str:
         return (
-            f"kill {self.number} at {self.at_seconds:.1f}s after {self.orders_placed} orders: "
+            f"kill {self.number} at {self.at_seconds:.1f}s after {self.orders_placed} orders, "
+            f"{self.processes} processes: "
             f"{self.running} deliveries running, {self.pending} pending, {self.pending_orders} "
             f"orders pending; back in {self.restart_seconds:.1f}s"
         )
@@ -211,12 +220,13 @@ class CrashRun:
 
     async def _crash(self) -> None:
         self.up.clear()
-        await asyncio.to_thread(self.shop.kill)
+        processes = await asyncio.to_thread(self.shop.kill)
         kill = Kill(
             len(self.kills) + 1,
             len(self.placed),
             time.monotonic() - self.began,
             *await outbox_counts(self.database),
+            processes=processes,
         )
         self.kills.append(kill)
         incarnation = await asyncio.to_thread(self.shop.start)
@@ -408,7 +418,7 @@ def problems_with(state: ShopState, placed: dict[int, str], plan_size: int) -> l
 @pytest.fixture
 def crashable_shop(database_url: str, tmp_path: Path) -> Iterator[CrashableShop]:
     """The shop on ``database_url`` (SQLite or PostgreSQL), ready to be killed; no survivor."""
-    shop = CrashableShop(tmp_path, database_url, SERVER_ENV)
+    shop = CrashableShop(tmp_path, database_url, SERVER_ENV, SERVER_OPTIONS)
     try:
         yield shop
     finally:
@@ -471,6 +481,13 @@ async def test_orders_settle_exactly_once_when_the_shop_is_killed_mid_flow(
     assert statuses["paid"], summary
     assert statuses["payment_failed"], summary
     assert len(run.kills) == KILLS, summary
+    assert all(kill.processes >= SERVER_PROCESSES for kill in run.kills), (
+        f"a kill did not find the server's parent and its {WORKERS} workers:\n{summary}"
+    )
+    starts = [i.output().count(START_LINE) for i in shop.incarnations if i.started_in]
+    assert starts == [WORKERS] * (KILLS + 1), (
+        f"each server should log one start per worker, logged {starts}:\n{shop.output()}"
+    )
     if KILLS:
         assert any(kill.running for kill in run.kills), (
             f"no kill struck while a handler was running:\n{summary}"
