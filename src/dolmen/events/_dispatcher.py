@@ -341,7 +341,9 @@ class Dispatcher:
             await self._failed(delivery, error)
         finally:
             self._running.pop(delivery.id, None)
-            if self._in_hand - len(self._running) == self._refill:
+            if delivery.envelope.subject is not None:
+                self.wake()  # the next deliveries of its subject, held back for order, may go
+            elif self._in_hand - len(self._running) == self._refill:
                 self.wake()  # room for a batch again
 
     async def _record_failure(

@@ -128,3 +128,32 @@ async def test_each_retry_scheduled_here_runs_on_time_not_only_the_earliest(
     waits = sorted(second - first for first, second in ran_at.values())
     assert on_time(waits[0], due=0.2)
     assert on_time(waits[1], due=0.3)  # the later one was not forgotten once the first ran
+
+
+async def test_an_event_held_back_for_order_runs_as_soon_as_the_one_before_it_is_done(
+    store: InMemoryDeliveryStore, runner: FakeRunner
+) -> None:
+    clock = VirtualClock()
+    ran_at: dict[str, float] = {}
+    both = asyncio.Event()
+
+    async def run(claimed: Claimed) -> bool:
+        ran_at[label_of(claimed)] = clock.now()
+        if len(ran_at) == 2:
+            both.set()
+        return await runner(claimed)
+
+    dispatcher = Dispatcher(store, run, {}, EventSettings(), clock=clock, owner="here")
+    dispatcher.hinted = True
+    dispatcher.start()
+    try:
+        await asyncio.wait_for(clock.reach(START + 10), 10)  # idle: polls 1 s apart
+        for label in ("o1", "o2"):  # one after the other for their subject
+            await publish(store, clock, label, subject="cart-1", ordered=[BILLING])
+        dispatcher.hint()
+        await asyncio.wait_for(both.wait(), 10)
+    finally:
+        await dispatcher.stop()
+
+    assert runner.tries == [(BILLING, "o1", 1), (BILLING, "o2", 1)]
+    assert on_time(ran_at["o2"] - ran_at["o1"], due=0.0)  # not at the next poll, 1 s later
