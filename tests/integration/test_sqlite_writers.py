@@ -9,8 +9,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +34,43 @@ def held_lock(db_path: Path) -> Iterator[int]:
         yield fd
     finally:
         os.close(fd)
+
+
+class FlockSpy:
+    """``fcntl`` for the writers' queue: records each ``flock`` it asks for, and the outcome."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, str]] = []
+        """(operation, "asked" | "got" | "refused"), in order (appended from any thread)."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(fcntl, name)
+
+    def flock(self, fd: int, operation: int) -> None:
+        self.calls.append((operation, "asked"))
+        try:
+            fcntl.flock(fd, operation)
+        except BlockingIOError:
+            self.calls.append((operation, "refused"))
+            raise
+        self.calls.append((operation, "got"))
+
+
+@pytest.fixture
+def flocks(monkeypatch: pytest.MonkeyPatch) -> FlockSpy:
+    """The ``flock`` calls of the writers' queue from now on."""
+    spy = FlockSpy()
+    monkeypatch.setattr(_sqlite, "fcntl", spy)
+    return spy
+
+
+async def within(seconds: float, condition: Callable[[], bool]) -> bool:
+    """Whether ``condition`` holds, checked every 10 ms for up to ``seconds``."""
+    for _ in range(round(seconds * 100)):
+        if condition():
+            return True
+        await asyncio.sleep(0.01)
+    return condition()
 
 
 async def add_note(app: Any, text: str) -> None:
@@ -75,33 +111,40 @@ async def test_a_writer_waiting_too_long_for_its_turn_says_why(
 
 
 async def test_a_writer_waits_for_another_process_and_writes_as_soon_as_it_is_done(
-    db_path: Path, held_lock: int
+    db_path: Path, held_lock: int, flocks: FlockSpy
 ) -> None:
-    app = make_app(f"sqlite:///{db_path}")
+    app = make_app(f"sqlite:///{db_path}", events={"dispatch": False})  # no other writer
     async with app.running():
+        flocks.calls.clear()  # (the tables' creation)
         fcntl.flock(held_lock, fcntl.LOCK_EX)  # another process is writing
         writing = asyncio.create_task(add_note(app, "after the other process"))
-        await asyncio.sleep(0.3)
+        assert await within(30, lambda: (fcntl.LOCK_EX, "asked") in flocks.calls)
         assert not writing.done()  # waiting for its turn, not failing, not writing
         fcntl.flock(held_lock, fcntl.LOCK_UN)
-        released = time.monotonic()
-        await asyncio.wait_for(writing, 5)
-        # The kernel hands the lock over: no polling, no SQLite back-off sleeps.
-        assert time.monotonic() - released < 0.1
+        await asyncio.wait_for(writing, 30)
         assert await count_notes(app) == 1
+    # One try, then a wait in the kernel, which hands the lock over the moment it is let
+    # go: no polling, no SQLite back-off sleeps.
+    assert flocks.calls == [
+        (fcntl.LOCK_EX | fcntl.LOCK_NB, "asked"), (fcntl.LOCK_EX | fcntl.LOCK_NB, "refused"),
+        (fcntl.LOCK_EX, "asked"), (fcntl.LOCK_EX, "got"),
+        (fcntl.LOCK_UN, "asked"), (fcntl.LOCK_UN, "got"),
+    ]  # fmt: skip
 
 
 async def test_a_writer_gives_up_on_another_process_after_the_timeout_and_leaves_no_lock(
-    db_path: Path, held_lock: int, monkeypatch: pytest.MonkeyPatch
+    db_path: Path, held_lock: int, monkeypatch: pytest.MonkeyPatch, flocks: FlockSpy
 ) -> None:
     monkeypatch.setattr(_sqlite, "BUSY_TIMEOUT_MS", 200)
-    app = make_app(f"sqlite:///{db_path}")
+    app = make_app(f"sqlite:///{db_path}", events={"dispatch": False})  # no other writer
     async with app.running():
+        flocks.calls.clear()  # (the tables' creation)
         fcntl.flock(held_lock, fcntl.LOCK_EX)
         with pytest.raises(DatabaseBusyError, match="another process to finish writing"):
             await add_note(app, "never")
         fcntl.flock(held_lock, fcntl.LOCK_UN)
-        await asyncio.sleep(0.05)  # the thread still waiting takes the lock, then gives it back
+        # The thread still waiting takes the lock, then gives it back.
+        assert await within(30, lambda: (fcntl.LOCK_UN, "got") in flocks.calls)
         fcntl.flock(held_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free: no process holds it
         fcntl.flock(held_lock, fcntl.LOCK_UN)
         await add_note(app, "later")  # and this process can write again
@@ -147,5 +190,5 @@ async def test_a_connection_returned_to_the_pool_mid_transaction_is_rolled_back(
             pooled.close()  # back to the pool with its transaction open
 
         await greenlet_spawn(write_and_walk_away)
-        await asyncio.wait_for(add_note(app, "next"), 2)  # the lock was let go
+        await asyncio.wait_for(add_note(app, "next"), 30)  # the lock was let go
         assert await count_notes(app) == 1  # and the half-written row is gone

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from pathlib import Path
 
 from dolmen import App
@@ -15,19 +14,22 @@ from ..notes_app import Audit, Notes, make_app
 
 async def test_a_commit_in_one_process_wakes_the_dispatcher_of_another(tmp_path: Path) -> None:
     database = str(tmp_path / "app.db")
-    listening, sending = WakeSockets(database), WakeSockets(database)
-    woken = asyncio.Event()
+    listening, sending, other = (WakeSockets(database) for _ in range(3))
+    woken, other_woken = asyncio.Event(), asyncio.Event()
     try:
         assert listening.listen(woken.set)
         sending.notify()
-        await asyncio.wait_for(woken.wait(), 2)
+        await asyncio.wait_for(woken.wait(), 30)
         woken.clear()
+        assert other.listen(other_woken.set)
         listening.notify()  # a process does not wake itself through the sockets
-        await asyncio.sleep(0.05)
+        # It sent to both sockets before returning, so the loop's turn that woke the other
+        # would have woken it too.
+        await asyncio.wait_for(other_woken.wait(), 30)
         assert not woken.is_set()
     finally:
-        listening.close()
-        sending.close()
+        for sockets in (listening, sending, other):
+            sockets.close()
     assert os.listdir(tmp_path / "app.db-wake") == []
 
 
@@ -47,17 +49,20 @@ async def test_an_event_published_by_another_app_is_handled_without_waiting_for_
     tmp_path: Path,
 ) -> None:
     url = f"sqlite:///{tmp_path / 'app.db'}"
-    slow_polls = {"poll_min_seconds": 5.0, "poll_max_seconds": 5.0}
+    # Without a wake-up, the worker would look at the outbox a minute after its last look.
+    slow_polls = {"poll_min_seconds": 60.0, "poll_max_seconds": 60.0, "lease_seconds": 300.0}
     worker = make_app(url, events=slow_polls)
     publisher = make_app(url, events={"dispatch": False})
     async with worker.running(), publisher.running():
-        await asyncio.sleep(0.1)  # the worker's first look at the empty outbox
-        started = time.monotonic()
-        async with publisher.unit_of_work("notes") as work:
-            await (await work.get(Notes)).add("hello")
-        while not await audit_count(worker):
-            assert time.monotonic() - started < 2.5, "the worker was not woken"
-            await asyncio.sleep(0.01)
+        # The first note may come before the worker's first look; the second cannot.
+        for handled in (1, 2):
+            async with publisher.unit_of_work("notes") as work:
+                await (await work.get(Notes)).add(f"hello {handled}")
+            for _ in range(3000):  # 30 s at most
+                if await audit_count(worker) == handled:
+                    break
+                await asyncio.sleep(0.01)
+            assert await audit_count(worker) == handled, "the worker was not woken"
 
 
 async def audit_count(app: App) -> int:

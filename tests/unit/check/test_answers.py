@@ -11,7 +11,9 @@ from pathlib import Path
 
 REPLAYED = "<answered from the last run>"
 PROBE = f"""
-import sys
+import os, sys, time
+if "CHECK_TIME_NS" in os.environ:  # the check's clock, stopped where the test says
+    time.time_ns = lambda: int(os.environ["CHECK_TIME_NS"])
 from dolmen.cli import main
 try:
     main()
@@ -21,9 +23,17 @@ finally:
 """
 
 
-def check(root: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], bool]:
-    """Run ``dolmen check ROOT ARGS``; also say whether it was answered from the last run."""
+def check(
+    root: Path, *args: str, at: float | None = None
+) -> tuple[subprocess.CompletedProcess[str], bool]:
+    """Run ``dolmen check ROOT ARGS``; also say whether it was answered from the last run.
+
+    With ``at``, the check reads that time (seconds since the epoch) from its clock, however
+    long it takes to start.
+    """
     clean = {k: v for k, v in os.environ.items() if not k.startswith("DOLMEN_")}
+    if at is not None:
+        clean["CHECK_TIME_NS"] = str(round(at * 1e9))
     done = subprocess.run(
         [sys.executable, "-c", PROBE, "check", str(root), *args],
         capture_output=True, text=True, timeout=60, env=clean,
@@ -33,13 +43,17 @@ def check(root: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], boo
     return done, replayed
 
 
-def age(root: Path, seconds: float = 3600) -> None:
-    """Make every file and folder look ``seconds`` old (fresh ones are never cached)."""
+def age(root: Path, seconds: float = 3600) -> float:
+    """Make every file and folder look ``seconds`` old (fresh ones are never cached).
+
+    Returns the time they now have.
+    """
     when = time.time() - seconds
     for folder, _, names in os.walk(root):
         for name in names:
             os.utime(os.path.join(folder, name), (when, when))
         os.utime(folder, (when, when))
+    return when
 
 
 def test_an_unchanged_tree_gets_the_same_answer_without_running_the_rules(acme: Path) -> None:
@@ -102,9 +116,9 @@ def test_a_new_baseline_or_new_settings_are_never_answered_from_before(acme: Pat
 
 
 def test_files_changed_just_now_are_not_trusted_to_the_cache(acme: Path) -> None:
-    age(acme, 0.5)  # as if just edited: a second edit in the same tick could keep the time
-    first, _ = check(acme)
-    again, replayed = check(acme)
+    edited = age(acme, 0.5)  # just edited: a second edit in the same tick could keep the time
+    first, _ = check(acme, at=edited + 0.5)
+    again, replayed = check(acme, at=edited + 0.5)
     assert not replayed
     assert again.stdout == first.stdout
 
@@ -112,8 +126,9 @@ def test_files_changed_just_now_are_not_trusted_to_the_cache(acme: Path) -> None
 def test_a_folder_changed_just_before_the_check_is_listed_again(acme: Path) -> None:
     age(acme)
     folder = acme / "src" / "acme" / "catalog"
-    os.utime(folder, (time.time() - 0.5, time.time() - 0.5))  # written to a moment ago
-    check(acme, "--format", "json")
+    written = time.time()
+    os.utime(folder, (written, written))
+    check(acme, "--format", "json", at=written + 0.5)  # half a second after it was written to
     stamp = folder.stat().st_mtime_ns
     added = folder / "leak.py"
     added.write_text("from acme.billing.gateway import charge\n")
