@@ -4,36 +4,41 @@ Each creates the modules' missing schemas and tables and, on PostgreSQL, the out
 trigger. ``CREATE ... IF NOT EXISTS`` is not safe when two transactions run it at once on
 PostgreSQL: without Dolmen's lock on schema changes, every round of four processes saw three
 of them die on a unique key of the catalog; on SQLite, without the writers' turn, on "table
-already exists". Every round starts them on a new database.
+already exists". Each round starts them on a new database.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from dolmen.persistence import Database, DatabaseBusyError, _database
 from dolmen.persistence._sqlite import LOCK_FILE_SUFFIX
+from tests.conftest import fresh_postgres_database
 
 REPO = Path(__file__).resolve().parents[2]
-STARTER = Path(__file__).with_name("start_shop_once.py")
+STARTER = Path(__file__).with_name("shop_starter.py")
 PROCESSES = 4
+ROUNDS = 3
 TIMEOUT = 120.0
 
 
-def start_together(database_url: str, folder: Path, count: int) -> list[tuple[int, str]]:
-    """Start the shop in ``count`` processes at once; each one's exit code and output."""
+@contextlib.contextmanager
+def starters(folder: Path, count: int) -> Iterator[list[subprocess.Popen[str]]]:
+    """``count`` processes that have imported the shop and wait for a database to start it on."""
     env = {
         name: value
         for name, value in os.environ.items()
         if not name.startswith("DOLMEN_") or name.startswith("DOLMEN_TEST_")
     }
-    env.update(DOLMEN_DATABASE_URL=database_url, PYTHONPATH=str(REPO / "examples"))
+    env["PYTHONPATH"] = str(REPO / "examples")
     processes = [
         subprocess.Popen(
             [sys.executable, str(STARTER)],
@@ -47,33 +52,65 @@ def start_together(database_url: str, folder: Path, count: int) -> list[tuple[in
         for _ in range(count)
     ]
     try:
-        for process in processes:  # each has built the app and waits for the signal
+        for process in processes:
             assert process.stdout is not None
             line = process.stdout.readline()
             assert line == "ready\n", line + process.stdout.read()
-        for process in processes:
-            assert process.stdin is not None
-            process.stdin.write("go\n")
-            process.stdin.flush()
-        return [(p.wait(TIMEOUT), p.communicate()[0]) for p in processes]
+        yield processes
     finally:
+        for process in processes:  # an end of input ends each one
+            if process.stdin is not None:
+                process.stdin.close()
         for process in processes:
-            if process.poll() is None:
+            try:
+                process.wait(TIMEOUT)
+            except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+            if process.stdout is not None:
+                process.stdout.close()
 
 
-@pytest.mark.parametrize("round_", [1, 2, 3])
+def start_together(processes: list[subprocess.Popen[str]], database_url: str) -> list[str]:
+    """Start the shop on ``database_url`` in every process at once; what each one says."""
+    for process in processes:
+        assert process.stdin is not None
+        process.stdin.write(f"{database_url}\n")
+    for process in processes:
+        assert process.stdin is not None
+        process.stdin.flush()
+    outcomes = []
+    for process in processes:
+        assert process.stdout is not None
+        outcomes.append(process.stdout.readline().strip() or process.stdout.read())
+    return outcomes
+
+
+@contextlib.contextmanager
+def fresh_database(backend: str, folder: Path, round_: int) -> Iterator[str]:
+    """A new, empty database: a SQLite file in ``folder``, or a PostgreSQL database."""
+    if backend == "postgres":
+        with fresh_postgres_database("dolmen_start") as url:
+            yield url
+    else:
+        yield f"sqlite:///{folder / f'round-{round_}.db'}"
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def test_processes_starting_together_on_a_fresh_database_all_start(
-    database_url: str, tmp_path: Path, round_: int
+    backend: str, tmp_path: Path
 ) -> None:
-    outcomes = start_together(database_url, tmp_path, PROCESSES)
-    failed = [output for code, output in outcomes if code != 0]
-    assert not failed, (
-        f"round {round_}: {len(failed)} of {PROCESSES} processes failed to start; the first "
-        f"one's output:\n{failed[0]}"
-    )
-    assert all("started and stopped" in output for _, output in outcomes)
+    with starters(tmp_path, PROCESSES) as processes:
+        for round_ in range(1, ROUNDS + 1):
+            with fresh_database(backend, tmp_path, round_) as url:
+                outcomes = start_together(processes, url)
+            failed = [outcome for outcome in outcomes if outcome != "started"]
+            assert not failed, (
+                f"round {round_}: {len(failed)} of {PROCESSES} processes failed to start the "
+                f"shop, e.g. {failed[0]}"
+            )
 
 
 async def test_a_new_sqlite_file_is_switched_to_wal_in_the_writers_turn(
