@@ -36,7 +36,7 @@ def load_shop() -> App:
 async def seed_shop(app: App) -> None:
     """Start the shop once and add the demo products it does not have yet."""
     seed = importlib.import_module("shop.seed")
-    await app.start(announce=False)  # the server's start is the one logged
+    await app.start(serving=False)  # the server starts it again
     try:
         added = await seed.seed_products(app)
     finally:

@@ -49,7 +49,7 @@ async def preflight(app: App) -> None:
     It delivers no events and logs no start: the serving processes do, each once.
     """
     try:
-        await app.start(dispatch=False, announce=False)
+        await app.start(dispatch=False, serving=False)
     finally:
         await app.stop()
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from traceback import walk_tb
 
 from sqlalchemy.exc import DBAPIError, StatementError
 
@@ -50,8 +49,6 @@ def refusal_for(error: BaseException) -> Refusal | None:
         return _dbapi_refusal(error)
     if isinstance(error, StatementError) and isinstance(error.orig, OverflowError | UnicodeError):
         return _value_refusal(error.orig)  # a bind parameter could not be converted
-    if isinstance(error, OverflowError | UnicodeError) and _raised_by_the_driver(error):
-        return _value_refusal(error)  # sqlite3 refuses these before SQLite sees them
     return None
 
 
@@ -64,8 +61,10 @@ def _dbapi_refusal(error: DBAPIError) -> Refusal | None:
     if isinstance(code, str) and code.startswith(DATA_EXCEPTION_CLASS):
         reason = _REASONS.get(code) or _reason_from_causes(orig)
         return Refusal(422, _not_stored(reason), cause)
-    if isinstance(orig, sqlite3.DataError):  # e.g. a text or blob past SQLite's size limit
-        return Refusal(422, _not_stored(None), cause)
+    if isinstance(orig, sqlite3.DataError):
+        # Dolmen's SQLite driver raises it for an integer past 64 bits or an unpaired
+        # surrogate (its cause says which), SQLite for a text or blob past its size limit.
+        return Refusal(422, _not_stored(_reason_from_causes(orig)), cause)
     return None
 
 
@@ -91,21 +90,6 @@ def _not_stored(reason: str | None) -> str:
         else ("A value in the request could not be stored; the database refused it.")
     )
     return f"{what} Nothing was changed; correct the value and send the request again."
-
-
-def _raised_by_the_driver(error: BaseException) -> bool:
-    """Whether ``error`` came out of the database driver while it ran a statement.
-
-    SQLAlchemy does not wrap what the driver raises that is not a database error (sqlite3
-    raises OverflowError and UnicodeEncodeError while binding parameters): its
-    traceback goes through the dialect's ``do_execute``.
-    """
-    for frame, _ in walk_tb(error.__traceback__):
-        if frame.f_globals.get("__name__") == "sqlalchemy.engine.default" and (
-            frame.f_code.co_name.startswith("do_execute")
-        ):
-            return True
-    return False
 
 
 def _first_line(error: BaseException | None) -> str:

@@ -131,14 +131,15 @@ class App:
         """Whether :meth:`start` has run and :meth:`stop` has not."""
         return self.database is not None
 
-    async def start(self, *, dispatch: bool | None = None, announce: bool = True) -> None:
+    async def start(self, *, dispatch: bool | None = None, serving: bool = True) -> None:
         """Load settings, open the database, create tables, run start-up hooks in order.
 
         Then start delivering events, unless ``dispatch`` (default: ``[events] dispatch``)
         is false: tools that only inspect the outbox start the app that way. Last, it logs
-        ``app <name> started``, unless ``announce`` is false: for a start that only checks
-        the app can start (``dolmen run`` does one before serving), so that a served app
-        logs one start per process that serves it.
+        ``app <name> started`` and freezes the objects alive then (``[app] gc_freeze``).
+        ``serving=False`` is for a start that only checks or prepares the app before a
+        server starts it again (``dolmen run``'s check, the demo's seeding): it does
+        neither, so each serving process logs one start and freezes what it serves with.
         """
         if self.started:
             return
@@ -166,9 +167,9 @@ class App:
             await self._shutdown(started)
             raise
         await self._events.start()
-        if self.settings.gc_freeze:
+        if serving and self.settings.gc_freeze:
             freeze_startup_objects()
-        if announce:
+        if serving:
             logger.info("app %s started with modules %s", self.name, [m.name for m in self.modules])
 
     async def stop(self) -> None:

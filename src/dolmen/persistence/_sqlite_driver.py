@@ -270,6 +270,12 @@ class Cursor:
             try:
                 statement(raw)
                 return self._read_first(raw)
+            except (OverflowError, UnicodeEncodeError) as error:
+                # sqlite3 refuses these values (an integer past 64 bits, an unpaired
+                # surrogate) before SQLite sees them, with errors that are not the DB-API's:
+                # as a DataError, SQLAlchemy wraps them as it does PostgreSQL's.
+                raw.close()
+                raise sqlite3.DataError(f"a value cannot be stored: {error}") from error
             except BaseException:
                 raw.close()
                 raise

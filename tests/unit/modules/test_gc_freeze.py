@@ -42,3 +42,28 @@ def test_gc_freeze_freezes_once_per_process_unless_turned_off(setting: str, tmp_
     else:
         assert (frozen, first_freezes) == (0, 0)
         assert freezes == 1  # a later app with the default setting does
+
+
+CHECK_THEN_SERVE = """
+import asyncio, gc
+from dolmen import App, Module
+
+async def main():
+    app = App("shop", [Module("notes")], config={"app": {"database_url": "sqlite://"}})
+    await app.start(serving=False)  # what `dolmen run` does before uvicorn starts the app
+    await app.stop()
+    checked = gc.get_freeze_count()
+    async with app.running():
+        print(checked, gc.get_freeze_count())
+
+asyncio.run(main())
+"""
+
+
+def test_a_start_that_only_checks_leaves_the_freeze_to_the_serving_start(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-c", CHECK_THEN_SERVE], capture_output=True,
+                          text=True, timeout=60, cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    checked, served = (int(n) for n in done.stdout.split())
+    assert checked == 0  # the check froze nothing: what the server builds next is frozen too
+    assert served > 10_000
