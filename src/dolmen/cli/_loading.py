@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
+    from sqlalchemy.exc import DBAPIError
+
     from dolmen.modules import App
 
 LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
@@ -48,10 +50,32 @@ async def preflight(app: App) -> None:
 
     It delivers no events and logs no start: the serving processes do, each once.
     """
+    from sqlalchemy.exc import DBAPIError
+
+    from dolmen.cli._admin import database_label, database_url
+    from dolmen.config import mask_credentials
+
     try:
         await app.start(dispatch=False, serving=False)
+    except (OSError, DBAPIError) as error:
+        if isinstance(error, DBAPIError) and not _unreachable(error):
+            raise  # the database answered: the command reports the error as it is
+        cause = (
+            str(error.orig) if isinstance(error, DBAPIError) else f"{type(error).__name__}: {error}"
+        )
+        raise click.ClickException(
+            f"cannot reach the database {database_label(database_url(app))}: "
+            f"{mask_credentials(cause)}; check that it runs and that DOLMEN_DATABASE_URL "
+            "(or [app] database_url) names it"
+        ) from None
     finally:
         await app.stop()
+
+
+def _unreachable(error: DBAPIError) -> bool:
+    """Whether PostgreSQL refused the connection: no such database, or not these credentials."""
+    code = str(getattr(error.orig, "pgcode", None) or getattr(error.orig, "sqlstate", ""))
+    return code == "3D000" or code.startswith(("08", "28"))  # catalog, connection, auth
 
 
 def use_environment(target: object, environment: str) -> None:

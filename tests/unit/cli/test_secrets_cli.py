@@ -67,7 +67,7 @@ def test_config_check_echoes_an_invalid_value_masked(shop_copy: Path) -> None:
 @pytest.mark.parametrize(
     ("url", "says"),
     [
-        (URL, "Connect call failed"),
+        (URL, f"cannot reach the database {MASKED}: ConnectionRefusedError: "),
         (
             URL.replace("://", "//"),
             "cannot parse database URL 'postgresql//shop:***@127.0.0.1:1/shop'",
