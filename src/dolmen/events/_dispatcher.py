@@ -12,7 +12,7 @@ import socket
 import time
 import traceback
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
 
 from dolmen.events._clock import Clock, SystemClock
 from dolmen.events._retry import Retry
@@ -60,10 +60,13 @@ class Dispatcher:
         clock: Clock | None = None,
         owner: str | None = None,
         rng: random.Random | None = None,
+        ordered: Collection[str] = (),
     ) -> None:
         self.store = store
         self._run = run
         self._retries = dict(retries)
+        self._ordered = frozenset(ordered)
+        """The handlers declared ``ordered=True``: one subject's next event waits for the last."""
         self.settings = settings or EventSettings()
         self.clock = clock or SystemClock()
         self.owner = owner or new_owner()
@@ -341,8 +344,8 @@ class Dispatcher:
             await self._failed(delivery, error)
         finally:
             self._running.pop(delivery.id, None)
-            if delivery.envelope.subject is not None:
-                self.wake()  # the next deliveries of its subject, held back for order, may go
+            if delivery.handler in self._ordered and delivery.envelope.subject is not None:
+                self.wake()  # the next delivery of its subject, held back for order, may go
             elif self._in_hand - len(self._running) == self._refill:
                 self.wake()  # room for a batch again
 

@@ -43,6 +43,7 @@ class AppEvents:
             self.run,
             {name: s.retry for name, s in self._by_handler.items()},
             settings,
+            ordered=[name for name, s in self._by_handler.items() if s.ordered],
         )
         self.admin = EventAdmin(self.store, clock=self.dispatcher.clock, wake=self.wake)
         self._listener: Listener | None = None

@@ -143,7 +143,9 @@ async def test_an_event_held_back_for_order_runs_as_soon_as_the_one_before_it_is
             both.set()
         return await runner(claimed)
 
-    dispatcher = Dispatcher(store, run, {}, EventSettings(), clock=clock, owner="here")
+    dispatcher = Dispatcher(
+        store, run, {}, EventSettings(), clock=clock, owner="here", ordered=[BILLING]
+    )
     dispatcher.hinted = True
     dispatcher.start()
     try:
