@@ -29,7 +29,7 @@ EXPECTED = {
         "ModuleSession",
         "ModuleTables", "PersistenceError", "ReadOnlyWorkError", "UnitOfWork",
         "UnitOfWorkClosedError",
-        "normalize_url",
+        "normalize_url", "schema_change",
     ],
     "dolmen.events": [
         "DeadLetter", "DeliveryContext", "Dispatcher", "Envelope", "Event", "EventAdmin",

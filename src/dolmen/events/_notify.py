@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from dolmen.persistence._database import schema_change
+from dolmen.persistence import schema_change
 
 CHANNEL = "dolmen_outbox"
 logger = logging.getLogger("dolmen.events")
@@ -29,7 +29,7 @@ async def ensure_notify_trigger(engine: AsyncEngine, table: Table) -> None:
 
     Run at each start; a table that has it already is left as it is. Processes starting
     at once take turns on the lock of Dolmen's schema changes (see
-    :func:`~dolmen.persistence._database.schema_change`).
+    :func:`~dolmen.persistence.schema_change`).
     """
     name = f"{table.name}_notify"
     async with schema_change(engine) as connection:

@@ -1,6 +1,6 @@
 """Per-module persistence on SQLAlchemy 2 (async): tables, database, unit of work."""
 
-from dolmen.persistence._database import Database, normalize_url
+from dolmen.persistence._database import Database, normalize_url, schema_change
 from dolmen.persistence._guard import ModuleSession
 from dolmen.persistence._tables import ModuleTables
 from dolmen.persistence._uow import UnitOfWork
@@ -25,4 +25,5 @@ __all__ = [
     "UnitOfWork",
     "UnitOfWorkClosedError",
     "normalize_url",
+    "schema_change",
 ]
