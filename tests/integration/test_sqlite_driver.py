@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Column, Integer, String, func, insert, select, text
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from dolmen.persistence import Database, ModuleTables, _sqlite_driver
 
@@ -107,6 +107,24 @@ async def test_rollback_undoes_and_errors_are_sqlalchemys(database: Database) ->
     async with database.engine.connect() as connection:
         names = (await connection.execute(select(items.c.name))).scalars().all()
     assert names == ["kept"]
+
+
+@pytest.mark.parametrize(
+    ("value", "cause"),
+    [(2**63, OverflowError), ("\ud800", UnicodeEncodeError)],
+    ids=["int-past-64-bits", "unpaired-surrogate"],
+)
+async def test_a_value_sqlite3_cannot_bind_is_a_data_error_and_nothing_is_written(
+    database: Database, value: object, cause: type[Exception]
+) -> None:
+    with pytest.raises(DataError, match="a value cannot be stored") as raised:
+        async with database.write_engine.begin() as connection:
+            await connection.execute(insert(items).values(name="first"))
+            await connection.execute(text("SELECT :value"), {"value": value})
+    assert isinstance(raised.value.orig, sqlite3.DataError)
+    assert isinstance(raised.value.orig.__cause__, cause)  # what sqlite3 said, kept
+    async with database.engine.connect() as connection:
+        assert (await connection.execute(select(func.count()).select_from(items))).scalar() == 0
 
 
 async def test_results_larger_than_one_read_are_complete_buffered_and_streamed(
