@@ -21,6 +21,7 @@ from dolmen import App
 from dolmen.persistence import _sqlite_checkpoint
 from dolmen.persistence._sqlite import LOCK_FILE_SUFFIX
 from dolmen.persistence._sqlite_checkpoint import Checkpointer
+from tests.waiting import within
 
 from .notes_app import Notes, make_app
 
@@ -97,11 +98,8 @@ async def test_the_thread_copies_a_commit_into_the_database_file_soon_after(
     app = quiet_app(path)
     async with app.running():
         await add_notes(app, "kept")
-        for _ in range(3000):  # 30 s at most; the thread checkpoints 0.1 s after a write
-            if in_main_file(path) == ["kept"]:
-                break
-            await asyncio.sleep(0.01)
-        assert in_main_file(path) == ["kept"]
+        # The thread checkpoints 0.1 s after a write; nothing is asserted before it does.
+        assert await within(30, lambda: in_main_file(path) == ["kept"])
 
 
 async def test_a_round_below_the_log_limit_does_not_wait_for_the_writer_of_the_moment(

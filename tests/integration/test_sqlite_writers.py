@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import event
 
 from dolmen.persistence import DatabaseBusyError, _sqlite
+from tests.waiting import within
 
 from .notes_app import Notes, make_app
 
@@ -62,15 +63,6 @@ def flocks(monkeypatch: pytest.MonkeyPatch) -> FlockSpy:
     spy = FlockSpy()
     monkeypatch.setattr(_sqlite, "fcntl", spy)
     return spy
-
-
-async def within(seconds: float, condition: Callable[[], bool]) -> bool:
-    """Whether ``condition`` holds, checked every 10 ms for up to ``seconds``."""
-    for _ in range(round(seconds * 100)):
-        if condition():
-            return True
-        await asyncio.sleep(0.01)
-    return condition()
 
 
 async def add_note(app: Any, text: str) -> None:

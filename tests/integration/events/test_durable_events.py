@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import func, select, text
@@ -14,6 +14,7 @@ from dolmen.events import OutboxError
 from dolmen.events._envelope import Envelope, new_event_id
 from dolmen.events._outbox_table import deliveries
 from dolmen.events._store import NewDelivery
+from tests.waiting import within
 
 from .ledger_app import Behaviour, Deposited, Ledger, Tally, make_app
 
@@ -229,15 +230,6 @@ async def test_two_dispatchers_on_one_database_never_run_a_delivery_at_the_same_
     for account in {account for _, account, _ in ordered}:
         amounts = [amount for _, a, amount in ordered if a == account]
         assert amounts == sorted(amounts)  # per-subject order held across both processes
-
-
-async def within(seconds: float, condition: Callable[[], bool]) -> bool:
-    """Whether ``condition`` holds, checked every 10 ms for up to ``seconds``."""
-    for _ in range(round(seconds * 100)):
-        if condition():
-            return True
-        await asyncio.sleep(0.01)
-    return condition()
 
 
 QUIET = {"poll_min_seconds": 60.0, "poll_max_seconds": 60.0, "lease_seconds": 300.0}
