@@ -10,7 +10,13 @@ def _edges(report: Report) -> list[tuple[str, str, str]]:
     findings = report.findings
     if findings is None:
         return []
-    bad = {(v.module, v.target) for v in report.violations if v.rule == "undeclared-dependency"}
+    # One violation per import statement: its target names every module or part, ", "-joined.
+    bad = {
+        (v.module, name)
+        for v in report.violations
+        if v.rule == "undeclared-dependency"
+        for name in v.target.split(", ")
+    }
     in_cycle = {
         (cycle[i], cycle[i + 1]) for cycle in findings.cycles for i in range(len(cycle) - 1)
     }
@@ -18,7 +24,8 @@ def _edges(report: Report) -> list[tuple[str, str, str]]:
         (v.module, owner.name)
         for v in report.violations
         if v.rule == "private-import"
-        for owner in [report.project.module_of(v.target)]
+        for target in v.target.split(", ")
+        for owner in [report.project.module_of(target)]
         if owner is not None
     }
     edges = []

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from dolmen.check._cycles import elementary_cycles
 from dolmen.check._imports import RawImport
+from dolmen.check._messages import Hit, statement_message
 from dolmen.check._model import ModuleSpec, Violation
 from dolmen.check._project import Project
 from dolmen.check._resolve import resolve
@@ -46,17 +48,26 @@ class Findings:
 
 
 def check_files(project: Project, files: Iterable[SourceFile], known: set[str]) -> Findings:
-    """Apply every rule to every import (``files`` is read once), then the module-level rules."""
+    """Apply every rule to every import (``files`` is read once), then the module-level rules.
+
+    Each import statement breaks each rule at most once: the names it imports are judged one
+    by one, and the hits of one statement are merged into one violation per rule.
+    """
     findings = Findings()
     judge = _Judge(project, known, findings)
     skip_type_checking = not project.settings.type_checking_imports
     for source in files:
         importer = project.module_of(source.dotted)
+        statement = (0, -1)
         for raw in source.imports:
             if raw.type_checking and skip_type_checking:
                 continue
+            if (raw.line, raw.col) != statement:
+                judge.flush()
+                statement = (raw.line, raw.col)
             target = resolve(raw, source.dotted, source.is_package, known)
             judge.one(source, raw, importer, target)
+        judge.flush()
     _cycles(project, findings)
     if project.settings.unused_dependencies:
         _unused(project, findings)
@@ -75,6 +86,20 @@ class _Judge:
         self.rank = {
             name: index for index, group in enumerate(self.settings.module_layers) for name in group
         }
+        self.hits: dict[str, list[Hit]] = {}
+        """The current statement's hits, by rule."""
+        self.where = ("", 0, 0)
+        self.context: dict[str, str] = {}
+
+    def flush(self) -> None:
+        """One violation per rule the current statement breaks, naming every offending name."""
+        for rule, hits in self.hits.items():
+            key = ", ".join(dict.fromkeys(hit.key for hit in hits))
+            message = statement_message(hits, self.context)
+            self.findings.violations.append(
+                Violation(rule, message, *self.where, hits[0].module, key)
+            )
+        self.hits = {}
 
     def one(
         self, source: SourceFile, raw: RawImport, importer: ModuleSpec | None, target: str
@@ -86,98 +111,64 @@ class _Judge:
             owner = owners[target] = self.project.module_of(target)
         if owner is None and importer is None:
             return  # neither side belongs to a module: nothing to judge
-        where = (source.path, raw.line, raw.col + 1)
+        self.where = (source.path, raw.line, raw.col + 1)
         if owner is None:
             if importer is not None and target.split(".", 1)[0] not in self.tops:
-                self._third_party(importer, source.dotted, target, where)
+                self._third_party(importer, source.dotted, target, raw.name)
             return
         if importer is None:
-            self._outside(source.dotted, owner, target, where)
+            self._outside(source.dotted, owner, target, raw.name)
         elif importer is owner:
-            self._inner_layers(importer, source.dotted, target, where)
+            self._inner_layers(importer, source.dotted, target, raw.name)
         else:
-            self._across(importer, owner, target, where)
+            self._across(importer, owner, target, raw.name)
 
-    def _add(
-        self, rule: str, message: str, where: tuple[str, int, int], module: str, target: str
-    ) -> None:
-        self.findings.violations.append(Violation(rule, message, *where, module, target))
+    def _add(self, hit: Hit) -> None:
+        self.hits.setdefault(hit.rule, []).append(hit)
 
-    def _third_party(
-        self, module: ModuleSpec, importer: str, target: str, where: tuple[str, int, int]
-    ) -> None:
+    def _third_party(self, module: ModuleSpec, importer: str, target: str, name: str) -> None:
         layer = module.layer_of(importer)
         for package in self.settings.forbidden.get(layer, ()):
             if target == package or target.startswith(f"{package}."):
-                self._add(
-                    "forbidden-import",
-                    f"layer {layer!r} of module {module.name!r} imports {target!r}; keep "
-                    f"{package} out of the {layer} (put that code in an adapter behind a port)",
-                    where, module.name, target,
-                )  # fmt: skip
+                self.context["layer"] = layer
+                self._add(Hit("forbidden-import", module.name, target, target, name, None, package))
 
-    def _outside(
-        self, importer: str, owner: ModuleSpec, target: str, where: tuple[str, int, int]
-    ) -> None:
+    def _outside(self, importer: str, owner: ModuleSpec, target: str, name: str) -> None:
         policy = self.settings.outside_modules
         declaration = owner.layer_of(target) == DECLARATION
         if policy == "ignore" or (policy == "public" and (owner.is_public(target) or declaration)):
             return
         if policy == "forbid" and declaration:
             return
-        self._add(
-            "outside-import",
-            f"{importer!r} (outside every module) imports {target!r} of module {owner.name!r}; "
-            f"use its public API ({', '.join(f'{owner.package}.{p}' for p in owner.public)})",
-            where, "(outside modules)", target,
-        )  # fmt: skip
+        self.context["importer"] = importer
+        self._add(Hit("outside-import", "(outside modules)", target, target, name, owner))
 
-    def _inner_layers(
-        self, module: ModuleSpec, importer: str, target: str, where: tuple[str, int, int]
-    ) -> None:
+    def _inner_layers(self, module: ModuleSpec, importer: str, target: str, name: str) -> None:
         upper, lower = module.layer_of(importer), module.layer_of(target)
         if upper == lower or upper not in self.layer_names or lower not in self.layer_names:
             return
         if lower not in self.allowed.get(upper, set()):
             may = ", ".join(sorted(self.allowed.get(upper, set()))) or "no other layer"
-            self._add(
-                "layer-violation",
-                f"in module {module.name!r}, layer {upper!r} imports layer {lower!r} "
-                f"({target!r}); {upper} may use {may}",
-                where, module.name, f"{upper}->{lower}:{target}",
-            )  # fmt: skip
+            self.context.update(layer=upper, may=may)
+            key = f"{upper}->{lower}:{target}"
+            self._add(Hit("layer-violation", module.name, key, target, name, module, lower))
 
-    def _across(
-        self, module: ModuleSpec, owner: ModuleSpec, target: str, where: tuple[str, int, int]
-    ) -> None:
+    def _across(self, module: ModuleSpec, owner: ModuleSpec, target: str, name: str) -> None:
         declared = owner.name in module.depends_on
         event_only = not declared and owner.name in module.listens_to
-        key = (module.name, owner.name)
-        if key not in self.findings.edges:
-            self.findings.edges[key] = Edge(module.name, owner.name, where, event_only)
+        edge = (module.name, owner.name)
+        if edge not in self.findings.edges:
+            self.findings.edges[edge] = Edge(module.name, owner.name, self.where, event_only)
         if not declared and not event_only:
-            self._add(
-                "undeclared-dependency",
-                f"module {module.name!r} uses module {owner.name!r} ({target!r}) without "
-                f"declaring it; add {owner.name!r} to depends_on of {module.name!r} (or to "
-                "listens_to if it only handles that module's events)",
-                where, module.name, owner.name,
-            )  # fmt: skip
+            self._add(Hit("undeclared-dependency", module.name, owner.name, target, name, owner))
         if not owner.is_public(target):
-            public = ", ".join(f"{owner.package}.{p}" for p in owner.public)
-            self._add(
-                "private-import",
-                f"module {module.name!r} imports {target!r}, a private part of module "
-                f"{owner.name!r}; import from its public API ({public}) instead",
-                where, module.name, target,
-            )  # fmt: skip
+            self._add(Hit("private-import", module.name, target, target, name, owner))
         upper, lower = self.rank.get(module.name), self.rank.get(owner.name)
         if upper is not None and lower is not None and upper > lower:
+            self.context["rank"] = str(upper + 1)
             self._add(
-                "module-layer-violation",
-                f"module {module.name!r} (layer {upper + 1}) imports module {owner.name!r} of a "
-                f"higher layer ({lower + 1}); lower layers may not use higher ones",
-                where, module.name, owner.name,
+                Hit("module-layer-violation", module.name, owner.name, target, name, owner,
+                    str(lower + 1))
             )  # fmt: skip
 
 
@@ -208,16 +199,32 @@ def _cycles(project: Project, findings: Findings) -> None:
     findings.cycles = elementary_cycles(graph)
     for cycle in findings.cycles:
         path = " -> ".join(cycle)
-        first = findings.edges.get((cycle[0], cycle[1]))
-        where = first.where if first else (*_split(declared_at[cycle[0]]), 1)
+        located = [_edge_at(findings, declared_at, a, b) for a, b in itertools.pairwise(cycle)]
+        edges = "; ".join(
+            f"{a} -> {b} at {place}"
+            for (a, b), (place, _) in zip(itertools.pairwise(cycle), located, strict=True)
+        )
         findings.violations.append(
             Violation(
                 "dependency-cycle",
-                f"modules depend on each other in a cycle: {path}; break it by inverting one "
-                "dependency behind a port, or by reacting to an event (listens_to) instead",
-                *where, cycle[0], path,
+                f"modules depend on each other in a cycle: {path} ({edges}); break it by "
+                "inverting one of these dependencies behind a port, or by reacting to an event "
+                "(listens_to) instead",
+                *located[0][1], cycle[0], path,
             )
         )  # fmt: skip
+
+
+def _edge_at(
+    findings: Findings, declared_at: dict[str, str], source: str, target: str
+) -> tuple[str, tuple[str, int, int]]:
+    """Where ``source`` uses ``target``: its first import, else its depends_on declaration."""
+    edge = findings.edges.get((source, target))
+    if edge is not None:
+        path, line, _ = edge.where
+        return f"{path}:{line}", edge.where
+    path, line = _split(declared_at[source])
+    return f"{path}:{line} (depends_on of {source!r})", (path, line, 1)
 
 
 def _unused(project: Project, findings: Findings) -> None:

@@ -67,8 +67,8 @@ def test_type_checking_imports_count_when_the_setting_says_so(acme: Path) -> Non
 def test_messages_say_what_is_wrong_and_how_to_fix_it(acme: Path) -> None:
     messages = {(v.rule, v.path, v.line): v.message for v in run_check(acme).violations}
     assert messages[("private-import", "src/acme/orders/service.py", 5)] == (
-        "module 'orders' imports 'acme.catalog.service', a private part of module 'catalog'; "
-        "import from its public API (acme.catalog.api) instead"
+        "module 'orders' imports 'acme.catalog.service' (Catalog), a private part of module "
+        "'catalog'; import from its public API (acme.catalog.api) instead"
     )
     assert messages[("undeclared-dependency", "src/acme/shipping/service.py", 2)] == (
         "module 'shipping' uses module 'billing' ('acme.billing.api') without declaring it; add "
@@ -76,9 +76,79 @@ def test_messages_say_what_is_wrong_and_how_to_fix_it(acme: Path) -> None:
         "module's events)"
     )
     assert messages[("layer-violation", "src/acme/orders/domain/order.py", 5)] == (
-        "in module 'orders', layer 'domain' imports layer 'web' ('acme.orders.web'); domain may "
-        "use no other layer"
+        "in module 'orders', layer 'domain' imports layer 'web' ('acme.orders.web': handler); "
+        "domain may use no other layer. Move what domain needs from web into domain, or invert "
+        "the dependency behind a port that domain declares and web implements"
     )
+    assert messages[("layer-violation", "src/acme/orders/adapters/repo.py", 2)] == (
+        "in module 'orders', layer 'adapters' imports layer 'service' ('acme.orders.service': "
+        "OrderService); adapters may use domain. Move what adapters needs from service into "
+        "adapters (or a layer it may use), or invert the dependency behind a port that adapters "
+        "declares and service implements"
+    )
+    assert messages[("module-layer-violation", "src/acme/shipping/service.py", 1)] == (
+        "module 'shipping' (layer 2) imports module 'orders' ('acme.orders.api': OrderPlaced) of "
+        "a higher layer (1); lower layers may not use higher ones. Move what 'shipping' needs "
+        "from 'orders' down into a module of layer 2 or below, or invert the dependency behind a "
+        "port that 'shipping' declares"
+    )
+
+
+def test_one_statement_breaks_a_rule_once_naming_every_offending_name(acme: Path) -> None:
+    (acme / "src" / "acme" / "orders" / "many.py").write_text(
+        "from acme.catalog._internal import (\n    a, b, c, d,\n)\n"
+        "import acme.billing.gateway, acme.catalog._internal as i\n"
+        "from acme.shipping import service, other\n"
+    )
+    found = [
+        v
+        for v in run_check(acme).violations
+        if v.path == "src/acme/orders/many.py" and v.rule != "dependency-cycle"
+    ]
+    assert sorted((v.rule, v.line) for v in found) == [
+        ("private-import", 1),
+        ("private-import", 4),
+        ("private-import", 5),
+        ("undeclared-dependency", 5),
+    ]
+    messages = {(v.rule, v.line): v.message for v in found}
+    assert messages[("private-import", 1)] == (
+        "module 'orders' imports 'acme.catalog._internal' (a, b, c, d), a private part of module "
+        "'catalog'; import from its public API (acme.catalog.api) instead"
+    )
+    assert messages[("private-import", 4)] == (
+        "module 'orders' imports 'acme.billing.gateway', a private part of module 'billing' and "
+        "'acme.catalog._internal', a private part of module 'catalog'; import from their public "
+        "APIs (acme.billing.api; acme.catalog.api) instead"
+    )
+    assert messages[("private-import", 5)] == (
+        "module 'orders' imports 'acme.shipping.service' and 'acme.shipping' (other), private "
+        "parts of module 'shipping'; import from its public API (acme.shipping.api) instead"
+    )
+    assert messages[("undeclared-dependency", 5)] == (
+        "module 'orders' uses module 'shipping' ('acme.shipping.service'; 'acme.shipping': "
+        "other) without declaring it; add 'shipping' to depends_on of 'orders' (or to "
+        "listens_to if it only handles that module's events)"
+    )
+
+
+def test_a_cycle_names_every_edge_with_its_file_and_line(acme: Path) -> None:
+    cycles = {
+        v.target: v.message for v in run_check(acme).violations if v.rule == "dependency-cycle"
+    }
+    assert cycles["billing -> orders -> catalog -> billing"] == (
+        "modules depend on each other in a cycle: billing -> orders -> catalog -> billing "
+        "(billing -> orders at src/acme/billing/gateway.py:1; orders -> catalog at "
+        "src/acme/orders/service.py:1; catalog -> billing at src/acme/catalog/service.py:10); "
+        "break it by inverting one of these dependencies behind a port, or by reacting to an "
+        "event (listens_to) instead"
+    )
+    # An edge that exists only as a declaration is located at its depends_on.
+    (acme / "src" / "acme" / "orders" / "web.py").write_text("")
+    [cycle] = [
+        v.message for v in run_check(acme).violations if v.target == "billing -> orders -> billing"
+    ]
+    assert "orders -> billing at pyproject.toml:11 (depends_on of 'orders')" in cycle
 
 
 def test_the_shop_checks_clean() -> None:
@@ -204,3 +274,14 @@ def test_many_files_are_scanned_in_parallel_with_the_same_result(
     monkeypatch.setattr(_cache, "PARALLEL_FROM", 1)
     report = run_check(acme, use_cache=False)
     assert sorted((v.rule, v.path, v.line) for v in report.violations) == sorted(EXPECTED)
+
+
+def test_the_graph_marks_every_edge_of_a_statement_naming_several_modules(acme: Path) -> None:
+    from dolmen.check._graph_output import dot
+
+    (acme / "src" / "acme" / "shipping" / "web.py").write_text(
+        "import acme.orders.domain, acme.catalog._internal\n"
+    )
+    graph = dot(run_check(acme))
+    assert '"shipping" -> "catalog" [color=red, penwidth=2, label="violation"];' in graph
+    assert '"shipping" -> "orders" [color=red, penwidth=2, label="violation"];' in graph
