@@ -18,6 +18,9 @@ _SKIPPED_DIRS = {"__pycache__", "node_modules", "venv", "site-packages"}
 """Folders never searched (hidden ones and those that are not identifiers neither)."""
 
 
+Skipped = tuple[str, str, str]
+"""A file or folder under the roots that could not be looked at: (path, dotted name, reason)."""
+
 Folder = tuple[str, int, tuple[str, ...] | None]
 """A folder listed: its path, its modification time taken before it was listed, and, when
 that time was too recent to be trusted (see :func:`settled`), the names found in it."""
@@ -28,22 +31,32 @@ def python_files(
     roots: Sequence[str],
     exclude: Sequence[str],
     folders: list[Folder] | None = None,
+    problems: list[Skipped] | None = None,
 ) -> list[tuple[str, str]]:
     """Every ``.py`` file under the source roots (path relative to ``root``, dotted name).
 
     Files whose names are not identifiers (``0001_initial.py``) cannot be imported
-    by name and are left out, as are hidden and virtual-environment folders. When
-    ``folders`` is given, every folder listed is added to it: while no folder's time
-    changes (and a recent one still holds the same names), no file came or went.
+    by name and are left out, as are hidden and virtual-environment folders and folders
+    reached through a symbolic link. When ``folders`` is given, every folder listed is
+    added to it: while no folder's time changes (and a recent one still holds the same
+    names), no file came or went. When ``problems`` is given, every file or folder that
+    could not be looked at (a symbolic link loop, a link to nothing, a folder that cannot
+    be listed) is added to it with the reason, so that none is skipped in silence.
     """
     top = os.path.normpath(root)
     excluded = excluded_paths(top, exclude)
     found: list[tuple[str, str]] = []
+    seen: set[str] = set()
     for source_root in roots:
         base = os.path.normpath(os.path.join(top, source_root))
+        if base in seen:
+            continue
+        seen.add(base)
         shown = base[len(top) + 1 :] if base != top else ""
-        _walk(base, shown, [], excluded, found, folders)
+        _walk(base, shown, [], excluded, found, folders, problems)
     found.sort()
+    if problems is not None:
+        problems.sort()
     return found
 
 
@@ -73,14 +86,18 @@ def _walk(
     excluded: set[str],
     found: list[tuple[str, str]],
     folders: list[Folder] | None,
+    problems: list[Skipped] | None,
 ) -> None:
     """Add the importable ``.py`` files under ``folder`` (``os.scandir``: no ``stat`` per entry)."""
     try:
         if folders is not None:
             listed_at = time.time_ns()
             mtime = os.stat(folder).st_mtime_ns
-        files, below = _entries(folder, excluded)
-    except OSError:
+        files, below = _entries(folder, excluded, problems, shown, prefix)
+    except OSError as error:
+        if problems is not None:
+            reason = f"this folder cannot be listed: {error.strerror or error}"
+            problems.append((shown or ".", ".".join(prefix), reason))
         return
     if folders is not None:
         recent = mtime > listed_at - RACY_NS
@@ -92,10 +109,16 @@ def _walk(
             found.append((f"{shown}{os.sep}{name}" if shown else name, ".".join(parts)))
     for name, path in below:
         _walk(path, f"{shown}{os.sep}{name}" if shown else name, [*prefix, name], excluded,
-              found, folders)  # fmt: skip
+              found, folders, problems)  # fmt: skip
 
 
-def _entries(folder: str, excluded: set[str]) -> tuple[list[str], list[tuple[str, str]]]:
+def _entries(
+    folder: str,
+    excluded: set[str],
+    problems: list[Skipped] | None = None,
+    shown: str = "",
+    prefix: list[str] | None = None,
+) -> tuple[list[str], list[tuple[str, str]]]:
     """The importable ``.py`` files of ``folder`` and the folders to search below it."""
     files: list[str] = []
     below: list[tuple[str, str]] = []
@@ -104,7 +127,7 @@ def _entries(folder: str, excluded: set[str]) -> tuple[list[str], list[tuple[str
         if excluded and entry.path in excluded:
             continue
         if name.endswith(".py"):
-            if name[:-3].isidentifier() and entry.is_file():
+            if name[:-3].isidentifier() and _is_file(entry, problems, shown, prefix):
                 files.append(name)
         elif name.isidentifier() and name not in _SKIPPED_DIRS and _is_folder(entry):
             below.append((name, entry.path))
@@ -113,6 +136,28 @@ def _entries(folder: str, excluded: set[str]) -> tuple[list[str], list[tuple[str
 
 def _names(files: list[str], below: list[tuple[str, str]]) -> tuple[str, ...]:
     return tuple(sorted([*files, *(f"{name}/" for name, _ in below)]))
+
+
+def _is_file(
+    entry: os.DirEntry[str], problems: list[Skipped] | None, shown: str, prefix: list[str] | None
+) -> bool:
+    """Whether ``entry`` is a file to read; a link that leads nowhere is a problem to report."""
+    try:
+        if entry.is_file():
+            return True
+        if not entry.is_symlink():
+            return False  # a folder or a device named *.py: not a Python file
+        os.stat(entry.path)
+    except OSError as error:
+        reason = error.strerror or str(error)
+    else:
+        return False  # a link to a folder
+    if problems is not None:
+        relative = f"{shown}{os.sep}{entry.name}" if shown else entry.name
+        stem = entry.name[:-3]
+        dotted = ".".join([*(prefix or []), *([] if stem == "__init__" else [stem])])
+        problems.append((relative, dotted, f"this file cannot be opened: {reason}"))
+    return False
 
 
 def _is_folder(entry: os.DirEntry[str]) -> bool:

@@ -8,23 +8,17 @@ Dolmen app (read statically, nothing is imported), or, for any other codebase,
 from __future__ import annotations
 
 import functools
-import itertools
-import os
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dolmen._pyproject import tool_dolmen
-from dolmen.check._files import Folder, make_cache_dir, python_files
-from dolmen.check._model import OUTSIDE_POLICIES, RULES, CheckSettings, ModuleSpec
+from dolmen.check._config import TOOL_KEYS, check_settings, module_entry, unknown_keys
+from dolmen.check._files import Folder, Skipped, make_cache_dir, python_files
+from dolmen.check._model import CheckSettings, ModuleSpec
+from dolmen.check._resolve import with_parents
 from dolmen.check.exceptions import CheckConfigError
-
-if TYPE_CHECKING:
-    import ast
-
-_DECLARES_MODULE = re.compile(r"\bModule\(")
 
 
 @dataclass(frozen=True)
@@ -41,6 +35,8 @@ class Project:
     modules: tuple[ModuleSpec, ...]
     app: str | None = None
     app_dir: str = "."
+    skipped: tuple[Skipped, ...] = ()
+    """Files and folders under the roots that could not be looked at, with the reason."""
 
     def module_of(self, dotted: str) -> ModuleSpec | None:
         """The module whose package contains ``dotted``, the deepest one if nested."""
@@ -63,120 +59,120 @@ def load_project(
     """Read ``root/pyproject.toml``, list the Python files and find the modules.
 
     Returns the project and its files (path relative to the root, dotted name), and adds
-    the folders listed to ``folders`` (see :func:`python_files`); raises CheckConfigError.
-    Folders are remembered for the cache, so the cache folder is made first: making it
-    later would change the time of the folder holding it.
+    the folders listed to ``folders`` (see :func:`python_files`); raises CheckConfigError
+    for a missing or wrong configuration, and when there is nothing to check (no files,
+    no modules). Folders are remembered for the cache, so the cache folder is made first:
+    making it later would change the time of the folder holding it.
     """
     root = root.resolve()
-    tool = _tool_dolmen(root / "pyproject.toml")
-    table = _check_table(tool)
-    settings = _settings(table)
+    pyproject = root / "pyproject.toml"
+    settings, entries, app, app_dir = _configuration(root, pyproject)
     if folders is not None:
         make_cache_dir(root / settings.cache_dir)
-    lines = _name_lines(root / "pyproject.toml")
-    declared = [_module_from_table(entry, lines) for entry in table.get("modules", [])]
-    files = python_files(str(root), settings.roots, settings.exclude, folders)
-    discovered = list(_declared_in_code(root, files))
-    if declared and discovered:
+    skipped: list[Skipped] = []
+    files = python_files(str(root), settings.roots, settings.exclude, folders, skipped)
+    if not files:
         raise CheckConfigError(
             [
-                "modules are declared both in pyproject.toml and with Module(...) in "
-                f"{discovered[0].declared_at}; keep one source of truth (the Module declarations)"
+                f"no Python files to check under the roots ({', '.join(settings.roots)}) of "
+                f"{root}; set [tool.dolmen.check] roots to the folders holding your packages"
+                + "".join(f"\n  {path}: {reason}" for path, _, reason in skipped)
+            ],
+            _shown(pyproject),
+        )
+    modules = _modules(root, pyproject, settings, entries, files)
+    return Project(root, settings, modules, app, app_dir, tuple(skipped)), files
+
+
+Entries = list[tuple[ModuleSpec, bool]]
+
+
+def _configuration(root: Path, pyproject: Path) -> tuple[CheckSettings, Entries, str | None, str]:
+    """The settings, module entries and app of ``pyproject``, every problem reported at once."""
+    if not pyproject.is_file():
+        raise CheckConfigError(
+            [
+                f"no pyproject.toml in {root}: dolmen check reads what to check from its "
+                "[tool.dolmen.check] table; add one (an empty table checks with the defaults, "
+                "see docs/check.md), or give the project's folder: dolmen check PATH"
             ]
         )
-    modules = tuple(declared or discovered)
-    _validate(modules, settings)
-    app, app_dir = _app(tool)
-    return Project(root, settings, modules, app, app_dir), files
-
-
-def _tool_dolmen(pyproject: Path) -> dict[str, Any]:
+    shown = _shown(pyproject)
     try:
-        return tool_dolmen(pyproject)
+        tool = tool_dolmen(pyproject)
     except ValueError as error:
         raise CheckConfigError([str(error)]) from None
-
-
-def _check_table(tool: dict[str, Any]) -> dict[str, Any]:
-    table = tool.get("check", {})
+    table = tool.get("check")
+    if table is None:
+        raise CheckConfigError(
+            [
+                "no [tool.dolmen.check] table: add one to say what to check (an empty table "
+                "checks with the defaults, see docs/check.md)"
+            ],
+            shown,
+        )
+    problems = unknown_keys(tool, TOOL_KEYS, "[tool.dolmen]")
+    app, app_dir = _app(tool, problems)
     if not isinstance(table, dict):
-        raise CheckConfigError(["[tool.dolmen.check] must be a table"])
-    return table
+        raise CheckConfigError([*problems, "[tool.dolmen.check] must be a table"], shown)
+    settings, more = check_settings(table)
+    problems.extend(more)
+    entries = _entries(table.get("modules", []), pyproject, problems)
+    problems.extend(_missing_roots(root, settings))
+    if problems:
+        raise CheckConfigError(problems, shown)
+    return settings, entries, app, app_dir
 
 
-def _app(tool: dict[str, Any]) -> tuple[str | None, str]:
+def _shown(path: Path) -> str:
+    """``path`` relative to the working folder when it is below it, else in full."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _app(tool: dict[str, Any], problems: list[str]) -> tuple[str | None, str]:
     """``[tool.dolmen] app`` and ``app-dir``: the app the ``event-schema`` rule imports."""
     app, app_dir = tool.get("app"), tool.get("app-dir", ".")
     if app is not None and (not isinstance(app, str) or not app):
-        raise CheckConfigError(
-            [f"[tool.dolmen] app must be a string like 'shop.app:app', got {app!r}"]
-        )
+        problems.append(f"[tool.dolmen] app must be a string like 'shop.app:app', got {app!r}")
+        app = None
     if not isinstance(app_dir, str):
-        raise CheckConfigError([f"[tool.dolmen] app-dir must be a folder name, got {app_dir!r}"])
+        problems.append(f"[tool.dolmen] app-dir must be a folder name, got {app_dir!r}")
+        app_dir = "."
     return app, app_dir
 
 
-_KNOWN_KEYS = {
-    "roots", "exclude", "layers", "module-layers", "forbidden", "type-checking-imports",
-    "unused-dependencies", "outside-modules", "baseline", "cache-dir", "modules", "select",
-    "ignore", "events-lock",
-}  # fmt: skip
+def _entries(value: Any, pyproject: Path, problems: list[str]) -> Entries:
+    """The ``[[tool.dolmen.check.modules]]`` entries, with whether each names its public parts."""
+    if not isinstance(value, list):
+        problems.append(
+            "[tool.dolmen.check] modules must be a list of tables ([[tool.dolmen.check.modules]]"
+            f" entries), got {value!r}"
+        )
+        return []
+    lines = _name_lines(pyproject)
+    entries = []
+    for index, entry in enumerate(value):
+        name = entry.get("name") if isinstance(entry, dict) else None
+        where = f"pyproject.toml:{lines.get(name, 1) if isinstance(name, str) else 1}"
+        parsed = module_entry(entry, index, where, problems)
+        if parsed is not None:
+            entries.append(parsed)
+    return entries
 
 
-def _settings(table: dict[str, Any]) -> CheckSettings:
-    problems = [
-        f"unknown key {key!r} in [tool.dolmen.check] (known: {', '.join(sorted(_KNOWN_KEYS))})"
-        for key in table
-        if key not in _KNOWN_KEYS
+def _missing_roots(root: Path, settings: CheckSettings) -> list[str]:
+    return [
+        f"[tool.dolmen.check] roots names {name!r}, which is not a folder in {root}"
+        for name in settings.roots
+        if not (root / name).is_dir()
     ]
-    outside = table.get("outside-modules", "public")
-    if outside not in OUTSIDE_POLICIES:
-        problems.append(f"outside-modules must be one of {', '.join(OUTSIDE_POLICIES)}")
-    for key in ("select", "ignore"):
-        for rule in _as_list(table.get(key, [])):
-            if rule not in RULES:
-                problems.append(
-                    f"{key} names rule {rule!r}, which does not exist (rules: "
-                    f"{', '.join(sorted(RULES))})"
-                )
-    if problems:
-        raise CheckConfigError(problems)
-    defaults = CheckSettings()
-    layers = table.get("layers")
-    return CheckSettings(
-        roots=tuple(table.get("roots", defaults.roots)),
-        exclude=tuple(table.get("exclude", ())),
-        layers=tuple(_edges(layers)) if layers is not None else defaults.layers,
-        module_layers=tuple(tuple(_as_list(layer)) for layer in table.get("module-layers", ())),
-        forbidden={k: tuple(v) for k, v in table.get("forbidden", defaults.forbidden).items()},
-        type_checking_imports=bool(table.get("type-checking-imports", True)),
-        unused_dependencies=bool(table.get("unused-dependencies", False)),
-        outside_modules=outside,
-        select=tuple(_as_list(table.get("select", []))),
-        ignore=tuple(_as_list(table.get("ignore", []))),
-        baseline=str(table.get("baseline", defaults.baseline)),
-        cache_dir=str(table.get("cache-dir", defaults.cache_dir)),
-        events_lock=str(table.get("events-lock", defaults.events_lock)),
-    )
-
-
-def _edges(layers: Any) -> Iterator[tuple[str, str]]:
-    """``["web -> service -> domain", "adapters -> domain"]`` as (upper, lower) pairs."""
-    for chain in _as_list(layers):
-        names = [name.strip() for name in str(chain).split("->")]
-        if len(names) < 2 or not all(names):
-            raise CheckConfigError([f"layer chain {chain!r} must read 'upper -> lower'"])
-        yield from itertools.pairwise(names)
-
-
-def _as_list(value: Any) -> list[str]:
-    return [value] if isinstance(value, str) else list(value)
 
 
 def _name_lines(pyproject: Path) -> dict[str, int]:
     """The line of each ``name = "..."`` in pyproject.toml, to point at a module's entry."""
-    if not pyproject.is_file():
-        return {}
     found: dict[str, int] = {}
     for number, line in enumerate(pyproject.read_text(encoding="utf-8").splitlines(), 1):
         match = re.match(r"""\s*name\s*=\s*["']([^"']+)["']""", line)
@@ -185,90 +181,92 @@ def _name_lines(pyproject: Path) -> dict[str, int]:
     return found
 
 
-def _module_from_table(entry: dict[str, Any], lines: dict[str, int]) -> ModuleSpec:
-    try:
-        return ModuleSpec(
-            name=str(entry["name"]),
-            package=str(entry.get("package", entry["name"])),
-            depends_on=tuple(entry.get("depends_on", ())),
-            listens_to=tuple(entry.get("listens_to", ())),
-            public=tuple(_as_list(entry.get("public", ["api"]))),
-            declared_at=f"pyproject.toml:{lines.get(str(entry['name']), 1)}",
+def _modules(
+    root: Path,
+    pyproject: Path,
+    settings: CheckSettings,
+    entries: Entries,
+    files: list[tuple[str, str]],
+) -> tuple[ModuleSpec, ...]:
+    """The modules: pyproject.toml's entries, or the ``Module(...)`` declarations in the code."""
+    from dolmen.check._discovery import declared_in_code
+
+    declared = [spec for spec, _ in entries]
+    # With entries in pyproject.toml, only declaration files are read (a warm check of a
+    # large tree reads no file); without, every file may declare a module.
+    discovered = list(declared_in_code(str(root), files, only_declaration_files=bool(declared)))
+    if declared and discovered:
+        raise CheckConfigError(
+            [
+                "modules are declared both in pyproject.toml and with Module(...) in "
+                f"{discovered[0].declared_at}; keep one source of truth (the Module declarations)"
+            ],
+            _shown(pyproject),
         )
-    except KeyError:
-        raise CheckConfigError([f"module entry {entry!r} has no name"]) from None
+    modules = tuple(declared or discovered)
+    if not modules:
+        raise CheckConfigError(
+            [
+                "no modules to check: pyproject.toml has no [[tool.dolmen.check.modules]] "
+                f"entries and none of the {len(files)} Python files under the roots "
+                f"({', '.join(settings.roots)}) declares a Module(...) imported from dolmen; "
+                "declare the modules in one of these two places (see docs/check.md)"
+            ],
+            _shown(pyproject),
+        )
+    public = {spec.name: spec.public for spec, given in entries if given}
+    problems = _validate(modules, settings, {dotted for _, dotted in files}, public)
+    if problems:
+        raise CheckConfigError(problems, _shown(pyproject))
+    return modules
 
 
-def _declared_in_code(root: Path, files: list[tuple[str, str]]) -> Iterator[ModuleSpec]:
-    """``Module(...)`` calls in the declaration files (``module.py``) under the roots."""
-    for relative, dotted in files:
-        if os.path.basename(relative) != "module.py":
-            continue
-        text = (root / relative).read_text(encoding="utf-8", errors="replace")
-        if "dolmen" not in text or not _DECLARES_MODULE.search(text):
-            continue
-        import ast  # only for declaration files
-
-        try:
-            tree = ast.parse(text)
-        except SyntaxError:
-            continue
-        package = dotted.rpartition(".")[0] or dotted
-        for call in ast.walk(tree):
-            if isinstance(call, ast.Call) and getattr(call.func, "id", None) == "Module":
-                yield _spec_from_call(call, package, f"{relative}:{call.lineno}")
-
-
-def _spec_from_call(call: ast.Call, package: str, where: str) -> ModuleSpec:
-    import ast
-
-    def literal(node: ast.AST, what: str) -> Any:
-        try:
-            return ast.literal_eval(node)
-        except ValueError:
-            raise CheckConfigError(
-                [f"{where}: {what} must be a literal for dolmen check"]
-            ) from None
-
-    if not call.args:
-        raise CheckConfigError([f"{where}: Module(...) needs its name as first argument"])
-    keywords = {k.arg: k.value for k in call.keywords if k.arg}
-    return ModuleSpec(
-        name=str(literal(call.args[0], "the module name")),
-        package=str(literal(keywords["package"], "package=")) if "package" in keywords else package,
-        depends_on=tuple(literal(keywords["depends_on"], "depends_on"))
-        if "depends_on" in keywords
-        else (),
-        listens_to=tuple(literal(keywords["listens_to"], "listens_to"))
-        if "listens_to" in keywords
-        else (),
-        declared_at=where,
-    )
-
-
-def _validate(modules: tuple[ModuleSpec, ...], settings: CheckSettings) -> None:
+def _validate(
+    modules: tuple[ModuleSpec, ...],
+    settings: CheckSettings,
+    dotted: set[str],
+    public: dict[str, tuple[str, ...]],
+) -> list[str]:
     problems = []
     names = [m.name for m in modules]
     known = set(names)
     for name in sorted({n for n in names if names.count(n) > 1}):
-        problems.append(f"module {name!r} is declared more than once")
+        places = ", ".join(m.declared_at for m in modules if m.name == name)
+        problems.append(f"module {name!r} is declared more than once ({places})")
+    by_package: dict[str, list[ModuleSpec]] = {}
     for module in modules:
+        by_package.setdefault(module.package, []).append(module)
+    for package, same in sorted(by_package.items()):
+        if len(same) > 1 and len({m.name for m in same}) > 1:
+            listed = " and ".join(f"{m.name!r} ({m.declared_at})" for m in same)
+            problems.append(
+                f"modules {listed} are all on package {package!r}, so no import can cross "
+                "from one to another: give each module a package of its own (a folder, or "
+                "package= in its declaration)"
+            )
+    existing = with_parents(dotted)
+    for module in modules:
+        if module.package not in existing:
+            problems.append(
+                f"module {module.name!r} ({module.declared_at}) is on package "
+                f"{module.package!r}, which has no Python file under the roots "
+                f"({', '.join(settings.roots)}); fix its package or the roots"
+            )
+        else:
+            for part in public.get(module.name, ()):
+                if part != "*" and f"{module.package}.{part}" not in existing:
+                    problems.append(
+                        f"module {module.name!r} ({module.declared_at}) names public part "
+                        f"{part!r}, but {module.package}.{part} does not exist"
+                    )
         for other in (*module.depends_on, *module.listens_to):
             if other not in known:
                 problems.append(
                     f"module {module.name!r} ({module.declared_at}) names {other!r}, which is "
                     f"not a module (known: {', '.join(sorted(known)) or 'none'})"
                 )
-    layer_names = {name for edge in settings.layers for name in edge}
-    for layer in settings.forbidden:
-        if layer not in layer_names:
-            problems.append(
-                f"forbidden names layer {layer!r}, which no layer chain declares "
-                f"(layers: {', '.join(sorted(layer_names))})"
-            )
     for group in settings.module_layers:
         for name in group:
             if name not in known:
                 problems.append(f"module-layers names {name!r}, which is not a module")
-    if problems:
-        raise CheckConfigError(problems)
+    return problems

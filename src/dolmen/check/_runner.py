@@ -19,6 +19,7 @@ from dolmen.check._model import CheckSettings, Violation
 from dolmen.check._project import Project, load_project
 from dolmen.check._resolve import with_parents
 from dolmen.check._rules import Findings, SourceFile, check_files
+from dolmen.check.exceptions import CheckConfigError
 
 
 @dataclass
@@ -75,9 +76,7 @@ def run_check(root: Path, *, use_cache: bool = True, use_baseline: bool = True) 
             )
     new, baselined, gone = kept, list[Violation](), list[dict[str, str]]()
     if use_baseline:
-        new, baselined, gone = split_by_baseline(
-            kept, read_baseline(project.root / settings.baseline)
-        )
+        new, baselined, gone = _split_by_baseline(project, kept)
     return Report(
         project,
         sorted(new, key=_order),
@@ -115,7 +114,7 @@ def _check(
     finally:
         if schemas is not None:
             schemas.close()
-    raw = findings.violations + unreadable + events
+    raw = findings.violations + unreadable + _skipped(project) + events
     chosen = [v for v in raw if _selected(v.rule, project.settings)]
     kept, suppressed = apply_suppressions(chosen, project.root)
     return findings, kept, suppressed, hits
@@ -146,6 +145,36 @@ def _check_imports(
     return findings, unreadable, cache.hits
 
 
+def _split_by_baseline(
+    project: Project, kept: list[Violation]
+) -> tuple[list[Violation], list[Violation], list[dict[str, str]]]:
+    """(new, known, gone) against the baseline file; a baseline that cannot be read is an error."""
+    path = project.root / project.settings.baseline
+    try:
+        return split_by_baseline(kept, read_baseline(path))
+    except (ValueError, KeyError, TypeError, AttributeError, OSError) as error:
+        problem = f"{type(error).__name__}: {error}" if isinstance(error, KeyError) else error
+        raise CheckConfigError(
+            [
+                f"the baseline cannot be read ({problem}); restore it from version control "
+                "or write it again with `dolmen check --write-baseline`"
+            ],
+            str(path.relative_to(project.root)),
+        ) from None
+
+
+def _skipped(project: Project) -> list[Violation]:
+    """A ``parse-error`` for each file or folder that could not be looked at."""
+    violations = []
+    for relative, dotted, reason in project.skipped:
+        module = project.module_of(dotted) if dotted else None
+        violations.append(
+            Violation("parse-error", f"{reason}; fix or remove it so that it can be checked",
+                      relative, 1, 1, module.name if module else "", relative)
+        )  # fmt: skip
+    return violations
+
+
 def _unreadable(project: Project, relative: str, dotted: str, error: UnreadableFile) -> Violation:
     module = project.module_of(dotted)
     return Violation(
@@ -163,7 +192,7 @@ def _fingerprint(
 ) -> str:
     """What a run's findings depend on: settings, modules, app, events lock, every file."""
     digest = hashlib.blake2b(digest_size=20)
-    inputs = (project.settings, project.modules, project.app, project.app_dir)
+    inputs = (project.settings, project.modules, project.app, project.app_dir, project.skipped)
     digest.update(repr(inputs).encode())
     digest.update(b"-" if lock is None else b"+%d\0%s" % (len(lock), lock))
     for (relative, _), (mtime, size) in zip(listed, stats, strict=True):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 from pathlib import Path
@@ -36,10 +37,9 @@ def check_command(
     """
     from dolmen.check._baseline import write_baseline as write
     from dolmen.check._output import render, summary
-    from dolmen.check._runner import run_check
 
     use_baseline = not (write_baseline or no_baseline)
-    report = run_check(Path(path), use_cache=not no_cache, use_baseline=use_baseline)
+    report = _run_check(Path(path), use_cache=not no_cache, use_baseline=use_baseline)
     if write_baseline:
         target = report.project.root / report.project.settings.baseline
         write(target, report.violations)
@@ -53,6 +53,25 @@ def check_command(
     click.echo(stdout, nl=False)
     click.echo(stderr, nl=False, err=True)
     sys.exit(code)
+
+
+def _run_check(path: Path, *, use_cache: bool = True, use_baseline: bool = True) -> Report:
+    """Run the check; an error of the check itself exits with 2 (1 means violations)."""
+    from dolmen.check._runner import run_check
+    from dolmen.check.exceptions import CheckConfigError
+
+    try:
+        return run_check(path, use_cache=use_cache, use_baseline=use_baseline)
+    except CheckConfigError:
+        raise  # printed by the CLI, exit status 2
+    except Exception as error:
+        logging.getLogger("dolmen.check").debug("the check failed", exc_info=error)
+        click.echo(
+            f"internal error of dolmen check: {type(error).__name__}: {error}\n"
+            "Try again with --no-cache; if it persists, please report it with this message.",
+            err=True,
+        )
+        sys.exit(2)
 
 
 def _remember(report: Report, output_format: str, printed: tuple[str, str, int]) -> None:
@@ -90,7 +109,6 @@ def _remember(report: Report, output_format: str, printed: tuple[str, str, int])
 def graph_command(path: str, output_format: str) -> None:
     """Print the module dependency graph of the codebase at PATH, violating edges marked."""
     from dolmen.check._graph_output import dot, mermaid
-    from dolmen.check._runner import run_check
 
-    report = run_check(Path(path))
+    report = _run_check(Path(path))
     click.echo(mermaid(report) if output_format == "mermaid" else dot(report), nl=False)

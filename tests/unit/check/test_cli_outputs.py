@@ -21,7 +21,9 @@ def test_exit_codes_are_0_clean_1_violations_2_configuration(acme: Path, shop_co
     (acme / "pyproject.toml").write_text("[tool.dolmen.check]\nroots = 'src'\nwat = 1\n")
     broken = dolmen("check", str(acme))
     assert broken.returncode == 2
-    assert broken.stderr.startswith("configuration error: unknown key 'wat'")
+    assert broken.stderr.startswith(f"2 configuration errors in {acme / 'pyproject.toml'}:")
+    assert "unknown key 'wat' in [tool.dolmen.check]" in broken.stderr
+    assert "roots must be a list of strings like [\"src\"], got a string ('src')" in broken.stderr
     assert "Traceback" not in broken.stderr
 
 

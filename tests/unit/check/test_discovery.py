@@ -1,0 +1,81 @@
+"""Every file under the roots is checked or reported, and modules are found wherever declared."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from dolmen.check._runner import run_check
+from dolmen.check.exceptions import CheckConfigError
+
+from ..cli.dolmen_runner import dolmen
+from .test_configuration import SETTINGS, project
+
+
+def test_a_python_symlink_loop_is_reported_and_its_folder_still_checked(tmp_path: Path) -> None:
+    root = project(tmp_path, **{"src/acme/orders/web.py": "from acme.billing import _secret\n"})
+    os.symlink("loop.py", root / "src/acme/orders/loop.py")
+    os.symlink("gone.py", root / "src/acme/orders/dangling.py")
+    found = sorted((v.rule, v.path, v.message) for v in run_check(root).violations)
+    assert found == [
+        ("parse-error", "src/acme/orders/dangling.py",
+         "this file cannot be opened: No such file or directory; fix or remove it so that it "
+         "can be checked"),
+        ("parse-error", "src/acme/orders/loop.py",
+         "this file cannot be opened: Too many levels of symbolic links; fix or remove it so "
+         "that it can be checked"),
+        ("private-import", "src/acme/orders/web.py", found[2][2]),
+    ]  # fmt: skip
+    result = dolmen("check", str(root))
+    assert result.returncode == 1
+    assert "src/acme/orders/loop.py:1:1: parse-error:" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("declaration", "name"),
+    [
+        ("from dolmen import Module\n\nmodule = Module('orders', depends_on=['billing'])\n",
+         "declaration.py"),
+        ("from dolmen.modules import Module as M\n\norders = M('orders', depends_on=['billing'])\n",
+         "wiring.py"),
+        ("import dolmen\n\nmodule = dolmen.Module('orders', depends_on=['billing'])\n",
+         "setup.py"),
+    ],
+)  # fmt: skip
+def test_modules_are_found_wherever_module_is_declared(
+    tmp_path: Path, declaration: str, name: str
+) -> None:
+    root = project(
+        tmp_path,
+        SETTINGS,
+        **{
+            f"src/acme/orders/{name}": declaration,
+            "src/acme/billing/here.py": "from dolmen import Module\nm = Module('billing')\n",
+            "src/acme/orders/service.py": "from acme.billing.gateway import charge\n",
+            "src/acme/billing/gateway.py": "",
+        },
+    )
+    report = run_check(root)
+    assert {(m.name, m.package, m.depends_on) for m in report.project.modules} == {
+        ("orders", "acme.orders", ("billing",)),
+        ("billing", "acme.billing", ()),
+    }
+    assert [(v.rule, v.path) for v in report.violations] == [
+        ("private-import", "src/acme/orders/service.py")
+    ]
+
+
+def test_a_module_call_of_another_library_is_no_declaration(tmp_path: Path) -> None:
+    torch = "import dolmen_like\nfrom torch.nn import Module\n\nnet = Module('orders')\n"
+    project(tmp_path, SETTINGS, **{"src/acme/orders/net.py": torch})
+    with pytest.raises(CheckConfigError, match="no modules to check"):
+        run_check(tmp_path)
+
+
+def test_a_declaration_that_cannot_be_read_says_where(tmp_path: Path) -> None:
+    broken = "from dolmen import Module\n\nmodule = Module('orders', depends_on=[\n"
+    project(tmp_path, SETTINGS, **{"src/acme/orders/module.py": broken})
+    with pytest.raises(CheckConfigError, match=r"src/acme/orders/module.py:3: cannot read"):
+        run_check(tmp_path)
