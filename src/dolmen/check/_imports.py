@@ -1,28 +1,37 @@
-"""Find the imports of a Python file, fast, without depending on its Python version.
+"""Find the imports of a Python file, fast, exactly as Python reads them, any Python version.
 
-The line scanner reads import statements with regular expressions: ``import a.b as c, d``,
-``from . import x``, multi-line ``from ..pkg import (a, b)``, backslash continuations, statements
-after ``;``, imports inside functions, ``if TYPE_CHECKING:`` blocks, and
-``importlib.import_module("literal")``. It never parses the whole file, so code written
-for a newer Python (PEP 695 generics under 3.11) is read all the same.
+Most files are read by a line scanner: regular expressions for ``import a.b as c, d``,
+``from . import x``, multi-line ``from ..pkg import (a, b)``, imports inside functions and
+``if TYPE_CHECKING:`` blocks. It never parses the whole file, so code written for a newer
+Python (PEP 695 generics under 3.11) is read all the same.
 
-A line that looks like an import but may sit inside a triple-quoted string is ambiguous;
-for such files the scanner switches to :mod:`tokenize`, which knows where strings are.
-A file that even ``tokenize`` cannot read is reported, never silently dropped.
+The line scanner only reads what it can be sure of. A file with anything else (an import
+after ``;`` or after a compound header's ``:``, a backslash before an import, a line that
+may lie inside a triple-quoted string, a form feed, ``import_module``/``__import__``, an
+unusual ``TYPE_CHECKING`` test) is read token by token instead (:mod:`._import_tokens`),
+which knows where strings, comments and statements are. Both agree with :mod:`ast`
+(tests/unit/check/test_scanner_agrees_with_ast.py). A file that cannot be read is reported
+(:class:`UnreadableFile`, or its kinds :class:`BinaryFile` and :class:`UndecodableFile`),
+never silently dropped.
 """
 
 from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Callable
 from typing import NamedTuple
 
 _TRIPLE = re.compile(r'"""|\'\'\'')
-_DYNAMIC = re.compile(r"""\bimport_module\(\s*(?P<q>["'])(?P<name>[\w.]+)(?P=q)""")
-_TYPE_CHECKING = re.compile(r"^([ \t]*)if[ \t]+(?:typing\.)?TYPE_CHECKING[ \t]*:", re.M)
+_TYPE_CHECKING = re.compile(
+    r"^([ \t]*)if[ \t]+(?:typing\.)?TYPE_CHECKING[ \t]*:[ \t]*(?:#[^\n]*)?$", re.M
+)
+_ANY_TYPE_CHECKING_TEST = re.compile(r"\b(?:el)?if\b[^\n]*TYPE_CHECKING")
 _FROM = re.compile(r"from\s+(?P<module>\.*[\w.]*)\s+import\s+(?P<names>.+)", re.S)
 _IMPORT = re.compile(r"import\s+(?P<names>.+)", re.S)
 _COMMENT = re.compile(r"#[^\n]*")
+_CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=]", re.M)
+_BOM = "\ufeff"
 
 
 class RawImport(NamedTuple):
@@ -30,6 +39,8 @@ class RawImport(NamedTuple):
 
     For ``from m import n``, ``module`` is ``m`` and ``name`` is ``n`` (resolution
     decides whether ``m.n`` is a module); for ``import m``, ``name`` is empty.
+    ``line`` and ``col`` locate the statement (for a dynamic import, the call),
+    ``col`` counted in characters from 0.
     """
 
     module: str
@@ -49,19 +60,88 @@ class UnreadableFile(ValueError):
         self.reason = reason
 
 
+class BinaryFile(UnreadableFile):
+    """The file holds NUL bytes: binary content, which Python refuses as source."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__(line, "binary content (a NUL byte), not Python source")
+
+
+class UndecodableFile(UnreadableFile):
+    """The file's bytes are not text in its encoding (UTF-8 unless it declares another)."""
+
+
+def scan_bytes(data: bytes) -> list[RawImport]:
+    """Every import in a file's bytes, decoded as Python decodes source (BOM, PEP 263).
+
+    Raises BinaryFile for NUL bytes, UndecodableFile for bytes that are not text in the
+    file's encoding, UnreadableFile for a file that cannot be read token by token.
+    """
+    nul = data.find(b"\0")
+    if nul >= 0:
+        raise BinaryFile(_line_of(data, nul))
+    encoding = _encoding(data)
+    try:
+        source = data.decode(encoding)
+    except UnicodeDecodeError as error:
+        where = _line_of(data, error.start)
+        raise UndecodableFile(where, f"not valid {encoding} text ({error.reason})") from None
+    except LookupError:
+        raise UndecodableFile(1, f"unknown encoding {encoding!r}") from None
+    return scan(source)
+
+
+def _encoding(data: bytes) -> str:
+    bom = data.startswith(b"\xef\xbb\xbf")
+    first_two = data[: data.find(b"\n", data.find(b"\n") + 1) + 1 or len(data)]
+    if b"coding" not in first_two or not _CODING.search(first_two.replace(b"\r", b"\n")):
+        return "utf-8-sig" if bom else "utf-8"
+    import io  # only for the few files that declare an encoding
+    import tokenize
+
+    try:
+        return tokenize.detect_encoding(io.BytesIO(data).readline)[0]
+    except SyntaxError as error:
+        raise UndecodableFile(1, str(error)) from None
+
+
+def _line_of(data: bytes, position: int) -> int:
+    head = data[:position]
+    return head.count(b"\n") + head.count(b"\r") - head.count(b"\r\n") + 1
+
+
 def scan(source: str) -> list[RawImport]:
-    """Every import in ``source``, in order. Raises UnreadableFile."""
+    """Every import in ``source``, in order. Raises UnreadableFile (BinaryFile for NUL)."""
+    if "\0" in source:
+        raise BinaryFile(_line_of(source.encode(errors="replace"), source.index("\0")))
+    if source.startswith(_BOM):
+        source = source[1:]
     if "import" not in source:
         return []
+    if "\r" in source:  # Python reads \r\n and \r as \n
+        source = source.replace("\r\n", "\n").replace("\r", "\n")
+    if "\f" in source or "import_module" in source or "__import__" in source:
+        return _by_tokens(source)
     starts = _candidates(source)
-    guarded = _type_checking_lines(source)
-    if starts and _TRIPLE.search(source) and _any_inside_strings(source, starts):
-        statements = _statements_from_tokens(source)
-        imports = [imp for text, ln, col in statements for imp in _parse(text, ln, col, guarded)]
-    else:
-        imports = _from_lines(source, starts, guarded)
-    imports.extend(_dynamic(source, guarded))
-    return imports
+    if starts is None:
+        return _by_tokens(source)
+    inside = _triple_quoted(source) if _TRIPLE.search(source) else _nowhere
+    if inside is None or any(inside(start) for start in starts):
+        return _by_tokens(source)
+    guarded = _type_checking_lines(source, inside)
+    if guarded is None:
+        return _by_tokens(source)
+    return _from_lines(source, starts, guarded)
+
+
+def _by_tokens(source: str) -> list[RawImport]:
+    from dolmen.check._import_tokens import read_tokens  # only for the files that need it
+
+    return read_tokens(source)
+
+
+def _nowhere(position: int) -> bool:
+    return False
 
 
 _SIMPLE = re.compile(
@@ -111,22 +191,33 @@ _INDENT = re.compile(r"[ \t]*")
 _FROM_PREFIX = re.compile(r"from[ \t]+[.\w]+[ \t]+")
 
 
-def _candidates(source: str) -> list[int]:
-    """Where lines that look like import statements start.
+def _candidates(source: str) -> list[int] | None:
+    """Where the lines of import statements start; None if an import may hide elsewhere.
 
     Finding the word ``import`` with ``str.find`` and looking back to the start of its
     line is several times faster than a multi-line regular expression over the file.
+    A line that is no import statement but may hold one (after ``;`` or ``:``, or an
+    unusual ``from`` clause, or after a backslash) makes the answer None.
     """
     starts: list[int] = []
-    position = source.find("import")
+    find = source.find
+    position = find("import")
     while position >= 0:
+        before = source[position - 1 : position]
         after = source[position + 6 : position + 7]
-        line_start = source.rfind("\n", 0, position) + 1
-        if after in (" ", "\t", "\\") and (not starts or starts[-1] != line_start):
+        if not (before.isalnum() or before == "_" or after.isalnum() or after == "_"):
+            line_start = source.rfind("\n", 0, position) + 1
+            if source.startswith("\\\n", line_start - 2) and line_start >= 2:
+                return None  # this line continues the one before
             head = source[line_start:position].lstrip(" \t")
             if not head or _FROM_PREFIX.fullmatch(head):
-                starts.append(line_start)
-        position = source.find("import", position + 6)
+                if after == "(":
+                    return None  # from x import(y)
+                if after in (" ", "\t", "\\") and (not starts or starts[-1] != line_start):
+                    starts.append(line_start)
+            elif ";" in head or ":" in head or head.startswith("from"):
+                return None
+        position = find("import", position + 6)
     return starts
 
 
@@ -179,44 +270,6 @@ def _statement_at(source: str, start: int) -> tuple[str, int, int, int]:
     return source[text_start:end], line, col, end
 
 
-def _statements_from_tokens(source: str) -> list[tuple[str, int, int]]:
-    """Import statements found by tokenize (strings and comments are skipped for sure)."""
-    import io  # only for the few files that need it
-    import tokenize
-
-    offsets = [0]
-    for line in source.splitlines(keepends=True):
-        offsets.append(offsets[-1] + len(line))
-    statements: list[tuple[str, int, int]] = []
-    begin: tuple[int, int] | None = None
-    end = (0, 0)
-    at_start = True
-
-    def close() -> None:
-        if begin is not None:
-            text = source[offsets[begin[0] - 1] + begin[1] : offsets[end[0] - 1] + end[1]]
-            statements.append((text, begin[0], begin[1]))
-
-    try:
-        for token in tokenize.generate_tokens(io.StringIO(source).readline):
-            if token.type in (tokenize.NEWLINE, tokenize.ENDMARKER) or token.string == ";":
-                close()
-                begin, at_start = None, True
-            elif token.type in (tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT):
-                continue
-            elif begin is not None:
-                end = token.end
-            elif at_start and token.type == tokenize.NAME and token.string in ("import", "from"):
-                begin, end = token.start, token.end
-            else:
-                at_start = False
-    except (tokenize.TokenError, IndentationError, SyntaxError) as error:
-        where = error.args[1] if len(error.args) > 1 else None
-        number = int(where[0]) if isinstance(where, tuple) and where else 0
-        raise UnreadableFile(number, str(error.args[0])) from None
-    return statements
-
-
 def _parse(text: str, line: int, col: int, guarded: set[int]) -> list[RawImport]:
     if "#" in text:
         text = _COMMENT.sub("", text)
@@ -255,33 +308,47 @@ _DOTTED = re.compile(r"[^\W\d]\w*(?:\.[^\W\d]\w*)*")
 """A dotted name of identifiers (``str.isidentifier`` per part, in one call)."""
 
 
-def _dynamic(source: str, guarded: set[int]) -> list[RawImport]:
-    found: list[RawImport] = []
-    if "import_module" not in source:
-        return found
-    for match in _DYNAMIC.finditer(source):
-        line = source.count("\n", 0, match.start()) + 1
-        col = match.start() - (source.rfind("\n", 0, match.start()) + 1)
-        found.append(RawImport(match.group("name"), "", line, col, line in guarded, True))
-    return found
+def _type_checking_lines(source: str, inside: Callable[[int], bool]) -> set[int] | None:
+    """The lines inside ``if TYPE_CHECKING:`` blocks (not their ``else``); None if unsure.
 
-
-def _type_checking_lines(source: str) -> set[int]:
-    """The lines inside ``if TYPE_CHECKING:`` blocks (not their ``else``)."""
+    Unsure: a test spelled otherwise (``elif``, brackets, a body on the header's line), a
+    header inside a string, or a block whose lines may continue a string or a bracket.
+    """
     guarded: set[int] = set()
     if "TYPE_CHECKING" not in source:
         return guarded
-    lines = source.splitlines()
-    for match in _TYPE_CHECKING.finditer(source):
+    headers = list(_TYPE_CHECKING.finditer(source))
+    if len(headers) != len(_ANY_TYPE_CHECKING_TEST.findall(source)):
+        return None
+    lines = source.split("\n")
+    for match in headers:
+        if inside(match.start()):
+            return None
         indent = len(match.group(1).expandtabs())
         first = source.count("\n", 0, match.start()) + 1
+        last = first
         for number in range(first + 1, len(lines) + 1):
             text = lines[number - 1]
             code = text.strip() and not text.lstrip().startswith("#")
             if code and len(text) - len(text.lstrip()) <= indent and not _continues(lines, number):
                 break
             guarded.add(number)
+            last = number
+        if not _plain_block("\n".join(lines[first:last])):
+            return None
     return guarded
+
+
+def _plain_block(text: str) -> bool:
+    """Whether the line after a block's ``text`` surely starts a statement.
+
+    So it does if no line continues with a backslash or a triple-quoted string, and every
+    bracket opened in the block closes in it.
+    """
+    if "\\\n" in text or text.endswith("\\") or _TRIPLE.search(text):
+        return False
+    opened = text.count("(") + text.count("[") + text.count("{")
+    return opened == text.count(")") + text.count("]") + text.count("}")
 
 
 def _continues(lines: list[str], number: int) -> bool:
@@ -289,24 +356,37 @@ def _continues(lines: list[str], number: int) -> bool:
     return lines[number - 1].lstrip().startswith(")")
 
 
-def _any_inside_strings(source: str, starts: list[int]) -> bool:
-    """Whether a candidate may lie inside a triple-quoted string (decided conservatively)."""
+def _triple_quoted(source: str) -> Callable[[int], bool] | None:
+    """Whether a position lies inside a triple-quoted string; None if that is unsure.
+
+    Unsure: a triple quote that may itself sit in a comment or another string (text with a
+    quote or ``#`` before it on its line, a backslash before it or its line).
+    """
     openings: list[int] = []
     closings: list[int] = []
     position = 0
-    last = starts[-1]
     while True:
-        opening = _TRIPLE.search(source, position, last + 1)
+        opening = _TRIPLE.search(source, position)
         if opening is None:
             break
+        start = opening.start()
+        line_start = source.rfind("\n", 0, start) + 1
+        before = source[line_start:start]
+        if "#" in before or '"' in before or "'" in before or before.endswith("\\"):
+            return None
+        if line_start >= 2 and source.startswith("\\\n", line_start - 2):
+            return None
         closing = source.find(opening.group(), opening.end())
-        openings.append(opening.start())
+        openings.append(start)
         closings.append(len(source) if closing < 0 else closing)
         if closing < 0:
             break
+        if source[closing - 1] == "\\":
+            return None  # maybe an escaped quote
         position = closing + 3
-    for start in starts:  # regions are sorted and disjoint: look up the one before each start
-        index = bisect_right(openings, start) - 1
-        if index >= 0 and start <= closings[index]:
-            return True
-    return False
+
+    def inside(where: int) -> bool:
+        index = bisect_right(openings, where) - 1  # regions are sorted and disjoint
+        return index >= 0 and where <= closings[index]
+
+    return inside

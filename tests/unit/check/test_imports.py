@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from dolmen.check._imports import RawImport, UnreadableFile, scan
+from dolmen.check._imports import (
+    BinaryFile,
+    RawImport,
+    UndecodableFile,
+    UnreadableFile,
+    scan,
+    scan_bytes,
+)
 
 
 def found(source: str) -> list[tuple[int, str, str, bool, bool]]:
@@ -114,3 +121,122 @@ def test_a_file_that_cannot_be_read_is_reported_with_its_line() -> None:
     with pytest.raises(UnreadableFile) as error:
         scan(source)
     assert error.value.line == 5
+
+
+# Every form Python runs, and nothing it does not (issue 13): each read as ast reads it.
+
+
+def test_an_import_after_a_compound_header_on_the_same_line_counts() -> None:
+    source = "try: import fast_json\nexcept ImportError: fast_json = None\nif c: from x import y\n"
+    assert found(source) == [(1, "fast_json", "", False, False), (3, "x", "y", False, False)]
+
+
+def test_an_import_after_a_semicolon_following_other_code_counts() -> None:
+    [imp] = scan("x = 1; import y\n")
+    assert imp == RawImport("y", "", 1, 7, False)
+
+
+def test_a_backslash_between_the_module_and_import_is_one_statement() -> None:
+    source = "from shop.billing \\\n    import gateway\nfrom \\\n  x import y\n"
+    assert found(source) == [
+        (1, "shop.billing", "gateway", False, False),
+        (3, "x", "y", False, False),
+    ]
+
+
+def test_from_import_with_the_bracket_against_import_counts() -> None:
+    assert found("from x import(y, z)\nfrom.sibling import w\n") == [
+        (1, "x", "y", False, False),
+        (1, "x", "z", False, False),
+        (2, ".sibling", "w", False, False),
+    ]
+
+
+def test_the_first_import_of_a_file_with_a_byte_order_mark_counts() -> None:
+    assert scan("\ufeffimport first\n") == [RawImport("first", "", 1, 0, False)]
+    assert scan_bytes(b"\xef\xbb\xbfimport first\r\n") == [RawImport("first", "", 1, 0, False)]
+
+
+def test_import_module_in_comments_strings_and_docstrings_is_no_import() -> None:
+    source = (
+        '"""Load a plugin with importlib.import_module("doc.plugin")."""\n'
+        "import importlib\n"
+        '# importlib.import_module("commented.out")\n'
+        "hint = 'call __import__(\"quoted\")'\n"
+        'plugin = importlib.import_module("real.plugin")\n'
+        'other.import_module("not.importlib")\n'
+    )
+    assert found(source) == [
+        (2, "importlib", "", False, False),
+        (5, "real.plugin", "", False, True),
+    ]
+
+
+def test_dunder_import_with_a_literal_is_an_import_at_the_call() -> None:
+    assert scan('x = 1\nmod = __import__("a.b")\n') == [RawImport("a.b", "", 2, 6, False, True)]
+
+
+def test_carriage_return_line_ends_keep_every_import_and_its_line() -> None:
+    for end in ("\r\n", "\r"):
+        source = end.join(["import a", "", "from b import (", "    c,", ")", "import d", ""])
+        assert found(source) == [
+            (1, "a", "", False, False),
+            (3, "b", "c", False, False),
+            (6, "d", "", False, False),
+        ], repr(end)
+
+
+def test_form_feeds_and_tabs_are_whitespace() -> None:
+    source = "\f\nimport\fa\n\fimport b\nif c:\n\tfrom d import e\n"
+    assert found(source) == [
+        (2, "a", "", False, False),
+        (3, "b", "", False, False),
+        (5, "d", "e", False, False),
+    ]
+
+
+def test_type_checking_one_liners_elif_and_blocks_with_strings_are_guarded() -> None:
+    source = (
+        "if TYPE_CHECKING: import one_liner\n"
+        "if x:\n"
+        "    pass\n"
+        "elif typing.TYPE_CHECKING:\n"
+        "    from a import b\n"
+        "if TYPE_CHECKING:\n"
+        '    text = """\n'
+        'at column 0\n"""\n'
+        "    import still_guarded\n"
+        "import outside\n"
+    )
+    assert found(source) == [
+        (1, "one_liner", "", True, False),
+        (5, "a", "b", True, False),
+        (10, "still_guarded", "", True, False),
+        (11, "outside", "", False, False),
+    ]
+
+
+def test_a_triple_quote_inside_a_plain_string_does_not_hide_a_docstring() -> None:
+    source = 'import real\nquote = \'"""\'\nx = 1\n"""\nimport in_docstring\n"""\n'
+    assert found(source) == [(1, "real", "", False, False)]
+
+
+def test_a_file_with_nul_bytes_is_reported_as_binary() -> None:
+    with pytest.raises(BinaryFile) as error:
+        scan_bytes(b"import os\n\x00\x01\x02")
+    assert error.value.line == 2
+    assert "binary" in error.value.reason
+    with pytest.raises(BinaryFile):
+        scan("import os\n\x00")
+
+
+def test_a_file_that_is_not_text_in_its_encoding_is_reported_as_undecodable() -> None:
+    with pytest.raises(UndecodableFile) as error:
+        scan_bytes(b"import os\nx = '\xff\xfe'\n")
+    assert error.value.line == 2
+    assert isinstance(error.value, UnreadableFile)
+
+
+def test_an_encoding_declaration_is_honoured() -> None:
+    data = b"# -*- coding: latin-1 -*-\ns = '\xe9'\nfrom caf\xe9 import menu\n"
+    assert scan_bytes(data) == [RawImport("caf\xe9", "menu", 3, 0, False)]

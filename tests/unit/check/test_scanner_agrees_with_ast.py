@@ -1,0 +1,241 @@
+"""The import scanner reads every file as Python's ``ast`` does: generated files of every form.
+
+The reference below reads imports with :mod:`ast`: every ``import``/``from`` statement, and
+calls of ``import_module``, ``importlib.import_module`` and ``__import__`` with a literal
+string as first argument; an import is ``type_checking`` when it lies in the body (not the
+``else``) of an ``if TYPE_CHECKING:`` or ``if typing.TYPE_CHECKING:``.
+"""
+
+from __future__ import annotations
+
+import ast
+import codecs
+import io
+import re
+import tokenize
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dolmen.check._imports import scan_bytes
+
+Found = tuple[str, str, int, int, bool, bool]
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
+_LITERAL_NAME = re.compile(r"[\w.]+")
+
+
+def reference(data: bytes) -> list[Found]:
+    """The imports of a file's bytes as :mod:`ast` reads them, sorted."""
+    tree = ast.parse(data)
+    encoding = tokenize.detect_encoding(io.BytesIO(data).readline)[0]
+    lines = [line.encode() for line in _LINE_END.split(data.decode(encoding))]
+    found: list[Found] = []
+
+    def column(node: ast.expr | ast.stmt) -> int:  # ast counts UTF-8 bytes, the scanner characters
+        return len(lines[node.lineno - 1][: node.col_offset].decode())
+
+    def visit(node: ast.AST, guarded: bool) -> None:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                found.append((alias.name, "", node.lineno, column(node), guarded, False))
+        elif isinstance(node, ast.ImportFrom):
+            module = "." * node.level + (node.module or "")
+            for alias in node.names:
+                found.append((module, alias.name, node.lineno, column(node), guarded, False))
+        elif isinstance(node, ast.Call) and (name := _dynamic_import(node)):
+            found.append((name, "", node.lineno, column(node), guarded, True))
+        for field, value in ast.iter_fields(node):
+            inner = guarded or (
+                isinstance(node, ast.If) and field == "body" and _is_type_checking(node.test)
+            )
+            for child in value if isinstance(value, list) else [value]:
+                if isinstance(child, ast.AST):
+                    visit(child, inner)
+
+    visit(tree, False)
+    return sorted(found)
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    if isinstance(test, ast.Name):
+        return test.id == "TYPE_CHECKING"
+    return (
+        isinstance(test, ast.Attribute)
+        and test.attr == "TYPE_CHECKING"
+        and isinstance(test.value, ast.Name)
+        and test.value.id == "typing"
+    )
+
+
+def _dynamic_import(call: ast.Call) -> str:
+    func = call.func
+    bare = isinstance(func, ast.Name) and func.id in ("import_module", "__import__")
+    qualified = (
+        isinstance(func, ast.Attribute)
+        and func.attr == "import_module"
+        and isinstance(func.value, ast.Name)
+        and func.value.id == "importlib"
+    )
+    if not (bare or qualified) or not call.args:
+        return ""
+    first = call.args[0]
+    literal = isinstance(first, ast.Constant) and isinstance(first.value, str)
+    return first.value if literal and _LITERAL_NAME.fullmatch(first.value) else ""  # type: ignore[attr-defined]
+
+
+def scanned(data: bytes) -> list[Found]:
+    """What the scanner finds in a file's bytes, sorted."""
+    return sorted(tuple(i) for i in scan_bytes(data))  # type: ignore[misc]
+
+
+# Generated files -------------------------------------------------------------------------
+
+_NAMES = st.sampled_from(["a", "b", "pkg", "x_1", "été", "TYPE_CHECKING"])
+_DOTTED = st.lists(_NAMES, min_size=1, max_size=3).map(".".join)
+_SPACE = st.sampled_from([" ", "  ", "\t", " \f"])
+
+
+@st.composite
+def _import_statement(draw: st.DrawFn) -> str:
+    """One import statement, in any of its forms, on one line or several."""
+    space = draw(_SPACE)
+    kind = draw(st.sampled_from(["import", "from", "relative", "dynamic", "dunder"]))
+    if kind == "import":
+        parts = draw(st.lists(_DOTTED, min_size=1, max_size=3))
+        aliased = [p + (" as c" if draw(st.booleans()) else "") for p in parts]
+        joiner = draw(st.sampled_from([", ", " ,", ", \\\n    "]))
+        return f"import{space}{joiner.join(aliased)}"
+    if kind in ("from", "relative"):
+        module = draw(_DOTTED)
+        if kind == "relative":
+            dots = draw(st.sampled_from([".", "..", ". .", "..."]))
+            module = dots + draw(st.sampled_from(["", " " + module, module]))
+        names = draw(st.lists(_NAMES, min_size=1, max_size=3))
+        listed = [n + (" as d" if draw(st.booleans()) else "") for n in names]
+        shape = draw(st.sampled_from(["plain", "paren", "lines", "tight", "backslash", "star"]))
+        if shape == "star":
+            return f"from {module} import *"
+        if shape == "paren":
+            return f"from {module} import ({', '.join(listed)})"
+        if shape == "lines":
+            comment = draw(st.sampled_from(["", "  # import fake", "  # from x import (y"]))
+            body = "".join(f"\n    {n},{comment}" for n in listed)
+            return f"from {module} import ({body}\n)"
+        if shape == "tight":
+            return f"from {module} import({', '.join(listed)})"
+        if shape == "backslash":
+            return f"from {module} \\\n    import \\\n    {', '.join(listed)}"
+        return f"from{space}{module}{space}import{space}{', '.join(listed)}"
+    name = draw(_DOTTED)
+    quote = draw(st.sampled_from(['"', "'", '"""', "r'", "f'", "b'"]))
+    closing = quote[-1] * (3 if quote == '"""' else 1)
+    value = "a" if quote == "b'" else name  # bytes hold ASCII only
+    literal = f"{quote}{value}{closing}"
+    if kind == "dunder":
+        return f"__import__({literal})"
+    owner = draw(st.sampled_from(["", "importlib.", "other."]))
+    return f"{owner}import_module({literal})"
+
+
+_DECOYS = st.sampled_from(
+    [
+        "# import decoy_comment",
+        "# note: from decoy import x; import decoy2",
+        "'import decoy_string'",
+        '"from decoy import x"',
+        "text = 'x = 1; import decoy'",
+        '"""\nimport decoy_docstring\nfrom decoy import x\nimport_module("decoy")\n"""',
+        "'''\n    if TYPE_CHECKING:\n        import decoy\n'''",
+        "s = 'import_module(\"decoy\")'  # __import__('decoy')",
+        "value = {'a': 1}  # import decoy",
+        "x = (1 if TYPE_CHECKING else 2)",
+        "pass",
+    ]
+)
+
+
+@st.composite
+def _block(draw: st.DrawFn, depth: int = 0) -> list[str]:
+    """Statements (lines without indentation prefix, nested blocks indented by four)."""
+    lines: list[str] = []
+    for _ in range(draw(st.integers(1, 4))):
+        choice = draw(
+            st.sampled_from(["import", "import", "decoy", "semicolon", "one-line", "nest"])
+        )
+        if choice == "import":
+            lines.extend(draw(_import_statement()).split("\n"))
+        elif choice == "decoy":
+            lines.extend(draw(_DECOYS).split("\n"))
+        elif choice == "semicolon":
+            lines.append(f"x = 1; {draw(_import_statement())}".split("\n")[0])
+            if "\\" in lines[-1] or ("(" in lines[-1] and ")" not in lines[-1]):
+                lines[-1] = "x = 1; import semi"
+        elif choice == "one-line":
+            header = draw(st.sampled_from(_HEADERS))
+            body = draw(_import_statement())
+            if "\n" in body:
+                body = "import one_line"
+            lines.append(f"{header} {body}")
+            if header.startswith("try"):
+                lines.append("except ImportError: pass")
+        elif depth < 2:
+            header = draw(st.sampled_from(_HEADERS))
+            inner = draw(_block(depth + 1))
+            joined = draw(st.sampled_from([" ", " \\\n "]))
+            lines.append(header if joined == " " else header[:-1] + joined + ":")
+            lines.extend("    " + line if line else line for line in inner)
+            if header.startswith("try"):
+                lines.append("except ImportError:")
+                lines.append("    pass")
+            elif header.startswith("if") and draw(st.booleans()):
+                lines.append("else:")
+                lines.extend("    " + line for line in draw(_block(depth + 1)))
+    return lines
+
+
+_HEADERS = [
+    "if TYPE_CHECKING:",
+    "if typing.TYPE_CHECKING:",
+    "if (TYPE_CHECKING):",
+    "if not TYPE_CHECKING:",
+    "if c:",
+    "try:",
+    "with ctx:",
+    "def f():",
+    "class C:",
+    "for i in x:",
+    "while x:",
+]
+
+
+@st.composite
+def python_files(draw: st.DrawFn) -> bytes:
+    """A whole file: generated statements with random line ends, indentation and BOM."""
+    lines = draw(_block())
+    indent = draw(st.sampled_from(["    ", "\t"]))
+    text_lines = []
+    for line in lines:
+        stripped = line.lstrip(" ")
+        level = (len(line) - len(stripped)) // 4
+        text_lines.append(indent * level + stripped)
+    if draw(st.booleans()):
+        text_lines.insert(0, "\f")
+    line_end = draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    text = line_end.join(text_lines) + line_end
+    data = text.encode()
+    if draw(st.booleans()):
+        data = codecs.BOM_UTF8 + data
+    elif draw(st.booleans()):
+        data = b"# -*- coding: latin-1 -*-" + line_end.encode() + text.encode("latin-1")
+    return data
+
+
+@given(python_files())
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_the_scanner_reads_generated_files_as_ast_does(data: bytes) -> None:
+    try:
+        expected = reference(data)
+    except SyntaxError:  # a generated file that is no Python: nothing to compare with
+        return
+    assert scanned(data) == expected
