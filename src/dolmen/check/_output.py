@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from dolmen._version import __version__
+from dolmen.check._baseline import BaselineEntry
 from dolmen.check._model import RULES, Violation
 from dolmen.check._runner import Report
 
@@ -31,7 +35,7 @@ def text(report: Report) -> str:
         out.append("")
     if report.gone:
         out.append(f"{len(report.gone)} baseline entries no longer occur; rewrite the baseline:")
-        out += [f"  {e['path']}: {e['rule']}: {e['target'] or e['message']}" for e in report.gone]
+        out += [f"  {_place(e)}: {e['rule']}: {e['target'] or e['message']}" for e in report.gone]
         out.append("")
     out.append(summary(report))
     return "\n".join(out)
@@ -80,8 +84,20 @@ def _violation(v: Violation) -> dict[str, Any]:
 
 
 def sarif(report: Report) -> str:
-    """SARIF 2.1.0, for code-scanning tools."""
+    """SARIF 2.1.0, for code-scanning tools.
+
+    Paths are relative to the repository root (``uriBaseId`` ``%SRCROOT%``, whose
+    absolute location ``originalUriBaseIds`` gives), so that a project in a subfolder
+    of a repository is annotated on the right files. Baseline entries that no longer
+    occur are results too, with ``baselineState`` ``absent`` and no severity.
+    """
     rules = sorted(RULES)
+    top, prefix = repository_root(report.project.root)
+    baseline = bool(report.baselined or report.gone)
+    results = [
+        _sarif_result(v, rules, prefix, "new" if baseline else None) for v in report.violations
+    ]
+    results += [_sarif_gone(entry, rules, prefix) for entry in report.gone]
     document = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
@@ -98,39 +114,111 @@ def sarif(report: Report) -> str:
                         ],
                     }
                 },
-                "results": [
-                    {
-                        "ruleId": v.rule,
-                        "ruleIndex": rules.index(v.rule),
-                        "level": "error",
-                        "message": {"text": v.message},
-                        "locations": [
-                            {
-                                "physicalLocation": {
-                                    "artifactLocation": {"uri": v.path.replace("\\", "/")},
-                                    "region": {"startLine": v.line, "startColumn": v.col},
-                                }
-                            }
-                        ],
-                    }
-                    for v in report.violations
-                ],
+                "originalUriBaseIds": {SRCROOT: {"uri": top.as_uri().rstrip("/") + "/"}},
+                "results": results,
             }
         ],
     }
     return json.dumps(document, indent=2)
 
 
+SRCROOT = "%SRCROOT%"
+
+
+def _sarif_result(v: Violation, rules: list[str], prefix: str, state: str | None) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "ruleId": v.rule,
+        "ruleIndex": rules.index(v.rule),
+        "level": "error",
+        "message": {"text": v.message},
+        "locations": [_location(prefix + v.path, v.line, v.col)],
+    }
+    if state is not None:
+        result["baselineState"] = state
+    return result
+
+
+def _sarif_gone(entry: BaselineEntry, rules: list[str], prefix: str) -> dict[str, Any]:
+    rule = entry["rule"]
+    result: dict[str, Any] = {
+        "ruleId": rule,
+        "kind": "informational",
+        "level": "none",
+        "baselineState": "absent",
+        "message": {"text": _gone_message(entry)},
+        "locations": [_location(prefix + entry["path"], entry.get("line"), None)],
+    }
+    if rule in RULES:
+        result["ruleIndex"] = rules.index(rule)
+    return result
+
+
+def _location(path: str, line: int | None, col: int | None) -> dict[str, Any]:
+    physical: dict[str, Any] = {
+        "artifactLocation": {"uri": quote(path.replace("\\", "/")), "uriBaseId": SRCROOT}
+    }
+    if line is not None:
+        physical["region"] = {"startLine": line, **({"startColumn": col} if col else {})}
+    return {"physicalLocation": physical}
+
+
 def github(report: Report) -> str:
-    """GitHub Actions workflow commands: one ``::error`` annotation per violation."""
+    """GitHub Actions workflow commands: one ``::error`` annotation per violation.
+
+    Paths are relative to the repository root, where GitHub looks for them; each baseline
+    entry that no longer occurs is a ``::warning``.
+    """
+    _, prefix = repository_root(report.project.root)
     lines = [
-        f"::error file={v.path},line={v.line},col={v.col},title=dolmen {v.rule}::"
-        f"{_escape(v.message)}"
+        f"::error file={_property(prefix + v.path)},line={v.line},col={v.col},"
+        f"title=dolmen {v.rule}::{_escape(v.message)}"
         for v in report.violations
     ]
+    for entry in report.gone:
+        line = f",line={entry['line']}" if "line" in entry else ""
+        lines.append(
+            f"::warning file={_property(prefix + entry['path'])}{line},"
+            f"title=dolmen stale baseline entry::{_escape(_gone_message(entry))}"
+        )
     lines.append(summary(report))
     return "\n".join(lines)
 
 
+def _gone_message(entry: BaselineEntry) -> str:
+    what = entry["target"] or entry["message"]
+    return (
+        f"baseline entry no longer occurs ({entry['rule']}: {what}); "
+        "rewrite the baseline with `dolmen check --write-baseline`"
+    )
+
+
+def _place(entry: BaselineEntry) -> str:
+    return f"{entry['path']}:{entry['line']}" if "line" in entry else str(entry["path"])
+
+
 def _escape(message: str) -> str:
     return message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _property(value: str) -> str:
+    """A workflow command's property value: ``,`` and ``:`` are escaped too."""
+    return _escape(value).replace(":", "%3A").replace(",", "%2C")
+
+
+def repository_root(project_root: Path) -> tuple[Path, str]:
+    """(the repository's root folder, the project's path below it, ``""`` or ``"sub/dir/"``).
+
+    The root is what ``git rev-parse --show-toplevel`` says; outside a git repository
+    (or without git) it is the project folder.
+    """
+    project = project_root.resolve()
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"],
+            cwd=project, capture_output=True, text=True, timeout=30, check=True,
+        )  # fmt: skip
+        top = Path(done.stdout.strip()).resolve()
+        below = project.relative_to(top).as_posix()
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return project, ""
+    return top, "" if below == "." else f"{below}/"

@@ -100,7 +100,7 @@ def test_a_baseline_accepts_todays_violations_and_catches_new_and_fixed_ones(acm
     out = result.stdout
     assert "src/acme/orders/web.py:9:1: private-import" in out
     assert "1 baseline entries no longer occur; rewrite the baseline:" in out
-    assert "  src/acme/orders/adapters/repo.py: layer-violation:" in out
+    assert "  src/acme/orders/adapters/repo.py:2: layer-violation:" in out
     assert out.splitlines()[-1].startswith("1 violation in 1 module")
     assert (
         dolmen("check", str(acme), "--no-baseline")
