@@ -24,9 +24,12 @@ from typing import NamedTuple
 
 _TRIPLE = re.compile(r'"""|\'\'\'')
 _TYPE_CHECKING = re.compile(
-    r"^([ \t]*)if[ \t]+(?:typing\.)?TYPE_CHECKING[ \t]*:[ \t]*(?:#[^\n]*)?$", re.M
+    r"^([ \t]*)(?:el)?if[ \t]+(?:typing\.)?TYPE_CHECKING[ \t]*:[ \t]*(?:#[^\n]*)?$", re.M
 )
-_ANY_TYPE_CHECKING_TEST = re.compile(r"\b(?:el)?if\b[^\n]*TYPE_CHECKING")
+_ANY_TYPE_CHECKING_TEST = re.compile(
+    r"\b(?:el)?if[\s(\\]*(?:typing[\s\\]*\.[\s\\]*)?TYPE_CHECKING[\s)\\]*:"
+)
+"""Any test ``ast`` would read as ``TYPE_CHECKING`` (and the same in comments and strings)."""
 _FROM = re.compile(r"from\s+(?P<module>\.*[\w.]*)\s+import\s+(?P<names>.+)", re.S)
 _IMPORT = re.compile(r"import\s+(?P<names>.+)", re.S)
 _COMMENT = re.compile(r"#[^\n]*")
@@ -120,18 +123,27 @@ def scan(source: str) -> list[RawImport]:
         return []
     if "\r" in source:  # Python reads \r\n and \r as \n
         source = source.replace("\r\n", "\n").replace("\r", "\n")
-    if "\f" in source or "import_module" in source or "__import__" in source:
+    if "\f" in source:
         return _by_tokens(source)
-    starts = _candidates(source)
+    inside: Callable[[int], bool] | None = _nowhere
+    if _TRIPLE.search(source):
+        last = max(source.rfind("import"), source.rfind("TYPE_CHECKING"))
+        inside = _triple_quoted(source, last + 1)
+    if inside is None:
+        return _by_tokens(source)
+    starts = _candidates(source, inside)
     if starts is None:
-        return _by_tokens(source)
-    inside = _triple_quoted(source) if _TRIPLE.search(source) else _nowhere
-    if inside is None or any(inside(start) for start in starts):
         return _by_tokens(source)
     guarded = _type_checking_lines(source, inside)
     if guarded is None:
         return _by_tokens(source)
-    return _from_lines(source, starts, guarded)
+    imports = _from_lines(source, starts, guarded)
+    if "import_module" in source or "__import__" in source:
+        dynamic = _dynamic(source, inside, guarded)
+        if dynamic is None:
+            return _by_tokens(source)
+        imports += dynamic
+    return imports
 
 
 def _by_tokens(source: str) -> list[RawImport]:
@@ -191,13 +203,14 @@ _INDENT = re.compile(r"[ \t]*")
 _FROM_PREFIX = re.compile(r"from[ \t]+[.\w]+[ \t]+")
 
 
-def _candidates(source: str) -> list[int] | None:
+def _candidates(source: str, inside: Callable[[int], bool]) -> list[int] | None:
     """Where the lines of import statements start; None if an import may hide elsewhere.
 
     Finding the word ``import`` with ``str.find`` and looking back to the start of its
     line is several times faster than a multi-line regular expression over the file.
-    A line that is no import statement but may hold one (after ``;`` or ``:``, or an
-    unusual ``from`` clause, or after a backslash) makes the answer None.
+    A line that is no plain import statement but may hold one (after ``;`` or ``:``, an
+    unusual ``from`` clause, after a backslash) makes the answer None, unless the word is
+    surely in a comment or a triple-quoted string.
     """
     starts: list[int] = []
     find = source.find
@@ -207,18 +220,59 @@ def _candidates(source: str) -> list[int] | None:
         after = source[position + 6 : position + 7]
         if not (before.isalnum() or before == "_" or after.isalnum() or after == "_"):
             line_start = source.rfind("\n", 0, position) + 1
-            if source.startswith("\\\n", line_start - 2) and line_start >= 2:
-                return None  # this line continues the one before
             head = source[line_start:position].lstrip(" \t")
-            if not head or _FROM_PREFIX.fullmatch(head):
+            if inside(position):
+                pass
+            elif line_start >= 2 and source.startswith("\\\n", line_start - 2):
+                return None  # this line continues the one before
+            elif not head or _FROM_PREFIX.fullmatch(head):
                 if after == "(":
                     return None  # from x import(y)
                 if after in (" ", "\t", "\\") and (not starts or starts[-1] != line_start):
                     starts.append(line_start)
             elif ";" in head or ":" in head or head.startswith("from"):
-                return None
+                code = _code_before(source, line_start, head, inside)
+                if code is None or ";" in code or ":" in code or code.startswith("from"):
+                    return None
         position = find("import", position + 6)
     return starts
+
+
+_HEAD_TOKEN = re.compile(
+    r'#|"""(?:[^\\]|\\.)*?"""'
+    r"|'''(?:[^\\]|\\.)*?'''"
+    r"""|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|["']"""
+)
+"""In the code before a word on its line: a comment, a closed one-line string, an open one."""
+
+
+def _code_before(
+    source: str, line_start: int, head: str, inside: Callable[[int], bool]
+) -> str | None:
+    """The code in ``head`` (a line up to a word) without its strings; None if unsure.
+
+    ``""`` when the word is in a comment or a one-line string: it is no code.
+    """
+    if inside(line_start):
+        return None  # a triple-quoted string ends on this line
+    return _code_of(head)
+
+
+def _code_of(head: str) -> str:
+    """The code of a line's start, out of any string, without its strings.
+
+    ``""`` when the end of ``head`` is in a comment or a one-line string.
+    """
+    code: list[str] = []
+    position = 0
+    for match in _HEAD_TOKEN.finditer(head):
+        token = match.group()
+        if token in ("#", "'", '"'):
+            return ""  # a comment, or a string still open at the word
+        code.append(head[position : match.start()])
+        position = match.end()
+    code.append(head[position:])
+    return "".join(code) or " "
 
 
 def _statements_at(source: str, start: int) -> list[tuple[str, int, int]]:
@@ -311,41 +365,56 @@ _DOTTED = re.compile(r"[^\W\d]\w*(?:\.[^\W\d]\w*)*")
 def _type_checking_lines(source: str, inside: Callable[[int], bool]) -> set[int] | None:
     """The lines inside ``if TYPE_CHECKING:`` blocks (not their ``else``); None if unsure.
 
-    Unsure: a test spelled otherwise (``elif``, brackets, a body on the header's line), a
-    header inside a string, or a block whose lines may continue a string or a bracket.
+    Unsure: a test spelled otherwise (``elif``, brackets, a body on the header's line, or
+    in a comment), or a block whose lines may continue a string or a bracket.
     """
     guarded: set[int] = set()
     if "TYPE_CHECKING" not in source:
         return guarded
-    headers = list(_TYPE_CHECKING.finditer(source))
-    if len(headers) != len(_ANY_TYPE_CHECKING_TEST.findall(source)):
-        return None
+    headers = [m for m in _TYPE_CHECKING.finditer(source) if not inside(m.start())]
+    at_headers = {m.end(1) for m in headers}
+    for test in _ANY_TYPE_CHECKING_TEST.finditer(source):
+        where = test.start()
+        if where in at_headers or inside(where):
+            continue
+        line_start = source.rfind("\n", 0, where) + 1
+        if _code_before(source, line_start, source[line_start:where], inside) != "":
+            return None  # a guard spelled otherwise
     lines = source.split("\n")
     for match in headers:
-        if inside(match.start()):
-            return None
         indent = len(match.group(1).expandtabs())
         first = source.count("\n", 0, match.start()) + 1
         last = first
         for number in range(first + 1, len(lines) + 1):
             text = lines[number - 1]
             code = text.strip() and not text.lstrip().startswith("#")
-            if code and len(text) - len(text.lstrip()) <= indent and not _continues(lines, number):
+            if code and _width(text) <= indent and not _continues(lines, number):
                 break
             guarded.add(number)
             last = number
-        if not _plain_block("\n".join(lines[first:last])):
+        after_block = sum(len(line) + 1 for line in lines[:last])
+        if not _plain_block("\n".join(lines[first:last])) or inside(after_block):
             return None
     return guarded
+
+
+def _width(line: str) -> int:
+    """The indentation of ``line`` as Python counts it (a tab to the next multiple of 8)."""
+    stripped = line.lstrip()
+    return (
+        len(line[: len(line) - len(stripped)].expandtabs())
+        if "\t" in line
+        else len(line) - len(stripped)
+    )
 
 
 def _plain_block(text: str) -> bool:
     """Whether the line after a block's ``text`` surely starts a statement.
 
-    So it does if no line continues with a backslash or a triple-quoted string, and every
-    bracket opened in the block closes in it.
+    So it does if no line continues with a backslash and every bracket opened in the block
+    closes in it (the caller checks that the line after it is in no string).
     """
-    if "\\\n" in text or text.endswith("\\") or _TRIPLE.search(text):
+    if "\\\n" in text or text.endswith("\\"):
         return False
     opened = text.count("(") + text.count("[") + text.count("{")
     return opened == text.count(")") + text.count("]") + text.count("}")
@@ -356,11 +425,23 @@ def _continues(lines: list[str], number: int) -> bool:
     return lines[number - 1].lstrip().startswith(")")
 
 
-def _triple_quoted(source: str) -> Callable[[int], bool] | None:
-    """Whether a position lies inside a triple-quoted string; None if that is unsure.
+def _closing(source: str, quote: str, position: int) -> int:
+    """Where the string whose content starts at ``position`` ends (-1 if it never does)."""
+    closing = source.find(quote, position)
+    while closing >= 0:
+        escapes = closing - len(source[position:closing].rstrip("\\")) - position
+        if escapes % 2 == 0:
+            return closing
+        closing = source.find(quote, closing + 1)  # an escaped quote
+    return closing
 
-    Unsure: a triple quote that may itself sit in a comment or another string (text with a
-    quote or ``#`` before it on its line, a backslash before it or its line).
+
+def _triple_quoted(source: str, limit: int) -> Callable[[int], bool] | None:
+    """Whether a position before ``limit`` lies in a triple-quoted string; None if unsure.
+
+    Unsure: a triple quote before ``limit`` that may itself sit in a comment or another
+    string (text with a quote or ``#`` before it on its line, a backslash before it or its
+    line), or a string never closed.
     """
     openings: list[int] = []
     closings: list[int] = []
@@ -371,22 +452,107 @@ def _triple_quoted(source: str) -> Callable[[int], bool] | None:
             break
         start = opening.start()
         line_start = source.rfind("\n", 0, start) + 1
-        before = source[line_start:start]
-        if "#" in before or '"' in before or "'" in before or before.endswith("\\"):
-            return None
-        if line_start >= 2 and source.startswith("\\\n", line_start - 2):
-            return None
-        closing = source.find(opening.group(), opening.end())
-        openings.append(start)
-        closings.append(len(source) if closing < 0 else closing)
+        code_from = closings[-1] + 3 if closings else 0  # out of every string from there
+        before = source[max(line_start, code_from) : start]
+        unsure = before.endswith("\\") or (
+            line_start >= 2 and source.startswith("\\\n", line_start - 2)
+        )
+        if not unsure and not _code_of(before):
+            position = opening.end()  # in a comment or a one-line string: no opening
+            continue
+        if unsure:
+            if start < limit:
+                return None
+            break  # no import after it: whether it is a string does not matter
+        closing = _closing(source, opening.group(), opening.end())
         if closing < 0:
-            break
-        if source[closing - 1] == "\\":
-            return None  # maybe an escaped quote
+            return None  # never closed: let tokenize say where
+        openings.append(start)
+        closings.append(closing)
         position = closing + 3
 
     def inside(where: int) -> bool:
+        """Whether ``where`` lies in a triple-quoted string, from its opening quotes on."""
         index = bisect_right(openings, where) - 1  # regions are sorted and disjoint
         return index >= 0 and where <= closings[index]
 
     return inside
+
+
+_FIRST_STRING = re.compile(
+    r"""[ \t]*\(\s*[rRuU]?(?P<string>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')[ \t]*(?P<next>.?)"""
+)
+"""A call whose first argument starts with a one-line string (bytes and f-strings are none)."""
+_LITERAL_NAME = re.compile(r"[\w.]+")
+_DYNAMIC_NOT_LITERAL = re.compile(r"""[ \t]*(?:\(\s*(?:\)|(?![rRuU]?["'])[^\W\d])|[^\s(\\#])""")
+"""No call, no argument, or a first argument that is no string (a name, bytes, an f-string)."""
+_NEXT_CODE = re.compile(r"[ \t]*(?:#[^\n]*)?\n(?:[ \t]*(?:#[^\n]*)?\n)*[ \t]*(?P<char>.?)")
+_QUALIFIER = re.compile(r"(?<![\w.])importlib[ \t]*\.[ \t]*$")
+
+
+def _dynamic(
+    source: str, inside: Callable[[int], bool], guarded: set[int]
+) -> list[RawImport] | None:
+    """The dynamic imports: calls with a literal first argument; None if unsure of one.
+
+    ``import_module("a")``, ``importlib.import_module("a")`` and ``__import__("a")`` count.
+    """
+    found: list[tuple[int, RawImport]] = []
+    for name in ("import_module", "__import__"):
+        position = source.find(name)
+        while position >= 0:
+            call = _dynamic_at(source, position, name, inside)
+            if call is None:
+                return None
+            if call:
+                line = source.count("\n", 0, call[0]) + 1
+                col = call[0] - (source.rfind("\n", 0, call[0]) + 1)
+                found.append((call[0], RawImport(call[1], "", line, col, line in guarded, True)))
+            position = source.find(name, position + len(name))
+    return [imp for _, imp in sorted(found)]
+
+
+def _dynamic_at(
+    source: str, position: int, name: str, inside: Callable[[int], bool]
+) -> tuple[int, str] | tuple[()] | None:
+    """Where a dynamic import at ``position`` starts and its literal; None if unsure.
+
+    ``()`` if it is none: in a comment or a string, another object's method, no call, or a
+    first argument that is no literal.
+    """
+    end = position + len(name)
+    before = source[position - 1 : position]
+    after = source[end : end + 1]
+    if before.isalnum() or before == "_" or after.isalnum() or after == "_" or inside(position):
+        return ()
+    line_start = source.rfind("\n", 0, position) + 1
+    if line_start >= 2 and source.startswith("\\\n", line_start - 2):
+        return None  # this line continues the one before
+    head = source[line_start:position]
+    code = _code_before(source, line_start, head, inside)
+    if code is None:
+        return None
+    if not code:
+        return ()  # in a comment or a string
+    start = position
+    if head.rstrip(" \t").endswith("."):
+        qualified = _QUALIFIER.search(head)
+        if name != "import_module" or qualified is None:
+            return ()  # a method of another object
+        if head[: qualified.start()].rstrip(" \t").endswith("."):
+            return ()  # something.importlib.import_module
+        start = line_start + qualified.start()
+    first = _FIRST_STRING.match(source, end)
+    if first is not None:
+        text, follows = first.group("string"), first.group("next")
+        if follows in (",", ")"):
+            if "\\" in text:
+                return None
+            return (start, text[1:-1]) if _LITERAL_NAME.fullmatch(text[1:-1]) else ()
+        return None if follows in ("", "'", '"', "#", "\\") else ()  # else: an expression
+    if _DYNAMIC_NOT_LITERAL.match(source, end):
+        return ()
+    following = _NEXT_CODE.match(source, end)
+    if following is not None and following.group("char") != "(":
+        return ()  # the name ends its line, and the next line does not call it
+    return None

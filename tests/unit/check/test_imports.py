@@ -240,3 +240,8 @@ def test_a_file_that_is_not_text_in_its_encoding_is_reported_as_undecodable() ->
 def test_an_encoding_declaration_is_honoured() -> None:
     data = b"# -*- coding: latin-1 -*-\ns = '\xe9'\nfrom caf\xe9 import menu\n"
     assert scan_bytes(data) == [RawImport("caf\xe9", "menu", 3, 0, False)]
+
+
+def test_a_type_checking_block_indented_with_tabs_is_guarded() -> None:
+    source = "try:\n\tif TYPE_CHECKING:\n\t\timport a\nexcept ImportError:\n\tpass\n"
+    assert found(source) == [(3, "a", "", True, False)]

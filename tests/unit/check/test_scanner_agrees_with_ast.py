@@ -93,13 +93,16 @@ def scanned(data: bytes) -> list[Found]:
 
 _NAMES = st.sampled_from(["a", "b", "pkg", "x_1", "été", "TYPE_CHECKING"])
 _DOTTED = st.lists(_NAMES, min_size=1, max_size=3).map(".".join)
-_SPACE = st.sampled_from([" ", "  ", "\t", " \f"])
+_SPACE = [" ", "  ", "\t", " \f"]
 
 
 @st.composite
-def _import_statement(draw: st.DrawFn) -> str:
-    """One import statement, in any of its forms, on one line or several."""
-    space = draw(_SPACE)
+def _import_statement(draw: st.DrawFn, plain: bool) -> str:
+    """One import statement, in any of its forms, on one line or several.
+
+    ``plain`` leaves out the forms that always send a file to the token reader.
+    """
+    space = draw(st.sampled_from(_SPACE[:-1] if plain else _SPACE))
     kind = draw(st.sampled_from(["import", "from", "relative", "dynamic", "dunder"]))
     if kind == "import":
         parts = draw(st.lists(_DOTTED, min_size=1, max_size=3))
@@ -109,11 +112,12 @@ def _import_statement(draw: st.DrawFn) -> str:
     if kind in ("from", "relative"):
         module = draw(_DOTTED)
         if kind == "relative":
-            dots = draw(st.sampled_from([".", "..", ". .", "..."]))
+            dots = draw(st.sampled_from([".", "..", "..."] if plain else [".", "..", ". ."]))
             module = dots + draw(st.sampled_from(["", " " + module, module]))
         names = draw(st.lists(_NAMES, min_size=1, max_size=3))
         listed = [n + (" as d" if draw(st.booleans()) else "") for n in names]
-        shape = draw(st.sampled_from(["plain", "paren", "lines", "tight", "backslash", "star"]))
+        shapes = ["plain", "paren", "lines", "star"] + ([] if plain else ["tight", "backslash"])
+        shape = draw(st.sampled_from(shapes))
         if shape == "star":
             return f"from {module} import *"
         if shape == "paren":
@@ -150,30 +154,41 @@ _DECOYS = st.sampled_from(
         "s = 'import_module(\"decoy\")'  # __import__('decoy')",
         "value = {'a': 1}  # import decoy",
         "x = (1 if TYPE_CHECKING else 2)",
+        "# if TYPE_CHECKING: import decoy",
+        'quote = \'"""\'',
+        's = "a" + """\nimport decoy_in_string\n"""',
+        'd = {"k": """\nfrom decoy import x\n"""}',
+        '"""escaped \\""" quote\nimport decoy\n"""',
+        "close = ')'",
+        "r = importlib.import_module(name)",
+        'r = import_module(f"decoy")',
+        'r = obj.import_module("decoy")',
+        'r = __import__("decoy" + suffix)',
+        'r = __import__(\n    "a.b"\n)',
+        "from importlib import import_module",
         "pass",
     ]
 )
 
 
 @st.composite
-def _block(draw: st.DrawFn, depth: int = 0) -> list[str]:
+def _block(draw: st.DrawFn, plain: bool, depth: int = 0) -> list[str]:
     """Statements (lines without indentation prefix, nested blocks indented by four)."""
     lines: list[str] = []
     for _ in range(draw(st.integers(1, 4))):
-        choice = draw(
-            st.sampled_from(["import", "import", "decoy", "semicolon", "one-line", "nest"])
-        )
+        choices = ["import", "import", "decoy", "nest"]
+        choice = draw(st.sampled_from(choices + ([] if plain else ["semicolon", "one-line"])))
         if choice == "import":
-            lines.extend(draw(_import_statement()).split("\n"))
+            lines.extend(draw(_import_statement(plain)).split("\n"))
         elif choice == "decoy":
             lines.extend(draw(_DECOYS).split("\n"))
         elif choice == "semicolon":
-            lines.append(f"x = 1; {draw(_import_statement())}".split("\n")[0])
+            lines.append(f"x = 1; {draw(_import_statement(plain))}".split("\n")[0])
             if "\\" in lines[-1] or ("(" in lines[-1] and ")" not in lines[-1]):
                 lines[-1] = "x = 1; import semi"
         elif choice == "one-line":
             header = draw(st.sampled_from(_HEADERS))
-            body = draw(_import_statement())
+            body = draw(_import_statement(plain))
             if "\n" in body:
                 body = "import one_line"
             lines.append(f"{header} {body}")
@@ -181,8 +196,8 @@ def _block(draw: st.DrawFn, depth: int = 0) -> list[str]:
                 lines.append("except ImportError: pass")
         elif depth < 2:
             header = draw(st.sampled_from(_HEADERS))
-            inner = draw(_block(depth + 1))
-            joined = draw(st.sampled_from([" ", " \\\n "]))
+            inner = [*draw(_block(plain, depth + 1)), "pass"]  # never empty
+            joined = draw(st.sampled_from([" "] if plain else [" ", " \\\n "]))
             lines.append(header if joined == " " else header[:-1] + joined + ":")
             lines.extend("    " + line if line else line for line in inner)
             if header.startswith("try"):
@@ -190,7 +205,7 @@ def _block(draw: st.DrawFn, depth: int = 0) -> list[str]:
                 lines.append("    pass")
             elif header.startswith("if") and draw(st.booleans()):
                 lines.append("else:")
-                lines.extend("    " + line for line in draw(_block(depth + 1)))
+                lines.extend("    " + line for line in [*draw(_block(plain, depth + 1)), "pass"])
     return lines
 
 
@@ -211,15 +226,20 @@ _HEADERS = [
 
 @st.composite
 def python_files(draw: st.DrawFn) -> bytes:
-    """A whole file: generated statements with random line ends, indentation and BOM."""
-    lines = draw(_block())
+    """A whole file: generated statements with random line ends, indentation and BOM.
+
+    Half of them are plain: only forms the line scanner reads itself, to test it as hard
+    as the token reader it hands the other files to.
+    """
+    plain = draw(st.booleans())
+    lines = draw(_block(plain))
     indent = draw(st.sampled_from(["    ", "\t"]))
     text_lines = []
     for line in lines:
         stripped = line.lstrip(" ")
         level = (len(line) - len(stripped)) // 4
         text_lines.append(indent * level + stripped)
-    if draw(st.booleans()):
+    if not plain and draw(st.booleans()):
         text_lines.insert(0, "\f")
     line_end = draw(st.sampled_from(["\n", "\r\n", "\r"]))
     text = line_end.join(text_lines) + line_end
@@ -227,7 +247,7 @@ def python_files(draw: st.DrawFn) -> bytes:
     if draw(st.booleans()):
         data = codecs.BOM_UTF8 + data
     elif draw(st.booleans()):
-        data = b"# -*- coding: latin-1 -*-" + line_end.encode() + text.encode("latin-1")
+        data = b"# -*- coding: latin-1 -*-\n" + text.encode("latin-1")
     return data
 
 
