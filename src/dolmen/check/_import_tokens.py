@@ -210,9 +210,12 @@ def _dynamic(tokens: list[TokenInfo], index: int, guarded: bool, into: list[RawI
 def _literal(text: str) -> str | None:
     """The value of string literal tokens, or None for bytes and f-strings."""
     import ast  # only for the rare literal argument of a dynamic import
+    import warnings
 
     try:
-        value = ast.literal_eval(text)
+        with warnings.catch_warnings():  # an invalid escape is the file's business, not ours
+            warnings.simplefilter("ignore")
+            value = ast.literal_eval(text)
     except (ValueError, SyntaxError):  # an f-string is no literal
         return None
     return value if isinstance(value, str) else None

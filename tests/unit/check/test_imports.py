@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 
 from dolmen.check._imports import (
@@ -245,3 +247,10 @@ def test_an_encoding_declaration_is_honoured() -> None:
 def test_a_type_checking_block_indented_with_tabs_is_guarded() -> None:
     source = "try:\n\tif TYPE_CHECKING:\n\t\timport a\nexcept ImportError:\n\tpass\n"
     assert found(source) == [(3, "a", "", True, False)]
+
+
+def test_a_dynamic_import_with_an_escape_in_its_literal_warns_nothing() -> None:
+    source = 'import_module("a\\.b")\nimport_module("\\x61")\n'
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert found(source) == [(2, "a", "", False, True)]
