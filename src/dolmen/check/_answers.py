@@ -31,7 +31,7 @@ from dolmen.check._files import (
 )
 
 FORMATS = ("text", "json", "sarif", "github")
-VERSION = 3
+VERSION = 4
 """Where ``[tool.dolmen.check] events-lock`` is by default (here: the fast path needs it)."""
 
 

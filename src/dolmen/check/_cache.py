@@ -14,9 +14,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from dolmen.check._files import make_cache_dir, settled
-from dolmen.check._imports import RawImport, UnreadableFile, scan
+from dolmen.check._imports import RawImport, UnreadableFile, scan_bytes
 
-VERSION = (5, sys.implementation.cache_tag)
+VERSION = (6, sys.implementation.cache_tag)
 """Cache format: marshal's format may change between Python versions, so theirs is part of it."""
 PARALLEL_FROM = 400
 """Below this many files to read, one process is faster than starting a pool."""
@@ -30,8 +30,8 @@ Entry = tuple[int, int, Scanned]
 def scan_path(path: str) -> Scanned:
     """Read and scan one file (also run in worker processes)."""
     try:
-        with open(path, encoding="utf-8", errors="replace") as file:
-            return tuple(tuple(i) for i in scan(file.read()))  # type: ignore[misc]
+        with open(path, "rb") as file:  # decoded as Python does: BOM, encoding declaration
+            return tuple(tuple(i) for i in scan_bytes(file.read()))  # type: ignore[misc]
     except UnreadableFile as error:
         return (error.line, error.reason)
 

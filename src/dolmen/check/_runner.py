@@ -95,7 +95,7 @@ def run_check(root: Path, *, use_cache: bool = True, use_baseline: bool = True) 
 
 
 RESULTS_FILE = "check-results.pickle"
-RESULTS_VERSION = 3
+RESULTS_VERSION = 4
 Remembered = tuple[Findings, list[Violation], list[Violation]]
 
 

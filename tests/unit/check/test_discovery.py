@@ -79,3 +79,13 @@ def test_a_declaration_that_cannot_be_read_says_where(tmp_path: Path) -> None:
     project(tmp_path, SETTINGS, **{"src/acme/orders/module.py": broken})
     with pytest.raises(CheckConfigError, match=r"src/acme/orders/module.py:3: cannot read"):
         run_check(tmp_path)
+
+
+def test_binary_and_undecodable_files_are_reported_not_read_as_empty(tmp_path: Path) -> None:
+    root = project(tmp_path, **{"src/acme/orders/web.py": "from acme.billing import _secret\n"})
+    (root / "src/acme/orders/blob.py").write_bytes(b"import os\n\x00\x01\x02")
+    (root / "src/acme/orders/latin.py").write_bytes(b"import os\nname = '\xe9t\xe9'\n")
+    found = {v.path: (v.rule, v.line) for v in run_check(root).violations}
+    assert found["src/acme/orders/blob.py"] == ("parse-error", 2)
+    assert found["src/acme/orders/latin.py"] == ("parse-error", 2)
+    assert found["src/acme/orders/web.py"][0] == "private-import"
