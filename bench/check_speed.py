@@ -338,7 +338,9 @@ def layer_of(dotted: str, layer_packages: list[str]) -> str | None:
     return None
 
 
-_DOLMEN_TARGET = re.compile(r"imports module '(?P<name>[^']+)' of a higher layer")
+# "module 'apps' (layer 9) imports module 'core' ('django.core.exceptions': X) of a higher
+# layer (8)", and one "module '…' (…) of a higher layer (…)" per module a statement reaches.
+_DOLMEN_TARGET = re.compile(r"module '(?P<name>[^']+)' \((?:[^()]|\([^()]*\))*\) of a higher layer")
 
 
 def dolmen_found(output: Path, package: Package) -> Found:
@@ -346,13 +348,14 @@ def dolmen_found(output: Path, package: Package) -> Found:
     for violation in json.loads(output.read_text())["violations"]:
         if violation["rule"] != "module-layer-violation":
             continue
-        match = _DOLMEN_TARGET.search(violation["message"])
-        if match is None:
+        targets = _DOLMEN_TARGET.findall(violation["message"])
+        if not targets:
             raise BenchError(f"cannot read the target of {violation['message']!r}")
         importer = f"{package.top}.{violation['module']}"
-        imported = f"{package.top}.{match.group('name')}"
-        found.pairs.add((importer, imported))
-        found.imports.add((dotted_of(violation["path"]), int(violation["line"]), imported))
+        for name in targets:
+            imported = f"{package.top}.{name}"
+            found.pairs.add((importer, imported))
+            found.imports.add((dotted_of(violation["path"]), int(violation["line"]), imported))
     return found
 
 

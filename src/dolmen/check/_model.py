@@ -66,6 +66,10 @@ class CheckSettings:
     cache_dir: str = DEFAULT_CACHE_DIR
     events_lock: str = DEFAULT_EVENTS_LOCK
 
+    def rule_on(self, rule: str) -> bool:
+        """Whether ``rule`` is on: in ``select`` (or no select given) and not in ``ignore``."""
+        return (not self.select or rule in self.select) and rule not in self.ignore
+
 
 @dataclass(frozen=True, slots=True)
 class Violation:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from dolmen.check._cycles import elementary_cycles
 from dolmen.check._imports import RawImport
 from dolmen.check._messages import Hit, statement_message
-from dolmen.check._model import ModuleSpec, Violation
+from dolmen.check._model import RULES, ModuleSpec, Violation
 from dolmen.check._project import Project
 from dolmen.check._resolve import resolve
 
@@ -88,12 +88,16 @@ class _Judge:
         }
         self.hits: dict[str, list[Hit]] = {}
         """The current statement's hits, by rule."""
+        self.off = {rule for rule in RULES if not self.settings.rule_on(rule)}
+        """Rules left out by ``select``/``ignore``: their hits get no message, nothing is kept."""
         self.where = ("", 0, 0)
         self.context: dict[str, str] = {}
 
     def flush(self) -> None:
         """One violation per rule the current statement breaks, naming every offending name."""
         for rule, hits in self.hits.items():
+            if rule in self.off:
+                continue
             key = ", ".join(dict.fromkeys(hit.key for hit in hits))
             message = statement_message(hits, self.context)
             self.findings.violations.append(

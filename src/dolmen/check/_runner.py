@@ -215,7 +215,7 @@ def _remembered(cache_dir: Path | None, key: str) -> Remembered | None:
 
 def _selected(rule: str, settings: CheckSettings) -> bool:
     """Whether ``rule`` is on: in ``select`` (or no select given) and not in ``ignore``."""
-    return (not settings.select or rule in settings.select) and rule not in settings.ignore
+    return settings.rule_on(rule)
 
 
 def _order(violation: Violation) -> tuple[str, str, int, int, str]:
