@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 from dolmen._version import __version__
 from dolmen.check._files import (
+    CACHE_VERSION,
     DEFAULT_BASELINE,
     DEFAULT_CACHE_DIR,
     DEFAULT_EVENTS_LOCK,
@@ -31,8 +32,7 @@ from dolmen.check._files import (
 )
 
 FORMATS = ("text", "json", "sarif", "github")
-VERSION = 4
-"""Where ``[tool.dolmen.check] events-lock`` is by default (here: the fast path needs it)."""
+"""The output formats whose answers are remembered."""
 
 
 def answer_key(
@@ -51,7 +51,7 @@ def answer_key(
     )
     optional = (baseline, events_lock)
     sizes = tuple(-1 if part is None else len(part) for part in optional)
-    head = repr((VERSION, __version__, root, output_format, len(pyproject), sizes)).encode()
+    head = repr((CACHE_VERSION, __version__, root, output_format, len(pyproject), sizes)).encode()
     return b"\0".join((head, pyproject, *(part or b"" for part in optional), files.encode()))
 
 
@@ -70,7 +70,7 @@ def store(
     """Keep the answer of a full check, ``printed`` as (stdout, stderr, exit status)."""
     temporary = f"{file}.tmp"
     with open(temporary, "wb") as out:
-        out.write(marshal.dumps((VERSION, key, folders, listed, *printed)))
+        out.write(marshal.dumps((CACHE_VERSION, key, folders, listed, *printed)))
     os.replace(temporary, file)
 
 
@@ -109,7 +109,7 @@ def replay(argv: Sequence[str]) -> int | None:
         if stored is None:
             return None
         version, key, folders, listed, stdout, stderr, code = marshal.loads(stored)
-        if version != VERSION:
+        if version != CACHE_VERSION:
             return None
         if not all(folder_unchanged(folder, excluded) for folder in folders):
             return None

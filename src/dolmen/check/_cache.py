@@ -7,17 +7,17 @@ run), they are scanned in several processes.
 
 from __future__ import annotations
 
+import logging
 import marshal
 import os
-import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from dolmen.check._files import make_cache_dir, settled
+from dolmen.check._files import CACHE_VERSION, make_cache_dir, settled
 from dolmen.check._imports import RawImport, UnreadableFile, scan_bytes
 
-VERSION = (6, sys.implementation.cache_tag)
-"""Cache format: marshal's format may change between Python versions, so theirs is part of it."""
+logger = logging.getLogger("dolmen.check")
+
 PARALLEL_FROM = 400
 """Below this many files to read, one process is faster than starting a pool."""
 
@@ -53,9 +53,10 @@ class ImportCache:
         if self.file and self.file.is_file():
             try:
                 version, entries = marshal.loads(self.file.read_bytes())
-                if version == VERSION:
+                if version == CACHE_VERSION:
                     self.entries = entries
-            except (EOFError, ValueError, TypeError):
+            except (EOFError, ValueError, TypeError) as error:
+                logger.warning("discarding %s, which cannot be read (%s)", self.file, error)
                 self.entries = {}
 
     def scanned(
@@ -108,7 +109,7 @@ class ImportCache:
             return
         for key in stale:
             del self.entries[key]
-        write_atomically(self.file, marshal.dumps((VERSION, self.entries)))
+        write_atomically(self.file, marshal.dumps((CACHE_VERSION, self.entries)))
 
 
 def _as_imports(scanned: Scanned) -> tuple[RawImport, ...] | UnreadableFile:

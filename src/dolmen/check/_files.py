@@ -6,12 +6,17 @@ Kept free of heavy imports: a warm ``dolmen check`` runs this before anything el
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Iterable, Sequence
 
 DEFAULT_ROOTS = (".",)
 DEFAULT_BASELINE = "dolmen-baseline.json"
 DEFAULT_CACHE_DIR = ".dolmen_cache"
+CACHE_VERSION = (7, sys.implementation.cache_tag)
+"""The version of every cache file of ``dolmen check`` (imports, results, answers), all marshal
+data of plain tuples, never pickle: bump it when anything cached changes shape or meaning.
+marshal's format may change between Python versions, so theirs is part of it."""
 DEFAULT_EVENTS_LOCK = "events.lock.json"
 
 _SKIPPED_DIRS = {"__pycache__", "node_modules", "venv", "site-packages"}

@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import hashlib
-import pickle
+import logging
+import marshal
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from dolmen.check._baseline import apply_suppressions, read_baseline, split_by_baseline
 from dolmen.check._cache import ImportCache, write_atomically
 from dolmen.check._event_schemas import RULE as EVENT_SCHEMA
 from dolmen.check._event_schemas import read_events_lock, start_schema_check
-from dolmen.check._files import Folder, settled, stat_files
+from dolmen.check._files import CACHE_VERSION, Folder, settled, stat_files
 from dolmen.check._imports import UnreadableFile
 from dolmen.check._model import CheckSettings, Violation
 from dolmen.check._project import Project, load_project
 from dolmen.check._resolve import with_parents
-from dolmen.check._rules import Findings, SourceFile, check_files
+from dolmen.check._rules import Edge, Findings, SourceFile, check_files
 from dolmen.check.exceptions import CheckConfigError
+
+logger = logging.getLogger("dolmen.check")
 
 
 @dataclass
@@ -70,10 +74,8 @@ def run_check(root: Path, *, use_cache: bool = True, use_baseline: bool = True) 
         # Every raw violation is in kept or suppressed once chosen; keep the graph only.
         findings.violations = []
         if cache_dir is not None and settled(mtime for mtime, _ in stats):
-            write_atomically(
-                cache_dir / RESULTS_FILE,
-                pickle.dumps((RESULTS_VERSION, key, (findings, kept, suppressed)), protocol=5),
-            )
+            plain = _plain_results(findings, kept, suppressed)
+            write_atomically(cache_dir / RESULTS_FILE, marshal.dumps((CACHE_VERSION, key, plain)))
     new, baselined, gone = kept, list[Violation](), list[dict[str, str]]()
     if use_baseline:
         new, baselined, gone = _split_by_baseline(project, kept)
@@ -94,8 +96,7 @@ def run_check(root: Path, *, use_cache: bool = True, use_baseline: bool = True) 
     )
 
 
-RESULTS_FILE = "check-results.pickle"
-RESULTS_VERSION = 4
+RESULTS_FILE = "check-results.marshal"
 Remembered = tuple[Findings, list[Violation], list[Violation]]
 
 
@@ -201,16 +202,40 @@ def _fingerprint(
 
 
 def _remembered(cache_dir: Path | None, key: str) -> Remembered | None:
+    """The last run's results, when its key is ``key``; a file that cannot be read is dropped."""
     if cache_dir is None:
         return None
+    path = cache_dir / RESULTS_FILE
     try:
-        version, stored_key, result = pickle.loads((cache_dir / RESULTS_FILE).read_bytes())
-    except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
+        stored = path.read_bytes()
+    except OSError:
         return None
-    if version != RESULTS_VERSION or stored_key != key:
+    try:
+        version, stored_key, plain = marshal.loads(stored)
+        if version != CACHE_VERSION or stored_key != key:
+            return None
+        return _results_from(plain)
+    except (EOFError, ValueError, TypeError) as error:
+        logger.warning("discarding %s, which cannot be read (%s)", path, error)
         return None
-    remembered: Remembered = result
-    return remembered
+
+
+def _plain_results(
+    findings: Findings, kept: list[Violation], suppressed: list[Violation]
+) -> tuple[Any, ...]:
+    """The results as tuples of strings and numbers, for marshal."""
+    edges = tuple((e.source, e.target, e.where, e.event_only) for e in findings.edges.values())
+    cycles = tuple(tuple(cycle) for cycle in findings.cycles)
+    return (edges, cycles, tuple(map(astuple, kept)), tuple(map(astuple, suppressed)))
+
+
+def _results_from(plain: tuple[Any, ...]) -> Remembered:
+    edges, cycles, kept, suppressed = plain
+    findings = Findings(
+        edges={(e[0], e[1]): Edge(e[0], e[1], tuple(e[2]), bool(e[3])) for e in edges},
+        cycles=[list(cycle) for cycle in cycles],
+    )
+    return findings, [Violation(*v) for v in kept], [Violation(*v) for v in suppressed]
 
 
 def _selected(rule: str, settings: CheckSettings) -> bool:
