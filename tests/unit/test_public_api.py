@@ -29,7 +29,7 @@ EXPECTED = {
         "ModuleSession",
         "ModuleTables", "PersistenceError", "ReadOnlyWorkError", "UnitOfWork",
         "UnitOfWorkClosedError",
-        "normalize_url", "schema_change",
+        "is_unique_violation", "normalize_url", "schema_change", "sqlstate",
     ],
     "dolmen.events": [
         "DeadLetter", "DeliveryContext", "Dispatcher", "Envelope", "Event", "EventAdmin",

@@ -18,8 +18,6 @@ import click
 from dolmen.config import AppSettings, mask_credentials
 
 if TYPE_CHECKING:
-    from sqlalchemy.exc import DBAPIError
-
     from dolmen.config import LoadedConfig
     from dolmen.events import EventAdmin
     from dolmen.modules import App
@@ -137,6 +135,7 @@ async def _open_existing(database: Database, url: str, spec: str) -> None:
     from sqlalchemy.exc import DBAPIError
 
     from dolmen.events._outbox_table import OUTBOX_MODULE, deliveries
+    from dolmen.persistence import sqlstate
 
     schema = None if database.is_sqlite else OUTBOX_MODULE
     try:
@@ -146,7 +145,7 @@ async def _open_existing(database: Database, url: str, spec: str) -> None:
                 lambda sync: inspect(sync).has_table(deliveries.name, schema=schema)
             )
     except DBAPIError as error:
-        if _sqlstate(error) != _UNKNOWN_DATABASE:
+        if sqlstate(error) != _UNKNOWN_DATABASE:
             raise
         name = make_url(url).database
         raise NoDatabaseError(
@@ -164,12 +163,6 @@ async def _open_existing(database: Database, url: str, spec: str) -> None:
 
 
 _UNKNOWN_DATABASE = "3D000"  # PostgreSQL's invalid_catalog_name: no database of that name
-
-
-def _sqlstate(error: DBAPIError) -> str | None:
-    """The SQLSTATE of a driver error (SQLAlchemy's asyncpg adapter keeps it as ``pgcode``)."""
-    code = getattr(error.orig, "pgcode", None)
-    return code if isinstance(code, str) else None
 
 
 def _sqlite_path(url: str) -> Path | None:

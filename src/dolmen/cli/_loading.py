@@ -74,7 +74,9 @@ async def preflight(app: App) -> None:
 
 def _unreachable(error: DBAPIError) -> bool:
     """Whether PostgreSQL refused the connection: no such database, or not these credentials."""
-    code = str(getattr(error.orig, "pgcode", None) or getattr(error.orig, "sqlstate", ""))
+    from dolmen.persistence import sqlstate
+
+    code = sqlstate(error) or ""
     return code == "3D000" or code.startswith(("08", "28"))  # catalog, connection, auth
 
 

@@ -13,12 +13,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import DBAPIError, StatementError
 
-UNIQUE_VIOLATION = "23505"
-"""PostgreSQL's SQLSTATE for a unique or primary-key violation."""
+from dolmen.persistence import is_unique_violation, sqlstate
+
 DATA_EXCEPTION_CLASS = "22"
 """PostgreSQL's SQLSTATE class of values that cannot be stored or compared."""
 
-_SQLITE_UNIQUE = frozenset({sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY})
 _TEXT_DETAIL = (
     "a text contains a character the database cannot store (a NUL character, "
     "\\u0000, or an unpaired surrogate)"
@@ -55,10 +54,10 @@ def refusal_for(error: BaseException) -> Refusal | None:
 def _dbapi_refusal(error: DBAPIError) -> Refusal | None:
     orig = error.orig
     cause = _first_line(orig)
-    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
-    if code == UNIQUE_VIOLATION or getattr(orig, "sqlite_errorcode", None) in _SQLITE_UNIQUE:
+    code = sqlstate(error)
+    if is_unique_violation(error):
         return Refusal(409, _CONFLICT, cause)
-    if isinstance(code, str) and code.startswith(DATA_EXCEPTION_CLASS):
+    if code is not None and code.startswith(DATA_EXCEPTION_CLASS):
         reason = _REASONS.get(code) or _reason_from_causes(orig)
         return Refusal(422, _not_stored(reason), cause)
     if isinstance(orig, sqlite3.DataError):

@@ -1,6 +1,7 @@
 """Per-module persistence on SQLAlchemy 2 (async): tables, database, unit of work."""
 
 from dolmen.persistence._database import Database, normalize_url, schema_change
+from dolmen.persistence._db_errors import is_unique_violation, sqlstate
 from dolmen.persistence._guard import ModuleSession
 from dolmen.persistence._tables import ModuleTables
 from dolmen.persistence._uow import UnitOfWork
@@ -24,6 +25,8 @@ __all__ = [
     "ReadOnlyWorkError",
     "UnitOfWork",
     "UnitOfWorkClosedError",
+    "is_unique_violation",
     "normalize_url",
     "schema_change",
+    "sqlstate",
 ]

@@ -9,12 +9,10 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dolmen.persistence import is_unique_violation
 from shop.catalog.adapters.tables import products
 from shop.catalog.domain.errors import DuplicateProduct
 from shop.catalog.domain.product import Product
-
-UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE for a duplicate key
-SQLITE_DUPLICATE_KEYS = {"SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_UNIQUE"}
 
 
 class SqlProductRepository:
@@ -46,7 +44,7 @@ class SqlProductRepository:
         try:
             await self.session.execute(statement)
         except IntegrityError as error:
-            if _is_duplicate_key(error):
+            if is_unique_violation(error):
                 raise DuplicateProduct(product.sku) from error
             raise
 
@@ -59,12 +57,3 @@ class SqlProductRepository:
 
 def _product(row: Row[tuple[object, ...]]) -> Product:
     return Product(row.sku, row.name, row.price, row.stock)
-
-
-def _is_duplicate_key(error: IntegrityError) -> bool:
-    """Whether the database refused a row because its key is taken (and not, say, a check)."""
-    orig = error.orig
-    return (
-        getattr(orig, "sqlstate", None) == UNIQUE_VIOLATION
-        or getattr(orig, "sqlite_errorname", None) in SQLITE_DUPLICATE_KEYS
-    )
