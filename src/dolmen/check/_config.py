@@ -8,6 +8,7 @@ importing pydantic costs more than a whole warm check.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -82,28 +83,18 @@ def check_settings(table: dict[str, Any]) -> tuple[CheckSettings, Problems]:
     defaults = CheckSettings()
     values: dict[str, Any] = {}
 
-    def read(key: str, parse: Callable[[Any, str, Problems], Any], field: str) -> None:
+    for key, parse in _PARSERS.items():  # the setting's field is its key with '_' for '-'
         if key in table:
             value = parse(table[key], f"[tool.dolmen.check] {key}", problems)
             if value is not None:
-                values[field] = value
-
-    read("roots", _non_empty_strings, "roots")
-    read("exclude", _strings, "exclude")
-    read("layers", _layers, "layers")
-    read("module-layers", _module_layers, "module_layers")
-    read("forbidden", _forbidden, "forbidden")
-    read("type-checking-imports", _boolean, "type_checking_imports")
-    read("unused-dependencies", _boolean, "unused_dependencies")
-    read("outside-modules", _outside, "outside_modules")
-    read("select", _rules, "select")
-    read("ignore", _rules, "ignore")
-    read("baseline", _string, "baseline")
-    read("cache-dir", _string, "cache_dir")
-    read("events-lock", _string, "events_lock")
-    settings = CheckSettings(**{**defaults.__dict__, **values})
+                values[key.replace("-", "_")] = value
+    settings = dataclasses.replace(defaults, **values)
     problems.extend(_layer_problems(settings))
     return settings, problems
+
+
+_PARSERS: dict[str, Callable[[Any, str, Problems], Any]] = {}
+"""How each key of ``[tool.dolmen.check]`` is read (filled in below the parsers)."""
 
 
 def _non_empty_strings(value: Any, what: str, problems: Problems) -> tuple[str, ...] | None:
@@ -240,3 +231,22 @@ def module_entry(
         return None
     spec = ModuleSpec(name, package, depends_on or (), listens_to or (), public or (), where)
     return spec, "public" in entry
+
+
+_PARSERS.update(
+    {
+        "roots": _non_empty_strings,
+        "exclude": _strings,
+        "layers": _layers,
+        "module-layers": _module_layers,
+        "forbidden": _forbidden,
+        "type-checking-imports": _boolean,
+        "unused-dependencies": _boolean,
+        "outside-modules": _outside,
+        "select": _rules,
+        "ignore": _rules,
+        "baseline": _string,
+        "cache-dir": _string,
+        "events-lock": _string,
+    }
+)
