@@ -116,16 +116,26 @@ def running_in_group(group: int) -> list[int]:
     return found
 
 
+def left_in_group(group: int, within: float) -> list[int]:
+    """The processes of ``group`` still running after waiting up to ``within`` seconds.
+
+    A process ends a moment after its parent or a signal says so (a worker finishing its
+    shutdown, multiprocessing's resource tracker seeing its parent gone, the kernel
+    delivering SIGKILL): wait for the group to empty instead of looking once.
+    """
+    deadline = time.monotonic() + within
+    while (survivors := running_in_group(group)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return survivors
+
+
 def kill_server(process: subprocess.Popen[bytes]) -> None:
     """SIGKILL the server's whole process group; fail if any of its processes survives."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=KILL_TIMEOUT)
-    deadline = time.monotonic() + KILL_TIMEOUT
-    while survivors := running_in_group(process.pid):
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"processes {survivors} of the killed server survived SIGKILL")
-        time.sleep(0.05)
+    if survivors := left_in_group(process.pid, KILL_TIMEOUT):
+        raise RuntimeError(f"processes {survivors} of the killed server survived SIGKILL")
 
 
 def _server_env(database_url: str, extra: Mapping[str, str]) -> dict[str, str]:
@@ -145,7 +155,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.terminate()
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=SHUTDOWN_TIMEOUT)
-    if process.returncode is None or running_in_group(process.pid):
+    if process.returncode is None or left_in_group(process.pid, SHUTDOWN_TIMEOUT):
         kill_server(process)  # it did not stop, or left workers behind
 
 

@@ -33,6 +33,7 @@ from tests.e2e.conftest import (
     all_started,
     answers_healthz,
     kill_server,
+    left_in_group,
     running_in_group,
     shop_command,
     start_server,
@@ -153,9 +154,12 @@ class CrashableShop:
                 raise ShopCrashError(
                     f"the shop did not stop within {SHUTDOWN_TIMEOUT:.0f}s of SIGTERM; killed it"
                 ) from None
-        if survivors := running_in_group(process.pid):
+        if survivors := left_in_group(process.pid, SHUTDOWN_TIMEOUT):
             _kill(process)
-            raise ShopCrashError(f"processes {survivors} outlived the server's parent; killed")
+            raise ShopCrashError(
+                f"processes {survivors} were still running {SHUTDOWN_TIMEOUT:.0f}s after the "
+                "server's parent exited; killed"
+            )
         return int(process.returncode)
 
     def close(self) -> None:
