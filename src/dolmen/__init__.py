@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from dolmen.di import Lifetime, provide, provide_value
     from dolmen.events import Event, EventPublisher
     from dolmen.http import Inject, problem_responses
-    from dolmen.modules import App, CompositionError, Module, Work
+    from dolmen.modules import App, CompositionError, Module, Work, on
     from dolmen.persistence import ModuleTables, UnitOfWork
 
 _HOMES = {
@@ -31,6 +31,7 @@ _HOMES = {
     "ModuleTables": "dolmen.persistence",
     "UnitOfWork": "dolmen.persistence",
     "Work": "dolmen.modules",
+    "on": "dolmen.modules",
     "problem_responses": "dolmen.http",
     "provide": "dolmen.di",
     "provide_value": "dolmen.di",
@@ -48,6 +49,7 @@ __all__ = [
     "UnitOfWork",
     "Work",
     "__version__",
+    "on",
     "problem_responses",
     "provide",
     "provide_value",

@@ -7,12 +7,12 @@ import pytest
 EXPECTED = {
     "dolmen": [
         "App", "CompositionError", "Event", "EventPublisher", "Inject", "Lifetime", "Module",
-        "ModuleTables", "UnitOfWork", "Work", "__version__", "problem_responses", "provide",
+        "ModuleTables", "UnitOfWork", "Work", "__version__", "on", "problem_responses", "provide",
         "provide_value",
     ],
     "dolmen.modules": [
-        "App", "CompositionError", "DependencyCycleError", "DuplicateModuleError", "Module",
-        "Subscription", "UnknownDependencyError", "Work",
+        "App", "CompositionError", "DependencyCycleError", "DuplicateModuleError", "Handler",
+        "Module", "Subscription", "UnknownDependencyError", "Work", "on",
     ],
     "dolmen.di": [
         "CallInterceptor", "Container", "CrossModuleHook", "CrossModuleResolution", "Lifetime",

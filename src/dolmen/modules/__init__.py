@@ -1,7 +1,7 @@
 """Modules and their composition into one application."""
 
 from dolmen.modules._app import App
-from dolmen.modules._module import Module, Subscription
+from dolmen.modules._module import Handler, Module, Subscription, on
 from dolmen.modules._work import Work
 from dolmen.modules.exceptions import (
     CompositionError,
@@ -15,8 +15,10 @@ __all__ = [
     "CompositionError",
     "DependencyCycleError",
     "DuplicateModuleError",
+    "Handler",
     "Module",
     "Subscription",
     "UnknownDependencyError",
     "Work",
+    "on",
 ]
