@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from dolmen.di import Lifetime, provide, provide_value
     from dolmen.events import Event, EventPublisher
     from dolmen.http import Inject, problem_responses
-    from dolmen.modules import App, CompositionError, Module, Work, on
+    from dolmen.modules import App, CompositionError, Extension, Module, Work, on
     from dolmen.persistence import ModuleTables, UnitOfWork
 
 _HOMES = {
@@ -25,6 +25,7 @@ _HOMES = {
     "CompositionError": "dolmen.modules",
     "Event": "dolmen.events",
     "EventPublisher": "dolmen.events",
+    "Extension": "dolmen.modules",
     "Inject": "dolmen.http",
     "Lifetime": "dolmen.di",
     "Module": "dolmen.modules",
@@ -42,6 +43,7 @@ __all__ = [
     "CompositionError",
     "Event",
     "EventPublisher",
+    "Extension",
     "Inject",
     "Lifetime",
     "Module",

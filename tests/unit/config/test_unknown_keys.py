@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import BaseModel, ConfigDict
@@ -31,14 +33,14 @@ class Routing(BaseSettings):
 
 
 def load(
-    config_dir: Path, code: dict[str, object] | None = None, environ: dict[str, str] | None = None
+    config_dir: Path, code: Mapping[str, Any] | None = None, environ: dict[str, str] | None = None
 ) -> LoadedConfig:
     schema = {"routing": Routing}
     return load_config(schema, config_dir=config_dir, environ=environ or {}, code=code)
 
 
 def problems_of(
-    config_dir: Path, code: dict[str, object] | None = None, environ: dict[str, str] | None = None
+    config_dir: Path, code: Mapping[str, Any] | None = None, environ: dict[str, str] | None = None
 ) -> list[str]:
     with pytest.raises(ConfigurationError) as error:
         load(config_dir, code, environ)
