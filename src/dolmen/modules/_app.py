@@ -14,8 +14,7 @@ from pydantic import BaseModel
 
 from dolmen.config import AppSettings, ConfigSection, LoadedConfig, load_config
 from dolmen.di import Parameter, ProviderConfigurationError, ResolutionError, parameters_of
-from dolmen.events import EventSettings
-from dolmen.events._admin import EventAdmin
+from dolmen.events import EventAdmin, EventSettings
 from dolmen.events._outbox_table import tables as outbox_tables
 from dolmen.modules._checks import (
     check_public_keys,

@@ -7,7 +7,7 @@ import inspect
 from collections.abc import Sequence
 
 from dolmen.di import Container, ResolutionError, parameters_of
-from dolmen.events._delivery import DeliveryContext
+from dolmen.events import DeliveryContext
 from dolmen.modules._module import Module, Subscription
 from dolmen.modules.exceptions import CompositionError
 
