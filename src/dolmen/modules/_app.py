@@ -23,7 +23,7 @@ from dolmen.modules._checks import (
     collect_subscriptions,
 )
 from dolmen.modules._events import AppEvents
-from dolmen.modules._extension import DeliveryInterceptor, Extension
+from dolmen.modules._extension import DeliveryInterceptor, Extension, missing_hooks
 from dolmen.modules._gc import freeze_startup_objects
 from dolmen.modules._graph import ordered_modules
 from dolmen.modules._module import Module, Subscription
@@ -369,6 +369,12 @@ def _extension_sections(extensions: Sequence[Extension]) -> tuple[ConfigSection 
     """Each extension's section (read once), refusing an extension given twice."""
     seen: set[int] = set()
     for extension in extensions:
+        missing = missing_hooks(extension)
+        if missing:
+            raise CompositionError(
+                f"{extension!r} is not an extension: it has no {', '.join(missing)}; "
+                "subclass dolmen.Extension (every method has a default)"
+            )
         if id(extension) in seen:
             raise CompositionError(
                 f"extension {extension!r} is given twice; give each extension once"

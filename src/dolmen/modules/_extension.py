@@ -89,3 +89,22 @@ class Extension(Protocol):
     def wrap_asgi(self, asgi: ASGIApp) -> ASGIApp:
         """Wrap the app's ASGI application (the first extension's wrapper is outermost)."""
         return asgi
+
+
+HOOKS = (
+    "section",
+    "interceptors",
+    "delivery_interceptors",
+    "configure",
+    "on_database",
+    "start",
+    "stop",
+    "routers",
+    "wrap_asgi",
+)
+"""The methods of :class:`Extension`, in the order the app first calls them."""
+
+
+def missing_hooks(extension: object) -> list[str]:
+    """The methods of the protocol that ``extension`` lacks."""
+    return [name for name in HOOKS if not callable(getattr(extension, name, None))]

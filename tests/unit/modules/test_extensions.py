@@ -129,6 +129,18 @@ def test_an_extension_object_given_twice_is_refused() -> None:
         app_with(plain, plain)
 
 
+def test_an_object_that_is_not_an_extension_is_refused_with_the_way_out() -> None:
+    class Almost:
+        def routers(self) -> Sequence[APIRouter]:
+            return ()
+
+    with pytest.raises(CompositionError) as error:
+        app_with(Almost())  # type: ignore[arg-type]
+    message = str(error.value)
+    assert "is not an extension: it has no section, interceptors, delivery_interceptors" in message
+    assert message.endswith("subclass dolmen.Extension (every method has a default)")
+
+
 def test_a_section_name_must_be_usable_in_files_and_variables() -> None:
     with pytest.raises(ValueError, match="not valid"):
         ConfigSection("Metrics", MetricsSettings, "x")
