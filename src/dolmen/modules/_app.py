@@ -14,9 +14,7 @@ from pydantic import BaseModel
 
 from dolmen.config import AppSettings, LoadedConfig, load_config
 from dolmen.di import Parameter, ProviderConfigurationError, ResolutionError, parameters_of
-from dolmen.events import EventSettings
-from dolmen.events._admin import EventAdmin
-from dolmen.events._outbox_table import tables as outbox_tables
+from dolmen.events import OUTBOX_TABLES, EventAdmin, EventBackend, EventSettings
 from dolmen.modules._checks import (
     check_public_keys,
     check_reserved_names,
@@ -47,6 +45,8 @@ class App:
     construction, so a mistake stops the start-up with a message naming the
     modules. Nothing connects or reads configuration until :meth:`start` (or
     the ASGI lifespan, when the app is served: an ``App`` is an ASGI app).
+    Its events run on the outbox in its database, or on ``event_backend``
+    (``EventBackend.in_memory()`` in tests).
     """
 
     def __init__(
@@ -57,6 +57,7 @@ class App:
         config: Mapping[str, Any] | None = None,
         config_dir: str | Path | None = None,
         environment: str | None = None,
+        event_backend: EventBackend | None = None,
     ) -> None:
         self.name = name
         self.modules: list[Module] = ordered_modules(modules)
@@ -79,6 +80,8 @@ class App:
         self._handler_parameters = {s: parameters_of(s.handler)[1:] for s in self.subscriptions}
         self.database: Database | None = None
         self._events: AppEvents | None = None
+        self._event_backend = event_backend
+        """The ports events run on (None: the SQL outbox of the app's database, at start)."""
         self._asgi: Any = None
 
     # -- lifecycle ------------------------------------------------------------------
@@ -146,7 +149,7 @@ class App:
         self._config = self.load_config()
         database = Database(
             self.settings.effective_database_url(self.name),
-            [outbox_tables, *(m.tables for m in self.modules if m.tables is not None)],
+            [OUTBOX_TABLES, *(m.tables for m in self.modules if m.tables is not None)],
             pool_size=self.settings.db_pool_size,
             max_overflow=self.settings.db_max_overflow,
         )
@@ -156,7 +159,8 @@ class App:
         assert isinstance(settings, EventSettings)  # the schema puts EventSettings there
         if dispatch is not None:
             settings = settings.model_copy(update={"dispatch": dispatch})
-        self._events = AppEvents(self, database, settings)
+        backend = self._event_backend or EventBackend.sql(database, settings)
+        self._events = AppEvents(self, backend, settings)
         started: list[Module] = []
         try:
             for module in self.modules:
