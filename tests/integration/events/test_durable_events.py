@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from typing import TypedDict
 
 import pytest
 from sqlalchemy import func, select, text
@@ -237,7 +238,15 @@ async def test_two_dispatchers_on_one_database_never_run_a_delivery_at_the_same_
         assert amounts == sorted(amounts)  # per-subject order held across both processes
 
 
-QUIET = {"poll_min_seconds": 60.0, "poll_max_seconds": 60.0, "lease_seconds": 300.0}
+class Polling(TypedDict):
+    """How often a dispatcher looks at the outbox unprompted, and how long its leases last."""
+
+    poll_min_seconds: float
+    poll_max_seconds: float
+    lease_seconds: float
+
+
+QUIET = Polling(poll_min_seconds=60.0, poll_max_seconds=60.0, lease_seconds=300.0)
 """A worker's events settings: without a hint, it looks at the outbox a minute after its last
 look (the lease's renewal, every 100 s, does not come sooner)."""
 
@@ -315,7 +324,7 @@ async def test_an_idle_dispatcher_runs_a_retry_when_it_falls_due_not_at_its_next
 ) -> None:
     # It polls 30 s apart and renews leases every 20 s: a retry due within 0.02 s (FAST)
     # waiting for either would take 20 s or more; the test gives it 10.
-    slow = {"poll_min_seconds": 30.0, "poll_max_seconds": 30.0, "lease_seconds": 60.0}
+    slow = Polling(poll_min_seconds=30.0, poll_max_seconds=30.0, lease_seconds=60.0)
     app = make_app(database_url, behaviour, **slow)
     behaviour.fail_first["count:ada"] = 1
     async with app.running():
