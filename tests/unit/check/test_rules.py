@@ -31,7 +31,7 @@ EXPECTED = [
     ("private-import", "src/acme/orders/web.py", 5),  # inside a function
     ("unused-dependency", "pyproject.toml", 25),
     ("module-layer-violation", "src/acme/shipping/service.py", 1),
-    ("undeclared-dependency", "src/acme/shipping/service.py", 2),  # file with PEP 695 syntax
+    ("undeclared-dependency", "src/acme/shipping/service.py", 2),
 ]
 
 
