@@ -93,8 +93,9 @@ def _remember(report: Report, output_format: str, printed: tuple[str, str, int])
         report.stats,
     )
     file = answer_file(root, settings.cache_dir, output_format)
+    declaring = {m.declared_at.rpartition(":")[0] for m in report.project.modules}
     with contextlib.suppress(OSError):  # a read-only folder: answer every time in full
-        store(file, key, report.folders, report.listed, printed)
+        store(file, key, report.folders, report.listed, report.stats, sorted(declaring), printed)
 
 
 @click.command("graph")
