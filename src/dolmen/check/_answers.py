@@ -98,16 +98,30 @@ def read_optional(path: str) -> bytes | None:
 
 
 def replay(argv: Sequence[str]) -> int | None:
-    """Print the remembered answer to ``dolmen check`` with ``argv``; None to run it for real.
+    """Answer ``dolmen check`` with ``argv`` without the CLI library; None to leave it to the CLI.
 
-    The files are not listed again: while every folder listed last time keeps its
-    modification time, no file was added, removed or renamed, so last time's list holds.
-    A folder that had changed just before it was listed is listed again and compared.
+    The remembered answer when it holds, else the check run at once (see
+    :mod:`dolmen.check._command`), for the plain forms ``check [PATH] [--format F]``.
     """
     parsed = _parse(argv)
     if parsed is None:
         return None
     path, output_format = parsed
+    code = _replayed(path, output_format)
+    if code is not None:
+        return code
+    from dolmen.check._command import check_plainly
+
+    return check_plainly(path, output_format)
+
+
+def _replayed(path: str, output_format: str) -> int | None:
+    """Print the remembered answer for this check; None when there is none that holds.
+
+    The files are not listed again: while every folder listed last time keeps its
+    modification time, no file was added, removed or renamed, so last time's list holds.
+    A folder that had changed just before it was listed is listed again and compared.
+    """
     root = os.path.realpath(path)
     try:
         pyproject = read_optional(os.path.join(root, "pyproject.toml"))

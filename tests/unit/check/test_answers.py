@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 REPLAYED = "<answered from the last run>"
+WITH_CLICK = "<the CLI library was loaded>"
 PROBE = f"""
 import os, sys, time
 if "CHECK_TIME_NS" in os.environ:  # the check's clock, stopped where the test says
@@ -20,6 +21,8 @@ try:
 finally:
     if "dolmen.check._rules" not in sys.modules:
         sys.stderr.write({REPLAYED!r})
+    if "click" in sys.modules:
+        sys.stderr.write({WITH_CLICK!r})
 """
 
 
@@ -38,9 +41,26 @@ def check(
         [sys.executable, "-c", PROBE, "check", str(root), *args],
         capture_output=True, text=True, timeout=60, env=clean,
     )  # fmt: skip
+    done.stderr = done.stderr.removesuffix(WITH_CLICK)
     replayed = done.stderr.endswith(REPLAYED)
     done.stderr = done.stderr.removesuffix(REPLAYED)
     return done, replayed
+
+
+def test_a_check_in_full_does_without_the_cli_library_but_its_errors_do_not(
+    acme: Path,
+) -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DOLMEN_")}
+    command = [sys.executable, "-c", PROBE, "check", str(acme), "--format", "json"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, env=clean)
+    assert done.returncode == 1
+    assert not done.stderr.endswith(WITH_CLICK)
+    assert len(json.loads(done.stdout)["violations"]) == 17
+    (acme / "pyproject.toml").write_text("[tool.dolmen.check]\nroots = 'src'\n")
+    broken = subprocess.run(command, capture_output=True, text=True, timeout=60, env=clean)
+    assert broken.returncode == 2
+    assert broken.stderr.startswith("configuration error in ")
+    assert broken.stderr.endswith(WITH_CLICK)
 
 
 def age(root: Path, seconds: float = 3600) -> float:
