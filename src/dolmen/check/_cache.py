@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from dolmen.check._files import CACHE_VERSION, make_cache_dir, settled
+from dolmen.check._files import CACHE_VERSION, make_cache_dir, settled, warn_discarded
 from dolmen.check._imports import RawImport, UnreadableFile, scan_bytes
 from dolmen.check._syntax import Suppression, SyntaxVerdict, suppressions_in, syntax_error
 
@@ -82,11 +82,7 @@ class ImportCache:
                 if version == CACHE_VERSION:
                     self.entries = entries
             except (EOFError, ValueError, TypeError) as error:
-                import logging  # only to say a cache file is discarded
-
-                logging.getLogger("dolmen.check").warning(
-                    "discarding %s, which cannot be read (%s)", self.file, error
-                )
+                warn_discarded(self.file, error)
                 self.entries = {}
 
     def _fresh(self, path: str, mtime: int, size: int) -> Entry | None:
@@ -129,14 +125,13 @@ class ImportCache:
                     scanned = scan_path(path, self.judge_syntax)
                 yield scanned
             return
-        from concurrent.futures import ProcessPoolExecutor  # costs 10 ms: only when used
+        from dolmen.check._workers import scan_in_children
 
         size = min(max(len(paths) // (workers * 8), 50), 250)
         chunks = [paths[i : i + size] for i in range(0, len(paths), size)]
         scan = functools.partial(_scan_many, judge_syntax=self.judge_syntax)
-        with ProcessPoolExecutor(workers) as pool:
-            for chunk in pool.map(scan, chunks):
-                yield from marshal.loads(chunk)
+        for chunk in scan_in_children(chunks, workers, scan):
+            yield from chunk
 
     def save(self, keep: set[str]) -> None:
         """Write the cache back, forgetting files that no longer exist."""

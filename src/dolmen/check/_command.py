@@ -9,7 +9,6 @@ or of the check) is left to the full command, which reports it as the CLI does.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import sys
 from pathlib import Path
@@ -18,17 +17,15 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from dolmen.check._runner import Report
 
-LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
-"""How the CLI logs (``dolmen.cli._loading.LOG_FORMAT``): a discarded cache says so alike."""
-
 
 def check_plainly(path: str, output_format: str) -> int | None:
     """Check the codebase at ``path``, print the answer; None to leave it to the CLI."""
     if not os.path.isdir(path):
         return None  # the CLI says what is wrong with the path
+    from dolmen.check import _files
     from dolmen.check._runner import run_check
 
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    _files.cli_logging = True  # a discarded cache file is logged as the CLI logs
     try:
         report = run_check(Path(path))
     except Exception:  # the CLI runs it again (the caches make that quick) and reports it
