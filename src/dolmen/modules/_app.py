@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from dolmen.config import AppSettings, LoadedConfig, load_config
-from dolmen.di import Parameter, ProviderConfigurationError, ResolutionError, parameters_of
+from dolmen.di import (
+    Interceptor,
+    Parameter,
+    ProviderConfigurationError,
+    ResolutionError,
+    parameters_of,
+)
 from dolmen.events import EventSettings
 from dolmen.events._admin import EventAdmin
 from dolmen.events._outbox_table import tables as outbox_tables
@@ -47,6 +53,8 @@ class App:
     construction, so a mistake stops the start-up with a message naming the
     modules. Nothing connects or reads configuration until :meth:`start` (or
     the ASGI lifespan, when the app is served: an ``App`` is an ASGI app).
+    ``interceptors`` run where one module obtains and calls another's services
+    (:class:`dolmen.di.Interceptor`).
     """
 
     def __init__(
@@ -57,6 +65,7 @@ class App:
         config: Mapping[str, Any] | None = None,
         config_dir: str | Path | None = None,
         environment: str | None = None,
+        interceptors: Sequence[Interceptor] = (),
     ) -> None:
         self.name = name
         self.modules: list[Module] = ordered_modules(modules)
@@ -68,7 +77,9 @@ class App:
         self._code_config: dict[str, Any] = {k: dict(v) for k, v in (config or {}).items()}
         self._config: LoadedConfig | None = None
         try:
-            self.container = build_container(self.modules, lambda name: self.config.section(name))
+            self.container = build_container(
+                self.modules, lambda name: self.config.section(name), interceptors
+            )
             self.subscriptions = collect_subscriptions(self.modules, self.container)
             check_route_injections(self.modules, self.container)
             self.container.validate()
