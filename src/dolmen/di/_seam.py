@@ -122,7 +122,7 @@ class Seam:
             return instance
         proxy_class = self._proxies.get(type(instance))
         if proxy_class is None:
-            proxy_class = self._proxies[type(instance)] = _proxy_class(self._calls)
+            proxy_class = self._proxies[type(instance)] = _proxy_class(type(instance), self._calls)
         return proxy_class(instance, resolution)
 
 
@@ -193,8 +193,9 @@ class ServiceProxy:
         return f"<proxy for {self._dolmen_target!r} seen from module {caller!r}>"
 
 
-def _proxy_class(chain: tuple[CallInterceptor, ...]) -> type[ServiceProxy]:
-    return type("ServiceProxy", (ServiceProxy,), {"__slots__": (), "_chain": chain})
+def _proxy_class(service: type[Any], chain: tuple[CallInterceptor, ...]) -> type[ServiceProxy]:
+    name = f"ServiceProxy[{service.__qualname__}]"
+    return type(name, (ServiceProxy,), {"__slots__": (), "_chain": chain})
 
 
 def _intercepted(name: str, chain: tuple[CallInterceptor, ...]) -> Callable[..., Any]:
