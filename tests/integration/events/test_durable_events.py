@@ -38,7 +38,8 @@ async def deposit(app: App, account: str, amount: int = 1) -> None:
 
 async def rows(app: App, handler: str) -> list[tuple[str, str, int]]:
     async with app.unit_of_work("tally", write=False) as work:
-        return await (await work.get(Tally)).rows(handler)
+        tally: Tally = await work.get(Tally)
+        return await tally.rows(handler)
 
 
 async def outbox_rows(app: App) -> int:
@@ -215,7 +216,7 @@ async def test_two_dispatchers_on_one_database_never_run_a_delivery_at_the_same_
     async with one.running(), two.running():
         for start in range(0, 300, 50):
             async with one.unit_of_work("ledger") as work:
-                ledger = await work.get(Ledger)
+                ledger: Ledger = await work.get(Ledger)
                 for number in range(start, start + 50):
                     await ledger.deposit(f"acct{number % 7}", number)
         await asyncio.gather(one.drain_events(retries=True), two.drain_events(retries=True))
@@ -325,7 +326,7 @@ async def test_an_idle_dispatcher_runs_the_next_event_of_a_subject_once_the_one_
     app = make_app(database_url, behaviour, **QUIET)  # its next poll: a minute away
     async with app.running():
         async with app.unit_of_work("ledger") as work:
-            ledger = await work.get(Ledger)
+            ledger: Ledger = await work.get(Ledger)
             for amount in (1, 2, 3):
                 await ledger.deposit("ada", amount)  # ordered_deposit: one at a time, in order
         for _ in range(3000):  # 30 s at most
