@@ -20,8 +20,7 @@ from dolmen.di import (
     ResolutionError,
     parameters_of,
 )
-from dolmen.events import EventAdmin, EventSettings
-from dolmen.events._outbox_table import tables as outbox_tables
+from dolmen.events import OUTBOX_TABLES, EventAdmin, EventBackend, EventSettings
 from dolmen.modules._checks import (
     check_public_keys,
     check_route_injections,
@@ -59,6 +58,8 @@ class App:
     (:class:`dolmen.di.Interceptor`), with those the extensions declare.
     ``extensions`` plug in at fixed points of the start sequence (see
     :class:`~dolmen.modules.Extension`); the health probes are always the first.
+    Its events run on the outbox in its database, or on ``event_backend``
+    (``EventBackend.in_memory()`` in tests).
     """
 
     def __init__(
@@ -70,6 +71,7 @@ class App:
         config_dir: str | Path | None = None,
         environment: str | None = None,
         extensions: Sequence[Extension] = (),
+        event_backend: EventBackend | None = None,
         interceptors: Sequence[Interceptor] = (),
     ) -> None:
         self.name = name
@@ -113,6 +115,8 @@ class App:
         self._events: AppEvents | None = None
         self._fastapi: FastAPI | None = None
         self._asgi: ASGIApp | None = None
+        self._event_backend = event_backend
+        """The ports events run on (None: the SQL outbox of the app's database, at start)."""
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -192,7 +196,7 @@ class App:
             await extension.configure(self, config.section(section.name) if section else None)
         database = Database(
             self.settings.effective_database_url(self.name),
-            [outbox_tables, *(m.tables for m in self.modules if m.tables is not None)],
+            [OUTBOX_TABLES, *(m.tables for m in self.modules if m.tables is not None)],
             pool_size=self.settings.db_pool_size,
             max_overflow=self.settings.db_max_overflow,
         )
@@ -204,7 +208,9 @@ class App:
         try:
             for extension in self.extensions:
                 await extension.on_database(database)
-            self._events = AppEvents(self, database, self._event_settings(dispatch))
+            settings = self._event_settings(dispatch)
+            backend = self._event_backend or EventBackend.sql(database, settings)
+            self._events = AppEvents(self, backend, settings)
             for module in self.modules:
                 for hook in module.on_startup:
                     await self._call_hook(module, hook)
