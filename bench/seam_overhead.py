@@ -40,7 +40,6 @@ from dolmen.di import (
     CrossModuleResolution,
     Interceptor,
     InterceptorRole,
-    Lifetime,
     ModuleCall,
     provide,
 )
@@ -97,7 +96,6 @@ def drive(coroutine: Coroutine[Any, Any, Any]) -> Any:
 def container(interceptors: list[Interceptor]) -> Container:
     built = Container({"catalog": frozenset(), "orders": frozenset({"catalog"})}, interceptors)
     built.register("catalog", provide(Pricing, FixedPricing, public=True))
-    built.register("catalog", provide(FixedPricing, lifetime=Lifetime.APP))
     return built
 
 
