@@ -17,6 +17,7 @@ import inspect
 import types
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, ClassVar
 
 from dolmen.di.exceptions import ProviderConfigurationError
@@ -206,9 +207,8 @@ def _intercepted(name: str, chain: tuple[CallInterceptor, ...]) -> Callable[...,
 
         def method(proxy: ServiceProxy, *args: Any, **kwargs: Any) -> Awaitable[Any]:
             r = proxy._dolmen_resolution
-            target = proxy._dolmen_target
             call = ModuleCall(r.caller, r.target, r.key, name, args, kwargs)
-            return only(call, lambda: getattr(target, name)(*args, **kwargs))
+            return only(call, partial(getattr(proxy._dolmen_target, name), *args, **kwargs))
 
         return _named(method, name)
 
