@@ -70,7 +70,7 @@ def log_frames(path: Path) -> int:
 async def add_notes(app: App, *texts: str) -> None:
     """Add ``texts`` in one unit of work (one commit)."""
     async with app.unit_of_work("notes") as work:
-        notes = await work.get(Notes)
+        notes: Notes = await work.get(Notes)
         for text in texts:
             await notes.add(text)
 

@@ -34,10 +34,13 @@ EXPECTED = {
         "is_unique_violation", "normalize_url", "schema_change", "sqlstate",
     ],
     "dolmen.events": [
-        "DeadLetter", "DeliveryContext", "Dispatcher", "Envelope", "Event", "EventAdmin",
+        "OUTBOX_TABLES", "Claimed", "Clock", "DeadLetter", "DeliveryContext", "DeliveryQueue",
+        "DeliveryStore", "Dispatcher", "Envelope", "Event", "EventAdmin", "EventBackend",
         "EventDeclarationError", "EventPublisher", "EventSettings", "ForeignEventError",
-        "HandlerStats", "LockFileError", "ModulePublisher", "NonRetryable", "OutboxError",
-        "PendingEvents", "PoisonEvent", "Retry", "UpcastError",
+        "HandlerStats", "InMemoryDeliveryStore", "LeaseLost", "LockFileError",
+        "ModulePublisher", "NewDelivery", "NonRetryable", "Outbox", "OutboxError",
+        "PendingEvents", "PoisonEvent", "Retry", "Runner", "Selection", "SqlDeliveryStore",
+        "SystemClock", "UpcastError", "Wakeup",
     ],
     "dolmen.config": [
         "AppSettings", "ConfigSection", "ConfigurationError", "LoadedConfig", "Problem", "Secret",

@@ -98,7 +98,8 @@ RULES: dict[str, str] = {
     "forbidden-import": "a layer imports a third-party package it must not depend on",
     "unused-dependency": "a declared dependency is never imported",
     "outside-import": "code outside every module imports a module's private part",
-    "parse-error": "a file could not be read as Python",
+    "parse-error": "a file could not be read or parsed as Python",
+    "unused-suppression": "a suppression comment matches no violation",
     "event-schema": "an event changed in a way that breaks its stored events (see the events lock)",
 }
 """Every rule id and what it means (stable: suppressions and baselines name them)."""

@@ -14,8 +14,7 @@ from pydantic import BaseModel
 
 from dolmen.config import AppSettings, ConfigSection, LoadedConfig, load_config
 from dolmen.di import Parameter, ProviderConfigurationError, ResolutionError, parameters_of
-from dolmen.events import EventAdmin, EventSettings
-from dolmen.events._outbox_table import tables as outbox_tables
+from dolmen.events import OUTBOX_TABLES, EventAdmin, EventBackend, EventSettings
 from dolmen.modules._checks import (
     check_public_keys,
     check_route_injections,
@@ -51,6 +50,8 @@ class App:
 
     ``extensions`` plug in at fixed points of the start sequence (see
     :class:`~dolmen.modules.Extension`); the health probes are always the first.
+    Its events run on the outbox in its database, or on ``event_backend``
+    (``EventBackend.in_memory()`` in tests).
     """
 
     def __init__(
@@ -62,6 +63,7 @@ class App:
         config_dir: str | Path | None = None,
         environment: str | None = None,
         extensions: Sequence[Extension] = (),
+        event_backend: EventBackend | None = None,
     ) -> None:
         self.name = name
         self.modules: list[Module] = ordered_modules(modules)
@@ -101,6 +103,8 @@ class App:
         self._events: AppEvents | None = None
         self._fastapi: FastAPI | None = None
         self._asgi: ASGIApp | None = None
+        self._event_backend = event_backend
+        """The ports events run on (None: the SQL outbox of the app's database, at start)."""
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -180,7 +184,7 @@ class App:
             await extension.configure(self, config.section(section.name) if section else None)
         database = Database(
             self.settings.effective_database_url(self.name),
-            [outbox_tables, *(m.tables for m in self.modules if m.tables is not None)],
+            [OUTBOX_TABLES, *(m.tables for m in self.modules if m.tables is not None)],
             pool_size=self.settings.db_pool_size,
             max_overflow=self.settings.db_max_overflow,
         )
@@ -192,7 +196,9 @@ class App:
         try:
             for extension in self.extensions:
                 await extension.on_database(database)
-            self._events = AppEvents(self, database, self._event_settings(dispatch))
+            settings = self._event_settings(dispatch)
+            backend = self._event_backend or EventBackend.sql(database, settings)
+            self._events = AppEvents(self, backend, settings)
             for module in self.modules:
                 for hook in module.on_startup:
                     await self._call_hook(module, hook)
