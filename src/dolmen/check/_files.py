@@ -196,6 +196,23 @@ def settled(mtimes: Iterable[int]) -> bool:
     return all(mtime < limit for mtime in mtimes)
 
 
+LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
+"""How the CLI logs (``dolmen.cli._loading.LOG_FORMAT``)."""
+cli_logging = False
+"""Set by the check command run without the CLI: configure logging as the CLI does, if used."""
+
+
+def warn_discarded(path: object, error: Exception) -> None:
+    """Say that a cache file that cannot be read is discarded (logging loads only then)."""
+    import logging
+
+    if cli_logging:
+        logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    logging.getLogger("dolmen.check").warning(
+        "discarding %s, which cannot be read (%s)", path, error
+    )
+
+
 def make_cache_dir(path: str | os.PathLike[str]) -> None:
     """Make the cache folder, git-ignored, if it is missing."""
     os.makedirs(path, exist_ok=True)
