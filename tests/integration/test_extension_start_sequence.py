@@ -119,3 +119,22 @@ async def test_readiness_follows_the_app_through_the_health_probes(database_url:
     async with app.running():
         assert await ready() == (200, None)
     assert await ready() == (503, "database unreachable: RuntimeError")
+
+
+async def test_when_event_delivery_cannot_start_the_modules_stop_and_the_database_closes(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dolmen.modules._events import AppEvents
+
+    async def refuse(self: AppEvents) -> None:
+        raise ConnectionError("no listener")
+
+    monkeypatch.setattr(AppEvents, "start", refuse)
+    log: list[str] = []
+    extensions = [Recorder("a", log)]
+    config = {"app": {"database_url": database_url}}
+    app = App("t", modules(log), extensions=extensions, config=config)
+    with pytest.raises(ConnectionError, match="no listener"):
+        await app.start()
+    assert log[-2:] == ["catalog.on_startup", "catalog.on_shutdown"]  # a.start never ran
+    assert not app.started

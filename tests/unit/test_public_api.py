@@ -17,10 +17,10 @@ EXPECTED = {
         "UnknownDependencyError", "Work", "on",
     ],
     "dolmen.di": [
-        "CallInterceptor", "Container", "CrossModuleHook", "CrossModuleResolution", "Lifetime",
-        "MissingProviderError", "ModuleCall", "NotVisibleError", "Parameter", "Provider",
-        "ProviderConfigurationError", "ResolutionError", "ServiceProxy", "ServiceScope",
-        "intercepting", "parameters_of", "provide", "provide_value",
+        "CallInterceptor", "Container", "CrossModuleHook", "CrossModuleResolution", "Interceptor",
+        "InterceptorRole", "Lifetime", "MissingProviderError", "ModuleCall", "NotVisibleError",
+        "Parameter", "Provider", "ProviderConfigurationError", "ResolutionError", "ServiceProxy",
+        "ServiceScope", "parameters_of", "provide", "provide_value",
     ],
     "dolmen.http": [
         "PROBLEM_JSON", "HealthProbes", "Inject", "RequestWork", "ServedApp", "ServedModule",

@@ -8,18 +8,15 @@ run), they are scanned in several processes.
 from __future__ import annotations
 
 import functools
-import logging
 import marshal
 import os
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from dolmen.check._files import CACHE_VERSION, make_cache_dir, settled
+from dolmen.check._files import CACHE_VERSION, make_cache_dir, settled, warn_discarded
 from dolmen.check._imports import RawImport, UnreadableFile, scan_bytes
 from dolmen.check._syntax import Suppression, SyntaxVerdict, suppressions_in, syntax_error
-
-logger = logging.getLogger("dolmen.check")
 
 PARALLEL_FROM = 400
 """Below this many files to read, one process is faster than starting a pool."""
@@ -41,6 +38,11 @@ def scan_path(path: str, judge_syntax: bool = True) -> FileScan:
             data = file.read()
     except OSError as error:
         return (1, f"this file cannot be read: {error.strerror or error}"), None, ()
+    return scan_data(data, path, judge_syntax)
+
+
+def scan_data(data: bytes, path: str, judge_syntax: bool = True) -> FileScan:
+    """Scan one file's bytes: its imports, its syntax (when judged) and its suppressions."""
     try:  # decoded as Python does: BOM, encoding declaration
         scanned = tuple(tuple(i) for i in scan_bytes(data))
     except UnreadableFile as error:
@@ -48,6 +50,13 @@ def scan_path(path: str, judge_syntax: bool = True) -> FileScan:
     syntax = syntax_error(data, path) if judge_syntax else None
     suppressions = suppressions_in(data) if b"dolmen:" in data else ()
     return scanned, syntax, suppressions  # type: ignore[return-value]
+
+
+def scan_quietly(data: bytes, path: str, judge_syntax: bool) -> FileScan:
+    """:func:`scan_data` with warnings silenced (they are the file's business)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return scan_data(data, path, judge_syntax)
 
 
 def _scan_many(paths: Sequence[str], judge_syntax: bool) -> bytes:
@@ -73,7 +82,7 @@ class ImportCache:
                 if version == CACHE_VERSION:
                     self.entries = entries
             except (EOFError, ValueError, TypeError) as error:
-                logger.warning("discarding %s, which cannot be read (%s)", self.file, error)
+                warn_discarded(self.file, error)
                 self.entries = {}
 
     def _fresh(self, path: str, mtime: int, size: int) -> Entry | None:
@@ -116,14 +125,13 @@ class ImportCache:
                     scanned = scan_path(path, self.judge_syntax)
                 yield scanned
             return
-        from concurrent.futures import ProcessPoolExecutor  # costs 10 ms: only when used
+        from dolmen.check._workers import scan_in_children
 
         size = min(max(len(paths) // (workers * 8), 50), 250)
         chunks = [paths[i : i + size] for i in range(0, len(paths), size)]
         scan = functools.partial(_scan_many, judge_syntax=self.judge_syntax)
-        with ProcessPoolExecutor(workers) as pool:
-            for chunk in pool.map(scan, chunks):
-                yield from marshal.loads(chunk)
+        for chunk in scan_in_children(chunks, workers, scan):
+            yield from chunk
 
     def save(self, keep: set[str]) -> None:
         """Write the cache back, forgetting files that no longer exist."""

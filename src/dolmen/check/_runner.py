@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import logging
 import marshal
 import time
 from collections.abc import Iterator
@@ -15,7 +13,7 @@ from dolmen.check._baseline import read_baseline, split_by_baseline
 from dolmen.check._cache import ImportCache, write_atomically
 from dolmen.check._event_schemas import RULE as EVENT_SCHEMA
 from dolmen.check._event_schemas import read_events_lock, start_schema_check
-from dolmen.check._files import CACHE_VERSION, Folder, settled, stat_files
+from dolmen.check._files import CACHE_VERSION, Folder, settled, stat_files, warn_discarded
 from dolmen.check._imports import UnreadableFile
 from dolmen.check._model import CheckSettings, Violation
 from dolmen.check._project import Project, load_project
@@ -29,8 +27,6 @@ from dolmen.check._suppressions import (
 )
 from dolmen.check._syntax import PYTHON, Suppression
 from dolmen.check.exceptions import CheckConfigError
-
-logger = logging.getLogger("dolmen.check")
 
 
 @dataclass
@@ -226,18 +222,21 @@ def _fingerprint(
     listed: list[tuple[str, str]],
     stats: list[tuple[int, int]],
     lock: bytes | None,
-) -> str:
-    """What a run's findings depend on: settings, modules, app, events lock, every file."""
-    digest = hashlib.blake2b(digest_size=20)
+) -> bytes:
+    """What a run's findings depend on: settings, modules, app, events lock, every file.
+
+    Kept whole rather than hashed: comparing it costs less than loading a hash library.
+    """
     inputs = (project.settings, project.modules, project.app, project.app_dir, project.skipped)
-    digest.update(repr(inputs).encode())
-    digest.update(b"-" if lock is None else b"+%d\0%s" % (len(lock), lock))
-    for (relative, _), (mtime, size) in zip(listed, stats, strict=True):
-        digest.update(f"{relative}\0{mtime}\0{size}\n".encode())
-    return digest.hexdigest()
+    files = "".join(
+        f"{relative}\0{mtime}\0{size}\n"
+        for (relative, _), (mtime, size) in zip(listed, stats, strict=True)
+    )
+    lock_part = b"-" if lock is None else b"+%d\0%s" % (len(lock), lock)
+    return b"\0".join((repr(inputs).encode(), lock_part, files.encode()))
 
 
-def _remembered(cache_dir: Path | None, key: str) -> Remembered | None:
+def _remembered(cache_dir: Path | None, key: bytes) -> Remembered | None:
     """The last run's results, when its key is ``key``; a file that cannot be read is dropped."""
     if cache_dir is None:
         return None
@@ -252,7 +251,7 @@ def _remembered(cache_dir: Path | None, key: str) -> Remembered | None:
             return None
         return _results_from(plain)
     except (EOFError, ValueError, TypeError) as error:
-        logger.warning("discarding %s, which cannot be read (%s)", path, error)
+        warn_discarded(path, error)
         return None
 
 

@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from dolmen.config import AppSettings, ConfigSection, LoadedConfig, load_config
-from dolmen.di import Parameter, ProviderConfigurationError, ResolutionError, parameters_of
+from dolmen.di import (
+    Interceptor,
+    Parameter,
+    ProviderConfigurationError,
+    ResolutionError,
+    parameters_of,
+)
 from dolmen.events import OUTBOX_TABLES, EventAdmin, EventBackend, EventSettings
 from dolmen.modules._checks import (
     check_public_keys,
@@ -48,6 +54,8 @@ class App:
     modules. Nothing connects or reads configuration until :meth:`start` (or
     the ASGI lifespan, when the app is served: an ``App`` is an ASGI app).
 
+    ``interceptors`` run where one module obtains and calls another's services
+    (:class:`dolmen.di.Interceptor`), with those the extensions declare.
     ``extensions`` plug in at fixed points of the start sequence (see
     :class:`~dolmen.modules.Extension`); the health probes are always the first.
     Its events run on the outbox in its database, or on ``event_backend``
@@ -64,6 +72,7 @@ class App:
         environment: str | None = None,
         extensions: Sequence[Extension] = (),
         event_backend: EventBackend | None = None,
+        interceptors: Sequence[Interceptor] = (),
     ) -> None:
         self.name = name
         self.modules: list[Module] = ordered_modules(modules)
@@ -81,19 +90,22 @@ class App:
         self.environment = environment
         self._code_config: dict[str, Any] = {k: dict(v) for k, v in (config or {}).items()}
         self._config: LoadedConfig | None = None
+        # Declarations, read once like the modules': the App's own interceptors first, then
+        # the extensions' in their order (the seam orders them by role, then by this order).
+        self.interceptors: tuple[Interceptor, ...] = (
+            *interceptors,
+            *(interceptor for e in self.extensions for interceptor in e.interceptors()),
+        )
         try:
-            self.container = build_container(self.modules, lambda name: self.config.section(name))
+            self.container = build_container(
+                self.modules, lambda name: self.config.section(name), self.interceptors
+            )
             self.subscriptions = collect_subscriptions(self.modules, self.container)
             check_route_injections(self.modules, self.container)
             self.container.validate()
         except (ProviderConfigurationError, ResolutionError) as error:
             raise CompositionError(str(error)) from error
         self.error_map = collect_errors(self.modules)
-        # Declarations, read once like the modules': the seam and the event runtime take
-        # them from here (issue 14: App(interceptors=...) and the event runtime's extension).
-        self.interceptors: tuple[Any, ...] = tuple(
-            interceptor for e in self.extensions for interceptor in e.interceptors()
-        )
         self.delivery_interceptors: tuple[DeliveryInterceptor, ...] = tuple(
             interceptor for e in self.extensions for interceptor in e.delivery_interceptors()
         )

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from dolmen.config import ConfigSection
+from dolmen.di import Interceptor
 from dolmen.events import DeliveryContext
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ class Extension(Protocol):
         """Its configuration section (``[metrics]``), validated with the app's; None: none."""
         return None
 
-    def interceptors(self) -> Sequence[Any]:
+    def interceptors(self) -> Sequence[Interceptor]:
         """Interceptors of the cross-module seam (``dolmen.di``), read once by ``App(...)``.
 
         Their place in the chain follows their role: placement innermost, observability

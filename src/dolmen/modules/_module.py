@@ -126,8 +126,11 @@ class Module:
         self.on_shutdown: tuple[Callable[..., Any], ...] = tuple(on_shutdown)
         self.subscriptions: list[Subscription] = []
         for item in handlers:
-            declared = item if isinstance(item, Handler) else Handler(_event_type_of(item), item)
-            self._subscribe(declared)
+            if isinstance(item, Handler):
+                _check_annotation(item)
+                self._subscribe(item)
+            else:
+                self._subscribe(Handler(_event_type_of(item), item))
 
     def on(
         self, event_type: type[Event], *, retry: Retry | None = None, ordered: bool = False
@@ -143,7 +146,9 @@ class Module:
         """
 
         def register(handler: HandlerT) -> HandlerT:
-            self._subscribe(Handler(event_type, handler, retry, ordered))
+            declared = Handler(event_type, handler, retry, ordered)
+            _check_annotation(declared)
+            self._subscribe(declared)
             return handler
 
         return register
@@ -167,22 +172,49 @@ class Module:
 
 def _event_type_of(function: Callable[..., Any]) -> type[Event]:
     """The event a handler takes: the annotation of its first parameter."""
-    name = getattr(function, "__qualname__", repr(function))
     try:
-        first = next(iter(inspect.signature(function).parameters), None)
-        annotation = typing.get_type_hints(function).get(first) if first else None
+        annotation = _first_annotation(function)
     except (NameError, TypeError, ValueError) as error:
         raise CompositionError(
-            f"cannot read the annotations of handler {name}: {error}; import the types its "
-            "parameters name where the handler is defined (not only under TYPE_CHECKING)"
+            f"cannot read the annotations of handler {_name(function)}: {error}; import the "
+            "types its parameters name where the handler is defined (not only under "
+            "TYPE_CHECKING)"
         ) from error
     if not (isinstance(annotation, type) and issubclass(annotation, Event)):
         raise CompositionError(
-            f"handler {name} is listed in handlers= without an event type: annotate its first "
-            f"parameter with the event it handles ('event: OrderPlaced'), or list it as "
-            "on(EventType, handler)"
+            f"handler {_name(function)} is listed in handlers= without an event type: annotate "
+            "its first parameter with the event it handles ('event: OrderPlaced'), or list it "
+            "as on(EventType, handler)"
         )
     return annotation
+
+
+def _check_annotation(declared: Handler) -> None:
+    """A handler named for one event but annotated with another is a mistake: refuse it."""
+    try:
+        annotation = _first_annotation(declared.function)
+    except (NameError, TypeError, ValueError):
+        return  # not readable yet: the app reports it when it reads the parameters
+    if (
+        isinstance(annotation, type)
+        and issubclass(annotation, Event)
+        and not issubclass(declared.event_type, annotation)
+    ):
+        raise CompositionError(
+            f"handler {_name(declared.function)} is declared for "
+            f"{declared.event_type.event_name!r} but its first parameter is annotated "
+            f"{annotation.__name__}; it would receive a {declared.event_type.__name__}: "
+            "declare it for the event it is written for, or fix the annotation"
+        )
+
+
+def _first_annotation(function: Callable[..., Any]) -> Any:
+    first = next(iter(inspect.signature(function).parameters), None)
+    return typing.get_type_hints(function).get(first) if first else None
+
+
+def _name(function: Callable[..., Any]) -> str:
+    return str(getattr(function, "__qualname__", repr(function)))
 
 
 def _caller_package() -> str:

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from typing import Any, Protocol
+from typing import Protocol
 
 import pytest
 
 from dolmen.di import (
     Container,
-    CrossModuleResolution,
     Lifetime,
     MissingProviderError,
-    ModuleCall,
     NotVisibleError,
     ProviderConfigurationError,
     ResolutionError,
-    intercepting,
     provide,
     provide_value,
 )
@@ -289,54 +286,3 @@ async def test_provide_value_serves_an_existing_instance() -> None:
     container = Container({"a": frozenset()})
     container.register("a", provide_value(Clock, clock))
     assert await container.resolve(Clock, "a", None) is clock
-
-
-async def test_cross_module_hooks_see_only_calls_that_cross_a_boundary() -> None:
-    container = make_container()
-    seen: list[CrossModuleResolution] = []
-
-    def hook(resolution: CrossModuleResolution, instance: Any) -> Any:
-        seen.append(resolution)
-        return instance
-
-    container.add_hook(hook)
-    scope = container.scope()
-    await scope.get(Pricing, "catalog")
-    assert seen == []
-    await scope.get(Checkout, "orders")
-    assert seen == [CrossModuleResolution("orders", "catalog", Pricing)]
-
-
-async def test_a_hook_can_replace_the_service_another_module_gets() -> None:
-    class RemotePricing:
-        """What a split deployment would hand out instead."""
-
-        async def price(self, sku: str) -> int:
-            return 100
-
-    container = make_container()
-    container.add_hook(lambda resolution, instance: RemotePricing())
-    checkout: Checkout = await container.scope().get(Checkout, "orders")
-    assert await checkout.pricing.price("abc") == 100
-    assert await (await container.scope().get(Pricing, "catalog")).price("abc") == 3
-
-
-async def test_interceptors_run_around_every_cross_module_coroutine_call() -> None:
-    container = make_container()
-    calls: list[str] = []
-
-    async def outer(call: ModuleCall, proceed: Any) -> Any:
-        calls.append(f"outer {call.caller}->{call.target}.{call.method}{call.args}")
-        result = await proceed()
-        calls.append(f"outer got {result}")
-        return result
-
-    async def inner(call: ModuleCall, proceed: Any) -> Any:
-        calls.append("inner")
-        return await proceed() * 10
-
-    container.add_hook(intercepting([outer, inner]))
-    checkout: Checkout = await container.scope().get(Checkout, "orders")
-    assert await checkout.pricing.price("abcd") == 40
-    assert calls == ["outer orders->catalog.price('abcd',)", "inner", "outer got 40"]
-    assert checkout.pricing.describe() == "fixed"  # type: ignore[attr-defined]

@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dolmen import App, Extension, Module
 from dolmen.config import ConfigSection, ConfigurationError
-from dolmen.di import ModuleCall
+from dolmen.di import Interceptor, InterceptorRole, ModuleCall
 from dolmen.events import DeliveryContext, EventSettings
 from dolmen.modules import CompositionError, DeliveryInterceptor
 
@@ -160,22 +160,30 @@ async def time_handler(delivery: DeliveryContext, proceed: Callable[[], Awaitabl
     await proceed()
 
 
+TRACING = Interceptor("tracing", call=trace)
+PLACEMENT = Interceptor("placement", call=place, role=InterceptorRole.PLACEMENT)
+
+
 class Observability(Extension):
-    def interceptors(self) -> Sequence[Any]:
-        return [trace]
+    def interceptors(self) -> Sequence[Interceptor]:
+        return [TRACING]
 
     def delivery_interceptors(self) -> Sequence[DeliveryInterceptor]:
         return [time_handler]
 
 
 class Placement(Extension):
-    def interceptors(self) -> Sequence[Any]:
-        return [place]
+    def interceptors(self) -> Sequence[Interceptor]:
+        return [PLACEMENT]
 
 
 def test_interceptors_are_declared_once_at_composition_in_extension_order() -> None:
     app = app_with(Observability(), Placement(), Plain())
-    assert app.interceptors == (trace, place)
+    assert app.interceptors == (TRACING, PLACEMENT)
+    assert app.container.interceptors == (TRACING, PLACEMENT)  # outermost first, by role
+    reversed_app = app_with(Placement(), Observability())
+    assert reversed_app.interceptors == (PLACEMENT, TRACING)
+    assert reversed_app.container.interceptors == (TRACING, PLACEMENT)
     assert app.delivery_interceptors == (time_handler,)
     assert app_with().interceptors == ()
 

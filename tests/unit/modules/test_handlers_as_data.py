@@ -113,3 +113,27 @@ def test_a_handler_declared_twice_is_refused() -> None:
     orders = Module("orders", handlers=[close_order])
     with pytest.raises(CompositionError, match="declared twice"):
         orders.on(Shipped)(close_order)
+
+
+def test_a_handler_declared_for_one_event_but_annotated_with_another_is_refused() -> None:
+    expected = (
+        "handler close_order is declared for 'shipping.Returned' but its first parameter is "
+        "annotated Shipped; it would receive a Returned"
+    )
+    with pytest.raises(CompositionError, match=expected):
+        Module("orders", handlers=[on(Returned, close_order)])
+    with pytest.raises(CompositionError, match=expected):
+        Module("orders").on(Returned)(close_order)
+
+
+class Redelivered(Shipped, name="shipping.Redelivered"):
+    """A subclass of the annotated event: still a Shipped."""
+
+
+async def any_event(event: Event) -> None:
+    """Written for every event."""
+
+
+def test_an_annotation_with_a_base_class_of_the_event_is_accepted() -> None:
+    orders = Module("orders", handlers=[on(Redelivered, close_order), on(Returned, any_event)])
+    assert [s.event_type for s in orders.subscriptions] == [Redelivered, Returned]
