@@ -47,6 +47,9 @@ EXPECTED = {
         "Setting", "Source", "SourceKind", "load_config", "mask_credentials",
     ],
     "dolmen.cli": ["cli", "main"],
+    "dolmen.observability": [
+        "LogContextFilter", "Observability", "ObservabilitySettings", "Redactor",
+    ],
 }  # fmt: skip
 
 

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from sqlalchemy.exc import DBAPIError
 
     from dolmen.modules import App
+    from dolmen.observability import ObservabilitySettings
 
 LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
 """How the ``dolmen`` command prints log records."""
@@ -96,12 +97,14 @@ def use_environment(target: object, environment: str) -> None:
     os.environ["DOLMEN_ENV"] = environment
 
 
-def serving_log_config() -> dict[str, Any]:
+def serving_log_config(app: object = None) -> dict[str, Any]:
     """The logging set-up of uvicorn, plus the root logger's as the ``dolmen`` command sets it.
 
     uvicorn applies it in each process that serves: the workers of ``--workers`` and
     ``--reload`` are new processes, whose app loggers would otherwise print nothing below
-    a warning.
+    a warning. For a Dolmen ``app`` whose ``[observability]`` sets up logging, the root
+    handler writes the app's format from the first line (JSON, or the console in ``dev``),
+    uvicorn's records pass through it, and uvicorn's access log is left to the app's.
     """
     from uvicorn.config import LOGGING_CONFIG
 
@@ -113,4 +116,30 @@ def serving_log_config() -> dict[str, Any]:
         "stream": "ext://sys.stderr",
     }
     config["root"] = {"level": "INFO", "handlers": ["dolmen"]}
+    from dolmen.modules import App
+
+    settings = observability_settings(app)
+    if settings is not None and isinstance(app, App):
+        log_format = settings.effective_format(app.config.environment)
+        config["handlers"]["dolmen"] = {
+            "()": "dolmen.observability._setup.serving_handler",
+            "log_format": log_format,
+        }
+        config["root"]["level"] = settings.log_level
+        config["loggers"]["uvicorn"] = {"handlers": [], "level": "INFO", "propagate": True}
+        config["loggers"]["uvicorn.access"] = {"handlers": [], "level": "WARNING"}
+        config["loggers"]["uvicorn.access"]["propagate"] = False
     return config
+
+
+def observability_settings(app: object) -> ObservabilitySettings | None:
+    """The ``[observability]`` settings of a Dolmen app that sets up logging, else None."""
+    from dolmen.modules import App
+    from dolmen.observability import ObservabilitySettings
+
+    if not isinstance(app, App):
+        return None
+    settings = app.config.section("observability")
+    if not isinstance(settings, ObservabilitySettings):
+        return None
+    return settings if settings.enabled and settings.configure_logging else None

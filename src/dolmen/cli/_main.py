@@ -59,7 +59,13 @@ def run(
 
     import uvicorn
 
-    from dolmen.cli._loading import load_app, preflight, serving_log_config, use_environment
+    from dolmen.cli._loading import (
+        load_app,
+        observability_settings,
+        preflight,
+        serving_log_config,
+        use_environment,
+    )
     from dolmen.modules import App
 
     if workers > 1 and reload:
@@ -72,7 +78,9 @@ def run(
         if environment is not None:
             use_environment(target, environment)  # here and in every worker
         asyncio.run(preflight(target))
-    log_config = serving_log_config()
+    log_config = serving_log_config(target)
+    # A Dolmen app logs each request itself (its [observability] access log): not uvicorn too.
+    access_log = observability_settings(target) is None
     if reload:
         watched = sorted({str(Path(app_dir).resolve()), str(Path.cwd())})
         uvicorn.run(
@@ -83,13 +91,20 @@ def run(
             app_dir=app_dir,
             reload_dirs=watched,
             log_config=log_config,
+            access_log=access_log,
         )
     elif workers > 1:  # each worker imports APP and starts it in its lifespan
         uvicorn.run(
-            app_spec, host=host, port=port, workers=workers, app_dir=app_dir, log_config=log_config
+            app_spec,
+            host=host,
+            port=port,
+            workers=workers,
+            app_dir=app_dir,
+            log_config=log_config,
+            access_log=access_log,
         )
     else:
-        uvicorn.run(target, host=host, port=port, log_config=log_config)
+        uvicorn.run(target, host=host, port=port, log_config=log_config, access_log=access_log)
 
 
 @cli.command()
@@ -130,7 +145,10 @@ def main() -> None:
     """Entry point of the ``dolmen`` console script: one clear line on error, never a traceback."""
     from dolmen.cli._loading import LOG_FORMAT
 
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    # Named "dolmen": an app's observability replaces it with its own while the app runs.
+    handler = logging.StreamHandler()
+    handler.set_name("dolmen")
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, handlers=[handler])
     try:
         code = cli.main(standalone_mode=False)
     except click.exceptions.Abort:

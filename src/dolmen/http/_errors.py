@@ -13,7 +13,7 @@ from dolmen.http._database_errors import Refusal, refusal_for
 from dolmen.http._problems import problem
 from dolmen.http._request_id import REQUEST_ID_HEADER, REQUEST_ID_KEY, new_request_id
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("dolmen.http")
 
 CRASH_DETAIL = (
     "The server could not complete the request; the error was logged. "
@@ -45,7 +45,8 @@ class ErrorMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = new_request_id(scope)
+        # Made by the outer observability middleware when there is one (one id per request).
+        request_id = scope.get(REQUEST_ID_KEY) or new_request_id(scope)
         scope[REQUEST_ID_KEY] = request_id
         started = False
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from dolmen.config import ConfigSection
     from dolmen.persistence import Database
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("dolmen.http")
 
 
 class HealthProbes:

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
     from starlette.types import ASGIApp, Receive, Scope, Send
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("dolmen.modules")
 
 
 class App:
@@ -57,7 +57,7 @@ class App:
     ``interceptors`` run where one module obtains and calls another's services
     (:class:`dolmen.di.Interceptor`), with those the extensions declare.
     ``extensions`` plug in at fixed points of the start sequence (see
-    :class:`~dolmen.modules.Extension`); the health probes are always the first.
+    :class:`~dolmen.modules.Extension`); observability and the health probes come first.
     Its events run on the outbox in its database, or on ``event_backend``
     (``EventBackend.in_memory()`` in tests).
     """
@@ -77,8 +77,18 @@ class App:
         self.name = name
         self.modules: list[Module] = ordered_modules(modules)
         from dolmen.http import HealthProbes  # on first use: FastAPI is a heavy import
+        from dolmen.observability import Observability
 
-        self.extensions: tuple[Extension, ...] = (HealthProbes(), *extensions)
+        # Observability first (outermost: it sees and times everything), then the health
+        # probes; an Observability given by the caller replaces the default one.
+        observability = [e for e in extensions if isinstance(e, Observability)][:1] or [
+            Observability()
+        ]
+        self.extensions: tuple[Extension, ...] = (
+            *observability,
+            HealthProbes(),
+            *(e for e in extensions if e not in observability),
+        )
         self._extension_sections = _extension_sections(self.extensions)
         check_sections(
             [*FRAMEWORK_SECTIONS, *(s for s in self._extension_sections if s is not None)],

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from dolmen.events import (
@@ -128,6 +129,29 @@ class AppEvents:
             )
         event = claimed.event(subscription.event_type)
         context = claimed.context()
+        interceptors = self.app.delivery_interceptors
+        if not interceptors:
+            return await self._deliver(claimed, subscription, event, context)
+        # The extensions' delivery interceptors around the run, the first one outermost.
+        recorded = False
+
+        async def deliver() -> None:
+            nonlocal recorded
+            recorded = await self._deliver(claimed, subscription, event, context)
+
+        proceed: Callable[[], Awaitable[None]] = deliver
+        for interceptor in reversed(interceptors):
+            proceed = functools.partial(interceptor, context, proceed)
+        await proceed()
+        return recorded
+
+    async def _deliver(
+        self,
+        claimed: Claimed,
+        subscription: Subscription,
+        event: Event,
+        context: DeliveryContext,
+    ) -> bool:
         parameters = self.app.handler_parameters(subscription)
         if all(p.key is DeliveryContext for p in parameters):
             # It asks for no service: no unit of work to open (it cannot touch the database

@@ -34,7 +34,7 @@ try:
 except ImportError:  # pragma: no cover  # Windows: no flock(2)
     fcntl = None  # type: ignore[assignment]
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("dolmen.persistence")
 
 SQLITE_POOL_SIZE = 20
 SQLITE_POOL_OVERFLOW = 20

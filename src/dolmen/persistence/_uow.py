@@ -12,7 +12,7 @@ from dolmen.persistence._database import Database
 from dolmen.persistence._guard import MODULE_KEY, MODULES_KEY, READ_ONLY_KEY, ModuleSession
 from dolmen.persistence.exceptions import UnitOfWorkClosedError
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("dolmen.persistence")
 
 
 class UnitOfWork:

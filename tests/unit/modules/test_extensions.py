@@ -79,7 +79,7 @@ def test_an_extension_section_is_validated_with_the_app_configuration(tmp_path: 
     app = App("t", [Module("catalog")], extensions=[Metrics()], config_dir=tmp_path)
     settings = app.load_config(environ={}).section("metrics")
     assert settings == MetricsSettings(path="/m")
-    assert list(app.settings_schema()) == ["app", "events", "metrics"]
+    assert list(app.settings_schema()) == ["app", "events", "observability", "metrics"]
     (tmp_path / "dolmen.toml").write_text('[metrics]\npaht = "/m"\n')
     with pytest.raises(ConfigurationError) as error:
         app.load_config(environ={})
@@ -93,7 +93,13 @@ def test_sections_come_framework_first_then_extensions_then_modules() -> None:
         size: int = 1
 
     app = app_with(Metrics(), modules=[Module("catalog", settings=CatalogSettings)])
-    assert list(app.settings_schema()) == ["app", "events", "metrics", "catalog"]
+    assert list(app.settings_schema()) == [
+        "app",
+        "events",
+        "observability",
+        "metrics",
+        "catalog",
+    ]
     assert app.settings_schema()["events"] is EventSettings
 
 
@@ -184,7 +190,8 @@ def test_interceptors_are_declared_once_at_composition_in_extension_order() -> N
     reversed_app = app_with(Placement(), Observability())
     assert reversed_app.interceptors == (PLACEMENT, TRACING)
     assert reversed_app.container.interceptors == (TRACING, PLACEMENT)
-    assert app.delivery_interceptors == (time_handler,)
+    # Dolmen's own observability first: the log context of each handler run.
+    assert app.delivery_interceptors[1:] == (time_handler,)
     assert app_with().interceptors == ()
 
 
@@ -203,10 +210,22 @@ async def test_extension_routes_are_mounted_and_the_first_wrapper_is_outermost()
     assert list(spec["paths"]) == ["/healthz", "/readyz", "/outer", "/inner"]
 
 
-def test_every_app_has_the_health_probes_first() -> None:
+def test_every_app_has_observability_then_the_health_probes_first() -> None:
     from dolmen.http import HealthProbes
+    from dolmen.observability import Observability as DolmenObservability
 
     plain = Plain()
     app = app_with(plain)
-    assert isinstance(app.extensions[0], HealthProbes)
-    assert app.extensions[1:] == (plain,)
+    assert isinstance(app.extensions[0], DolmenObservability)
+    assert isinstance(app.extensions[1], HealthProbes)
+    assert app.extensions[2:] == (plain,)
+
+
+def test_an_observability_given_replaces_the_default_one_and_goes_first() -> None:
+    from dolmen.observability import Observability as DolmenObservability
+
+    plain, mine = Plain(), DolmenObservability()
+    app = app_with(plain, mine)
+    assert app.extensions[0] is mine
+    assert [type(e) for e in app.extensions].count(DolmenObservability) == 1
+    assert app.extensions[2:] == (plain,)

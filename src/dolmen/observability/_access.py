@@ -1,0 +1,71 @@
+"""The HTTP entry of observability: each request's log context, and its access log line."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from dolmen.http._errors import route_of
+from dolmen.http._request_id import REQUEST_ID_KEY, new_request_id
+from dolmen.observability._context import RequestContext, enter, leave
+
+if TYPE_CHECKING:
+    from dolmen.observability._extension import RequestObserver
+
+logger = logging.getLogger("dolmen.http")
+
+
+class ObservedRequests:
+    """ASGI middleware, outermost: sets the request's log context, then logs one access line.
+
+    The line says ``GET /orders/{order_id} 200 in 3.1 ms`` with the fields ``method``,
+    ``route`` (the template, so that lines group by route), ``status`` and
+    ``duration_ms``; the request id and the module come from the context, like every other
+    line logged while the request runs. The request id is made here (the client's
+    ``X-Request-ID`` when usable) and given to the rest of the app in the scope.
+    """
+
+    def __init__(self, app: ASGIApp, observer: RequestObserver) -> None:
+        self.app = app
+        self.observer = observer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        observer = self.observer
+        if scope["type"] != "http" or not observer.active:
+            await self.app(scope, receive, send)
+            return
+        request_id = scope[REQUEST_ID_KEY] = new_request_id(scope)
+        token = enter(RequestContext(scope, request_id, observer.endpoints))
+        if not (observer.access_log and logger.isEnabledFor(logging.INFO)):
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                leave(token)
+            return
+        status = 500  # unless a response starts: the server answers 500 to what escapes
+        started = time.perf_counter()
+
+        async def send_observed(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_observed)
+        finally:
+            duration = round((time.perf_counter() - started) * 1000, 3)
+            method = scope["method"]
+            route = route_of(scope, observer.templates)
+            logger.info(
+                "%s %s %d in %.1f ms",
+                method,
+                route,
+                status,
+                duration,
+                extra={"method": method, "route": route, "status": status, "duration_ms": duration},
+            )
+            leave(token)

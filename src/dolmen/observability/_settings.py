@@ -1,0 +1,60 @@
+"""``ObservabilitySettings``: the ``[observability]`` section of the configuration."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+LogFormat = Literal["auto", "json", "console"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+CONSOLE_ENVIRONMENTS = frozenset({"dev"})
+"""The environments whose logs are a readable console by default (``log_format = "auto"``)."""
+
+
+class ObservabilitySettings(BaseModel):
+    """``[observability]`` in dolmen.toml (``DOLMEN__OBSERVABILITY__<KEY>``).
+
+    Logs are on for every app with no set-up: JSON lines, or a readable console in the
+    ``dev`` environment, with the request, module and event of each line.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(
+        default=True,
+        description="Dolmen's logs set-up and access log; false leaves both out entirely.",
+    )
+    configure_logging: bool = Field(
+        default=True,
+        description=(
+            "Set up the process's logging (a handler on the root logger, structlog); false "
+            "leaves the logging configuration you made alone."
+        ),
+    )
+    log_format: LogFormat = Field(
+        default="auto",
+        description=(
+            "json: one JSON object per line; console: readable lines; auto: console in the "
+            "dev environment, json in every other."
+        ),
+    )
+    log_level: LogLevel = Field(default="INFO", description="The lowest level written.")
+    access_log: bool = Field(
+        default=True,
+        description="One line per HTTP request: route template, method, status, duration.",
+    )
+    redact_keys: list[str] = Field(
+        default_factory=list,
+        description=(
+            "More field names whose values are replaced by ******** in every line (beside "
+            "password, token, secret, authorization, api_key, cookie ...)."
+        ),
+    )
+
+    def effective_format(self, environment: str) -> Literal["json", "console"]:
+        """The format of the lines in ``environment``: ``auto`` decided."""
+        if self.log_format != "auto":
+            return self.log_format
+        return "console" if environment in CONSOLE_ENVIRONMENTS else "json"

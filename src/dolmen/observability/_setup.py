@@ -1,0 +1,99 @@
+"""Installing Dolmen's log pipeline in the process, and taking it out again.
+
+Nothing happens at import time: the extension installs the pipeline when the app starts
+(``configure``) and restores what it replaced when the app stops.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass, field
+from typing import IO, Any, Literal
+
+from dolmen.observability._context import LogContextFilter
+from dolmen.observability._redaction import Redactor
+from dolmen.observability._render import formatter
+
+HANDLER_NAME = "dolmen"
+"""The name of the root handler Dolmen installs; a root handler of that name is replaced
+(the ``dolmen`` command's own, made before the app was known)."""
+
+
+@dataclass
+class Installed:
+    """What :func:`install` changed, for :func:`uninstall` to put back."""
+
+    handler: logging.Handler
+    replaced: list[logging.Handler]
+    level: int
+    structlog_config: dict[str, Any] = field(default_factory=dict)
+
+
+def log_handler(
+    log_format: Literal["json", "console"],
+    redactor: Redactor | None = None,
+    stream: IO[str] | None = None,
+) -> logging.Handler:
+    """A handler writing each record through Dolmen's pipeline to ``stream`` (stderr)."""
+    stream = sys.stderr if stream is None else stream
+    handler = logging.StreamHandler(stream)
+    handler.set_name(HANDLER_NAME)
+    handler.addFilter(LogContextFilter())
+    colors = log_format == "console" and _is_terminal(stream)
+    handler.setFormatter(formatter(log_format, redactor or Redactor(), colors=colors))
+    return handler
+
+
+def serving_handler(log_format: Literal["json", "console"] = "json") -> logging.Handler:
+    """The root handler ``dolmen run`` gives each serving process, until the app starts.
+
+    For ``logging.config.dictConfig`` (``"()": "dolmen.observability._setup.serving_handler"``):
+    uvicorn's first lines are already in the app's format.
+    """
+    return log_handler(log_format)
+
+
+def install(handler: logging.Handler, level: str) -> Installed:
+    """Put ``handler`` on the root logger (replacing Dolmen's own) and route structlog to it."""
+    import structlog
+
+    root = logging.getLogger()
+    replaced = [h for h in root.handlers if h.get_name() == HANDLER_NAME]
+    for old in replaced:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    installed = Installed(handler, replaced, root.level, structlog.get_config())
+    root.setLevel(level)
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            structlog.contextvars.merge_contextvars,
+            structlog.stdlib.PositionalArgumentsFormatter(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+    return installed
+
+
+def uninstall(installed: Installed) -> None:
+    """Undo :func:`install`: the handlers, level and structlog set-up as they were."""
+    import structlog
+
+    root = logging.getLogger()
+    root.removeHandler(installed.handler)
+    for old in installed.replaced:
+        root.addHandler(old)
+    root.setLevel(installed.level)
+    structlog.configure(**installed.structlog_config)
+
+
+def _is_terminal(stream: IO[str]) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # a closed stream
+        return False
