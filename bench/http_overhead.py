@@ -60,8 +60,17 @@ class Target:
 POOL = (("BARE_POOL_SIZE", "20"), ("BARE_MAX_OVERFLOW", "20"))
 """Dolmen's SQLite pool (20 + 20 overflow), given to the second bare server."""
 
+JSON_LOGS = (("DOLMEN__OBSERVABILITY__LOG_FORMAT", "json"),)
+"""As in production: one JSON line per request (the access log, on by default) to a file."""
+
 TARGETS = (
-    Target("dolmen", "shop.app:app", EXAMPLES),
+    Target("dolmen", "shop.app:app", EXAMPLES, JSON_LOGS),
+    Target(
+        "dolmen-no-access-log",
+        "shop.app:app",
+        EXAMPLES,
+        (*JSON_LOGS, ("DOLMEN__OBSERVABILITY__ACCESS_LOG", "false")),
+    ),
     Target("bare", "_bare_app:app", BENCH),
     Target("bare-pool20", "_bare_app:app", BENCH, POOL),
 )
@@ -393,7 +402,11 @@ def report(results: list[Result], args: argparse.Namespace, body: bytes) -> str:
     ratio = medians["dolmen"] / medians["bare"]
     verdict = "met" if ratio >= 0.9 else "NOT met"
     same_pool = medians["dolmen"] / medians["bare-pool20"]
+    access = medians["dolmen"] / medians["dolmen-no-access-log"]
     lines += [
+        "",
+        f"Dolmen with its JSON access log / without, median req/s: **{access:.3f}x** "
+        f"(goal >= 0.97x: {'met' if access >= 0.97 else 'NOT met'})",
         "",
         f"Dolmen / bare FastAPI, median req/s: **{ratio:.2f}x** (goal >= 0.90x: {verdict})",
         f"Dolmen / bare FastAPI with Dolmen's pool size, median req/s: **{same_pool:.2f}x** "
@@ -529,9 +542,10 @@ def main(argv: list[str] | None = None) -> int:
                 servers.append(Server(target, database_url, server_prefix))
             for server in servers:
                 server.wait_ready()
-            dolmen, bare, bare_pool = servers
+            dolmen, quiet, bare, bare_pool = servers
             body = check_same_answers(dolmen, bare)
             check_same_answers(dolmen, bare_pool)
+            check_same_answers(dolmen, quiet)
             print(f"both answer GET {PATH} with {body.decode()}", file=sys.stderr)
             for server in servers:
                 load.warm_up(server)

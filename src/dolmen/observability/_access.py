@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from json.encoder import encode_basestring
 from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -11,9 +12,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from dolmen.http._errors import route_of
 from dolmen.http._request_id import REQUEST_ID_KEY, new_request_id
 from dolmen.observability._context import RequestContext, enter, leave
+from dolmen.observability._render import IsoClock
 
 if TYPE_CHECKING:
     from dolmen.observability._extension import RequestObserver
+    from dolmen.observability._setup import LogHandler
 
 logger = logging.getLogger("dolmen.http")
 
@@ -31,6 +34,7 @@ class ObservedRequests:
     def __init__(self, app: ASGIApp, observer: RequestObserver) -> None:
         self.app = app
         self.observer = observer
+        self.clock = IsoClock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         observer = self.observer
@@ -38,7 +42,8 @@ class ObservedRequests:
             await self.app(scope, receive, send)
             return
         request_id = scope[REQUEST_ID_KEY] = new_request_id(scope)
-        token = enter(RequestContext(scope, request_id, observer.endpoints))
+        context = RequestContext(scope, request_id, observer.endpoints)
+        token = enter(context)
         if not (observer.access_log and logger.isEnabledFor(logging.INFO)):
             try:
                 await self.app(scope, receive, send)
@@ -60,12 +65,64 @@ class ObservedRequests:
             duration = round((time.perf_counter() - started) * 1000, 3)
             method = scope["method"]
             route = route_of(scope, observer.templates)
-            logger.info(
-                "%s %s %d in %.1f ms",
-                method,
-                route,
-                status,
-                duration,
-                extra={"method": method, "route": route, "status": status, "duration_ms": duration},
-            )
+            message = f"{method} {route} {status} in {duration:.1f} ms"
+            handler = observer.handler
+            if handler is not None and _only_handler(handler):
+                handler.write_line(
+                    self._json_line(context, message, method, route, status, duration)
+                )
+            else:
+                logger.info(
+                    message,
+                    extra={
+                        "method": method,
+                        "route": route,
+                        "status": status,
+                        "duration_ms": duration,
+                    },
+                )
             leave(token)
+
+    def _json_line(
+        self,
+        context: RequestContext,
+        message: str,
+        method: str,
+        route: str,
+        status: int,
+        duration: float,
+    ) -> str:
+        """The access line as Dolmen's JSON pipeline writes it, without a ``logging`` record."""
+        parts = [
+            f'{{"time":"{self.clock(time.time())}","level":"info","logger":"dolmen.http",'
+            f'"message":{encode_basestring(message)}'
+        ]
+        fields = context.fields()
+        module = fields.pop("module", None)
+        parts.append(f',"module":{"null" if module is None else encode_basestring(module)}')
+        for key, value in fields.items():  # request_id, then trace and span ids
+            parts.append(f',"{key}":{encode_basestring(value)}')
+        parts.append(
+            f',"method":{encode_basestring(method)},"route":{encode_basestring(route)},'
+            f'"status":{status},"duration_ms":{duration!r}}}'
+        )
+        return "".join(parts)
+
+
+def _only_handler(handler: LogHandler) -> bool:
+    """Whether an INFO record of ``dolmen.http`` would reach ``handler`` alone, unfiltered."""
+    if handler.level > logging.INFO:
+        return False
+    found = False
+    current: logging.Logger | None = logger
+    while current is not None:
+        if current.filters:
+            return False
+        for other in current.handlers:
+            if other is not handler:
+                return False
+            found = True
+        if not current.propagate:
+            break
+        current = current.parent
+    return found

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from dolmen.di import Interceptor
     from dolmen.events import DeliveryContext
     from dolmen.modules import App
-    from dolmen.observability._setup import Installed
+    from dolmen.observability._setup import Installed, LogHandler
     from dolmen.persistence import Database
 
 
@@ -32,6 +32,8 @@ class RequestObserver:
         self.templates: Mapping[int, str] = {}
         self.active = False
         self.access_log = False
+        self.handler: LogHandler | None = None
+        """Dolmen's handler when its lines are JSON: the access log may write to it directly."""
 
 
 SECTION = ConfigSection("observability", ObservabilitySettings, "logs, metrics and traces")
@@ -80,6 +82,7 @@ class Observability:
 
         assert isinstance(settings, ObservabilitySettings)  # the section's model
         self._uninstall()
+        self.requests.handler = None
         self.requests.active = settings.enabled
         self.requests.access_log = settings.access_log
         mounted = [(m, router) for m in app.modules for router in m.routers]
@@ -91,6 +94,7 @@ class Observability:
             log_format = settings.effective_format(config.environment)
             handler = log_handler(log_format, redactor, self.stream)
             self._installed = install(handler, settings.log_level)
+            self.requests.handler = handler if handler.json else None
 
     async def on_database(self, database: Database) -> None:
         """Nothing yet (the outbox gauges come with metrics)."""
@@ -101,6 +105,7 @@ class Observability:
     async def stop(self) -> None:
         """Put back the logging set-up the app found."""
         self.requests.active = False
+        self.requests.handler = None
         self._uninstall()
 
     def routers(self) -> Sequence[APIRouter]:

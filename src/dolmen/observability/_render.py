@@ -35,7 +35,7 @@ _STANDARD = {
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
 
 
-class _Clock:
+class IsoClock:
     """ISO 8601 UTC times with milliseconds, the seconds part formatted once per second."""
 
     __slots__ = ("second", "text")
@@ -64,7 +64,7 @@ class Shape:
         self.redactor = redactor
         self.console = console
         self.time_key, self.message_key = ("timestamp", "event") if console else ("time", "message")
-        self.clock = _Clock()
+        self.clock = IsoClock()
 
     def __call__(self, _: Any, __: str, event: MutableMapping[str, Any]) -> dict[str, Any]:
         """Shape one event dict (``_record`` is the ``logging`` record behind it)."""

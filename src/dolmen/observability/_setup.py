@@ -30,18 +30,43 @@ class Installed:
     structlog_config: dict[str, Any] = field(default_factory=dict)
 
 
+class LogHandler(logging.StreamHandler):  # type: ignore[type-arg]  # generic in typeshed only
+    """Dolmen's handler: each record through its pipeline, one line each, to a stream.
+
+    ``json`` says whether its lines are JSON; the access log then writes its lines
+    directly (:meth:`write_line`), skipping the ``logging`` record when no other handler
+    or filter would see it.
+    """
+
+    def __init__(self, stream: IO[str], *, json: bool, redactor: Redactor) -> None:
+        super().__init__(stream)
+        self.json = json
+        self.redactor = redactor
+
+    def write_line(self, line: str) -> None:
+        """Write one line already rendered (redacted here), as :meth:`emit` would."""
+        line = self.redactor.text(line) + self.terminator
+        self.acquire()
+        try:
+            self.stream.write(line)
+            self.flush()
+        finally:
+            self.release()
+
+
 def log_handler(
     log_format: Literal["json", "console"],
     redactor: Redactor | None = None,
     stream: IO[str] | None = None,
-) -> logging.Handler:
+) -> LogHandler:
     """A handler writing each record through Dolmen's pipeline to ``stream`` (stderr)."""
     stream = sys.stderr if stream is None else stream
-    handler = logging.StreamHandler(stream)
+    redactor = redactor or Redactor()
+    handler = LogHandler(stream, json=log_format == "json", redactor=redactor)
     handler.set_name(HANDLER_NAME)
     handler.addFilter(LogContextFilter())
     colors = log_format == "console" and _is_terminal(stream)
-    handler.setFormatter(formatter(log_format, redactor or Redactor(), colors=colors))
+    handler.setFormatter(formatter(log_format, redactor, colors=colors))
     return handler
 
 

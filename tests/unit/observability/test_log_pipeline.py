@@ -153,9 +153,9 @@ def test_the_filter_gives_other_handlers_the_context_as_attributes() -> None:
     assert record.__dict__["dolmen_module"] == "orders"
     assert record.__dict__["event_id"] is None
     kept = logging.LogRecord("x", logging.INFO, __file__, 1, "m", (), None)
-    kept.request_id = "from-extra"
+    kept.__dict__["request_id"] = "from-extra"
     LogContextFilter().filter(kept)
-    assert kept.request_id == "from-extra"
+    assert kept.__dict__["request_id"] == "from-extra"
 
 
 def test_install_replaces_dolmens_own_handler_and_uninstall_puts_it_back() -> None:
