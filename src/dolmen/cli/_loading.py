@@ -143,3 +143,19 @@ def observability_settings(app: object) -> ObservabilitySettings | None:
     if not isinstance(settings, ObservabilitySettings):
         return None
     return settings if settings.enabled and settings.configure_logging else None
+
+
+def shared_metrics_dir() -> str | None:
+    """A fresh folder where the worker processes keep their metrics, for ``/metrics`` to sum.
+
+    It becomes ``PROMETHEUS_MULTIPROC_DIR`` (prometheus_client's multiprocess mode), which
+    the workers inherit; returns it, for the command to remove when the server stops. A
+    folder set already is the user's: kept, and None returned.
+    """
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ or "prometheus_multiproc_dir" in os.environ:
+        return None
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="dolmen-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    return folder

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -64,6 +66,7 @@ def run(
         observability_settings,
         preflight,
         serving_log_config,
+        shared_metrics_dir,
         use_environment,
     )
     from dolmen.modules import App
@@ -74,9 +77,12 @@ def run(
             "use --reload while developing and --workers to serve"
         )
     target = load_app(app_spec, app_dir)
+    metrics_dir = None
     if isinstance(target, App):
         if environment is not None:
             use_environment(target, environment)  # here and in every worker
+        if workers > 1:  # before prometheus_client is imported: here and in every worker
+            metrics_dir = shared_metrics_dir()
         asyncio.run(preflight(target))
     log_config = serving_log_config(target)
     # A Dolmen app logs each request itself (its [observability] access log): not uvicorn too.
@@ -94,15 +100,20 @@ def run(
             access_log=access_log,
         )
     elif workers > 1:  # each worker imports APP and starts it in its lifespan
-        uvicorn.run(
-            app_spec,
-            host=host,
-            port=port,
-            workers=workers,
-            app_dir=app_dir,
-            log_config=log_config,
-            access_log=access_log,
-        )
+        try:
+            uvicorn.run(
+                app_spec,
+                host=host,
+                port=port,
+                workers=workers,
+                app_dir=app_dir,
+                log_config=log_config,
+                access_log=access_log,
+            )
+        finally:
+            if metrics_dir is not None:
+                os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+                shutil.rmtree(metrics_dir, ignore_errors=True)
     else:
         uvicorn.run(target, host=host, port=port, log_config=log_config, access_log=access_log)
 

@@ -1,4 +1,4 @@
-"""Observability: structured logs with the request, module and event of every line."""
+"""Observability: structured logs with the request, module and event of every line; metrics."""
 
 from dolmen.observability._context import LogContextFilter
 from dolmen.observability._extension import Observability

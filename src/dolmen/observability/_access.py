@@ -12,10 +12,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from dolmen.http._errors import route_of
 from dolmen.http._request_id import REQUEST_ID_KEY, new_request_id
 from dolmen.observability._context import RequestContext, enter, leave
+from dolmen.observability._metrics import UNMATCHED_ROUTE, exposition
 from dolmen.observability._render import IsoClock
 
 if TYPE_CHECKING:
     from dolmen.observability._extension import RequestObserver
+    from dolmen.observability._metrics import Metrics
     from dolmen.observability._setup import LogHandler
 
 logger = logging.getLogger("dolmen.http")
@@ -41,10 +43,15 @@ class ObservedRequests:
         if scope["type"] != "http" or not observer.active:
             await self.app(scope, receive, send)
             return
+        metrics = observer.metrics
+        if metrics is not None and scope["path"] == observer.metrics_path:
+            await _serve_metrics(metrics, scope, send)
+            return
         request_id = scope[REQUEST_ID_KEY] = new_request_id(scope)
         context = RequestContext(scope, request_id, observer.endpoints)
         token = enter(context)
-        if not (observer.access_log and logger.isEnabledFor(logging.INFO)):
+        access_log = observer.access_log and logger.isEnabledFor(logging.INFO)
+        if not (access_log or metrics is not None):
             try:
                 await self.app(scope, receive, send)
             finally:
@@ -62,26 +69,32 @@ class ObservedRequests:
         try:
             await self.app(scope, receive, send_observed)
         finally:
-            duration = round((time.perf_counter() - started) * 1000, 3)
-            method = scope["method"]
-            route = route_of(scope, observer.templates)
-            message = f"{method} {route} {status} in {duration:.1f} ms"
-            handler = observer.handler
-            if handler is not None and _only_handler(handler):
-                handler.write_line(
-                    self._json_line(context, message, method, route, status, duration)
-                )
-            else:
-                logger.info(
-                    message,
-                    extra={
-                        "method": method,
-                        "route": route,
-                        "status": status,
-                        "duration_ms": duration,
-                    },
-                )
-            leave(token)
+            try:
+                seconds = time.perf_counter() - started
+                method = scope["method"]
+                route = route_of(scope, observer.templates)  # the path when none matched
+                if metrics is not None:
+                    module = observer.endpoints.get(scope.get("endpoint"), "")
+                    label = route if "route" in scope else UNMATCHED_ROUTE
+                    metrics.request(method, label, status, module, seconds)
+                if access_log:
+                    self._log(context, method, route, status, seconds)
+            finally:
+                leave(token)
+
+    def _log(
+        self, context: RequestContext, method: str, route: str, status: int, seconds: float
+    ) -> None:
+        duration = round(seconds * 1000, 3)
+        message = f"{method} {route} {status} in {duration:.1f} ms"
+        handler = self.observer.handler
+        if handler is not None and _only_handler(handler):
+            handler.write_line(self._json_line(context, message, method, route, status, duration))
+        else:
+            logger.info(
+                message,
+                extra={"method": method, "route": route, "status": status, "duration_ms": duration},
+            )
 
     def _json_line(
         self,
@@ -126,3 +139,18 @@ def _only_handler(handler: LogHandler) -> bool:
             break
         current = current.parent
     return found
+
+
+async def _serve_metrics(metrics: Metrics, scope: Scope, send: Send) -> None:
+    """``GET /metrics``: the text exposition (built off the event loop: it may read files)."""
+    from starlette.concurrency import run_in_threadpool
+
+    if scope["method"] not in ("GET", "HEAD"):
+        body, status = b"use GET\n", 405
+        content_type = "text/plain; charset=utf-8"
+    else:
+        body, content_type = await run_in_threadpool(exposition, metrics.registry)
+        status = 200
+    headers = [(b"content-type", content_type.encode()), (b"content-length", b"%d" % len(body))]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})

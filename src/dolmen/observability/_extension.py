@@ -1,11 +1,16 @@
-"""``Observability``: the extension every ``App`` has, first (outermost): logs, for now."""
+"""``Observability``: the extension every ``App`` has, first (outermost): logs and metrics."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 from dolmen.config import ConfigSection
+from dolmen.di import Interceptor, InterceptorRole
 from dolmen.observability._context import DeliveryContext as DeliveryLogContext
 from dolmen.observability._context import enter, leave
 from dolmen.observability._settings import ObservabilitySettings
@@ -14,9 +19,10 @@ if TYPE_CHECKING:
     from fastapi import APIRouter
     from starlette.types import ASGIApp
 
-    from dolmen.di import Interceptor
-    from dolmen.events import DeliveryContext
+    from dolmen.di import ModuleCall
+    from dolmen.events import DeliveryContext, Retry
     from dolmen.modules import App
+    from dolmen.observability._metrics import Metrics
     from dolmen.observability._setup import Installed, LogHandler
     from dolmen.persistence import Database
 
@@ -34,21 +40,29 @@ class RequestObserver:
         self.access_log = False
         self.handler: LogHandler | None = None
         """Dolmen's handler when its lines are JSON: the access log may write to it directly."""
+        self.metrics: Metrics | None = None
+        self.metrics_path = "/metrics"
 
+
+logger = logging.getLogger("dolmen.observability")
+
+OBSERVABILITY = InterceptorRole.OBSERVABILITY
 
 SECTION = ConfigSection("observability", ObservabilitySettings, "logs, metrics and traces")
 
 
 class Observability:
-    """Structured logs for every app, with no set-up: Dolmen adds it to each ``App``, first.
+    """Structured logs and metrics for every app, with no set-up; each ``App`` has one, first.
 
     When the app starts it installs one log pipeline for the process (structlog, a handler
     on the root logger): JSON lines, or a readable console in the ``dev`` environment, each
     with its time, level, logger, module and, where they exist, the request id, trace and
     span ids, event id and type and handler; other libraries' records pass through it too;
     secrets are masked. Each HTTP request gets an access line. When the app stops, the
-    logging set-up it replaced is put back. ``[observability]`` configures it
-    (:class:`ObservabilitySettings`).
+    logging set-up it replaced is put back. ``GET /metrics`` serves Prometheus metrics of
+    the requests, the cross-module calls (an interceptor of the seam), the event handlers'
+    runs (a delivery interceptor) and the outbox (sampled in the background).
+    ``[observability]`` configures it (:class:`ObservabilitySettings`).
 
     Give one yourself (``App(..., extensions=[Observability(stream=...)])``) to choose where
     the lines go; the app then uses it instead of its own.
@@ -57,15 +71,21 @@ class Observability:
     def __init__(self, *, stream: IO[str] | None = None) -> None:
         self.stream = stream
         self.requests = RequestObserver()
+        self.metrics: Metrics | None = None
+        """The app's metrics once it started with ``[observability] metrics`` on."""
         self._installed: Installed | None = None
+        self._app: App | None = None
+        self._retries: Mapping[str, Retry] = {}
+        self._sample_every = 10.0
+        self._sampler: asyncio.Task[None] | None = None
 
     def section(self) -> ConfigSection:
         """``[observability]``."""
         return SECTION
 
     def interceptors(self) -> Sequence[Interceptor]:
-        """None yet (module-call spans and metrics come with traces and metrics)."""
-        return ()
+        """The module calls' metrics, outermost on the seam (spans come with traces)."""
+        return (Interceptor("dolmen.observability", call=self._module_call, role=OBSERVABILITY),)
 
     def delivery_interceptors(
         self,
@@ -85,6 +105,15 @@ class Observability:
         self.requests.handler = None
         self.requests.active = settings.enabled
         self.requests.access_log = settings.access_log
+        self._app = app
+        self._retries = {s.name: s.retry for s in app.subscriptions}
+        self._sample_every = settings.outbox_sample_seconds
+        self.requests.metrics_path = settings.metrics_path
+        if settings.enabled and settings.metrics and self.metrics is None:
+            from dolmen.observability._metrics import Metrics
+
+            self.metrics = Metrics()  # kept from one start to the next: counters only grow
+        self.requests.metrics = self.metrics if settings.enabled and settings.metrics else None
         mounted = [(m, router) for m in app.modules for router in m.routers]
         self.requests.endpoints = endpoint_modules((m.name, r) for m, r in mounted)
         self.requests.templates = route_templates((m.prefix, r) for m, r in mounted)
@@ -100,11 +129,24 @@ class Observability:
         """Nothing yet (the outbox gauges come with metrics)."""
 
     async def start(self) -> None:
-        """No background work yet."""
+        """Sample the outbox gauges every ``outbox_sample_seconds`` (with metrics on)."""
+        if self.requests.metrics is not None and self.requests.active:
+            await self._sample_once()  # the gauges exist from the start
+            self._sampler = asyncio.create_task(self._sample_forever())
 
     async def stop(self) -> None:
-        """Put back the logging set-up the app found."""
+        """Stop sampling; put back the logging set-up the app found."""
+        if self._sampler is not None:
+            self._sampler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sampler
+            self._sampler = None
         self.requests.active = False
+        if self.requests.metrics is not None:
+            from dolmen.observability._metrics import process_stopped
+
+            process_stopped()
+        self.requests.metrics = None
         self.requests.handler = None
         self._uninstall()
 
@@ -125,6 +167,33 @@ class Observability:
             uninstall(self._installed)
             self._installed = None
 
+    async def sample_outbox(self) -> None:
+        """Read the delivery statistics once into the outbox gauges (the sampler's step)."""
+        if self._app is not None and self.requests.metrics is not None:
+            self.requests.metrics.outbox(await self._app.events.stats())
+
+    async def _sample_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._sample_every)
+            await self._sample_once()
+
+    async def _sample_once(self) -> None:
+        try:
+            await self.sample_outbox()
+        except Exception as error:  # the database may be away for a while
+            logger.warning("could not sample the outbox for the metrics: %s", error)
+
+    async def _module_call(self, call: ModuleCall, proceed: Callable[[], Awaitable[Any]]) -> Any:
+        metrics = self.requests.metrics
+        if metrics is None:
+            return await proceed()
+        started = time.perf_counter()
+        try:
+            return await proceed()
+        finally:
+            method = f"{getattr(call.key, '__name__', call.key)}.{call.method}"
+            metrics.call(call.caller, call.target, method, time.perf_counter() - started)
+
     async def _delivery_context(
         self, delivery: DeliveryContext, proceed: Callable[[], Awaitable[None]]
     ) -> None:
@@ -136,7 +205,25 @@ class Observability:
                 delivery.envelope.traceparent,
             )
         )
+        metrics = self.requests.metrics
         try:
-            await proceed()
+            if metrics is None:
+                await proceed()
+                return
+            labels = (delivery.event_type, delivery.handler)
+            if delivery.attempt == 1:  # the lag of retries is their backoff
+                lag = max(time.time() - delivery.published_at, 0.0)
+                metrics.lag.labels(*labels).observe(lag)
+            try:
+                await proceed()
+            except Exception as error:
+                metrics.failed.labels(*labels).inc()
+                retry = self._retries.get(delivery.handler)
+                last = delivery.attempt >= delivery.max_attempts or (
+                    retry is not None and retry.gives_up_on(error)
+                )
+                (metrics.dead if last else metrics.retried).labels(*labels).inc()
+                raise
+            metrics.handled.labels(*labels).inc()
         finally:
             leave(token)

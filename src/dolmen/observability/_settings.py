@@ -16,15 +16,18 @@ CONSOLE_ENVIRONMENTS = frozenset({"dev"})
 class ObservabilitySettings(BaseModel):
     """``[observability]`` in dolmen.toml (``DOLMEN__OBSERVABILITY__<KEY>``).
 
-    Logs are on for every app with no set-up: JSON lines, or a readable console in the
-    ``dev`` environment, with the request, module and event of each line.
+    Logs and metrics are on for every app with no set-up: JSON lines, or a readable console
+    in the ``dev`` environment, with the request, module and event of each line; Prometheus
+    metrics at ``/metrics``.
     """
 
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = Field(
         default=True,
-        description="Dolmen's logs set-up and access log; false leaves both out entirely.",
+        description=(
+            "Dolmen's log set-up, access log and metrics; false leaves them all out entirely."
+        ),
     )
     configure_logging: bool = Field(
         default=True,
@@ -44,6 +47,26 @@ class ObservabilitySettings(BaseModel):
     access_log: bool = Field(
         default=True,
         description="One line per HTTP request: route template, method, status, duration.",
+    )
+    metrics: bool = Field(
+        default=True,
+        description=(
+            "Prometheus metrics of requests, module calls, events and the outbox, served at "
+            "metrics_path."
+        ),
+    )
+    metrics_path: str = Field(
+        default="/metrics",
+        pattern=r"^/[A-Za-z0-9_./-]*$",
+        description="Where the metrics are served, in Prometheus's text format.",
+    )
+    outbox_sample_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description=(
+            "How often the outbox gauges (pending, unhandled, dead, oldest age) are sampled "
+            "from the database; a scrape never queries it."
+        ),
     )
     redact_keys: list[str] = Field(
         default_factory=list,

@@ -6,6 +6,7 @@ Nothing happens at import time: the extension installs the pipeline when the app
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ HANDLER_NAME = "dolmen"
 (the ``dolmen`` command's own, made before the app was known)."""
 
 
-@dataclass
+@dataclass(eq=False)
 class Installed:
     """What :func:`install` changed, for :func:`uninstall` to put back."""
 
@@ -42,16 +43,45 @@ class LogHandler(logging.StreamHandler):  # type: ignore[type-arg]  # generic in
         super().__init__(stream)
         self.json = json
         self.redactor = redactor
+        self._pending: list[str] = []
 
     def write_line(self, line: str) -> None:
-        """Write one line already rendered (redacted here), as :meth:`emit` would."""
-        line = self.redactor.text(line) + self.terminator
+        """Write one line already rendered (redacted here), as :meth:`emit` would.
+
+        Called on the event loop: the lines wait until the loop has run what is ready, then
+        go out in one write (one system call for every line of a busy moment, where
+        standard error, line-buffered or unbuffered, would make one per line).
+        """
+        self._pending.append(self.redactor.text(line))
+        if len(self._pending) == 1:
+            asyncio.get_running_loop().call_soon(self.write_pending)
+
+    def write_pending(self) -> None:
+        """Write the lines :meth:`write_line` keeps, in order, and flush the stream."""
+        if not self._pending:
+            return
         self.acquire()
         try:
-            self.stream.write(line)
+            lines, self._pending = self._pending, []
+            self.stream.write(self.terminator.join(lines) + self.terminator)
             self.flush()
         finally:
             self.release()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Write the record's line after the lines waiting, so that the order holds."""
+        if self._pending:
+            self.write_pending()
+        super().emit(record)
+
+    def close(self) -> None:
+        """Write what waits, then close."""
+        self.write_pending()
+        super().close()
+
+
+_installed: list[Installed] = []
+"""The installs in force, oldest first (the last one's handler is on the root logger)."""
 
 
 def log_handler(
@@ -101,13 +131,31 @@ def install(handler: logging.Handler, level: str) -> Installed:
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=False,
     )
+    _installed.append(installed)
     return installed
 
 
 def uninstall(installed: Installed) -> None:
-    """Undo :func:`install`: the handlers, level and structlog set-up as they were."""
+    """Undo :func:`install`: the handlers, level and structlog set-up as they were.
+
+    Apps may start and stop in any order in one process (tests do): when a later install
+    replaced this one, that one takes over what this one would have put back.
+    """
     import structlog
 
+    if installed not in _installed:
+        return
+    index = _installed.index(installed)
+    del _installed[index]
+    if index < len(_installed):
+        later = _installed[index]
+        later.replaced = [h for h in later.replaced if h is not installed.handler]
+        later.replaced += installed.replaced
+        later.level = installed.level
+        later.structlog_config = installed.structlog_config
+        return
+    if isinstance(installed.handler, LogHandler):
+        installed.handler.write_pending()
     root = logging.getLogger()
     root.removeHandler(installed.handler)
     for old in installed.replaced:

@@ -37,10 +37,27 @@ def active_span_ids() -> tuple[str, str] | None:
     return f"{context.trace_id:032x}", f"{context.span_id:016x}"
 
 
-@functools.cache
 def _current_span() -> Callable[[], Any] | None:
+    """OpenTelemetry's ``get_current_span`` once a tracer provider is set, else None.
+
+    Without a provider (only the API installed, or nothing set up yet) no span records,
+    so the lookup is skipped; once one is set, it stays.
+    """
+    found = _api()
+    if found is None:
+        return None
+    get_current_span, get_tracer_provider, proxy = found
+    return None if isinstance(get_tracer_provider(), proxy) else get_current_span
+
+
+@functools.cache
+def _api() -> tuple[Callable[[], Any], Callable[[], Any], type] | None:
     try:
-        from opentelemetry.trace import get_current_span
+        from opentelemetry.trace import (
+            ProxyTracerProvider,
+            get_current_span,
+            get_tracer_provider,
+        )
     except ImportError:
         return None
-    return get_current_span
+    return get_current_span, get_tracer_provider, ProxyTracerProvider

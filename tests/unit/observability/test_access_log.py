@@ -3,6 +3,7 @@ or directly to Dolmen's handler (when nothing else would see the record)."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -56,6 +57,7 @@ async def serve(middleware: ObservedRequests, request_id: str) -> None:
     async def send(_: Any) -> None: ...
 
     await middleware(scope, receive, send)
+    await asyncio.sleep(0)  # the direct lines are written once the loop runs what is ready
 
 
 @pytest.fixture
@@ -122,3 +124,18 @@ async def test_no_access_line_when_it_is_turned_off(http_logger: logging.Logger)
     quiet.access_log = False
     await serve(ObservedRequests(app, quiet), "r")
     assert stream.getvalue() == ""
+
+
+async def test_lines_waiting_to_be_written_keep_their_order_with_logged_records() -> None:
+    stream = io.StringIO()
+    handler = log_handler("json", Redactor(), stream)
+    handler.write_line('{"message":"first"}')
+    handler.write_line('{"message":"second"}')
+    assert stream.getvalue() == ""  # one write, once the loop runs what is ready
+    handler.handle(logging.LogRecord("shop", logging.INFO, __file__, 1, "third", (), None))
+    await asyncio.sleep(0)
+    assert [json.loads(line)["message"] for line in stream.getvalue().splitlines()] == [
+        "first",
+        "second",
+        "third",
+    ]

@@ -187,3 +187,18 @@ def test_the_format_follows_the_environment_unless_set(
 ) -> None:
     settings = ObservabilitySettings(log_format=setting)
     assert settings.effective_format(environment) == expected
+
+
+def test_two_apps_stopping_in_any_order_leave_the_logging_set_up_as_it_was() -> None:
+    root = logging.getLogger()
+    before, level = list(root.handlers), root.level
+    first = install(log_handler("json", Redactor(), io.StringIO()), "DEBUG")
+    second = install(log_handler("json", Redactor(), io.StringIO()), "WARNING")
+    assert first.handler not in root.handlers
+    assert second.handler in root.handlers
+    uninstall(first)  # the first app stops first: the second's handler stays alone
+    assert second.handler in root.handlers
+    assert first.handler not in root.handlers
+    uninstall(second)
+    assert set(root.handlers) == set(before)
+    assert root.level == level

@@ -1,0 +1,59 @@
+"""The metric names, types and labels, as a Prometheus server reads them."""
+
+from __future__ import annotations
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from dolmen.events import HandlerStats
+from dolmen.observability._metrics import Metrics, exposition
+
+
+def test_the_metrics_have_prometheus_names_types_and_bounded_labels() -> None:
+    metrics = Metrics()
+    metrics.request("GET", "/catalog/products/{sku}", 200, "catalog", 0.004)
+    metrics.request("GET", "/catalog/products/{sku}", 200, "catalog", 0.006)
+    metrics.call("orders", "catalog", "CatalogService.reserve", 0.001)
+    metrics.handled.labels("orders.OrderPlaced", "billing.charge").inc()
+    metrics.outbox([HandlerStats("billing.charge", 4, 1, 0, 2, 12.5, dispatchers=0)])
+    body, content_type = exposition(metrics.registry)
+    assert content_type.startswith("text/plain; version=")
+    families = {
+        f.name: f
+        for f in text_string_to_metric_families(body.decode())
+        if not f.name.endswith("_created")  # the creation times prometheus_client adds
+    }
+    assert {name: (f.type, _label_names(f)) for name, f in families.items()} == {
+        "dolmen_http_requests": ("counter", {"method", "route", "status", "module"}),
+        "dolmen_http_request_duration_seconds": (
+            "histogram",
+            {"method", "route", "status", "module", "le"},
+        ),
+        "dolmen_module_calls": ("counter", {"caller", "callee", "method"}),
+        "dolmen_module_call_duration_seconds": ("histogram", {"caller", "callee", "method", "le"}),
+        "dolmen_events_handled": ("counter", {"event_type", "handler"}),
+        "dolmen_events_failed": ("counter", set()),
+        "dolmen_events_retried": ("counter", set()),
+        "dolmen_events_dead": ("counter", set()),
+        "dolmen_events_dispatch_lag_seconds": ("histogram", set()),
+        "dolmen_outbox_pending": ("gauge", {"handler"}),
+        "dolmen_outbox_unhandled": ("gauge", {"handler"}),
+        "dolmen_outbox_dead": ("gauge", {"handler"}),
+        "dolmen_outbox_oldest_pending_age_seconds": ("gauge", {"handler"}),
+    }
+    requests = families["dolmen_http_requests"].samples
+    assert [
+        (s.name, s.labels["route"], s.value) for s in requests if s.name.endswith("_total")
+    ] == [("dolmen_http_requests_total", "/catalog/products/{sku}", 2.0)]
+    unhandled = families["dolmen_outbox_unhandled"].samples
+    assert [(s.labels["handler"], s.value) for s in unhandled] == [("billing.charge", 4.0)]
+
+
+def test_each_app_has_its_own_registry() -> None:
+    first, second = Metrics(), Metrics()  # two apps in one process: no name taken twice
+    first.call("orders", "catalog", "CatalogService.reserve", 0.001)
+    assert b"dolmen_module_calls_total" in exposition(first.registry)[0]
+    assert b"dolmen_module_calls_total{" not in exposition(second.registry)[0]
+
+
+def _label_names(family: object) -> set[str]:
+    return {name for sample in getattr(family, "samples", ()) for name in sample.labels}
