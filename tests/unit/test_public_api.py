@@ -47,6 +47,11 @@ EXPECTED = {
         "Setting", "Source", "SourceKind", "load_config", "mask_credentials",
     ],
     "dolmen.cli": ["cli", "main"],
+    "dolmen.migrations": [
+        "CrossModuleMigrationError", "MigrationError", "MigrationHistory", "Migrations",
+        "SchemaNotCurrentError", "dolmen_history", "module_history", "prepare_schema",
+        "scratch_database",
+    ],
 }  # fmt: skip
 
 

@@ -11,6 +11,7 @@ import click
 from dolmen._version import __version__
 from dolmen.cli._check import check_command, graph_command
 from dolmen.cli._config import config_group
+from dolmen.cli._db import db_group
 from dolmen.cli._events import events_group
 
 
@@ -121,6 +122,7 @@ def demo(host: str, port: int) -> None:
 
 
 cli.add_command(config_group)
+cli.add_command(db_group)
 cli.add_command(events_group)
 cli.add_command(check_command)
 cli.add_command(graph_command)
@@ -146,14 +148,17 @@ def main() -> None:
 
 def _report(error: Exception) -> int:
     """Print ``error`` as the user should see it; return the exit status."""
+    from alembic.util import CommandError  # a revision Alembic cannot find, say
+
     from dolmen.check.exceptions import CheckConfigError
     from dolmen.config import ConfigurationError, mask_credentials
+    from dolmen.migrations import MigrationError
     from dolmen.modules import CompositionError
 
     if isinstance(error, ConfigurationError | CheckConfigError):
         click.echo(mask_credentials(str(error)), err=True)
         return 2
-    if isinstance(error, CompositionError):
+    if isinstance(error, CompositionError | MigrationError | CommandError):
         click.echo(f"Error: {mask_credentials(str(error))}", err=True)
         return 1
     logging.getLogger("dolmen.cli").debug("command failed", exc_info=error)
