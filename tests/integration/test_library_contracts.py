@@ -146,7 +146,7 @@ async def test_sqlalchemys_aiosqlite_dialect_runs_on_dolmens_driver_connection(
         "sqlite3's errors to its own",
     ):
         database = Database(f"sqlite:///{tmp_path / 'app.db'}", [tables])
-        await database.open()
+        await database.open(create_tables=True)
         try:
             async with database.write_engine.begin() as connection:
                 raw = await connection.get_raw_connection()
@@ -420,7 +420,7 @@ async def test_asyncpg_errors_carry_their_sqlstate(postgres_url: str) -> None:
         "(persistence/_db_errors.py)",
     ):
         database = Database(postgres_url, [tables])
-        await database.open()
+        await database.open(create_tables=True)
         try:
             with pytest.raises(IntegrityError) as duplicate:
                 async with database.write_engine.begin() as connection:

@@ -24,11 +24,6 @@ ENV_HELP = "Environment (reads dolmen.<env>.toml). Default: DOLMEN_ENV, or 'dev'
 @click.group("db")
 def db_group() -> None:
     """Schema migrations, one history per module (on Alembic)."""
-    import logging
-
-    # Alembic's own lines (its plugins, its context) say nothing a user acts on; the
-    # commands print what they did. Its warnings still show.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def _env_option(command: Callable[..., None]) -> Callable[..., None]:
