@@ -47,7 +47,7 @@ def upgrade(
     With --module, only that module's, up to REVISION (default: its latest).
     """
     applied = _on_database(
-        app_spec, app_dir, environment, lambda m, db: m.upgrade(db, module, revision)
+        app_spec, app_dir, environment, lambda m, db: m.upgrade(db, module, revision), creates=True
     )
     for line in applied:
         click.echo(f"upgraded {line}")
@@ -189,12 +189,18 @@ def _on_database(
     app_dir: str | None,
     environment: str | None,
     work: Callable[[Migrations, Database], Awaitable[T]],
+    *,
+    creates: bool = False,
 ) -> T:
-    from dolmen.cli._admin import say_what_is_read
+    """``work`` on the app's database; only ``creates`` (an upgrade) may make a new SQLite file."""
+    from dolmen.cli._admin import NoDatabaseError, _sqlite_path, database_url, say_what_is_read
 
     app, spec = find_named_app(app_spec, app_dir)
     config = app.load_config(environment=environment)
     say_what_is_read(app, spec, config)
+    path = _sqlite_path(database_url(app, config))
+    if not creates and path is not None and not path.is_file():
+        raise NoDatabaseError(f"no database at {path} yet; dolmen db upgrade creates it")
 
     async def run() -> T:
         async with _database(app, config) as database:

@@ -65,8 +65,14 @@ def test_a_first_migration_is_written_and_applied_and_a_drift_fails_the_check(
     assert "dolmen db revision --module M" in err
 
 
-def test_a_revision_of_no_module_s_history_is_one_line_naming_it(tmp_path: Path) -> None:
+def test_a_wrong_command_is_one_line_naming_what_to_do(tmp_path: Path) -> None:
     write_project(tmp_path)
+    code, _, err = db(tmp_path, "current")
+    assert code == 2
+    assert err.splitlines()[-1] == (
+        f"Error: no database at {tmp_path / 'var' / 'notes.db'} yet; dolmen db upgrade creates it"
+    )
+    assert not (tmp_path / "var").exists()
     code, _, err = db(tmp_path, "upgrade", "notes_0001")
     assert code == 1
     assert err.splitlines()[-1] == (

@@ -128,8 +128,14 @@ async def test_upgrade_runs_the_modules_in_dependency_order(
     sales = make_module("sales", Column("sku", String(20)), depends_on=("stock",))
     app = App("x", modules=[sales, stock])  # listed in the wrong order on purpose
     migrations = Migrations.of(app.modules)
-    for module in ("sales", "stock"):
+    written = [
         await migrations.revision(module, f"Create {module}", autogenerate=True)
+        for module in ("sales", "stock")
+    ]
+    sales_revision = written[0].read_text() if written[0] is not None else ""
+    assert "sales__items" in sales_revision
+    assert "stock__" not in sales_revision  # autogenerate sees the module's own tables only
+    assert await migrations.check() == []  # nor does the check compare the others'
     database = await opened(sqlite_url, sales, stock)
     try:
         assert await migrations.upgrade(database) == [
