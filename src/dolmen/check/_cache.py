@@ -12,11 +12,14 @@ import marshal
 import os
 import warnings
 from collections.abc import Iterator, Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dolmen.check._files import CACHE_VERSION, make_cache_dir, settled, warn_discarded
 from dolmen.check._imports import RawImport, UnreadableFile, scan_bytes
 from dolmen.check._syntax import Suppression, SyntaxVerdict, suppressions_in, syntax_error
+
+if TYPE_CHECKING:
+    from pathlib import Path  # paths come from the callers: a run after an edit needs none
 
 PARALLEL_FROM = 400
 """Below this many files to read, one process is faster than starting a pool."""

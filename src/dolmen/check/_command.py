@@ -56,10 +56,17 @@ def remember(report: Report, output_format: str, printed: tuple[str, str, int]) 
         return  # a file changed just now: answer in full next time too
     root = str(report.project.root)
     settings = report.project.settings
+    pyproject = read_optional(os.path.join(root, "pyproject.toml")) or b""
+    table = {
+        "exclude": list(settings.exclude), "baseline": settings.baseline,
+        "events-lock": settings.events_lock, "cache-dir": settings.cache_dir,
+        "select": list(settings.select), "ignore": list(settings.ignore),
+        "app": report.project.app,
+    }  # fmt: skip
     key = answer_key(
         root,
         output_format,
-        read_optional(os.path.join(root, "pyproject.toml")) or b"",
+        pyproject,
         read_optional(os.path.join(root, settings.baseline)),
         report.events_lock,  # the lock this answer was computed from, not today's file
         report.listed,
@@ -68,4 +75,5 @@ def remember(report: Report, output_format: str, printed: tuple[str, str, int]) 
     file = answer_file(root, settings.cache_dir, output_format)
     declaring = {m.declared_at.rpartition(":")[0] for m in report.project.modules}
     with contextlib.suppress(OSError):  # a read-only folder: answer every time in full
-        store(file, key, report.folders, report.listed, report.stats, sorted(declaring), printed)
+        store(file, key, (pyproject, table), report.folders, report.listed, report.stats,
+              sorted(declaring), printed)  # fmt: skip
