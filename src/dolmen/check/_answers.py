@@ -21,7 +21,6 @@ from __future__ import annotations
 import marshal
 import os
 import sys
-import tomllib
 from collections.abc import Sequence
 from typing import Any
 
@@ -170,6 +169,8 @@ def _stored(root: str, output_format: str, pyproject: bytes) -> tuple[str, Any]:
     stored = _load(default)
     if stored is not None and stored[2] == pyproject:
         return default, stored
+    import tomllib
+
     table = tomllib.loads(pyproject.decode())["tool"]["dolmen"]["check"]
     file = answer_file(root, table.get("cache-dir", DEFAULT_CACHE_DIR), output_format)
     stored = _load(file) if file != default else stored
