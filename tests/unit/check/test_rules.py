@@ -6,9 +6,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from dolmen.check._runner import run_check
 from dolmen.check.exceptions import CheckConfigError
+from dolmen.cli import cli
 
 from .conftest import REPO
 
@@ -173,9 +175,7 @@ def test_a_shop_with_planted_violations_fails_with_their_rule_ids(shop_copy: Pat
     catalog_service.write_text(
         "from shop.orders.api import OrderPlaced\n" + catalog_service.read_text()
     )
-    from ..cli.dolmen_runner import dolmen
-
-    assert dolmen("check", str(shop_copy)).returncode == 1
+    assert CliRunner().invoke(cli, ["check", str(shop_copy)]).exit_code == 1
     rules = sorted({v.rule for v in run_check(shop_copy).violations})
     assert rules == [
         "dependency-cycle",

@@ -8,9 +8,8 @@ import pytest
 
 from dolmen.check._runner import run_check
 from dolmen.check.exceptions import CheckConfigError
-
-from ..cli.dolmen_runner import dolmen
-from .test_configuration import MODULES, SETTINGS, project
+from tests.dolmen_runner import dolmen
+from tests.unit.check.test_configuration import MODULES, SETTINGS, project
 
 PRIVATE = "from acme.billing.gateway import charge"
 
