@@ -28,10 +28,10 @@ def check_plainly(path: str, output_format: str) -> int | None:
     _files.cli_logging = True  # a discarded cache file is logged as the CLI logs
     try:
         report = run_check(Path(path))
+        stdout, stderr, code = answer(report, output_format)
+        remember(report, output_format, (stdout, stderr, code))
     except Exception:  # the CLI runs it again (the caches make that quick) and reports it
         return None
-    stdout, stderr, code = answer(report, output_format)
-    remember(report, output_format, (stdout, stderr, code))
     sys.stdout.write(stdout)
     sys.stdout.flush()
     sys.stderr.write(stderr)
