@@ -77,31 +77,26 @@ async def open_outbox(app: App, spec: str) -> AsyncIterator[EventAdmin]:
     The app itself is not started: no start-up hook runs and no event is delivered. On a
     SQLite file, a replay wakes the dispatchers of the app's running processes.
     """
-    from dolmen.events import EventAdmin
-    from dolmen.events._outbox_table import tables as outbox_tables
-    from dolmen.events._settings import EventSettings
-    from dolmen.events._sql_store import SqlDeliveryStore
-    from dolmen.events._sqlite_wake import WakeSockets
+    from dolmen.events import OUTBOX_TABLES, EventAdmin, EventBackend, EventSettings, Wakeup
     from dolmen.persistence import Database
 
     url = database_url(app)
     _refuse_missing_file(url, spec)
     settings = app.settings
     database = Database(
-        url, [outbox_tables], pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+        url, [OUTBOX_TABLES], pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
     )
-    wake: WakeSockets | None = None
+    wakeup: Wakeup | None = None
     try:
         await _open_existing(database, url, spec)
         events = app.config.section("events")
         assert isinstance(events, EventSettings)  # the schema puts EventSettings there
-        store = SqlDeliveryStore(database, keep_completed=events.keep_completed_seconds > 0)
-        path = database.sqlite_file
-        wake = WakeSockets(path) if path is not None else None
-        yield EventAdmin(store, wake=wake.notify if wake is not None else None)
+        backend = EventBackend.sql(database, events)  # its wake-up not opened: nothing created
+        wakeup = backend.wakeup
+        yield EventAdmin(backend.queue, wake=wakeup.notify)
     finally:
-        if wake is not None:
-            wake.close()
+        if wakeup is not None:
+            await wakeup.close()
         await database.close()
 
 
@@ -134,15 +129,16 @@ async def _open_existing(database: Database, url: str, spec: str) -> None:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import DBAPIError
 
-    from dolmen.events._outbox_table import OUTBOX_MODULE, deliveries
+    from dolmen.events import OUTBOX_TABLES
     from dolmen.persistence import sqlstate
 
-    schema = None if database.is_sqlite else OUTBOX_MODULE
+    deliveries = OUTBOX_TABLES.table_name("deliveries")
+    schema = None if database.is_sqlite else OUTBOX_TABLES.module
     try:
         await database.open(create_tables=False)
         async with database.engine.connect() as connection:
             found = await connection.run_sync(
-                lambda sync: inspect(sync).has_table(deliveries.name, schema=schema)
+                lambda sync: inspect(sync).has_table(deliveries, schema=schema)
             )
     except DBAPIError as error:
         if sqlstate(error) != _UNKNOWN_DATABASE:
@@ -159,7 +155,7 @@ async def _open_existing(database: Database, url: str, spec: str) -> None:
         ) from None
     if not found:
         label = database_label(url)
-        raise _missing(spec, f"the database {label} has no Dolmen outbox ({deliveries.name})")
+        raise _missing(spec, f"the database {label} has no Dolmen outbox ({deliveries})")
 
 
 _UNKNOWN_DATABASE = "3D000"  # PostgreSQL's invalid_catalog_name: no database of that name

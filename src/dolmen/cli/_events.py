@@ -28,20 +28,34 @@ def events_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @app_options
 def stats(as_json: bool, app_spec: str | None, app_dir: str | None) -> None:
-    """Pending, in flight, retrying and dead deliveries, and the oldest pending age, per handler."""
+    """Pending, in flight, retrying and dead deliveries, and the oldest pending age, per handler.
+
+    Also how many running processes (their dispatchers) have each handler: the deliveries
+    of a handler none has are unhandled, waiting for a process whose app holds its module.
+    """
     found = _with_admin(app_spec, app_dir, lambda admin: admin.stats())
     if as_json:
-        click.echo(json.dumps([_plain(s) for s in found], indent=2))
+        click.echo(json.dumps([{**_plain(s), "unhandled": s.unhandled} for s in found], indent=2))
         return
     if not found:
         click.echo("no deliveries waiting, running or dead")
         return
-    rows = [("handler", "pending", "in flight", "retrying", "dead", "oldest pending")]
+    rows = [("handler", "pending", "in flight", "retrying", "dead", "oldest pending", "running in")]
     for line in found:
         age = "-" if line.oldest_pending_age is None else f"{line.oldest_pending_age:.1f} s"
+        running_in = "unhandled" if line.unhandled else _count(line.dispatchers, "process")
         rows.append((line.handler, str(line.pending), str(line.in_flight),
-                     str(line.retrying), str(line.dead), age))  # fmt: skip
+                     str(line.retrying), str(line.dead), age, running_in))  # fmt: skip
     click.echo(_table(rows))
+    for line in found:
+        if line.unhandled:
+            module = line.handler.partition(".")[0]
+            click.echo(
+                f"unhandled: no running process has {line.handler}; its {line.pending} "
+                f"{'delivery waits' if line.pending == 1 else 'deliveries wait'} (the oldest "
+                f"for {line.oldest_pending_age or 0.0:.1f} s): start a process whose app holds "
+                f"module {module!r}"
+            )
 
 
 @events_group.group("dlq")
@@ -277,4 +291,5 @@ def lock(check_only: bool, output: str | None, app_spec: str | None, app_dir: st
 
 
 def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"
+    plural = "es" if noun.endswith("s") else "s"
+    return f"{number} {noun}{'' if number == 1 else plural}"

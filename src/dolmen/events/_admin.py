@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from dolmen.events._clock import Clock, SystemClock
-from dolmen.events._store import DeadLetter, DeliveryStore, HandlerStats, Selection
+from dolmen.events._ports import DeliveryQueue
+from dolmen.events._records import DeadLetter, HandlerStats, Selection
 
 
 class EventAdmin:
@@ -18,12 +19,12 @@ class EventAdmin:
 
     def __init__(
         self,
-        store: DeliveryStore,
+        queue: DeliveryQueue,
         *,
         clock: Clock | None = None,
         wake: Callable[[], None] | None = None,
     ) -> None:
-        self.store = store
+        self.queue = queue
         self._clock = clock or SystemClock()
         self._wake = wake
 
@@ -38,11 +39,11 @@ class EventAdmin:
         selection = None
         if handler or event_type:
             selection = Selection(handler=handler, event_type=event_type)
-        return await self.store.dead_letters(selection, limit)
+        return await self.queue.dead_letters(selection, limit)
 
     async def dead_letter(self, delivery: int) -> DeadLetter | None:
         """One dead delivery with its event, error and traceback; None if there is none."""
-        found = await self.store.dead_letters(Selection(ids=(delivery,)), 1)
+        found = await self.queue.dead_letters(Selection(ids=(delivery,)), 1)
         return found[0] if found else None
 
     async def replay(
@@ -53,7 +54,7 @@ class EventAdmin:
         everything: bool = False,
     ) -> int:
         """Deliver dead deliveries again (tries counted from zero); returns how many."""
-        count = await self.store.replay(
+        count = await self.queue.replay(
             Selection(tuple(ids), handler, event_type, everything), self._clock.now()
         )
         if count and self._wake is not None:
@@ -68,8 +69,13 @@ class EventAdmin:
         everything: bool = False,
     ) -> int:
         """Delete dead deliveries for good; returns how many."""
-        return await self.store.discard(Selection(tuple(ids), handler, event_type, everything))
+        return await self.queue.discard(Selection(tuple(ids), handler, event_type, everything))
 
     async def stats(self) -> list[HandlerStats]:
-        """Pending, in flight, retrying, dead and the oldest pending age, per handler."""
-        return await self.store.stats(self._clock.now())
+        """Pending, in flight, retrying, dead and the oldest pending age, per handler.
+
+        Each line also says how many running dispatchers have the handler: a handler
+        none has is :attr:`~HandlerStats.unhandled`, its deliveries waiting for a process
+        that has it (they are not dead letters).
+        """
+        return await self.queue.stats(self._clock.now())

@@ -10,7 +10,6 @@ from pydantic import ValidationError
 from dolmen.events._envelope import Envelope
 from dolmen.events._event import Event
 from dolmen.events._retry import NonRetryable
-from dolmen.events._store import Claimed
 from dolmen.events.exceptions import UpcastError
 
 
@@ -59,19 +58,3 @@ def decode(envelope: Envelope, event_type: type[Event]) -> Event:
             f"the stored {envelope.type} version {envelope.version} does not validate as "
             f"{event_type.__name__} version {event_type.event_version}: {error}"
         ) from error
-
-
-def context_of(claimed: Claimed) -> DeliveryContext:
-    """The context handed to the handler of ``claimed``."""
-    envelope = claimed.envelope
-    return DeliveryContext(
-        event_id=envelope.id,
-        event_type=envelope.type,
-        handler=claimed.handler,
-        attempt=claimed.attempts,
-        max_attempts=claimed.max_attempts,
-        subject=envelope.subject,
-        published_at=envelope.time,
-        source=envelope.source,
-        envelope=envelope,
-    )

@@ -15,19 +15,17 @@ import uuid
 from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
 
 from dolmen.events._clock import Clock, SystemClock
+from dolmen.events._ports import DeliveryQueue
+from dolmen.events._records import Claimed
 from dolmen.events._retry import Retry
 from dolmen.events._settings import EventSettings
-from dolmen.events._store import Claimed, DeliveryStore
+from dolmen.events.exceptions import LeaseLost
 
 logger = logging.getLogger("dolmen.events")
 
 Runner = Callable[[Claimed], Awaitable[bool]]
 """Runs one claimed delivery's handler; returns whether its completion was recorded in the
 handler's own transaction (False: the dispatcher records it). Raises when the handler fails."""
-
-
-class LeaseLost(RuntimeError):  # it says what happened
-    """The delivery is no longer held here: another process took it after the lease ran out."""
 
 
 def new_owner() -> str:
@@ -38,6 +36,8 @@ def new_owner() -> str:
 class Dispatcher:
     """Delivers the outbox's events to their handlers, in this process.
 
+    It runs the deliveries of ``handlers`` (each name with its retry policy) and no other:
+    the deliveries of handlers this process does not have wait for a process that has them.
     One loop claims due deliveries in batches under a lease (attempts are counted when
     claimed, so a crash mid-handler counts), runs each handler as its own task, at most
     ``concurrency`` at once (a claimed batch waits in hand for free slots, its leases
@@ -52,9 +52,9 @@ class Dispatcher:
 
     def __init__(
         self,
-        store: DeliveryStore,
+        queue: DeliveryQueue,
         run: Runner,
-        retries: Mapping[str, Retry],
+        handlers: Mapping[str, Retry],
         settings: EventSettings | None = None,
         *,
         clock: Clock | None = None,
@@ -62,9 +62,10 @@ class Dispatcher:
         rng: random.Random | None = None,
         ordered: Collection[str] = (),
     ) -> None:
-        self.store = store
+        self.queue = queue
         self._run = run
-        self._retries = dict(retries)
+        self._retries = dict(handlers)
+        self._handlers = frozenset(handlers)
         self._ordered = frozenset(ordered)
         """The handlers declared ``ordered=True``: one subject's next event waits for the last."""
         self.settings = settings or EventSettings()
@@ -93,6 +94,8 @@ class Dispatcher:
         self._last_reap = 0.0
         self._last_extend = 0.0
         self._last_purge = 0.0
+        self._announced: float | None = None
+        """When this dispatcher last said which handlers it runs (None: not since it started)."""
         self.failures = 0
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -120,10 +123,13 @@ class Dispatcher:
             for task in late:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
-            await self.store.release(held, self.owner, self.clock.now())
+            await self.queue.release(held, self.owner, self.clock.now())
             if held:
                 logger.warning("gave back %d deliveries still running at shutdown", len(held))
         await self._flush_completed()
+        if self._announced is not None:
+            self._announced = None
+            await self.queue.withdraw(self.owner)
 
     async def _finish(self, running: list[asyncio.Task[None]]) -> set[asyncio.Task[None]]:
         """Wait up to the grace period for ``running``, renewing their leases; the late ones."""
@@ -137,7 +143,7 @@ class Dispatcher:
             _, late = await asyncio.wait(late, timeout=min(left, lease / 3))
             if late:
                 still = [d for d, task in self._running.items() if task in late]
-                await self.store.extend(still, self.owner, self.clock.now() + lease)
+                await self.queue.extend(still, self.owner, self.clock.now() + lease)
         return late
 
     def wake(self) -> None:
@@ -153,14 +159,15 @@ class Dispatcher:
     async def drain(self, *, within: float = 30.0, retries: bool = False) -> None:
         """Wait until no delivery is running here and none is due; raises TimeoutError.
 
-        With ``retries``, also wait for the retries scheduled later.
+        Only deliveries of this dispatcher's handlers count. With ``retries``, also wait for
+        the retries scheduled later.
         """
         deadline = time.monotonic() + within
         while True:
             self.wake()
             if not self._running and not self._completed:
                 due_by = None if retries else self.clock.now()
-                if await self.store.unsettled(due_by) == 0:
+                if await self.queue.unsettled(due_by, self._handlers) == 0:
                     return
             if time.monotonic() > deadline:
                 raise TimeoutError(f"events still pending after {within} s")
@@ -211,14 +218,14 @@ class Dispatcher:
         if self._polling:
             # Found nothing last time: look before claiming. A look is a read; a claim is a
             # write, which on SQLite would take the lock the publishers need.
-            due = await self.store.next_due()
+            due = await self.queue.next_due(self._handlers)
             if due is None or due > now:
                 self._retries_looked_for(now)
                 await self._flush_completed()
                 return 0, wanted
         with self._taking_completed() as done:  # recorded with the claim, in one transaction
-            claimed = await self.store.claim(
-                self.owner, wanted, now, self.settings.lease_seconds, done
+            claimed = await self.queue.claim(
+                self.owner, self._handlers, wanted, now, self.settings.lease_seconds, done
             )
         self._retries_looked_for(now)
         self._polling = not claimed  # found nothing: look before the next claim
@@ -278,7 +285,7 @@ class Dispatcher:
         if timeout <= self._poll_min * 4:
             return timeout  # events are flowing: no need to look for the next retry
         try:
-            due = await self.store.next_due()
+            due = await self.queue.next_due(self._handlers)
         except Exception:
             return timeout
         now = self.clock.now()
@@ -294,17 +301,20 @@ class Dispatcher:
 
     async def _housekeeping(self, now: float) -> None:
         lease = self.settings.lease_seconds
+        if self._announced is None or now - self._announced >= lease / 3:
+            await self.queue.announce(self.owner, self._handlers, now + lease)
+            self._announced = now
         if self._running and now - self._last_extend >= lease / 3:
             self._last_extend = now
-            await self.store.extend(list(self._running), self.owner, now + lease)
+            await self.queue.extend(list(self._running), self.owner, now + lease)
         if now - self._last_reap >= min(lease / 2, 5.0):
             self._last_reap = now
-            reaped = await self.store.reap(now)
+            reaped = await self.queue.reap(now)
             if reaped:
                 logger.warning("took back %d deliveries whose lease expired", reaped)
         if now - self._last_purge >= 60.0:
             self._last_purge = now
-            await self.store.purge(now - self.settings.keep_completed_seconds)
+            await self.queue.purge(now - self.settings.keep_completed_seconds)
 
     @contextlib.contextmanager
     def _taking_completed(self) -> Iterator[list[int]]:
@@ -320,7 +330,7 @@ class Dispatcher:
         if not self._completed:
             return
         with self._taking_completed() as done:
-            recorded = await self.store.complete(done, self.owner, self.clock.now())
+            recorded = await self.queue.complete(done, self.owner, self.clock.now())
         if recorded < len(done):
             logger.warning(
                 "%d of %d completed deliveries had been taken over after their lease ran out; "
@@ -358,14 +368,14 @@ class Dispatcher:
         """
         for pause in (0.05, 0.2, 0.5, 1.0):
             try:
-                return await self.store.fail(
+                return await self.queue.fail(
                     delivery.id, self.owner, now, retry_at=retry_at, error=message, traceback=trace
                 )
             except Exception:
                 logger.warning("recording the failure of delivery %d failed; trying again",
                                delivery.id, exc_info=True)  # fmt: skip
                 await asyncio.sleep(pause)
-        return await self.store.fail(
+        return await self.queue.fail(
             delivery.id, self.owner, now, retry_at=retry_at, error=message, traceback=trace
         )
 

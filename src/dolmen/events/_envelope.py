@@ -7,6 +7,12 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from dolmen.events._trace import current_traceparent
+
+if TYPE_CHECKING:
+    from dolmen.events._event import Event
 
 SPEC_VERSION = "1.0"
 
@@ -31,6 +37,20 @@ class Envelope:
     data: str
     subject: str | None = None
     traceparent: str | None = None
+
+    @classmethod
+    def of(cls, event: Event, *, source: str, time: float, subject: str | None) -> Envelope:
+        """A new envelope for ``event`` published now: a fresh id, the current trace context."""
+        return cls(
+            id=new_event_id(),
+            type=event.event_name,
+            version=event.event_version,
+            source=source,
+            time=time,
+            data=event.model_dump_json(),
+            subject=subject,
+            traceparent=current_traceparent(),
+        )
 
     def cloudevent(self) -> dict[str, object]:
         """The envelope as a CloudEvents 1.0 JSON object (structured mode)."""

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from dolmen.events._envelope import Envelope
-from dolmen.events._store import (
+from dolmen.events._records import (
     DEAD,
     DONE,
     LEASE_EXPIRED,
@@ -16,14 +16,13 @@ from dolmen.events._store import (
     RUNNING,
     Claimed,
     DeadLetter,
-    DeliveryStore,
     HandlerStats,
     NewDelivery,
     Selection,
 )
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncConnection
+    from dolmen.persistence import UnitOfWork
 
 
 @dataclass(slots=True)
@@ -53,14 +52,15 @@ class _Delivery:
         self.lease_owner = self.lease_until = None
 
 
-class InMemoryDeliveryStore(DeliveryStore):
-    """An outbox kept in this process's memory, with the semantics of ``SqlDeliveryStore``.
+class InMemoryDeliveryStore:
+    """An outbox and delivery queue in this process's memory, as ``SqlDeliveryStore`` behaves.
 
-    It is not durable: everything is lost when the process ends, and :meth:`append` writes
-    at once, outside any transaction (its ``connection`` is ignored), so a rolled-back unit
-    of work does not take its events back. Only one process can use it. With
-    ``keep_completed`` False a completed delivery is deleted at once, else marked done (see
-    :meth:`purge`).
+    For tests: give it to :class:`~dolmen.events.Dispatcher`, or to an app with
+    ``App(..., event_backend=EventBackend.in_memory(store))``. Events are kept once the
+    publishing unit of work commits (a rollback drops them), and a delivery completed in a
+    handler's unit of work is done once that commits. It is not durable (everything is lost
+    with the process) and only the apps of this process share it. With ``keep_completed``
+    False a completed delivery is deleted at once, else marked done (see :meth:`purge`).
     """
 
     def __init__(self, *, keep_completed: bool = False) -> None:
@@ -68,16 +68,26 @@ class InMemoryDeliveryStore(DeliveryStore):
         self._events: dict[str, Envelope] = {}
         self._deliveries: dict[int, _Delivery] = {}
         self._ids = itertools.count(1)
+        self._dispatchers: dict[str, tuple[frozenset[str], float]] = {}
+        self.hints: set[Callable[[], None]] = set()
+        """How the apps sharing this store wake each other (see ``EventBackend.in_memory``)."""
 
     async def append(
         self,
-        connection: AsyncConnection | None,
+        uow: UnitOfWork | None,
         envelopes: Sequence[Envelope],
         new: Sequence[NewDelivery],
     ) -> None:
-        """Store events and their deliveries at once (``connection`` is ignored)."""
+        """Store events and their deliveries once ``uow`` commits (at once without one)."""
         if not new:
             return
+        if uow is not None:
+            envelopes, new = list(envelopes), list(new)
+            uow.after_commit(lambda: self._store(envelopes, new))
+        else:
+            self._store(envelopes, new)
+
+    def _store(self, envelopes: Sequence[Envelope], new: Sequence[NewDelivery]) -> None:
         now = max(e.time for e in envelopes)
         self._events.update((e.id, e) for e in envelopes)
         for d in new:
@@ -88,13 +98,19 @@ class InMemoryDeliveryStore(DeliveryStore):
             self._deliveries[delivery.id] = delivery
 
     async def claim(
-        self, owner: str, limit: int, now: float, lease: float, completed: Sequence[int] = ()
+        self,
+        owner: str,
+        handlers: Collection[str],
+        limit: int,
+        now: float,
+        lease: float,
+        completed: Sequence[int] = (),
     ) -> list[Claimed]:
-        """Take up to ``limit`` due deliveries, oldest first, counting one more try each."""
+        """Take up to ``limit`` due deliveries of ``handlers``, oldest first, one more try each."""
         if completed:
             await self.complete(completed, owner, now)
         due = sorted(
-            (d for d in self._with(PENDING) if d.available_at <= now),
+            (d for d in self._with(PENDING) if d.available_at <= now and d.handler in handlers),
             key=lambda d: (d.available_at, d.id),
         )
         first = self._first_unsettled()
@@ -122,21 +138,29 @@ class InMemoryDeliveryStore(DeliveryStore):
         return first
 
     async def complete(
-        self,
-        ids: Sequence[int],
-        owner: str,
-        now: float,
-        connection: AsyncConnection | None = None,
+        self, ids: Sequence[int], owner: str, now: float, uow: UnitOfWork | None = None
     ) -> int:
-        """Mark deliveries still held by ``owner`` done (or delete them); returns how many."""
+        """Mark deliveries still held by ``owner`` done (or delete them); returns how many.
+
+        With ``uow``, once it commits (if ``owner`` still holds them then).
+        """
         mine = [d for d in self._find(ids) if d.held_by(owner)]
-        for d in mine:
+        if uow is not None:
+            held = [d.id for d in mine]
+            uow.after_commit(lambda: self._done(held, owner, now))
+            return len(mine)
+        self._done([d.id for d in mine], owner, now)
+        return len(mine)
+
+    def _done(self, ids: Sequence[int], owner: str, now: float) -> None:
+        for d in self._find(ids):
+            if not d.held_by(owner):
+                continue
             if self.keep_completed:
                 d.status, d.completed_at = DONE, now
                 d.unlease()
             else:
                 del self._deliveries[d.id]
-        return len(mine)
 
     async def fail(
         self,
@@ -190,15 +214,26 @@ class InMemoryDeliveryStore(DeliveryStore):
                 d.status, d.attempts, d.available_at = PENDING, d.attempts - 1, now
                 d.unlease()
 
-    async def next_due(self) -> float | None:
-        """When the earliest pending delivery becomes due; None when none is pending."""
-        return min((d.available_at for d in self._with(PENDING)), default=None)
+    async def announce(self, owner: str, handlers: Collection[str], until: float) -> None:
+        """Record (or renew) which handlers dispatcher ``owner`` runs, until ``until``."""
+        self._dispatchers[owner] = (frozenset(handlers), until)
 
-    async def unsettled(self, due_by: float | None = None) -> int:
-        """How many deliveries are running or pending (only those due by ``due_by`` if given)."""
-        running = len(self._with(RUNNING))
-        waiting = sum(1 for d in self._with(PENDING) if due_by is None or d.available_at <= due_by)
-        return running + waiting
+    async def withdraw(self, owner: str) -> None:
+        """Forget dispatcher ``owner``."""
+        self._dispatchers.pop(owner, None)
+
+    async def next_due(self, handlers: Collection[str] | None = None) -> float | None:
+        """When the earliest pending delivery (of ``handlers``) becomes due; None if none is."""
+        pending = self._with(PENDING, handlers)
+        return min((d.available_at for d in pending), default=None)
+
+    async def unsettled(
+        self, due_by: float | None = None, handlers: Collection[str] | None = None
+    ) -> int:
+        """How many deliveries (of ``handlers``) are running or pending (due by ``due_by``)."""
+        running = len(self._with(RUNNING, handlers))
+        pending = self._with(PENDING, handlers)
+        return running + sum(1 for d in pending if due_by is None or d.available_at <= due_by)
 
     async def dead_letters(
         self, selection: Selection | None, limit: int | None
@@ -241,7 +276,14 @@ class InMemoryDeliveryStore(DeliveryStore):
         for d in self._deliveries.values():
             if d.status != DONE:
                 by_handler.setdefault(d.handler, []).append(d)
-        return [_stats(handler, by_handler[handler], now) for handler in sorted(by_handler)]
+        running_in: dict[str, int] = {}
+        for names, until in self._dispatchers.values():
+            for name in names if until >= now else ():
+                running_in[name] = running_in.get(name, 0) + 1
+        return [
+            _stats(handler, by_handler[handler], now, running_in.get(handler, 0))
+            for handler in sorted(by_handler)
+        ]
 
     async def purge(self, done_before: float) -> int:
         """Delete deliveries completed before ``done_before`` and events nothing refers to."""
@@ -261,8 +303,12 @@ class InMemoryDeliveryStore(DeliveryStore):
     def _find(self, ids: Iterable[int]) -> list[_Delivery]:
         return [self._deliveries[i] for i in dict.fromkeys(ids) if i in self._deliveries]
 
-    def _with(self, status: str) -> list[_Delivery]:
-        return [d for d in self._deliveries.values() if d.status == status]
+    def _with(self, status: str, handlers: Collection[str] | None = None) -> list[_Delivery]:
+        return [
+            d
+            for d in self._deliveries.values()
+            if d.status == status and (handlers is None or d.handler in handlers)
+        ]
 
     def _dead(self, selection: Selection | None) -> list[_Delivery]:
         """Dead deliveries matching every criterion of ``selection``, by id."""
@@ -280,7 +326,7 @@ def _chosen(delivery: _Delivery, selection: Selection | None) -> bool:
     )
 
 
-def _stats(handler: str, deliveries: list[_Delivery], now: float) -> HandlerStats:
+def _stats(handler: str, deliveries: list[_Delivery], now: float, dispatchers: int) -> HandlerStats:
     pending = [d for d in deliveries if d.status == PENDING]
     oldest = min((d.created_at for d in pending), default=None)
     return HandlerStats(
@@ -290,4 +336,5 @@ def _stats(handler: str, deliveries: list[_Delivery], now: float) -> HandlerStat
         retrying=sum(1 for d in pending if d.attempts > 0),
         dead=sum(1 for d in deliveries if d.status == DEAD),
         oldest_pending_age=None if oldest is None else max(now - oldest, 0.0),
+        dispatchers=dispatchers,
     )

@@ -21,6 +21,8 @@ from sqlalchemy import (
     bindparam,
     delete,
     exists,
+    func,
+    literal_column,
     or_,
     select,
     update,
@@ -28,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.sql import ColumnElement
 
 from dolmen.events._envelope import Envelope
-from dolmen.events._store import DEAD, DONE, PENDING, RUNNING, Claimed
+from dolmen.events._records import DEAD, DONE, PENDING, RUNNING, Claimed
 from dolmen.persistence import ModuleTables
 
 OUTBOX_MODULE = "dolmen"
@@ -60,6 +62,14 @@ deliveries = tables.table(
     Column("published_at", Double, nullable=False),
     Column("data", Text, nullable=False),
     Column("traceparent", String(64)),
+)
+dispatchers = tables.table(
+    "dispatchers",
+    # Who runs which handlers now: one row per running dispatcher, renewed with its leases
+    # (see DeliveryQueue.announce); a delivery of a handler no live row names is unhandled.
+    Column("owner", String(100), primary_key=True),
+    Column("handlers", Text, nullable=False),  # a JSON array of handler names
+    Column("until", Double, nullable=False),
 )
 _c = deliveries.c
 IS_PENDING = _c.status == PENDING
@@ -139,7 +149,16 @@ CLAIMED = (
 
 
 def _claim_statement(postgres: bool) -> Any:
-    """Take the due deliveries, oldest first: built once, its parameters bound per call."""
+    """Take the due deliveries, oldest first: built once, its parameters bound per call.
+
+    Only those of the claiming dispatcher's handlers (parameter ``handlers``: an expanding
+    list on PostgreSQL, a JSON array on SQLite's fast path).
+    """
+    handlers: Any = (
+        bindparam("handlers", expanding=True)
+        if postgres
+        else select(literal_column("value")).select_from(func.json_each(bindparam("handlers")))
+    )
     earlier = deliveries.alias("earlier")
     held_back = exists().where(
         earlier.c.handler == _c.handler,
@@ -152,6 +171,7 @@ def _claim_statement(postgres: bool) -> Any:
         .where(
             IS_PENDING,
             _c.available_at <= bindparam("now"),
+            _c.handler.in_(handlers),
             or_(_c.ordering_key.is_(None), ~held_back),
         )
         .order_by(_c.available_at, _c.id)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import json
+from collections.abc import Collection, Sequence
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, case, delete, func, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import ColumnElement
 
 from dolmen.events import _sqlite_outbox
@@ -22,32 +24,40 @@ from dolmen.events._outbox_table import (
     RELEASE,
     claimed_from,
     deliveries,
+    dispatchers,
     envelope_from,
 )
-from dolmen.events._store import (
+from dolmen.events._records import (
     DEAD,
     DONE,
     LEASE_EXPIRED,
     PENDING,
     Claimed,
     DeadLetter,
-    DeliveryStore,
     HandlerStats,
     NewDelivery,
     Selection,
 )
 from dolmen.persistence import Database
 
+if TYPE_CHECKING:
+    from dolmen.persistence import UnitOfWork
+
 _c = deliveries.c
+_FORGET_AFTER = 3600.0
+"""Rows of dispatchers that stopped renewing this long ago are deleted (killed processes)."""
 
 
-class SqlDeliveryStore(DeliveryStore):
-    """The outbox table ``dolmen__deliveries`` of ``database``: one row per event and handler.
+class SqlDeliveryStore:
+    """The outbox and delivery queue in ``database``: table ``dolmen__deliveries``.
 
-    Claims take due rows oldest first under a lease; on PostgreSQL with ``FOR UPDATE
-    SKIP LOCKED``, so dispatchers in several processes never take the same row; on
-    SQLite in one short ``BEGIN IMMEDIATE`` transaction. With ``keep_completed`` False
-    a completed delivery is deleted at once, else marked done (see :meth:`purge`).
+    One row per event and handler (the :class:`~dolmen.events.Outbox` and
+    :class:`~dolmen.events.DeliveryQueue` ports). Claims take due rows oldest first under a
+    lease; on PostgreSQL with ``FOR UPDATE SKIP LOCKED``, so dispatchers in several processes
+    never take the same row; on SQLite in one short ``BEGIN IMMEDIATE`` transaction. Running
+    dispatchers say which handlers they have in ``dolmen__dispatchers``. With
+    ``keep_completed`` False a completed delivery is deleted at once, else marked done (see
+    :meth:`purge`). The database's tables must include :data:`~dolmen.events.OUTBOX_TABLES`.
     """
 
     def __init__(self, database: Database, *, keep_completed: bool = False) -> None:
@@ -58,14 +68,16 @@ class SqlDeliveryStore(DeliveryStore):
 
     async def append(
         self,
-        connection: AsyncConnection | None,
+        uow: UnitOfWork | None,
         envelopes: Sequence[Envelope],
         new: Sequence[NewDelivery],
     ) -> None:
+        """Insert the deliveries in ``uow``'s transaction (on SQLite: with its COMMIT)."""
         if not new or not envelopes:
             return
-        if connection is None:
-            raise ValueError("the SQL outbox writes in the publishing transaction only")
+        if uow is None:
+            raise ValueError("the SQL outbox writes in the publishing unit of work only")
+        connection = await uow.connection()
         by_id = {e.id: e for e in envelopes}
         rows = []
         for d in new:
@@ -116,33 +128,50 @@ class SqlDeliveryStore(DeliveryStore):
             return int((await connection.execute(statement, values)).rowcount)
 
     async def claim(
-        self, owner: str, limit: int, now: float, lease: float, completed: Sequence[int] = ()
+        self,
+        owner: str,
+        handlers: Collection[str],
+        limit: int,
+        now: float,
+        lease: float,
+        completed: Sequence[int] = (),
     ) -> list[Claimed]:
-        values = {"owner": owner, "limit": limit, "now": now, "until": now + lease}
+        """Take due deliveries of ``handlers`` (see :meth:`DeliveryQueue.claim`)."""
+        values: dict[str, Any] = {"owner": owner, "limit": limit, "now": now, "until": now + lease}
+        if not handlers:
+            return await self._complete_only(completed, owner, now)
         if not self._postgres:  # one trip to the driver's thread, the write lock held briefly
+            values["handlers"] = json.dumps(sorted(handlers))
             work = _sqlite_outbox.claim(values, completed, owner, now, self.keep_completed)
             claimed = await _sqlite_outbox.one_trip(self.database, work)
         else:  # the completions, then the claim: two statements, two round trips
+            values["handlers"] = list(handlers)
+            statement = COMPLETE_KEEP if self.keep_completed else COMPLETE_DELETE
             async with self._alone().connect() as connection:
                 if completed:
-                    await self.complete(completed, owner, now, connection)
+                    done = {"ids": list(completed), "owner": owner, "now": now}
+                    await connection.execute(statement, done)
                 rows = (await connection.execute(CLAIM_POSTGRES, values)).all()
             claimed = [claimed_from(row) for row in rows]
         claimed.sort(key=lambda c: c.id)
         return claimed
 
+    async def _complete_only(
+        self, completed: Sequence[int], owner: str, now: float
+    ) -> list[Claimed]:
+        await self.complete(completed, owner, now)
+        return []
+
     async def complete(
-        self,
-        ids: Sequence[int],
-        owner: str,
-        now: float,
-        connection: AsyncConnection | None = None,
+        self, ids: Sequence[int], owner: str, now: float, uow: UnitOfWork | None = None
     ) -> int:
+        """Mark deliveries done, in ``uow``'s transaction if given; returns how many."""
         if not ids:
             return 0
         statement = COMPLETE_KEEP if self.keep_completed else COMPLETE_DELETE
         values = {"ids": list(ids), "owner": owner, "now": now}
-        if connection is not None:
+        if uow is not None:
+            connection = await uow.connection()
             return int((await connection.execute(statement, values)).rowcount)
         if not self._postgres:
             work = _sqlite_outbox.complete(ids, owner, now, self.keep_completed)
@@ -199,17 +228,39 @@ class SqlDeliveryStore(DeliveryStore):
             return
         await self._write(RELEASE, {"ids": list(ids), "owner": owner, "now": now})
 
-    async def next_due(self) -> float | None:
+    async def announce(self, owner: str, handlers: Collection[str], until: float) -> None:
+        """Record (or renew) ``owner``'s handlers; rows of dispatchers long gone are removed."""
+        row = dispatchers.c
+        renew = update(dispatchers).where(row.owner == owner).values(until=until)
+        if await self._write(renew):
+            return
+        await self._write(delete(dispatchers).where(row.until < until - _FORGET_AFTER))
+        names = json.dumps(sorted(handlers))
+        await self._write(insert(dispatchers).values(owner=owner, handlers=names, until=until))
+
+    async def withdraw(self, owner: str) -> None:
+        """Forget ``owner``'s handlers."""
+        await self._write(delete(dispatchers).where(dispatchers.c.owner == owner))
+
+    async def next_due(self, handlers: Collection[str] | None = None) -> float | None:
+        """When the earliest pending delivery (of ``handlers``) becomes due."""
+        query = select(func.min(_c.available_at)).where(IS_PENDING, *_of(handlers))
         async with self._alone().connect() as connection:
-            value = await connection.scalar(select(func.min(_c.available_at)).where(IS_PENDING))
+            value = await connection.scalar(query)
         return None if value is None else float(value)
 
-    async def unsettled(self, due_by: float | None = None) -> int:
+    async def unsettled(
+        self, due_by: float | None = None, handlers: Collection[str] | None = None
+    ) -> int:
+        """How many deliveries (of ``handlers``) are running or pending (due by ``due_by``)."""
         waiting = IS_PENDING if due_by is None else and_(IS_PENDING, _c.available_at <= due_by)
+        query = (
+            select(func.count())
+            .select_from(deliveries)
+            .where(or_(IS_RUNNING, waiting), *_of(handlers))
+        )
         async with self._alone().connect() as connection:
-            count = await connection.scalar(
-                select(func.count()).select_from(deliveries).where(or_(IS_RUNNING, waiting))
-            )
+            count = await connection.scalar(query)
         return int(count or 0)
 
     async def dead_letters(
@@ -271,6 +322,7 @@ class SqlDeliveryStore(DeliveryStore):
         )
         async with self._alone().connect() as connection:
             rows = (await connection.execute(query)).all()
+        running_in = await self._running_in(now)
         return [
             HandlerStats(
                 handler,
@@ -279,14 +331,33 @@ class SqlDeliveryStore(DeliveryStore):
                 int(retrying or 0),
                 int(dead or 0),
                 None if oldest is None else max(now - float(oldest), 0.0),
+                running_in.get(handler, 0),
             )
             for handler, pending, running, retrying, dead, oldest in rows
         ]
+
+    async def _running_in(self, now: float) -> dict[str, int]:
+        """Per handler, how many live dispatchers have it."""
+        query = select(dispatchers.c.handlers).where(dispatchers.c.until >= now)
+        try:
+            async with self._alone().connect() as connection:
+                lists = (await connection.scalars(query)).all()
+        except DBAPIError:  # an outbox made by a Dolmen before the table: nobody announced
+            return {}
+        counts: dict[str, int] = {}
+        for names in lists:
+            for name in json.loads(names):
+                counts[name] = counts.get(name, 0) + 1
+        return counts
 
     async def purge(self, done_before: float) -> int:
         return await self._write(
             delete(deliveries).where(_c.status == DONE, _c.completed_at < done_before)
         )
+
+
+def _of(handlers: Collection[str] | None) -> list[ColumnElement[bool]]:
+    return [] if handlers is None else [_c.handler.in_(list(handlers))]
 
 
 def _chosen(selection: Selection | None) -> list[ColumnElement[bool]]:

@@ -29,7 +29,7 @@ from dolmen.events._outbox_table import (
     deliveries,
     held,
 )
-from dolmen.events._store import Claimed
+from dolmen.events._records import Claimed
 from dolmen.persistence import Database
 from dolmen.persistence._sqlite_driver import Connection as DriverConnection
 

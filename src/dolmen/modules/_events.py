@@ -6,20 +6,21 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from dolmen.events._admin import EventAdmin
-from dolmen.events._delivery import DeliveryContext, PoisonEvent, context_of, decode
-from dolmen.events._dispatcher import Dispatcher, LeaseLost
-from dolmen.events._envelope import Envelope, new_event_id
-from dolmen.events._event import Event
-from dolmen.events._notify import Listener, ensure_notify_trigger
-from dolmen.events._outbox_table import deliveries as deliveries_table
-from dolmen.events._settings import EventSettings
-from dolmen.events._sql_store import SqlDeliveryStore
-from dolmen.events._sqlite_wake import WakeSockets
-from dolmen.events._store import Claimed, NewDelivery
-from dolmen.events._trace import current_traceparent
-from dolmen.events.exceptions import OutboxError
-from dolmen.persistence import Database, UnitOfWork
+from dolmen.events import (
+    Claimed,
+    DeliveryContext,
+    Dispatcher,
+    Envelope,
+    Event,
+    EventAdmin,
+    EventBackend,
+    EventSettings,
+    LeaseLost,
+    NewDelivery,
+    OutboxError,
+    PoisonEvent,
+)
+from dolmen.persistence import UnitOfWork
 
 if TYPE_CHECKING:
     from dolmen.modules._app import App
@@ -29,58 +30,44 @@ if TYPE_CHECKING:
 class AppEvents:
     """Writes an app's published events to its outbox and delivers them to its handlers."""
 
-    def __init__(self, app: App, database: Database, settings: EventSettings) -> None:
+    def __init__(self, app: App, backend: EventBackend, settings: EventSettings) -> None:
         self.app = app
         self.settings = settings
-        self.store = SqlDeliveryStore(database, keep_completed=settings.keep_completed_seconds > 0)
+        self.backend = backend
         self._by_event: dict[str, list[Subscription]] = defaultdict(list)
         self._by_handler: dict[str, Subscription] = {}
         for subscription in app.subscriptions:
             self._by_event[subscription.event_type.event_name].append(subscription)
             self._by_handler[subscription.name] = subscription
         self.dispatcher = Dispatcher(
-            self.store,
+            backend.queue,
             self.run,
             {name: s.retry for name, s in self._by_handler.items()},
             settings,
             ordered=[name for name, s in self._by_handler.items() if s.ordered],
         )
-        self.admin = EventAdmin(self.store, clock=self.dispatcher.clock, wake=self.wake)
-        self._listener: Listener | None = None
-        path = database.sqlite_file
-        self._wake_sockets = WakeSockets(path) if path is not None else None
-        """On a SQLite file: how the processes of the app wake each other's dispatchers."""
+        self.admin = EventAdmin(backend.queue, clock=self.dispatcher.clock, wake=self.wake)
 
     async def start(self) -> None:
-        """Start delivering: the dispatcher, and a listener for other processes' hints.
+        """Start delivering: the dispatcher, and listening for other processes' hints.
 
-        The hints are PostgreSQL's NOTIFY, or on a SQLite file Dolmen's wake sockets. On
-        PostgreSQL the outbox gets its NOTIFY trigger first if it lacks it.
+        The hints are the backend's wake-ups (PostgreSQL's NOTIFY, on a SQLite file
+        Dolmen's wake sockets), which it prepares first (the outbox's NOTIFY trigger).
         """
-        database = self.store.database
-        if not database.is_sqlite:
-            await ensure_notify_trigger(database.engine, deliveries_table)
+        await self.backend.wakeup.open()
         if not self.settings.dispatch:
             return
-        if self._wake_sockets is not None:
-            self.dispatcher.hinted = self._wake_sockets.listen(self.dispatcher.hint)
-        elif not database.is_sqlite:
-            self._listener = Listener(database.engine, self.dispatcher.hint, self._listening)
-            await self._listener.start()
+        await self.backend.wakeup.listen(self.dispatcher.hint, self._listening)
         self.dispatcher.start()
 
     async def stop(self) -> None:
         """Stop delivering (see :meth:`Dispatcher.stop`)."""
-        if self._listener is not None:
-            await self._listener.stop()
-            self._listener = None
         await self.dispatcher.stop()
-        if self._wake_sockets is not None:
-            self._wake_sockets.close()
+        await self.backend.wakeup.close()
         self.dispatcher.hinted = False
 
     def _listening(self, listening: bool) -> None:
-        """Whether PostgreSQL's NOTIFY reaches this process (else poll fast while events flow)."""
+        """Whether other processes' commits wake this one (else poll fast while events flow)."""
         self.dispatcher.hinted = listening
         if listening:
             self.dispatcher.hint()  # what was committed while not listening
@@ -89,8 +76,7 @@ class AppEvents:
         """New deliveries were committed: claim them here, and tell the other processes."""
         if self.settings.dispatch:
             self.dispatcher.hint()
-        if self._wake_sockets is not None:
-            self._wake_sockets.notify()
+        self.backend.wakeup.notify()
 
     async def write(self, uow: UnitOfWork, published: Sequence[tuple[Event, str | None]]) -> bool:
         """Add ``published`` and one delivery per handler to the unit of work's transaction.
@@ -100,21 +86,12 @@ class AppEvents:
         envelopes: list[Envelope] = []
         deliveries: list[NewDelivery] = []
         now = self.dispatcher.clock.now()
-        traceparent = current_traceparent()
         for event, subject in published:
             handlers = self._by_event.get(event.event_name)
             if not handlers:
                 continue
-            envelope = Envelope(
-                id=new_event_id(),
-                type=event.event_name,
-                version=event.event_version,
-                source=f"/{self.app.name}/{event.owner_module()}",
-                time=now,
-                data=event.model_dump_json(),
-                subject=subject,
-                traceparent=traceparent,
-            )
+            source = f"/{self.app.name}/{event.owner_module()}"
+            envelope = Envelope.of(event, source=source, time=now, subject=subject)
             envelopes.append(envelope)
             deliveries += [
                 NewDelivery(
@@ -133,9 +110,7 @@ class AppEvents:
                 "events are published by units of work that write; this one is read-only "
                 "(an HTTP GET?); publish from a POST, PUT, PATCH or DELETE, or a command"
             )
-        connection = await uow.connection()
-        # On PostgreSQL, the outbox's trigger sends NOTIFY (see dolmen.events._notify).
-        await self.store.append(connection, envelopes, deliveries)
+        await self.backend.outbox.append(uow, envelopes, deliveries)
         return True
 
     async def run(self, claimed: Claimed) -> bool:
@@ -151,24 +126,23 @@ class AppEvents:
                 f"this app has no handler {claimed.handler!r} (renamed or removed?); replay "
                 "the dead letter once it exists again, or discard it"
             )
-        event = decode(claimed.envelope, subscription.event_type)
-        context = context_of(claimed)
+        event = claimed.event(subscription.event_type)
+        context = claimed.context()
         parameters = self.app.handler_parameters(subscription)
         if all(p.key is DeliveryContext for p in parameters):
             # It asks for no service: no unit of work to open (it cannot touch the database
             # or publish); the dispatcher records its completion in a batch.
             await subscription.handler(event, **{p.name: context for p in parameters})
             return False
-        store, owner = self.store, self.dispatcher.owner
+        queue, owner = self.backend.queue, self.dispatcher.owner
         recorded = False
 
         async def complete_in_transaction() -> None:
             nonlocal recorded
             if not work.uow.touched_database:
                 return  # nothing to commit with it: the dispatcher records it in a batch
-            connection = await work.uow.connection()
             now = self.dispatcher.clock.now()
-            if await store.complete([claimed.id], owner, now, connection) != 1:
+            if await queue.complete([claimed.id], owner, now, work.uow) != 1:
                 raise LeaseLost(claimed.id)
             recorded = True
 

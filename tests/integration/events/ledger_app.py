@@ -14,7 +14,7 @@ from sqlalchemy import Column, Integer, String, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dolmen import App, Event, EventPublisher, Module, ModuleTables, provide
-from dolmen.events import DeliveryContext, Retry
+from dolmen.events import DeliveryContext, EventBackend, Retry
 
 ledger_tables = ModuleTables("ledger")
 deposits = ledger_tables.table(
@@ -96,7 +96,13 @@ ledger = Module("ledger", providers=[provide(Ledger)], tables=ledger_tables)
 FAST = Retry(attempts=4, base=0.01, cap=0.02, give_up_on=(Refused,))
 
 
-def make_app(database_url: str, behaviour: Behaviour, **events: object) -> App:
+def make_app(
+    database_url: str,
+    behaviour: Behaviour,
+    *,
+    event_backend: EventBackend | None = None,
+    **events: object,
+) -> App:
     """The ledger app on ``database_url``; ``events`` go to its ``[events]`` settings."""
 
     async def handle(
@@ -135,4 +141,5 @@ def make_app(database_url: str, behaviour: Behaviour, **events: object) -> App:
         "ledger",
         modules=[ledger, module],
         config={"app": {"database_url": database_url}, "events": dict(events)},
+        event_backend=event_backend,
     )

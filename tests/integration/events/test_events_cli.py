@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import uuid
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from sqlalchemy import inspect, make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.conftest import service_url
-from tests.unit.cli.dolmen_runner import EXAMPLES, dolmen
+from tests.dolmen_runner import EXAMPLES, dolmen
 
 from .ledger_app import Behaviour, Ledger, make_app
 
@@ -93,6 +94,33 @@ async def test_an_empty_outbox_says_so(sqlite_url: str) -> None:
         "no deliveries waiting, running or dead"
     )
     assert dolmen("events", "dlq", "list", *APP, env=env).stdout.strip() == "no dead letters"
+
+
+async def test_stats_show_the_deliveries_no_running_process_can_handle_as_unhandled(
+    sqlite_url: str,
+) -> None:
+    app = make_app(sqlite_url, Behaviour(), dispatch=False)
+    async with app.running(), app.unit_of_work("ledger") as work:
+        await (await work.get(Ledger)).deposit("ada", 3)  # nobody delivers it
+    env = {"LEDGER_DATABASE_URL": sqlite_url}
+
+    table = dolmen("events", "stats", *APP, env=env)
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert lines[0].split() == [
+        "handler", "pending", "in", "flight", "retrying", "dead", "oldest", "pending", "running",
+        "in",
+    ]  # fmt: skip
+    assert re.fullmatch(r"tally.count_deposit +1 +0 +0 +0 +\d+\.\d s +unhandled", lines[1])
+    assert re.fullmatch(
+        r"unhandled: no running process has tally.count_deposit; its 1 delivery waits \(the "
+        r"oldest for \d+\.\d s\): start a process whose app holds module 'tally'",
+        lines[3],
+    )
+    found = json.loads(dolmen("events", "stats", "--json", *APP, env=env).stdout)
+    assert [(s["handler"], s["pending"], s["dispatchers"], s["unhandled"]) for s in found] == [
+        ("tally.count_deposit", 1, 0, True), ("tally.ordered_deposit", 1, 0, True),
+    ]  # fmt: skip
 
 
 def with_password(url: str) -> str:

@@ -11,14 +11,23 @@ from typing import Any
 
 import pytest
 
-from dolmen.events import Dispatcher, EventSettings, Retry
-from dolmen.events._clock import SystemClock
-from dolmen.events._envelope import Envelope, new_event_id
-from dolmen.events._memory_store import InMemoryDeliveryStore
-from dolmen.events._store import Claimed, NewDelivery
+from dolmen.events import (
+    Claimed,
+    Dispatcher,
+    Envelope,
+    EventSettings,
+    InMemoryDeliveryStore,
+    NewDelivery,
+    Retry,
+    SystemClock,
+)
+from dolmen.events._envelope import new_event_id
 
 START = 1_700_000_000.0
 """The fake clock's first reading (seconds since the epoch)."""
+
+HANDLERS = ("billing.charge", "mail.notify", "shipping.ship")
+"""The handlers the tests' dispatchers have."""
 
 Try = tuple[str, str, int]
 """One run of a handler as the fake runner saw it: (handler, event label, attempt)."""
@@ -218,12 +227,14 @@ def make_dispatcher(
 ) -> Callable[..., Dispatcher]:
     """Build a dispatcher on the store, clock and runner: ``make_dispatcher(retries, **settings)``.
 
-    Its owner is ``"here"``; settings default to EventSettings' own (a 30 s lease).
+    It runs the HANDLERS (``retries`` gives some their retry policy); its owner is
+    ``"here"``; settings default to EventSettings' own (a 30 s lease).
     """
 
     def build(retries: Mapping[str, Retry] | None = None, **settings: Any) -> Dispatcher:
+        handlers = {name: Retry() for name in HANDLERS} | dict(retries or {})
         return Dispatcher(
-            store, runner, retries or {}, EventSettings(**settings), clock=clock, owner="here"
+            store, runner, handlers, EventSettings(**settings), clock=clock, owner="here"
         )
 
     return build

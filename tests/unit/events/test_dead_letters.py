@@ -6,9 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
-from dolmen.events import Dispatcher, NonRetryable
-from dolmen.events._memory_store import InMemoryDeliveryStore
-from dolmen.events._store import Selection
+from dolmen.events import Dispatcher, InMemoryDeliveryStore, NonRetryable
+from dolmen.events._records import Selection
 
 from .conftest import FakeClock, FakeRunner, publish, step
 

@@ -6,8 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from dolmen.events import Dispatcher, NonRetryable, Retry
-from dolmen.events._memory_store import InMemoryDeliveryStore
+from dolmen.events import Dispatcher, InMemoryDeliveryStore, NonRetryable, Retry
 
 from .conftest import FakeClock, FakeRunner, publish, step
 

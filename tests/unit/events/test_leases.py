@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from dolmen.events import Dispatcher, Retry
-from dolmen.events._memory_store import InMemoryDeliveryStore
-from dolmen.events._store import LEASE_EXPIRED
+from dolmen.events import Dispatcher, InMemoryDeliveryStore, Retry
+from dolmen.events._records import LEASE_EXPIRED
 
-from .conftest import FakeClock, FakeRunner, publish, step
+from .conftest import HANDLERS, FakeClock, FakeRunner, publish, step
 
 BILLING = "billing.charge"
 LEASE = 30.0
@@ -23,7 +22,7 @@ async def test_a_delivery_left_by_a_crashed_dispatcher_is_delivered_once_its_lea
 ) -> None:
     dispatcher = make_dispatcher(lease_seconds=LEASE)
     await publish(store, clock, "o1")
-    [taken] = await store.claim("crashed", 10, clock.now(), LEASE)
+    [taken] = await store.claim("crashed", HANDLERS, 10, clock.now(), LEASE)
     assert taken.attempts == 1
 
     assert await step(dispatcher, runner) == []
@@ -46,7 +45,7 @@ async def test_a_delivery_whose_last_try_crashed_is_dead_with_the_lease_expired_
     await publish(store, clock, "o1", max_attempts=2)
     assert await step(dispatcher, runner) == [(BILLING, "o1", 1)]
     clock.advance(1.001)
-    [taken] = await store.claim("crashed", 10, clock.now(), LEASE)  # the last try
+    [taken] = await store.claim("crashed", HANDLERS, 10, clock.now(), LEASE)  # the last try
     assert taken.attempts == 2
 
     clock.advance(LEASE + 1)
@@ -76,7 +75,7 @@ async def test_a_running_handler_keeps_its_lease_past_the_original_expiry(
     clock.advance(15)  # 35 s after the claim: the first lease would be over
 
     assert await store.reap(clock.now()) == 0
-    assert await store.claim("other", 10, clock.now(), LEASE) == []
+    assert await store.claim("other", HANDLERS, 10, clock.now(), LEASE) == []
 
     gate.set()
     await dispatcher.idle()

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from dolmen.events._memory_store import InMemoryDeliveryStore
+from dolmen.events import InMemoryDeliveryStore
 
-from .conftest import FakeClock, publish
+from .conftest import HANDLERS, FakeClock, publish
 
 
 async def test_only_the_lease_holder_can_complete_fail_or_release_a_delivery(
     store: InMemoryDeliveryStore, clock: FakeClock
 ) -> None:
     await publish(store, clock, "o1")
-    [claimed] = await store.claim("here", 10, clock.now(), 30.0)
+    [claimed] = await store.claim("here", HANDLERS, 10, clock.now(), 30.0)
 
     assert await store.complete([claimed.id], "elsewhere", clock.now()) == 0
     await store.fail(claimed.id, "elsewhere", clock.now(), retry_at=None, error="x", traceback=None)
@@ -26,7 +26,7 @@ async def test_only_the_lease_holder_can_complete_fail_or_release_a_delivery(
 async def test_completed_deliveries_are_kept_until_purged_when_asked(clock: FakeClock) -> None:
     store = InMemoryDeliveryStore(keep_completed=True)
     await publish(store, clock, "o1")
-    [claimed] = await store.claim("here", 10, clock.now(), 30.0)
+    [claimed] = await store.claim("here", HANDLERS, 10, clock.now(), 30.0)
     await store.complete([claimed.id], "here", clock.now())
 
     assert await store.unsettled() == 0
@@ -43,6 +43,6 @@ async def test_a_delivery_is_due_from_its_publish_time(
     await publish(store, clock, "o1")
 
     assert await store.next_due() == clock.now()
-    assert await store.claim("here", 10, clock.now() - 1, 30.0) == []
+    assert await store.claim("here", HANDLERS, 10, clock.now() - 1, 30.0) == []
     assert await store.unsettled(due_by=clock.now() - 1) == 0
     assert await store.unsettled() == 1

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from dolmen.events import Dispatcher, Retry
-from dolmen.events._memory_store import InMemoryDeliveryStore
+from dolmen.events import Dispatcher, InMemoryDeliveryStore, Retry
 
 from .conftest import FakeClock, FakeRunner, Try, publish, step
 

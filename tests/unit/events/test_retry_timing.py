@@ -11,9 +11,8 @@ import random
 
 import pytest
 
-from dolmen.events import Dispatcher, EventSettings, Retry
-from dolmen.events._memory_store import InMemoryDeliveryStore
-from dolmen.events._store import Claimed
+from dolmen.events import Dispatcher, EventSettings, InMemoryDeliveryStore, Retry
+from dolmen.events._records import Claimed
 
 from .conftest import START, FakeRunner, VirtualClock, label_of, publish
 
@@ -144,7 +143,13 @@ async def test_an_event_held_back_for_order_runs_as_soon_as_the_one_before_it_is
         return await runner(claimed)
 
     dispatcher = Dispatcher(
-        store, run, {}, EventSettings(), clock=clock, owner="here", ordered=[BILLING]
+        store,
+        run,
+        {BILLING: Retry()},
+        EventSettings(),
+        clock=clock,
+        owner="here",
+        ordered=[BILLING],
     )
     dispatcher.hinted = True
     dispatcher.start()

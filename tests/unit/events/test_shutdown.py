@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from dolmen.events import Dispatcher, EventSettings
-from dolmen.events._memory_store import InMemoryDeliveryStore
+from dolmen.events import Dispatcher, EventSettings, InMemoryDeliveryStore, Retry
 
-from .conftest import FakeClock, FakeRunner, publish
+from .conftest import HANDLERS, FakeClock, FakeRunner, publish
 
 BILLING = "billing.charge"
 
@@ -16,7 +15,7 @@ async def test_stop_gives_back_a_delivery_still_running_after_the_grace_period(
     store: InMemoryDeliveryStore, clock: FakeClock, runner: FakeRunner
 ) -> None:
     settings = EventSettings(shutdown_grace_seconds=0.05)
-    dispatcher = Dispatcher(store, runner, {}, settings, clock=clock, owner="here")
+    dispatcher = Dispatcher(store, runner, {BILLING: Retry()}, settings, clock=clock, owner="here")
     runner.hold(BILLING, "o1")  # never let go
     await publish(store, clock, "o1")
 
@@ -29,7 +28,7 @@ async def test_stop_gives_back_a_delivery_still_running_after_the_grace_period(
     assert runner.cancelled == [(BILLING, "o1", 1)]
     [stats] = await store.stats(clock.now())
     assert (stats.pending, stats.in_flight, stats.retrying) == (1, 0, 0)  # try not counted
-    [again] = await store.claim("next", 10, clock.now(), 30.0)
+    [again] = await store.claim("next", HANDLERS, 10, clock.now(), 30.0)
     assert again.attempts == 1
 
 
@@ -37,7 +36,7 @@ async def test_stop_lets_a_handler_that_finishes_within_the_grace_period_complet
     store: InMemoryDeliveryStore, clock: FakeClock, runner: FakeRunner
 ) -> None:
     settings = EventSettings(shutdown_grace_seconds=30)
-    dispatcher = Dispatcher(store, runner, {}, settings, clock=clock, owner="here")
+    dispatcher = Dispatcher(store, runner, {BILLING: Retry()}, settings, clock=clock, owner="here")
     gate = runner.hold(BILLING, "o1")
     await publish(store, clock, "o1")
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from dolmen.events import Dispatcher, HandlerStats, NonRetryable, Retry
-from dolmen.events._memory_store import InMemoryDeliveryStore
+from dolmen.events import Dispatcher, HandlerStats, InMemoryDeliveryStore, NonRetryable, Retry
 
 from .conftest import FakeClock, FakeRunner, publish, step
 
@@ -39,9 +38,11 @@ async def test_stats_count_each_handlers_deliveries_by_where_they_stand(
     await publish(store, clock, "o4", to=[MAIL])  # mail: pending, just published
 
     assert await store.stats(clock.now()) == [
-        HandlerStats(BILLING, pending=1, in_flight=1, retrying=1, dead=1, oldest_pending_age=5.0),
-        HandlerStats(MAIL, pending=1, in_flight=0, retrying=0, dead=0, oldest_pending_age=0.0),
-    ]
+        HandlerStats(BILLING, 1, in_flight=1, retrying=1, dead=1, oldest_pending_age=5.0,
+                     dispatchers=1),
+        HandlerStats(MAIL, 1, in_flight=0, retrying=0, dead=0, oldest_pending_age=0.0,
+                     dispatchers=1),
+    ]  # fmt: skip
 
     gate.set()
     await dispatcher.idle()
@@ -57,4 +58,4 @@ async def test_a_handler_with_only_dead_deliveries_has_no_pending_age(
     await publish(store, clock, "o1", to=(BILLING, MAIL))
     await step(make_dispatcher(), runner)
 
-    assert await store.stats(clock.now()) == [HandlerStats(BILLING, 0, 0, 0, 1, None)]
+    assert await store.stats(clock.now()) == [HandlerStats(BILLING, 0, 0, 0, 1, None, 1)]
