@@ -236,12 +236,15 @@ class Migrations:
             yield connection
 
     def _upgrade(self, sync: Connection, history: MigrationHistory, revision: str) -> list[str]:
-        if history.module == DOLMEN and not _current(sync, history) and _has_outbox(sync):
-            # A database from before migrations: its outbox is the baseline's.
-            from alembic import command
+        lines = []
+        if history.module == DOLMEN and not _current(sync, history):
+            adopted = _outbox_revision(sync)
+            if adopted is not None:  # an outbox made without migrations: record what it is
+                from alembic import command
 
-            command.stamp(self._config(history, sync), BASELINE)
-        return self._moved(sync, history, "upgrade", revision)
+                command.stamp(self._config(history, sync), adopted)
+                lines.append(f"{DOLMEN}: recorded at {adopted} (an outbox made without migrations)")
+        return lines + self._moved(sync, history, "upgrade", revision)
 
     def _moved(
         self, sync: Connection, history: MigrationHistory, direction: str, revision: str
@@ -292,11 +295,22 @@ def _current(sync: Connection, history: MigrationHistory) -> tuple[str, ...]:
     return tuple(sorted(context.get_current_heads()))
 
 
-def _has_outbox(sync: Connection) -> bool:
+def _outbox_revision(sync: Connection) -> str | None:
+    """The revision of an outbox made without migrations (None: there is no outbox).
+
+    Releases before migrations made ``dolmen__deliveries`` (:data:`BASELINE`); a database made
+    by ``[app] database_schema = "create"`` has the outbox of the Dolmen that made it, which
+    the tables present tell. A revision of Dolmen's that adds a table adds a line here.
+    """
     from dolmen.events import OUTBOX_TABLES
 
     schema = None if sync.dialect.name == "sqlite" else OUTBOX_TABLES.module
-    return inspect(sync).has_table(OUTBOX_TABLES.table_name("deliveries"), schema=schema)
+    inspector = inspect(sync)
+    if not inspector.has_table(OUTBOX_TABLES.table_name("deliveries"), schema=schema):
+        return None
+    if inspector.has_table(OUTBOX_TABLES.table_name("dispatchers"), schema=schema):
+        return "dolmen_0002"
+    return BASELINE
 
 
 def _written(script: Any) -> Path | None:

@@ -42,7 +42,10 @@ async def test_a_database_of_the_release_before_migrations_is_upgraded_with_its_
         migrations = Migrations.of([])
         with pytest.raises(SchemaNotCurrentError, match="run 'dolmen db upgrade'"):
             await prepare_schema(database, [], "check")  # nothing changed behind its back
-        assert await migrations.upgrade(database) == ["dolmen: dolmen_0001 -> dolmen_0002"]
+        assert await migrations.upgrade(database) == [
+            "dolmen: recorded at dolmen_0001 (an outbox made without migrations)",
+            "dolmen: dolmen_0001 -> dolmen_0002",
+        ]
         await prepare_schema(database, [], "check")
         prefix = "" if database.is_sqlite else "dolmen."
         async with database.engine.connect() as connection:
@@ -52,6 +55,21 @@ async def test_a_database_of_the_release_before_migrations_is_upgraded_with_its_
                 text(f"SELECT count(*) FROM {prefix}dolmen__dispatchers")
             )
             assert running.scalar() == 0
+    finally:
+        await database.close()
+
+
+async def test_an_outbox_created_at_start_up_in_development_is_adopted_by_the_upgrade(
+    database_url: str,
+) -> None:
+    database = Database(database_url, [OUTBOX_TABLES])
+    await database.open(create_tables=True)  # [app] database_schema = "create"
+    try:
+        migrations = Migrations.of([])
+        assert await migrations.upgrade(database) == [
+            "dolmen: recorded at dolmen_0002 (an outbox made without migrations)"
+        ]
+        assert await migrations.problems(database) == []
     finally:
         await database.close()
 
