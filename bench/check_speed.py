@@ -3,8 +3,10 @@
 Each package (a pinned wheel from PyPI) is unpacked into the scratch folder; its top-level
 subpackages become modules under one layers rule, written three times: for dolmen check
 (``pyproject.toml``), Tach (``tach.toml``) and import-linter (``.importlinter``). Every tool
-is then run as a whole process, cold (its cache deleted first) and warm (its cache from the
-run just before), for several rounds in a rotating tool order; medians are reported.
+is then run as a whole process, cold (its cache deleted first), warm (its cache from the
+run just before) and after an edit (one file changed, then the run), for several rounds in
+a rotating tool order; medians are reported. dolmen check is also timed with ``parse-error``
+selected (``dolmen+parse``: every file's syntax judged), in a copy of the tree.
 
 Last, the directly violating (importer module, imported module) pairs that dolmen check and
 import-linter find for the same rule are compared (Tach's are shown too).
@@ -31,6 +33,10 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULT_SCRATCH = REPO / "bench" / ".scratch" / "check"
 PEERS = ("tach==0.35.3", "import-linter==2.17")
 TOOLS = ("dolmen", "tach", "import-linter")
+TIMED = (*TOOLS, "dolmen+parse")
+"""Timed: the three tools, and dolmen check with parse-error selected (in a copy of the tree)."""
+KINDS = ("cold", "warm", "edit")
+EDIT = b"\n# edited by bench/check_speed.py\n"
 CACHE_DIRS = {"dolmen": ".dolmen_cache", "tach": ".tach", "import-linter": ".import_linter_cache"}
 
 
@@ -41,6 +47,8 @@ class Package:
     top: str
     layers: tuple[tuple[str, ...], ...]
     """Subpackage names, top to bottom; those in one group may import each other."""
+    edited: str
+    """The file changed before each tool's run after an edit (then restored, time included)."""
     pip_args: tuple[str, ...] = ()
 
 
@@ -61,6 +69,7 @@ PACKAGES = {
             ("apps", "conf", "dispatch"),
             ("utils",),
         ),
+        "django/db/models/query.py",
     ),
     # 7,978 .py files; its wheel requires Python 3.13, which only matters to pip here.
     "homeassistant": Package(
@@ -74,6 +83,7 @@ PACKAGES = {
             ("helpers",),
             ("backports", "generated", "util"),
         ),
+        "homeassistant/helpers/entity.py",
         ("--only-binary=:all:", "--python-version", "3.13"),
     ),
 }
@@ -93,6 +103,7 @@ class Timing:
 class Runs:
     cold: list[Timing] = field(default_factory=list)
     warm: list[Timing] = field(default_factory=list)
+    edit: list[Timing] = field(default_factory=list)
 
 
 # -- set-up ---------------------------------------------------------------------------
@@ -130,6 +141,22 @@ def fetch(package: Package, scratch: Path) -> Path:
 def subpackages(project: Path, package: Package) -> list[str]:
     root = project / package.top
     return sorted(p.name for p in root.iterdir() if (p / "__init__.py").is_file())
+
+
+def parse_copy(project: Path, package: Package) -> Path:
+    """A copy of the unpacked tree whose pyproject.toml also selects parse-error."""
+    copy = project.with_name(f"{project.name}-parse")
+    marker = project / ".unpacked"
+    if not (copy / ".unpacked").is_file() or (copy / ".unpacked").read_text() != marker.read_text():
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(project / package.top, copy / package.top)
+        shutil.copy2(marker, copy / ".unpacked")
+    text = (project / "pyproject.toml").read_text()
+    selected = 'select = ["module-layer-violation", "parse-error"]'
+    (copy / "pyproject.toml").write_text(
+        text.replace('select = ["module-layer-violation"]', selected)
+    )
+    return copy
 
 
 def write_configs(project: Path, package: Package) -> None:
@@ -248,7 +275,7 @@ def versions(scratch: Path) -> dict[str, str]:
 
 
 def command(tool: str, tools: dict[str, Path]) -> list[str]:
-    if tool == "dolmen":
+    if tool in ("dolmen", "dolmen+parse"):
         return [str(tools["dolmen"]), "check", ".", "--format", "json"]
     if tool == "tach":
         return [str(tools["tach"]), "check", "--dependencies", "--output", "json"]
@@ -262,6 +289,9 @@ def run(tool: str, tools: dict[str, Path], project: Path, out: Path) -> Timing:
     timeout would poll, and round every figure up to the next 50 ms.
     """
     env = {**os.environ, "COLUMNS": "100000"}  # import-linter (rich) wraps at 80 otherwise
+    # Bytecode is cached as for an installed package (pip compiles on install): with
+    # PYTHONDONTWRITEBYTECODE set, an editable dolmen would compile its modules on every run.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     with out.open("wb") as stdout, out.with_suffix(".err").open("wb") as stderr:
         started = time.perf_counter()
         process = subprocess.Popen(
@@ -277,37 +307,56 @@ def run(tool: str, tools: dict[str, Path], project: Path, out: Path) -> Timing:
 
 
 def clear_cache(tool: str, project: Path) -> None:
-    shutil.rmtree(project / CACHE_DIRS[tool], ignore_errors=True)
+    shutil.rmtree(project / CACHE_DIRS[tool.partition("+")[0]], ignore_errors=True)
+
+
+def timed_edit(tool: str, tools: dict[str, Path], project: Path, out: Path, edited: Path) -> Timing:
+    """Run after changing one file (a line added), then put the file back as it was, times too.
+
+    The file's old bytes and times come back, so no tool's next run sees a change.
+    """
+    before, times = edited.read_bytes(), edited.stat()
+    edited.write_bytes(before + EDIT)
+    try:
+        return run(tool, tools, project, out)
+    finally:
+        edited.write_bytes(before)
+        os.utime(edited, ns=(times.st_atime_ns, times.st_mtime_ns))
 
 
 def measure(
-    project: Path, tools: dict[str, Path], rounds: int, outputs: Path
+    projects: dict[str, Path], package: Package, tools: dict[str, Path], rounds: int, outputs: Path
 ) -> tuple[dict[str, Runs], dict[str, dict[str, Path]]]:
-    """One untimed warm-up round, then ``rounds`` rounds; each tool cold then warm."""
-    results = {tool: Runs() for tool in TOOLS}
-    files: dict[str, dict[str, Path]] = {tool: {} for tool in TOOLS}
+    """One untimed warm-up round, then ``rounds`` rounds; each tool cold, warm, after an edit."""
+    results = {tool: Runs() for tool in TIMED}
+    files: dict[str, dict[str, Path]] = {tool: {} for tool in TIMED}
     outputs.mkdir(parents=True, exist_ok=True)
     for number in range(-1, rounds):
-        shift = number % len(TOOLS)
-        order = TOOLS[shift:] + TOOLS[:shift]
+        shift = number % len(TIMED)
+        order = TIMED[shift:] + TIMED[:shift]
         for tool in order:
-            for kind in ("cold", "warm"):
+            project = projects[tool]
+            for kind in KINDS:
                 if kind == "cold":
                     clear_cache(tool, project)
-                elif tool == "dolmen" and not (project / ".dolmen_cache").is_dir():
+                elif tool.startswith("dolmen") and not (project / ".dolmen_cache").is_dir():
                     raise BenchError("dolmen check left no cache for its warm run")
                 elif tool == "import-linter" and not (project / ".import_linter_cache").is_dir():
                     raise BenchError("lint-imports left no cache for its warm run")
                 out = outputs / f"{tool}-{kind}.txt"
-                timing = run(tool, tools, project, out)
+                if kind == "edit":
+                    timing = timed_edit(tool, tools, project, out, project / package.edited)
+                else:
+                    timing = run(tool, tools, project, out)
                 files[tool][kind] = out
                 if number >= 0:
                     getattr(results[tool], kind).append(timing)
         if number >= 0:
             line = "  ".join(
-                f"{t} {results[t].cold[-1].wall:.2f}/{results[t].warm[-1].wall:.2f}s" for t in order
+                f"{t} " + "/".join(f"{getattr(results[t], k)[-1].wall:.2f}" for k in KINDS)
+                for t in order
             )
-            print(f"  round {number + 1}: {line}  (cold/warm)", file=sys.stderr)
+            print(f"  round {number + 1}: {line}  (cold/warm/edit, s)", file=sys.stderr)
     return results, files
 
 
@@ -415,16 +464,24 @@ def tach_found(output: Path) -> Found:
 
 def compare(package: Package, files: dict[str, dict[str, Path]]) -> dict[str, object]:
     found = {}
-    for kind in ("cold", "warm"):
+    for kind in KINDS:
         found[kind] = {
             "dolmen": dolmen_found(files["dolmen"][kind], package),
             "import-linter": linter_found(files["import-linter"][kind]),
             "tach": tach_found(files["tach"][kind]),
         }
     for tool in TOOLS:
-        cold, warm = found["cold"][tool], found["warm"][tool]
-        if (cold.pairs, cold.imports) != (warm.pairs, warm.imports):
-            print(f"WARNING: {tool} found other violations warm than cold", file=sys.stderr)
+        cold = found["cold"][tool]
+        for kind in ("warm", "edit"):
+            other = found[kind][tool]
+            if (cold.pairs, cold.imports) != (other.pairs, other.imports):
+                print(f"WARNING: {tool} found other violations {kind} than cold", file=sys.stderr)
+    parsed = dolmen_found(files["dolmen+parse"]["cold"], package)
+    if (parsed.pairs, parsed.imports) != (
+        found["cold"]["dolmen"].pairs,
+        found["cold"]["dolmen"].imports,
+    ):
+        print("WARNING: dolmen+parse found other layer violations than dolmen", file=sys.stderr)
     dolmen, linter, tach = (found["cold"][t] for t in ("dolmen", "import-linter", "tach"))
 
     def short(pairs: set[tuple[str, str]]) -> list[str]:
@@ -443,7 +500,13 @@ def compare(package: Package, files: dict[str, dict[str, Path]]) -> dict[str, ob
         "imports_linter_only": sorted(linter.imports - dolmen.imports),
         "tach_vs_linter_only_tach": short(tach.pairs - linter.pairs),
         "tach_vs_linter_only_linter": short(linter.pairs - tach.pairs),
+        "parse_errors": parse_errors(files["dolmen+parse"]["cold"]),
     }
+
+
+def parse_errors(output: Path) -> int:
+    """How many files dolmen+parse reports as parse-error (Python cannot parse them)."""
+    return sum(v["rule"] == "parse-error" for v in json.loads(output.read_text())["violations"])
 
 
 def files_seen(files: dict[str, dict[str, Path]]) -> dict[str, str]:
@@ -472,45 +535,61 @@ def spread(timings: list[Timing]) -> str:
 def table(rows: list[dict[str, object]]) -> str:
     lines = [
         "| package | .py files | tool | cold median, s (min-max) | warm median, s (min-max) "
-        "| CPU cold / warm, s |",
-        "| --- | ---: | --- | ---: | ---: | ---: |",
+        "| after an edit, s (min-max) | CPU cold / warm / edit, s |",
+        "| --- | ---: | --- | ---: | ---: | ---: | ---: |",
     ]
     ratios = [
-        "| package | dolmen cold / faster peer cold | dolmen warm / faster peer warm |",
-        "| --- | ---: | ---: |",
+        "| package | tool | cold / faster peer cold | warm / faster peer warm "
+        "| after an edit / faster peer warm |",
+        "| --- | --- | ---: | ---: | ---: |",
     ]
     for row in rows:
         runs: dict[str, Runs] = row["runs"]  # type: ignore[assignment]
-        for tool in TOOLS:
-            cpu_cold = statistics.median(t.cpu for t in runs[tool].cold)
-            cpu_warm = statistics.median(t.cpu for t in runs[tool].warm)
+        for tool in TIMED:
+            cpu = " / ".join(
+                f"{statistics.median(t.cpu for t in getattr(runs[tool], kind)):.2f}"
+                for kind in KINDS
+            )
             lines.append(
                 f"| {row['package']} | {row['py_files']:,} | {tool} | {spread(runs[tool].cold)} "
-                f"| {spread(runs[tool].warm)} | {cpu_cold:.2f} / {cpu_warm:.2f} |"
+                f"| {spread(runs[tool].warm)} | {spread(runs[tool].edit)} | {cpu} |"
             )
-        ratios.append(
-            f"| {row['package']} | {row['cold_ratio']:.2f}x (vs {row['cold_peer']}) "
-            f"| {row['warm_ratio']:.2f}x (vs {row['warm_peer']}) |"
-        )
+        for tool in ("dolmen", "dolmen+parse"):
+            ratio: dict[str, float] = row["ratios"][tool]  # type: ignore[index]
+            ratios.append(
+                f"| {row['package']} | {tool} | {ratio['cold']:.2f}x (vs {row['cold_peer']}) "
+                f"| {ratio['warm']:.2f}x (vs {row['warm_peer']}) "
+                f"| {ratio['edit']:.2f}x (vs {row['warm_peer']}) |"
+            )
     return "\n".join(lines) + "\n\n" + "\n".join(ratios)
+
+
+GOALS = {"cold": 0.9, "warm": 0.25, "edit": 0.25}
+"""dolmen check's goals, as ratios to the faster peer: cold to cold, warm and edit to warm."""
 
 
 def verdicts(rows: list[dict[str, object]]) -> list[str]:
     said = []
     for row in rows:
-        runs: dict[str, Runs] = row["runs"]  # type: ignore[assignment]
-        cold = {t: median(runs[t].cold) for t in TOOLS}
         comparison: dict[str, object] = row["comparison"]  # type: ignore[assignment]
-        cold_met = cold["dolmen"] < min(cold["tach"], cold["import-linter"])
-        warm_met = float(row["warm_ratio"]) <= 0.25  # type: ignore[arg-type]
-        said += [
-            f"{row['package']}: dolmen cold faster than both peers: "
-            f"{'met' if cold_met else 'NOT met'} ({row['cold_ratio']:.2f}x the faster)",
-            f"{row['package']}: dolmen warm <= 0.25x the faster peer's warm: "
-            f"{'met' if warm_met else 'NOT met'} ({row['warm_ratio']:.2f}x)",
+        ratio: dict[str, float] = row["ratios"]["dolmen"]  # type: ignore[index]
+        peer = {"cold": "cold", "warm": "warm", "edit": "warm"}
+        for kind, goal in GOALS.items():
+            met = ratio[kind] <= goal
+            said.append(
+                f"{row['package']}: dolmen {kind} <= {goal}x the faster peer's {peer[kind]}: "
+                f"{'met' if met else 'NOT met'} ({ratio[kind]:.2f}x)"
+            )
+        said.append(
             f"{row['package']}: same violating pairs as import-linter: "
-            f"{'met' if comparison['same_pairs'] else 'NOT met'}",
-        ]
+            f"{'met' if comparison['same_pairs'] else 'NOT met'}"
+        )
+        parsed: dict[str, float] = row["ratios"]["dolmen+parse"]  # type: ignore[index]
+        said.append(
+            f"{row['package']}: with parse-error selected ({comparison['parse_errors']} files "
+            f"Python {sys.version_info.major}.{sys.version_info.minor} cannot parse): cold "
+            f"{parsed['cold']:.2f}x, warm {parsed['warm']:.2f}x, edit {parsed['edit']:.2f}x"
+        )
     return said
 
 
@@ -569,13 +648,24 @@ def main() -> int:
         package = PACKAGES[key]
         project = fetch(package, scratch)
         write_configs(project, package)
+        projects = {tool: project for tool in TOOLS}
+        projects["dolmen+parse"] = parse_copy(project, package)
         py_files = sum(1 for _ in (project / package.top).rglob("*.py"))
         print(f"{key}: {py_files} .py files, {args.rounds} rounds", file=sys.stderr)
-        runs, files = measure(project, tools, args.rounds, scratch / "outputs" / key)
-        cold = {t: median(runs[t].cold) for t in TOOLS}
-        warm = {t: median(runs[t].warm) for t in TOOLS}
+        runs, files = measure(projects, package, tools, args.rounds, scratch / "outputs" / key)
+        cold = {t: median(runs[t].cold) for t in TIMED}
+        warm = {t: median(runs[t].warm) for t in TIMED}
+        edit = {t: median(runs[t].edit) for t in TIMED}
         cold_peer = min(("tach", "import-linter"), key=cold.__getitem__)
         warm_peer = min(("tach", "import-linter"), key=warm.__getitem__)
+        ratios = {
+            tool: {
+                "cold": cold[tool] / cold[cold_peer],
+                "warm": warm[tool] / warm[warm_peer],
+                "edit": edit[tool] / warm[warm_peer],
+            }
+            for tool in ("dolmen", "dolmen+parse")
+        }
         rows.append(
             {
                 "package": package.requirement,
@@ -584,8 +674,7 @@ def main() -> int:
                 "runs": runs,
                 "cold_peer": cold_peer,
                 "warm_peer": warm_peer,
-                "cold_ratio": cold["dolmen"] / cold[cold_peer],
-                "warm_ratio": warm["dolmen"] / warm[warm_peer],
+                "ratios": ratios,
                 "comparison": compare(package, files),
             }
         )
@@ -606,10 +695,7 @@ def main() -> int:
         {
             **{k: v for k, v in row.items() if k != "runs"},
             "runs": {
-                tool: {
-                    kind: [[t.wall, t.cpu] for t in getattr(runs, kind)]
-                    for kind in ("cold", "warm")
-                }
+                tool: {kind: [[t.wall, t.cpu] for t in getattr(runs, kind)] for kind in KINDS}
                 for tool, runs in row["runs"].items()  # type: ignore[attr-defined]
             },
         }

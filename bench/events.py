@@ -1,14 +1,16 @@
-"""Durable events: Dolmen's outbox against Celery and Dramatiq on Redis, in the same run.
+"""Durable events: Dolmen's outbox against its peers, in the same run and on the same databases.
 
     .venv/bin/python bench/events.py [--rounds 3] [--events 20000] [--seconds 10]
-        [--rate 1000] [--workloads throughput latency] [--backends sqlite postgres] [--no-peers]
+        [--rate 1000] [--workloads throughput latency] [--backends sqlite postgres]
+        [--peers pgqueuer procrastinate modupy celery dramatiq] [--no-peers]
 
 Workloads, each timed ``--rounds`` times in alternating order, medians reported:
 
 - throughput, no-op handler: ``--events`` events published 100 per committed transaction by
   one publisher process, handled by a handler that does nothing; from the first publish until
-  the last one is handled. Dolmen also with a handler that inserts one row (in its own unit
-  of work, committed with the delivery's completion).
+  the last one is handled. The same with a handler that inserts one row (Dolmen: in its own
+  unit of work, committed with the delivery's completion; the peers: in a transaction of
+  its own, as each one's documentation shows).
 - latency: one event per committed transaction at a steady ``--rate`` (1,000) per second for
   ``--seconds``; the time from just before the publisher's commit until the handler runs,
   p50 and p99, the first second dropped. For Dolmen also the CPU time per event of its
@@ -17,9 +19,12 @@ Workloads, each timed ``--rounds`` times in alternating order, medians reported:
 Dolmen runs one publisher process (its app without a dispatcher) and one worker process (its
 app with the dispatcher) on SQLite (a file, WAL, ``synchronous=NORMAL``) and on PostgreSQL
 (``DOLMEN_TEST_POSTGRES_URL``, or postgresql://postgres@127.0.0.1:5432/postgres, a fresh
-database per run). Celery and Dramatiq run through bench/events_peers.py in their own
-virtual environment (bench/.scratch/events-peers), with their own workers, on the local
-Redis. Results: docs/benchmarks.md.
+database per measurement). The peers run in their own virtual environment
+(bench/.scratch/events-peers, from bench/events_peers/requirements.txt), each on a fresh
+database of the same server (or SQLite file) with its own schema, its own worker and its own
+acknowledgement: PgQueuer and procrastinate on PostgreSQL (bench/events_peers/run_peer.py),
+modupy's outbox on both, Celery and Dramatiq on the local Redis (bench/events_peers.py). The
+slow peers get fewer events (``PEER_EVENTS``): a rate is a rate. Results: docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -44,6 +49,20 @@ SCRATCH = BENCH / ".scratch" / "events"
 PEERS_PYTHON = BENCH / ".scratch" / "events-peers" / "bin" / "python"
 PYTHON = sys.executable
 WORKER_READY_TIMEOUT = 60
+SQL_PEERS = {"pgqueuer": ("postgres",), "procrastinate": ("postgres",),
+             "modupy": ("sqlite", "postgres")}  # fmt: skip
+REDIS_PEERS = ("celery", "dramatiq")
+NAMES = {"pgqueuer": "PgQueuer", "procrastinate": "procrastinate", "modupy": "modupy",
+         "celery": "Celery", "dramatiq": "Dramatiq"}  # fmt: skip
+# Events per throughput run, and seconds of the latency run, for the peers that handle a few
+# hundred events a second at most (a full run of 20,000 would take minutes a round).
+PEER_EVENTS = {"procrastinate": 2000, "modupy": 2000}
+PEER_SECONDS = {"procrastinate": 3.0, "modupy": 3.0}
+# Settings that a pilot on this machine found faster than the peer's default (docs/benchmarks.md).
+PEER_OPTIONS = {
+    ("pgqueuer", "noop"): {"batch_size": 100}, ("pgqueuer", "insert"): {"batch_size": 100},
+    ("procrastinate", "noop"): {"concurrency": 1}, ("procrastinate", "insert"): {"concurrency": 8},
+}  # fmt: skip
 
 
 def run_json(command: list[str], timeout: float = 900) -> dict[str, object]:
@@ -152,6 +171,28 @@ def dolmen(
         database.drop()
 
 
+def sql_peer(
+    name: str, backend: str, workload: str, handler: str, args: argparse.Namespace
+) -> dict[str, object]:
+    """One measurement of a database-backed peer on a fresh database of its own."""
+    database = Database(backend)
+    events = min(args.events, PEER_EVENTS.get(name, args.events))
+    seconds = min(args.seconds, PEER_SECONDS.get(name, args.seconds))
+    options = json.dumps(PEER_OPTIONS.get((name, handler), {}))
+    try:
+        result = run_json(
+            [str(PEERS_PYTHON), str(BENCH / "events_peers" / "run_peer.py"), "--peer", name,
+             "--database-url", database.url, "--workload", workload, "--handler", handler,
+             "--events", str(events), "--batch", "100", "--rate", str(args.rate),
+             "--seconds", str(seconds), "--options", options,
+             "--warm-up", str(min(2000, events // 6))]
+        )  # fmt: skip
+    finally:
+        database.drop()
+    keep = ("events", "events_per_s", "seconds", "p50_ms", "p99_ms", "sent", "publisher_lag_s")
+    return {key: result[key] for key in keep if key in result} | {"versions": result["versions"]}
+
+
 def peer(name: str, workload: str, args: argparse.Namespace) -> dict[str, object]:
     command = [str(PEERS_PYTHON), str(BENCH / "events_peers.py"), "--peer", name,
                "--workload", workload]  # fmt: skip
@@ -176,13 +217,15 @@ def main() -> None:
         default=["throughput", "latency"],
     )  # fmt: skip
     parser.add_argument("--backends", nargs="+", default=["sqlite", "postgres"])
+    parser.add_argument("--peers", nargs="+", choices=[*SQL_PEERS, *REDIS_PEERS],
+                        default=[*SQL_PEERS, *REDIS_PEERS])  # fmt: skip
     parser.add_argument("--no-peers", action="store_true")
     args = parser.parse_args()
     if not args.no_peers and not PEERS_PYTHON.exists():
         sys.exit(
             "the peers' environment is missing; create it with:\n"
             f"  python3 -m venv {PEERS_PYTHON.parent.parent}\n"
-            f"  {PEERS_PYTHON.parent}/pip install 'celery[redis]' 'dramatiq[redis]' redis"
+            f"  {PEERS_PYTHON.parent}/pip install -r bench/events_peers/requirements.txt"
         )
     cases: list[tuple[str, Callable[[], dict[str, object]]]] = []
     for backend in args.backends:
@@ -190,21 +233,28 @@ def main() -> None:
                                   ("latency", "noop")):  # fmt: skip
             if workload not in args.workloads:
                 continue
-            label = f"Dolmen, {backend}" + (", insert handler" if handler == "insert" else "")
             measure = functools.partial(dolmen, backend, workload, handler, args)
-            cases.append((f"{workload}|{label}", measure))
-    if not args.no_peers:
-        for name in ("celery", "dramatiq"):
-            for workload in args.workloads:
-                label = f"{name.capitalize()}, Redis"
-                cases.append((f"{workload}|{label}", functools.partial(peer, name, workload, args)))
+            cases.append((f"{workload}|{handler}|{backend}|Dolmen", measure))
+            for name in [] if args.no_peers else [p for p in args.peers if p in SQL_PEERS]:
+                if backend in SQL_PEERS[name]:
+                    measure = functools.partial(sql_peer, name, backend, workload, handler, args)
+                    cases.append((f"{workload}|{handler}|{backend}|{NAMES[name]}", measure))
+    for name in [] if args.no_peers else [p for p in args.peers if p in REDIS_PEERS]:
+        for workload in args.workloads:
+            measure = functools.partial(peer, name, workload, args)
+            cases.append((f"{workload}|noop|redis|{NAMES[name]}", measure))
     results: dict[str, list[dict[str, object]]] = {key: [] for key, _ in cases}
     for number in range(args.rounds):
         shift = number % len(cases)
         for key, measure in cases[shift:] + cases[:shift]:
             started = time.perf_counter()
-            figures = measure()
+            try:
+                figures = measure()
+            except (RuntimeError, subprocess.TimeoutExpired) as error:  # the others go on
+                print(f"round {number + 1}: {key} FAILED: {error}", file=sys.stderr, flush=True)
+                continue
             results[key].append(figures)
+            figures["load"] = round(os.getloadavg()[0], 1)  # how busy the machine was
             print(f"round {number + 1}: {key}: {figures} ({time.perf_counter() - started:.0f} s)",
                   file=sys.stderr, flush=True)  # fmt: skip
     print(report(results))
@@ -219,36 +269,38 @@ def median(rows: list[dict[str, object]], key: str) -> float:
 
 
 def report(results: dict[str, list[dict[str, object]]]) -> str:
-    lines = ["| workload | system | median | min-max |", "| --- | --- | ---: | ---: |"]
-    best_peer: dict[str, float] = {}
+    lines = ["| workload | handler | database | system | median | min-max |",
+             "| --- | --- | --- | --- | ---: | ---: |"]  # fmt: skip
+    results = {key: rows for key, rows in results.items() if rows}
     for key, rows in results.items():
-        workload, label = key.split("|")
+        workload, handler, backend, system = key.split("|")
         field = "events_per_s" if workload == "throughput" else "p99_ms"
         values = [float(row[field]) for row in rows]  # type: ignore[arg-type]
         shown = (
             f"{median(rows, field):,.0f} events/s"
             if field == "events_per_s"
-            else (f"p50 {median(rows, 'p50_ms'):.2f} ms, p99 {median(rows, 'p99_ms'):.2f} ms")
+            else (f"p50 {median(rows, 'p50_ms'):,.2f} ms, p99 {median(rows, 'p99_ms'):,.2f} ms")
         )
-        lines.append(f"| {workload} | {label} | {shown} | {min(values):,.2f}-{max(values):,.2f} |")
-        if not label.startswith("Dolmen"):
-            better = max if field == "events_per_s" else min
-            value = median(rows, field)
-            best_peer[workload] = better(best_peer.get(workload, value), value)
-    if best_peer:
-        lines += [
-            "",
-            "| workload | system | Dolmen / best peer (throughput: higher is better; "
-            "p99 latency: lower is better) |",
-            "| --- | --- | ---: |",
-        ]
-        for key, rows in results.items():
-            workload, label = key.split("|")
-            if not label.startswith("Dolmen") or "insert" in label:
-                continue
-            field = "events_per_s" if workload == "throughput" else "p99_ms"
-            ratio = median(rows, field) / best_peer[workload]
-            lines.append(f"| {workload} | {label} | {ratio:.2f}x |")
+        lines.append(f"| {workload} | {handler} | {backend} | {system} | {shown} "
+                     f"| {min(values):,.2f}-{max(values):,.2f} |")  # fmt: skip
+    lines += ["", "| workload | handler | database | Dolmen / peer (throughput: higher is "
+              "better; p99: lower is better) |", "| --- | --- | --- | --- |"]  # fmt: skip
+    for key, rows in results.items():
+        workload, handler, backend, system = key.split("|")
+        if system != "Dolmen":
+            continue
+        field = "events_per_s" if workload == "throughput" else "p99_ms"
+        ratios = []
+        for other, peer_rows in results.items():
+            o_workload, o_handler, o_backend, o_system = other.split("|")
+            if (o_system != "Dolmen" and (o_workload, o_handler) == (workload, handler)
+                    and o_backend in (backend, "redis")):  # fmt: skip
+                ratio = median(rows, field) / median(peer_rows, field)
+                ratios.append(
+                    f"{ratio:,.2f}x {o_system}" + (", Redis" if o_backend == "redis" else "")
+                )
+        if ratios:
+            lines.append(f"| {workload} | {handler} | {backend} | {'; '.join(ratios)} |")
     return "\n".join(lines)
 
 

@@ -20,7 +20,7 @@ async def seed_products(app: App) -> list[str]:
     for product in DEMO_PRODUCTS:
         try:
             async with app.unit_of_work("catalog") as work:
-                catalog = await work.get(CatalogService)
+                catalog: CatalogService = await work.get(CatalogService)
                 await catalog.add_product(product)
         except DuplicateProduct:
             continue

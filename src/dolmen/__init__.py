@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from dolmen.di import Lifetime, provide, provide_value
     from dolmen.events import Event, EventPublisher
     from dolmen.http import Inject, problem_responses
-    from dolmen.modules import App, CompositionError, Module, Work
+    from dolmen.modules import App, CompositionError, Extension, Module, Work, on
     from dolmen.persistence import ModuleTables, UnitOfWork
 
 _HOMES = {
@@ -25,12 +25,14 @@ _HOMES = {
     "CompositionError": "dolmen.modules",
     "Event": "dolmen.events",
     "EventPublisher": "dolmen.events",
+    "Extension": "dolmen.modules",
     "Inject": "dolmen.http",
     "Lifetime": "dolmen.di",
     "Module": "dolmen.modules",
     "ModuleTables": "dolmen.persistence",
     "UnitOfWork": "dolmen.persistence",
     "Work": "dolmen.modules",
+    "on": "dolmen.modules",
     "problem_responses": "dolmen.http",
     "provide": "dolmen.di",
     "provide_value": "dolmen.di",
@@ -41,6 +43,7 @@ __all__ = [
     "CompositionError",
     "Event",
     "EventPublisher",
+    "Extension",
     "Inject",
     "Lifetime",
     "Module",
@@ -48,6 +51,7 @@ __all__ = [
     "UnitOfWork",
     "Work",
     "__version__",
+    "on",
     "problem_responses",
     "provide",
     "provide_value",

@@ -35,6 +35,7 @@ DOCUMENTED_PAGES = (
     "dependencies.md",
     "configuration.md",
     "check.md",
+    "extensions.md",
 )
 
 FENCE = re.compile(r"^(?P<indent> *)(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException
@@ -38,12 +39,12 @@ class Notes:
         self.events.publish(NoteAdded(text=text))
 
     async def count(self) -> int:
-        return int((await self.session.execute(select(func.count()).select_from(notes))).scalar())
+        return (await self.session.execute(select(func.count()).select_from(notes))).scalar_one()
 
     async def peek_at_audit(self) -> int:
         """Breaks the rules: reads another module's table."""
         result = await self.session.execute(select(func.count()).select_from(entries))
-        return int(result.scalar())
+        return result.scalar_one()
 
 
 class Audit:
@@ -58,7 +59,7 @@ class Audit:
         await self.session.execute(insert(entries).values(what=what))
 
     async def count(self) -> int:
-        return int((await self.session.execute(select(func.count()).select_from(entries))).scalar())
+        return (await self.session.execute(select(func.count()).select_from(entries))).scalar_one()
 
 
 router = APIRouter()
@@ -120,7 +121,7 @@ async def record_note(event: NoteAdded, audit: Audit) -> None:
     await audit.record(f"{event.text}")
 
 
-def make_app(database_url: str, events: dict[str, object] | None = None) -> App:
+def make_app(database_url: str, events: Mapping[str, object] | None = None) -> App:
     config: dict[str, object] = {"app": {"database_url": database_url}}
     if events is not None:
         config["events"] = events

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from shop.app import create_app as create_shop
+from starlette.types import Message
 
 from dolmen import App
 
@@ -92,12 +92,12 @@ async def test_a_content_length_past_the_limit_is_answered_without_reading_the_b
     tmp_path: Path,
 ) -> None:
     app = make_app(f"sqlite:///{tmp_path / 'x.db'}")
-    sent: list[dict[str, Any]] = []
+    sent: list[Message] = []
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> Message:
         raise AssertionError("the body was read")
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: Message) -> None:
         sent.append(message)
 
     scope = {

@@ -46,7 +46,10 @@ async def test_the_docs_page_references_nothing_outside_the_app(
         assert answer.status_code == 200, asset
         expected = CONTENT_TYPES[Path(asset).suffix]
         assert answer.headers["content-type"].split(";")[0] == expected, asset
-        assert len(answer.content) > 1000, asset
+        if expected == "image/png":  # fastapi-offline's icon: 412 bytes in 1.7.0, more later
+            assert answer.content.startswith(b"\x89PNG\r\n\x1a\n"), asset
+        else:
+            assert len(answer.content) > 1000, asset
 
 
 async def test_swagger_ui_reads_the_apps_document_and_can_render_openapi_3_1(

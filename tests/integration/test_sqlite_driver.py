@@ -173,6 +173,7 @@ async def test_statements_at_commit_go_with_the_commit_or_not_at_all(
     async with database.write_engine.connect() as connection:
         await connection.begin()
         driver = (await connection.get_raw_connection()).driver_connection
+        assert isinstance(driver, _sqlite_driver.Connection)
         driver.execute_at_commit(row, [{"name": "a"}, {"name": "b"}])
         assert trips == []  # nothing sent yet
         await connection.commit()

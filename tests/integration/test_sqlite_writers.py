@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
+from dolmen import App
 from dolmen.persistence import DatabaseBusyError, _sqlite
 from tests.waiting import within
 
@@ -65,14 +66,15 @@ def flocks(monkeypatch: pytest.MonkeyPatch) -> FlockSpy:
     return spy
 
 
-async def add_note(app: Any, text: str) -> None:
+async def add_note(app: App, text: str) -> None:
     async with app.unit_of_work("notes") as work:
         await (await work.get(Notes)).add(text)
 
 
-async def count_notes(app: Any) -> int:
+async def count_notes(app: App) -> int:
     async with app.unit_of_work("notes", write=False) as work:
-        return await (await work.get(Notes)).count()
+        notes: Notes = await work.get(Notes)
+        return await notes.count()
 
 
 async def test_sqlite_writers_of_one_process_take_turns_without_failing(sqlite_url: str) -> None:
@@ -81,7 +83,7 @@ async def test_sqlite_writers_of_one_process_take_turns_without_failing(sqlite_u
 
         async def add(number: int) -> None:
             async with app.unit_of_work("notes") as work:
-                notes = await work.get(Notes)
+                notes: Notes = await work.get(Notes)
                 await notes.add(f"note {number}")
                 await asyncio.sleep(0.002)  # hold the write lock across an await
                 await notes.add(f"note {number} again")

@@ -24,7 +24,8 @@ async def app(database_url: str) -> AsyncIterator[App]:
 
 async def count(app: App, module: str, service: type[Notes] | type[Audit]) -> int:
     async with app.unit_of_work(module) as work:
-        return await (await work.get(service)).count()
+        instance: Notes | Audit = await work.get(service)
+        return await instance.count()
 
 
 async def test_each_module_owns_its_tables_by_prefix_or_schema(app: App) -> None:
@@ -135,7 +136,7 @@ async def test_a_module_cannot_write_another_modules_table_through_the_orm(app: 
     entry.what = "forged"
     with pytest.raises(CrossModuleDataAccessError, match="module 'notes' used table"):
         async with app.unit_of_work("notes") as work:
-            session = await work.get(AsyncSession)
+            session: AsyncSession = await work.get(AsyncSession)
             session.add(entry)
     assert await count(app, "audit", Audit) == 0
 

@@ -6,23 +6,25 @@ import pytest
 
 EXPECTED = {
     "dolmen": [
-        "App", "CompositionError", "Event", "EventPublisher", "Inject", "Lifetime", "Module",
-        "ModuleTables", "UnitOfWork", "Work", "__version__", "problem_responses", "provide",
+        "App", "CompositionError", "Event", "EventPublisher", "Extension", "Inject", "Lifetime",
+        "Module",
+        "ModuleTables", "UnitOfWork", "Work", "__version__", "on", "problem_responses", "provide",
         "provide_value",
     ],
     "dolmen.modules": [
-        "App", "CompositionError", "DependencyCycleError", "DuplicateModuleError", "Module",
-        "Subscription", "UnknownDependencyError", "Work",
+        "App", "CompositionError", "DeliveryInterceptor", "DependencyCycleError",
+        "DuplicateModuleError", "Extension", "Handler", "Module", "Subscription",
+        "UnknownDependencyError", "Work", "on",
     ],
     "dolmen.di": [
-        "CallInterceptor", "Container", "CrossModuleHook", "CrossModuleResolution", "Lifetime",
-        "MissingProviderError", "ModuleCall", "NotVisibleError", "Parameter", "Provider",
-        "ProviderConfigurationError", "ResolutionError", "ServiceProxy", "ServiceScope",
-        "intercepting", "parameters_of", "provide", "provide_value",
+        "CallInterceptor", "Container", "CrossModuleHook", "CrossModuleResolution", "Interceptor",
+        "InterceptorRole", "Lifetime", "MissingProviderError", "ModuleCall", "NotVisibleError",
+        "Parameter", "Provider", "ProviderConfigurationError", "ResolutionError", "ServiceProxy",
+        "ServiceScope", "parameters_of", "provide", "provide_value",
     ],
     "dolmen.http": [
-        "PROBLEM_JSON", "Inject", "UnitOfWorkMiddleware", "create_fastapi", "problem",
-        "problem_responses",
+        "PROBLEM_JSON", "HealthProbes", "Inject", "RequestWork", "ServedApp", "ServedModule",
+        "UnitOfWorkMiddleware", "create_fastapi", "injected_keys", "problem", "problem_responses",
     ],
     "dolmen.persistence": [
         "CrossModuleDataAccessError", "Database", "DatabaseBusyError", "DatabaseConfigurationError",
@@ -42,8 +44,8 @@ EXPECTED = {
         "SystemClock", "UpcastError", "Wakeup",
     ],
     "dolmen.config": [
-        "AppSettings", "ConfigurationError", "LoadedConfig", "Problem", "Secret", "Setting",
-        "Source", "SourceKind", "load_config", "mask_credentials",
+        "AppSettings", "ConfigSection", "ConfigurationError", "LoadedConfig", "Problem", "Secret",
+        "Setting", "Source", "SourceKind", "load_config", "mask_credentials",
     ],
     "dolmen.cli": ["cli", "main"],
 }  # fmt: skip

@@ -1,10 +1,10 @@
-"""The notifications module's declaration and its event handler."""
+"""The notifications module's declaration."""
 
 from dolmen import Module, provide
-from shop.billing.api import PaymentCaptured
 from shop.notifications.adapters.repository import SqlNotificationRepository
 from shop.notifications.adapters.tables import tables
 from shop.notifications.domain.notification import NotificationRepository
+from shop.notifications.handlers import notify_order_paid
 from shop.notifications.service import NotificationService
 from shop.notifications.settings import NotificationSettings
 from shop.notifications.web import router
@@ -19,10 +19,5 @@ module = Module(
     ],
     routers=[router],
     tables=tables,
+    handlers=[notify_order_paid],
 )
-
-
-@module.on(PaymentCaptured)
-async def notify_order_paid(event: PaymentCaptured, notifications: NotificationService) -> None:
-    """Billing captured a payment: tell the customer."""
-    await notifications.order_paid(event.customer_email, event.order_id, event.amount)

@@ -1,11 +1,11 @@
-"""The orders module's declaration and its event handlers."""
+"""The orders module's declaration."""
 
 from dolmen import Module, provide
-from shop.billing.api import PaymentCaptured, PaymentFailed
 from shop.orders.adapters.repository import SqlOrderRepository
 from shop.orders.adapters.tables import tables
 from shop.orders.domain.order import OrderNotFound, OrderTooLarge
 from shop.orders.domain.ports import OrderRepository
+from shop.orders.handlers import mark_order_paid, mark_order_payment_failed
 from shop.orders.service import OrderService
 from shop.orders.web import router
 
@@ -17,16 +17,5 @@ module = Module(
     routers=[router],
     tables=tables,
     errors={OrderNotFound: 404, OrderTooLarge: 422},
+    handlers=[mark_order_paid, mark_order_payment_failed],
 )
-
-
-@module.on(PaymentCaptured)
-async def mark_order_paid(event: PaymentCaptured, orders: OrderService) -> None:
-    """Billing captured the payment: the order is paid."""
-    await orders.mark_paid(event.order_id)
-
-
-@module.on(PaymentFailed)
-async def mark_order_payment_failed(event: PaymentFailed, orders: OrderService) -> None:
-    """Billing could not charge: the order's payment failed."""
-    await orders.mark_payment_failed(event.order_id, event.reason)

@@ -7,6 +7,11 @@ file and of the events lock, and the path, modification time and size of every P
 under the source roots. The next ``dolmen check [PATH] [--format F]`` checks that no folder
 changed, stats the files, computes the key and, when it matches, prints the stored answer
 without loading the rules or the CLI library.
+
+After an edit, a few files have new times or sizes. Each one is read again and scanned;
+when none of them has other imports (at the same lines), another syntax verdict or other
+suppression comments than when the answer was computed, and none declares a module, the
+answer still holds and is printed again (an edit in a function body, in a docstring).
 Anything unusual (other options, an unreadable ``pyproject.toml``, no stored answer) falls
 through to the full command, which is always right.
 """
@@ -18,6 +23,7 @@ import os
 import sys
 import tomllib
 from collections.abc import Sequence
+from typing import Any
 
 from dolmen._version import __version__
 from dolmen.check._files import (
@@ -28,6 +34,7 @@ from dolmen.check._files import (
     Folder,
     excluded_paths,
     folder_unchanged,
+    settled,
     stat_files,
 )
 
@@ -65,12 +72,19 @@ def store(
     key: bytes,
     folders: list[Folder],
     listed: list[tuple[str, str]],
+    stats: Sequence[tuple[int, int]],
+    declaring: Sequence[str],
     printed: tuple[str, str, int],
 ) -> None:
-    """Keep the answer of a full check, ``printed`` as (stdout, stderr, exit status)."""
+    """Keep the answer of a full check, ``printed`` as (stdout, stderr, exit status).
+
+    ``stats`` are the listed files' (mtime_ns, size) the answer was computed from, and
+    ``declaring`` the files that declare modules with ``Module(...)``.
+    """
+    stored = (CACHE_VERSION, key, folders, listed, list(stats), list(declaring), *printed)
     temporary = f"{file}.tmp"
     with open(temporary, "wb") as out:
-        out.write(marshal.dumps((CACHE_VERSION, key, folders, listed, *printed)))
+        out.write(marshal.dumps(stored))
     os.replace(temporary, file)
 
 
@@ -84,22 +98,37 @@ def read_optional(path: str) -> bytes | None:
 
 
 def replay(argv: Sequence[str]) -> int | None:
-    """Print the remembered answer to ``dolmen check`` with ``argv``; None to run it for real.
+    """Answer ``dolmen check`` with ``argv`` without the CLI library; None to leave it to the CLI.
 
-    The files are not listed again: while every folder listed last time keeps its
-    modification time, no file was added, removed or renamed, so last time's list holds.
-    A folder that had changed just before it was listed is listed again and compared.
+    The remembered answer when it holds, else the check run at once (see
+    :mod:`dolmen.check._command`), for the plain forms ``check [PATH] [--format F]``.
     """
     parsed = _parse(argv)
     if parsed is None:
         return None
     path, output_format = parsed
+    code = _replayed(path, output_format)
+    if code is not None:
+        return code
+    from dolmen.check._command import check_plainly
+
+    return check_plainly(path, output_format)
+
+
+def _replayed(path: str, output_format: str) -> int | None:
+    """Print the remembered answer for this check; None when there is none that holds.
+
+    The files are not listed again: while every folder listed last time keeps its
+    modification time, no file was added, removed or renamed, so last time's list holds.
+    A folder that had changed just before it was listed is listed again and compared.
+    """
     root = os.path.realpath(path)
     try:
         pyproject = read_optional(os.path.join(root, "pyproject.toml"))
         if pyproject is None:
             return None
-        table = tomllib.loads(pyproject.decode())["tool"]["dolmen"]["check"]
+        tool = tomllib.loads(pyproject.decode())["tool"]["dolmen"]
+        table = tool["check"]
         excluded = excluded_paths(root, table.get("exclude", ()))
         baseline = read_optional(os.path.join(root, table.get("baseline", DEFAULT_BASELINE)))
         lock = read_optional(os.path.join(root, table.get("events-lock", DEFAULT_EVENTS_LOCK)))
@@ -108,21 +137,82 @@ def replay(argv: Sequence[str]) -> int | None:
         )
         if stored is None:
             return None
-        version, key, folders, listed, stdout, stderr, code = marshal.loads(stored)
+        version, key, folders, listed, stats, declaring, stdout, stderr, code = marshal.loads(
+            stored
+        )
         if version != CACHE_VERSION:
             return None
         if not all(folder_unchanged(folder, excluded) for folder in folders):
             return None
-        fresh = answer_key(
-            root, output_format, pyproject, baseline, lock, listed, stat_files(root, listed)
-        )
+        now = stat_files(root, listed)
+        fresh = answer_key(root, output_format, pyproject, baseline, lock, listed, now)
+        if fresh != key:
+            if not _same_after_edits(root, tool, table, listed, stats, now, declaring):
+                return None
+            if settled(mtime for mtime, _ in now):
+                answer = answer_file(root, table.get("cache-dir", DEFAULT_CACHE_DIR), output_format)
+                printed = (stdout, stderr, code)
+                store(answer, fresh, folders, listed, now, declaring, printed)
     except (KeyError, TypeError, ValueError, EOFError, OSError, UnicodeDecodeError):
         return None  # the full command reports whatever is wrong
-    if fresh != key:
-        return None
     sys.stdout.write(stdout)
     sys.stderr.write(stderr)
     return int(code)
+
+
+EDITS = 20
+"""At most this many changed files are read again to see whether the last answer holds."""
+
+
+def _same_after_edits(
+    root: str,
+    tool: dict[str, Any],
+    table: dict[str, Any],
+    listed: Sequence[tuple[str, str]],
+    stats: Sequence[tuple[int, int]],
+    now: Sequence[tuple[int, int]],
+    declaring: Sequence[str],
+) -> bool:
+    """Whether the files changed since the answer (``stats`` -> ``now``) leave it unchanged.
+
+    Each changed file is scanned again and compared with the import cache's entry for it, if
+    that entry is the one the answer was computed from (same time and size): the same
+    imports at the same lines, syntax verdict and suppression comments give the same
+    answer, unless the file declares (or declared) a module, or the ``event-schema`` rule
+    imports the app (an edit may change an event).
+    """
+    changed = [index for index, (old, new) in enumerate(zip(stats, now, strict=True)) if old != new]
+    if not changed or len(changed) > EDITS or len(stats) != len(now):
+        return False
+    select, ignore = table.get("select", []), table.get("ignore", [])
+
+    def on(rule: str) -> bool:  # CheckSettings.rule_on, without loading the settings
+        return (not select or rule in select) and rule not in ignore
+
+    if tool.get("app") is not None and on("event-schema"):
+        return False
+    cache = os.path.join(root, table.get("cache-dir", DEFAULT_CACHE_DIR), "check-imports.marshal")
+    with open(cache, "rb") as file:
+        version, entries = marshal.loads(file.read())
+    if version != CACHE_VERSION:
+        return False
+    from dolmen.check._cache import scan_quietly  # the scanner: only when files changed
+
+    judge = on("parse-error")
+    for index in changed:
+        relative = listed[index][0]
+        path = os.path.join(root, relative)
+        entry = entries.get(path)
+        if relative in declaring or entry is None or tuple(entry[:2]) != tuple(stats[index]):
+            return False
+        with open(path, "rb") as file:
+            data = file.read()
+        if b"Module" in data:
+            return False  # it may declare a module now
+        scanned, syntax, suppressions = scan_quietly(data, path, judge)
+        if scanned != entry[2] or suppressions != entry[4] or (judge and syntax != entry[3]):
+            return False
+    return True
 
 
 def _parse(argv: Sequence[str]) -> tuple[str, str] | None:

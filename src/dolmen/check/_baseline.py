@@ -1,52 +1,14 @@
-"""Suppressions on the line, and the baseline file for gradual adoption."""
+"""The baseline file, for gradual adoption: today's violations, accepted until they change."""
 
 from __future__ import annotations
 
 import json
 import re
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from dolmen.check._model import Violation
-
-_SUPPRESSION = re.compile(r"#\s*dolmen:\s*ignore\[(?P<rules>[\w\-, ]+)\](?P<reason>[^#]*)")
-
-
-def apply_suppressions(
-    violations: list[Violation], root: Path
-) -> tuple[list[Violation], list[Violation]]:
-    """Split into (kept, suppressed) by ``# dolmen: ignore[rule-id] reason`` on the line.
-
-    A suppression without a reason suppresses nothing: the violation stays, and
-    its message says what is missing.
-    """
-    lines: dict[str, list[str]] = {}
-    kept, suppressed = [], []
-    for violation in violations:
-        if violation.path not in lines:
-            try:
-                text = (root / violation.path).read_text(encoding="utf-8", errors="replace")
-                lines[violation.path] = text.splitlines()
-            except OSError:
-                lines[violation.path] = []
-        source = lines[violation.path]
-        line = source[violation.line - 1] if 0 < violation.line <= len(source) else ""
-        match = _SUPPRESSION.search(line)
-        rules = {r.strip() for r in match.group("rules").split(",")} if match else set()
-        if match and violation.rule in rules:
-            if match.group("reason").strip():
-                suppressed.append(violation)
-                continue
-            violation = replace(
-                violation,
-                message=f"{violation.message} (the suppression on this line has no reason: "
-                f"write '# dolmen: ignore[{violation.rule}] <why>')",
-            )
-        kept.append(violation)
-    return kept, suppressed
-
 
 BaselineEntry = dict[str, Any]
 """One recorded violation: rule, path, line, module, target, message (no line before version 2)."""

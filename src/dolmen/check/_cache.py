@@ -7,44 +7,70 @@ run), they are scanned in several processes.
 
 from __future__ import annotations
 
-import logging
+import functools
 import marshal
 import os
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from dolmen.check._files import CACHE_VERSION, make_cache_dir, settled
+from dolmen.check._files import CACHE_VERSION, make_cache_dir, settled, warn_discarded
 from dolmen.check._imports import RawImport, UnreadableFile, scan_bytes
-
-logger = logging.getLogger("dolmen.check")
+from dolmen.check._syntax import Suppression, SyntaxVerdict, suppressions_in, syntax_error
 
 PARALLEL_FROM = 400
 """Below this many files to read, one process is faster than starting a pool."""
 
 Scanned = tuple[tuple[str, str, int, int, bool, bool], ...] | tuple[int, str]
 """A file's imports as plain tuples, or (line, reason) for a file that cannot be read."""
-Entry = tuple[int, int, Scanned]
-"""(mtime_ns, size, scanned)."""
+FileScan = tuple[Scanned, SyntaxVerdict, tuple[Suppression, ...]]
+"""What is kept of one file: its imports, its syntax verdict and its suppression comments."""
+Entry = tuple[int, int, Scanned, SyntaxVerdict, tuple[Suppression, ...]]
+"""(mtime_ns, size, scanned, syntax, suppressions)."""
+Found = tuple[tuple[RawImport, ...] | UnreadableFile, SyntaxVerdict, tuple[Suppression, ...]]
+"""One file as the rules take it: its imports (or why it cannot be read), syntax, suppressions."""
 
 
-def scan_path(path: str) -> Scanned:
-    """Read and scan one file (also run in worker processes)."""
+def scan_path(path: str, judge_syntax: bool = True) -> FileScan:
+    """Read and scan one file (also run in worker processes); the caller silences warnings."""
     try:
-        with open(path, "rb") as file:  # decoded as Python does: BOM, encoding declaration
-            return tuple(tuple(i) for i in scan_bytes(file.read()))  # type: ignore[misc]
+        with open(path, "rb") as file:
+            data = file.read()
+    except OSError as error:
+        return (1, f"this file cannot be read: {error.strerror or error}"), None, ()
+    return scan_data(data, path, judge_syntax)
+
+
+def scan_data(data: bytes, path: str, judge_syntax: bool = True) -> FileScan:
+    """Scan one file's bytes: its imports, its syntax (when judged) and its suppressions."""
+    try:  # decoded as Python does: BOM, encoding declaration
+        scanned = tuple(tuple(i) for i in scan_bytes(data))
     except UnreadableFile as error:
-        return (error.line, error.reason)
+        return (error.line, error.reason), None, ()
+    syntax = syntax_error(data, path) if judge_syntax else None
+    suppressions = suppressions_in(data) if b"dolmen:" in data else ()
+    return scanned, syntax, suppressions  # type: ignore[return-value]
 
 
-def _scan_many(paths: Sequence[str]) -> bytes:
+def scan_quietly(data: bytes, path: str, judge_syntax: bool) -> FileScan:
+    """:func:`scan_data` with warnings silenced (they are the file's business)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return scan_data(data, path, judge_syntax)
+
+
+def _scan_many(paths: Sequence[str], judge_syntax: bool) -> bytes:
     """Scan ``paths`` in a worker; marshal's bytes cross the process boundary faster than pickle."""
-    return marshal.dumps([scan_path(p) for p in paths])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return marshal.dumps([scan_path(p, judge_syntax) for p in paths])
 
 
 class ImportCache:
     """Loads, serves and saves the cache file (``<cache_dir>/check-imports.marshal``)."""
 
-    def __init__(self, directory: Path | None) -> None:
+    def __init__(self, directory: Path | None, *, judge_syntax: bool = True) -> None:
+        self.judge_syntax = judge_syntax
         self.file = directory / "check-imports.marshal" if directory else None
         self.entries: dict[str, Entry] = {}
         self.hits = 0
@@ -56,49 +82,56 @@ class ImportCache:
                 if version == CACHE_VERSION:
                     self.entries = entries
             except (EOFError, ValueError, TypeError) as error:
-                logger.warning("discarding %s, which cannot be read (%s)", self.file, error)
+                warn_discarded(self.file, error)
                 self.entries = {}
 
-    def scanned(
-        self, files: Sequence[tuple[str, int, int]]
-    ) -> Iterator[tuple[RawImport, ...] | UnreadableFile]:
-        """The imports of each of ``files`` (path, mtime_ns, size), in order, as they are read.
+    def _fresh(self, path: str, mtime: int, size: int) -> Entry | None:
+        """The cached entry of ``path`` if it still describes the file, else None."""
+        cached = self.entries.get(path)
+        if cached is None or cached[0] != mtime or cached[1] != size:
+            return None
+        if self.judge_syntax and cached[3] is None and not _unreadable(cached[2]):
+            return None  # read without judging its syntax, which is wanted now
+        return cached
+
+    def scanned(self, files: Sequence[tuple[str, int, int]]) -> Iterator[Found]:
+        """Each of ``files`` (path, mtime_ns, size), in order, as it is read.
 
         Unchanged files come from the cache; the others are scanned, in several processes
         when there are many, and yielded as soon as their chunk is done, so the caller's
         work overlaps the scanning.
         """
-        stale = [
-            path
-            for path, mtime, size in files
-            if (cached := self.entries.get(path)) is None or cached[:2] != (mtime, size)
-        ]
+        fresh_entry = self._fresh
+        stale = [path for path, mtime, size in files if fresh_entry(path, mtime, size) is None]
         self.hits += len(files) - len(stale)
         self.misses += len(stale)
         self._dirty = self._dirty or bool(stale)
         fresh = iter(self._scan(stale))
         for path, mtime, size in files:
-            cached = self.entries.get(path)
-            if cached is None or cached[:2] != (mtime, size):
-                scanned = next(fresh)
+            cached = fresh_entry(path, mtime, size) if stale else self.entries[path]
+            if cached is None:
+                scanned, syntax, suppressions = next(fresh)
                 # A file changed just now is read again next time (see settled()).
                 kept = mtime if settled((mtime,)) else -1
-                cached = self.entries[path] = (kept, size, scanned)
-            yield _as_imports(cached[2])
+                cached = self.entries[path] = (kept, size, scanned, syntax, suppressions)
+            yield _as_imports(cached[2]), cached[3], cached[4]
 
-    @staticmethod
-    def _scan(paths: list[str]) -> Iterator[Scanned]:
+    def _scan(self, paths: list[str]) -> Iterator[FileScan]:
         workers = min(os.cpu_count() or 1, 8)
         if len(paths) < PARALLEL_FROM or workers < 2:
-            yield from (scan_path(p) for p in paths)
+            for path in paths:  # warnings silenced per file: the caller runs between them
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    scanned = scan_path(path, self.judge_syntax)
+                yield scanned
             return
-        from concurrent.futures import ProcessPoolExecutor  # costs 10 ms: only when used
+        from dolmen.check._workers import scan_in_children
 
         size = min(max(len(paths) // (workers * 8), 50), 250)
         chunks = [paths[i : i + size] for i in range(0, len(paths), size)]
-        with ProcessPoolExecutor(workers) as pool:
-            for chunk in pool.map(_scan_many, chunks):
-                yield from marshal.loads(chunk)
+        scan = functools.partial(_scan_many, judge_syntax=self.judge_syntax)
+        for chunk in scan_in_children(chunks, workers, scan):
+            yield from chunk
 
     def save(self, keep: set[str]) -> None:
         """Write the cache back, forgetting files that no longer exist."""
@@ -110,6 +143,10 @@ class ImportCache:
         for key in stale:
             del self.entries[key]
         write_atomically(self.file, marshal.dumps((CACHE_VERSION, self.entries)))
+
+
+def _unreadable(scanned: Scanned) -> bool:
+    return bool(scanned) and isinstance(scanned[0], int)
 
 
 def _as_imports(scanned: Scanned) -> tuple[RawImport, ...] | UnreadableFile:

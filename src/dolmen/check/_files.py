@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 DEFAULT_ROOTS = (".",)
 DEFAULT_BASELINE = "dolmen-baseline.json"
 DEFAULT_CACHE_DIR = ".dolmen_cache"
-CACHE_VERSION = (7, sys.implementation.cache_tag)
+CACHE_VERSION = (9, sys.implementation.cache_tag)
 """The version of every cache file of ``dolmen check`` (imports, results, answers), all marshal
 data of plain tuples, never pickle: bump it when anything cached changes shape or meaning.
 marshal's format may change between Python versions, so theirs is part of it."""
@@ -57,7 +57,7 @@ def python_files(
         if base in seen:
             continue
         seen.add(base)
-        shown = base[len(top) + 1 :] if base != top else ""
+        shown = os.path.relpath(base, top) if base != top else ""
         _walk(base, shown, [], excluded, found, folders, problems)
     found.sort()
     if problems is not None:
@@ -194,6 +194,23 @@ def settled(mtimes: Iterable[int]) -> bool:
     """
     limit = time.time_ns() - RACY_NS
     return all(mtime < limit for mtime in mtimes)
+
+
+LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
+"""How the CLI logs (``dolmen.cli._loading.LOG_FORMAT``)."""
+cli_logging = False
+"""Set by the check command run without the CLI: configure logging as the CLI does, if used."""
+
+
+def warn_discarded(path: object, error: Exception) -> None:
+    """Say that a cache file that cannot be read is discarded (logging loads only then)."""
+    import logging
+
+    if cli_logging:
+        logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    logging.getLogger("dolmen.check").warning(
+        "discarding %s, which cannot be read (%s)", path, error
+    )
 
 
 def make_cache_dir(path: str | os.PathLike[str]) -> None:

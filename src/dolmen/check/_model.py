@@ -36,10 +36,16 @@ class ModuleSpec:
     declared_at: str = "pyproject.toml"
 
     def is_public(self, target: str) -> bool:
-        """Whether the dotted name ``target`` (inside this module) is part of its public API."""
+        """Whether the dotted name ``target`` (inside this module) is part of its public API.
+
+        The part ``__init__`` is the package itself: the names its ``__init__.py`` exports
+        (``from acme.billing import charge``), not its submodules.
+        """
         if "*" in self.public:
             return True
         rest = target[len(self.package) + 1 :] if target != self.package else ""
+        if not rest:
+            return "__init__" in self.public
         return any(rest == part or rest.startswith(f"{part}.") for part in self.public)
 
     def layer_of(self, target: str) -> str:
@@ -98,7 +104,8 @@ RULES: dict[str, str] = {
     "forbidden-import": "a layer imports a third-party package it must not depend on",
     "unused-dependency": "a declared dependency is never imported",
     "outside-import": "code outside every module imports a module's private part",
-    "parse-error": "a file could not be read as Python",
+    "parse-error": "a file could not be read or parsed as Python",
+    "unused-suppression": "a suppression comment matches no violation",
     "event-schema": "an event changed in a way that breaks its stored events (see the events lock)",
 }
 """Every rule id and what it means (stable: suppressions and baselines name them)."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -211,6 +210,8 @@ def repository_root(project_root: Path) -> tuple[Path, str]:
     The root is what ``git rev-parse --show-toplevel`` says; outside a git repository
     (or without git) it is the project folder.
     """
+    import subprocess  # only for the formats that name files from the repository root
+
     project = project_root.resolve()
     try:
         done = subprocess.run(

@@ -68,7 +68,8 @@ def check_files(project: Project, files: Iterable[SourceFile], known: set[str]) 
             target = resolve(raw, source.dotted, source.is_package, known)
             judge.one(source, raw, importer, target)
         judge.flush()
-    _cycles(project, findings)
+    if project.settings.rule_on("dependency-cycle"):  # finding every cycle can take a while
+        _cycles(project, findings)
     if project.settings.unused_dependencies:
         _unused(project, findings)
     return findings

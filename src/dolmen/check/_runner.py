@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import logging
 import marshal
 import time
 from collections.abc import Iterator
@@ -11,19 +9,24 @@ from dataclasses import astuple, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dolmen.check._baseline import apply_suppressions, read_baseline, split_by_baseline
+from dolmen.check._baseline import read_baseline, split_by_baseline
 from dolmen.check._cache import ImportCache, write_atomically
 from dolmen.check._event_schemas import RULE as EVENT_SCHEMA
 from dolmen.check._event_schemas import read_events_lock, start_schema_check
-from dolmen.check._files import CACHE_VERSION, Folder, settled, stat_files
+from dolmen.check._files import CACHE_VERSION, Folder, settled, stat_files, warn_discarded
 from dolmen.check._imports import UnreadableFile
 from dolmen.check._model import CheckSettings, Violation
 from dolmen.check._project import Project, load_project
 from dolmen.check._resolve import with_parents
 from dolmen.check._rules import Edge, Findings, SourceFile, check_files
+from dolmen.check._suppressions import (
+    Comments,
+    apply_suppressions,
+    unknown_rules,
+    unused_suppressions,
+)
+from dolmen.check._syntax import PYTHON, Suppression
 from dolmen.check.exceptions import CheckConfigError
-
-logger = logging.getLogger("dolmen.check")
 
 
 @dataclass
@@ -110,15 +113,25 @@ def _check(
     selected = _selected(EVENT_SCHEMA, project.settings)
     schemas = start_schema_check(project, lock) if selected else None
     try:
-        findings, unreadable, hits = _check_imports(project, listed, stats, cache_dir)
+        findings, unreadable, comments, hits = _check_imports(project, listed, stats, cache_dir)
         events = schemas.violations(listed) if schemas is not None else []
     finally:
         if schemas is not None:
             schemas.close()
+    problems = unknown_rules(comments)
+    if problems:
+        raise CheckConfigError(problems)
     raw = findings.violations + unreadable + _skipped(project) + events
     chosen = [v for v in raw if _selected(v.rule, project.settings)]
-    kept, suppressed = apply_suppressions(chosen, project.root)
-    return findings, kept, suppressed, hits
+    kept, suppressed, used = apply_suppressions(chosen, comments, project.root)
+    modules = {v.path: v.module for v in unreadable}  # a module name for each commented file
+    for relative, dotted in listed:
+        if relative in comments:
+            module = project.module_of(dotted)
+            modules[relative] = module.name if module else ""
+    unused = unused_suppressions(comments, used, project.settings, modules)
+    more, quiet, _ = apply_suppressions(unused, comments, project.root)
+    return findings, kept + more, suppressed + quiet, hits
 
 
 def _check_imports(
@@ -126,24 +139,32 @@ def _check_imports(
     listed: list[tuple[str, str]],
     stats: list[tuple[int, int]],
     cache_dir: Path | None,
-) -> tuple[Findings, list[Violation], int]:
-    """Every rule but ``event-schema``: what the files import, and files that cannot be read."""
-    cache = ImportCache(cache_dir)
+) -> tuple[Findings, list[Violation], Comments, int]:
+    """Every rule but ``event-schema``, and the suppression comments of each file.
+
+    Files that cannot be read or parsed are ``parse-error`` violations.
+    """
+    cache = ImportCache(cache_dir, judge_syntax=project.settings.rule_on("parse-error"))
     absolute = [str(project.root / relative) for relative, _ in listed]
     unreadable: list[Violation] = []
+    comments: dict[str, tuple[Suppression, ...]] = {}
 
     def files() -> Iterator[SourceFile]:
         scanned = cache.scanned([(p, *stat) for p, stat in zip(absolute, stats, strict=True)])
-        for (relative, dotted), imports in zip(listed, scanned, strict=True):
+        for (relative, dotted), (imports, syntax, found) in zip(listed, scanned, strict=True):
             if isinstance(imports, UnreadableFile):
                 unreadable.append(_unreadable(project, relative, dotted, imports))
                 imports = ()
+            elif syntax:
+                unreadable.append(_syntax_error(project, relative, dotted, *syntax))
+            if found:
+                comments[relative] = found
             yield SourceFile(relative, dotted, relative.endswith("__init__.py"), imports)
 
     known = with_parents({dotted for _, dotted in listed})
     findings = check_files(project, files(), known)
     cache.save(set(absolute))
-    return findings, unreadable, cache.hits
+    return findings, unreadable, comments, cache.hits
 
 
 def _split_by_baseline(
@@ -185,23 +206,37 @@ def _unreadable(project: Project, relative: str, dotted: str, error: UnreadableF
     )  # fmt: skip
 
 
+def _syntax_error(project: Project, relative: str, dotted: str, line: int, error: str) -> Violation:
+    module = project.module_of(dotted)
+    return Violation(
+        "parse-error",
+        f"{PYTHON}, which runs the check, cannot parse this file ({error}); fix it (code "
+        "written for a newer Python needs dolmen check run by that Python). Its imports are "
+        "checked all the same",
+        relative, max(line, 1), 1, module.name if module else "", relative,
+    )  # fmt: skip
+
+
 def _fingerprint(
     project: Project,
     listed: list[tuple[str, str]],
     stats: list[tuple[int, int]],
     lock: bytes | None,
-) -> str:
-    """What a run's findings depend on: settings, modules, app, events lock, every file."""
-    digest = hashlib.blake2b(digest_size=20)
+) -> bytes:
+    """What a run's findings depend on: settings, modules, app, events lock, every file.
+
+    Kept whole rather than hashed: comparing it costs less than loading a hash library.
+    """
     inputs = (project.settings, project.modules, project.app, project.app_dir, project.skipped)
-    digest.update(repr(inputs).encode())
-    digest.update(b"-" if lock is None else b"+%d\0%s" % (len(lock), lock))
-    for (relative, _), (mtime, size) in zip(listed, stats, strict=True):
-        digest.update(f"{relative}\0{mtime}\0{size}\n".encode())
-    return digest.hexdigest()
+    files = "".join(
+        f"{relative}\0{mtime}\0{size}\n"
+        for (relative, _), (mtime, size) in zip(listed, stats, strict=True)
+    )
+    lock_part = b"-" if lock is None else b"+%d\0%s" % (len(lock), lock)
+    return b"\0".join((repr(inputs).encode(), lock_part, files.encode()))
 
 
-def _remembered(cache_dir: Path | None, key: str) -> Remembered | None:
+def _remembered(cache_dir: Path | None, key: bytes) -> Remembered | None:
     """The last run's results, when its key is ``key``; a file that cannot be read is dropped."""
     if cache_dir is None:
         return None
@@ -216,7 +251,7 @@ def _remembered(cache_dir: Path | None, key: str) -> Remembered | None:
             return None
         return _results_from(plain)
     except (EOFError, ValueError, TypeError) as error:
-        logger.warning("discarding %s, which cannot be read (%s)", path, error)
+        warn_discarded(path, error)
         return None
 
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,7 +34,7 @@ def check_command(
     Exit 0 when clean, 1 on violations, 2 on a configuration or usage error.
     """
     from dolmen.check._baseline import write_baseline as write
-    from dolmen.check._output import render, summary
+    from dolmen.check._command import answer, remember
 
     use_baseline = not (write_baseline or no_baseline)
     report = _run_check(Path(path), use_cache=not no_cache, use_baseline=use_baseline)
@@ -45,11 +43,9 @@ def check_command(
         write(target, report.violations)
         click.echo(f"wrote {len(report.violations)} violations to {target}")
         return
-    stdout = render(report, output_format) + "\n"
-    stderr = summary(report) + "\n" if output_format in ("json", "sarif") else ""
-    code = 1 if report.violations else 0
+    stdout, stderr, code = answer(report, output_format)
     if not no_cache:
-        _remember(report, output_format, (stdout, stderr, code))
+        remember(report, output_format, (stdout, stderr, code))
     click.echo(stdout, nl=False)
     click.echo(stderr, nl=False, err=True)
     sys.exit(code)
@@ -72,29 +68,6 @@ def _run_check(path: Path, *, use_cache: bool = True, use_baseline: bool = True)
             err=True,
         )
         sys.exit(2)
-
-
-def _remember(report: Report, output_format: str, printed: tuple[str, str, int]) -> None:
-    """Keep this answer, so the same check on the same files is answered at once."""
-    from dolmen.check._answers import answer_file, answer_key, read_optional, store
-    from dolmen.check._files import settled
-
-    if not settled(mtime for mtime, _ in report.stats):
-        return  # a file changed just now: answer in full next time too
-    root = str(report.project.root)
-    settings = report.project.settings
-    key = answer_key(
-        root,
-        output_format,
-        read_optional(os.path.join(root, "pyproject.toml")) or b"",
-        read_optional(os.path.join(root, settings.baseline)),
-        report.events_lock,  # the lock this answer was computed from, not today's file
-        report.listed,
-        report.stats,
-    )
-    file = answer_file(root, settings.cache_dir, output_format)
-    with contextlib.suppress(OSError):  # a read-only folder: answer every time in full
-        store(file, key, report.folders, report.listed, printed)
 
 
 @click.command("graph")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import types
 import typing
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from pydantic import BaseModel, SecretBytes, SecretStr
@@ -41,6 +41,19 @@ def model_of(field: FieldInfo) -> type[BaseModel] | None:
     for candidate in _types_in(field.annotation):
         if isinstance(candidate, type) and issubclass(candidate, BaseModel):
             return candidate
+    return None
+
+
+def mapping_value_model(field: FieldInfo) -> type[BaseModel] | None:
+    """The settings model of the values of a mapping field (``dict[str, X]``), if it is one."""
+    for candidate in _types_in(field.annotation):
+        origin = typing.get_origin(candidate)
+        if not (isinstance(origin, type) and issubclass(origin, Mapping)):
+            continue
+        arguments = typing.get_args(candidate)
+        for value_type in _types_in(arguments[-1] if arguments else Any):
+            if isinstance(value_type, type) and issubclass(value_type, BaseModel):
+                return value_type
     return None
 
 

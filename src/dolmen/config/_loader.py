@@ -12,7 +12,16 @@ from typing import Any
 from pydantic import BaseModel, SecretBytes, SecretStr, ValidationError
 from pydantic_core import to_jsonable_python
 
-from dolmen.config._fields import MASK, field_at, is_secret, isolated, leaves, model_of, value_at
+from dolmen.config._fields import (
+    MASK,
+    field_at,
+    is_secret,
+    isolated,
+    leaves,
+    mapping_value_model,
+    model_of,
+    value_at,
+)
 from dolmen.config._masking import mask_value
 from dolmen.config._problems import Problem
 from dolmen.config._sources import (
@@ -120,12 +129,13 @@ def load_config(
     layers.append(code_layer)
     merged = merge(*layers)
     problems.extend(_unknown_keys(merged, schema))
+    unknown = {problem.key for problem in problems}
     sections: dict[str, BaseModel] = {}
     for section, model in schema.items():
         try:
             sections[section] = isolated(model)(**unflatten(merged, section))
         except ValidationError as error:
-            found = _validation_problems(section, model, error, merged)
+            found = _validation_problems(section, model, error, merged, unknown)
             if not found and not problems:  # never fail later without saying why
                 found = [Problem(section, f"is not valid: {error}")]
             problems.extend(found)
@@ -162,9 +172,8 @@ def _unknown_keys(merged: Layer, schema: Mapping[str, type[BaseModel]]) -> list[
                 problems.append(_unknown(path, 0, value.source, sorted(schema)))
             continue
         current: type[BaseModel] | None = model
-        for depth in range(1, len(path)):
-            if current is None:
-                break  # inside a plain dict or list setting: its content is its own
+        depth = 1
+        while current is not None and depth < len(path):
             field = current.model_fields.get(path[depth])
             if field is None:
                 if (path[: depth + 1], value.source) not in reported:
@@ -173,6 +182,11 @@ def _unknown_keys(merged: Layer, schema: Mapping[str, type[BaseModel]]) -> list[
                     problems.append(_unknown(path, depth, value.source, known))
                 break
             current = model_of(field)
+            depth += 1
+            if current is None and (values := mapping_value_model(field)) is not None:
+                current = values  # dict[str, Model]: past the entry's own key, a Model again
+                depth += 1
+            # Otherwise inside a plain dict or list setting: its content is its own.
     return problems
 
 
@@ -194,7 +208,11 @@ def _unknown(path: tuple[str, ...], depth: int, source: Source, known: list[str]
 
 
 def _validation_problems(
-    section: str, model: type[BaseModel], error: ValidationError, merged: Layer
+    section: str,
+    model: type[BaseModel],
+    error: ValidationError,
+    merged: Layer,
+    unknown: set[str],
 ) -> list[Problem]:
     problems = []
     for item in error.errors():
@@ -204,7 +222,9 @@ def _validation_problems(
         field = field_at(model, loc)
         secret = field is not None and is_secret(field)
         if item["type"] == "extra_forbidden":
-            continue  # reported as an unknown key, with a suggestion
+            if key not in unknown:  # else reported already, with a suggestion
+                problems.append(Problem(key, "unknown key", _source_of(merged, full)))
+            continue
         if item["type"] == "missing":
             problems.append(Problem(key, "is required but not set", None, _how_to_set(full)))
             continue

@@ -2,7 +2,7 @@
 
 Services are keyed by type. A module resolves its own services and the public
 services of the modules it depends on; cross-module resolutions pass through
-hooks, the seam that tracing and remote calls hang on.
+the declared interceptors, the seam that placement and tracing hang on.
 """
 
 from dolmen.di._container import Container
@@ -12,9 +12,10 @@ from dolmen.di._seam import (
     CallInterceptor,
     CrossModuleHook,
     CrossModuleResolution,
+    Interceptor,
+    InterceptorRole,
     ModuleCall,
     ServiceProxy,
-    intercepting,
 )
 from dolmen.di.exceptions import (
     MissingProviderError,
@@ -28,6 +29,8 @@ __all__ = [
     "Container",
     "CrossModuleHook",
     "CrossModuleResolution",
+    "Interceptor",
+    "InterceptorRole",
     "Lifetime",
     "MissingProviderError",
     "ModuleCall",
@@ -38,7 +41,6 @@ __all__ = [
     "ResolutionError",
     "ServiceProxy",
     "ServiceScope",
-    "intercepting",
     "parameters_of",
     "provide",
     "provide_value",

@@ -3,25 +3,28 @@
 Each service belongs to the module that provides it. A module resolves its own
 services and the *public* services of the modules it depends on; anything
 else is refused with an error that says what to declare. Resolving a service
-of another module passes through the cross-module hooks (see ``_seam``).
+of another module passes through the declared interceptors (see ``_seam``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Iterator, Mapping
-from typing import Any, TypeVar, cast
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from dolmen.di._provider import FactoryKind, Lifetime, Provider, _name
 from dolmen.di._scope import ServiceScope
-from dolmen.di._seam import CrossModuleHook, CrossModuleResolution
+from dolmen.di._seam import CrossModuleResolution, Interceptor, Seam
 from dolmen.di.exceptions import (
     MissingProviderError,
     NotVisibleError,
     ProviderConfigurationError,
     ResolutionError,
 )
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeForm
 
 T = TypeVar("T")
 
@@ -33,15 +36,19 @@ class Container:
     """Holds every module's providers and the application-wide instances.
 
     ``visibility`` maps each module to the modules whose public services it may
-    use (its ``depends_on``).
+    use (its ``depends_on``); ``interceptors`` are the seam's (see :class:`Interceptor`).
     """
 
-    def __init__(self, visibility: Mapping[str, frozenset[str]]) -> None:
+    def __init__(
+        self,
+        visibility: Mapping[str, frozenset[str]],
+        interceptors: Iterable[Interceptor] = (),
+    ) -> None:
         self._visibility = dict(visibility)
+        self._seam = Seam(interceptors)
         self._providers: dict[Any, tuple[str, Provider[Any]]] = {}
         self._contextual: dict[Any, ContextualFactory] = {}
         self._overrides: dict[Any, Any] = {}
-        self._hooks: list[CrossModuleHook] = []
         self._singletons: dict[Any, Any] = {}
         self._singleton_locks: dict[Any, asyncio.Lock] = {}
         self._cleanups: list[Callable[[], Awaitable[None]]] = []
@@ -64,9 +71,18 @@ class Container:
         """Make ``key`` resolvable in every module, built per unit of work by ``factory``."""
         self._contextual[key] = factory
 
-    def add_hook(self, hook: CrossModuleHook) -> None:
-        """Run ``hook`` on every service handed across a module boundary."""
-        self._hooks.append(hook)
+    @property
+    def interceptors(self) -> tuple[Interceptor, ...]:
+        """The declared interceptors, outermost first."""
+        return self._seam.interceptors
+
+    def declare_interceptors(self, interceptors: Iterable[Interceptor]) -> None:
+        """Add ``interceptors`` to those declared (for extensions, before the app starts).
+
+        Their place in the chain follows their role, not the order of the calls; a name
+        declared already is refused with a ``ProviderConfigurationError``.
+        """
+        self._seam = Seam([*self._seam.interceptors, *interceptors])
 
     @contextlib.contextmanager
     def override(self, key: Any, instance: object) -> Iterator[None]:
@@ -147,8 +163,12 @@ class Container:
         """Open a unit-of-work scope; close it with ``await scope.aclose()``."""
         return ServiceScope(self)
 
-    async def resolve(self, key: type[T] | Any, module: str, scope: ServiceScope | None) -> T:
-        """Return the service ``key`` as seen from ``module``."""
+    async def resolve(self, key: TypeForm[T], module: str, scope: ServiceScope | None) -> T:
+        """Return the service ``key`` as seen from ``module``.
+
+        A service of another module comes through the interceptors, which decide whether
+        the local one is built at all.
+        """
         factory = self._contextual.get(key)
         if factory is not None:
             if scope is None:
@@ -157,12 +177,12 @@ class Container:
                 )
             return cast(T, await factory(scope, module))
         owner, provider = self._visible_provider(module, key)
-        instance = await self._instance(owner, provider, scope)
-        if owner != module:
-            resolution = CrossModuleResolution(module, owner, key)
-            for hook in self._hooks:
-                instance = hook(resolution, instance)
-        return cast(T, instance)
+        if owner == module or not self._seam.active:
+            return cast(T, await self._instance(owner, provider, scope))
+        resolution = CrossModuleResolution(module, owner, key)
+        return cast(
+            T, await self._seam.resolve(resolution, lambda: self._instance(owner, provider, scope))
+        )
 
     def _visible_provider(self, module: str, key: Any) -> tuple[str, Provider[Any]]:
         entry = self._providers.get(key)

@@ -5,13 +5,19 @@ from __future__ import annotations
 import enum
 import inspect
 import typing
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from dolmen.di.exceptions import ProviderConfigurationError
 
+if TYPE_CHECKING:
+    from typing_extensions import TypeForm
+
 T = TypeVar("T")
+
+Factory = Callable[..., T | Awaitable[T] | AsyncIterator[T] | Iterator[T]]
+"""What builds a ``T``: a class, a function, an async function or a (async) generator."""
 
 
 class Lifetime(enum.Enum):
@@ -62,6 +68,26 @@ class Provider(Generic[T]):
         return _name(self.key)
 
 
+@overload
+def provide(
+    key: type[T],
+    factory: None = None,
+    *,
+    lifetime: Lifetime = Lifetime.UNIT_OF_WORK,
+    public: bool = False,
+) -> Provider[T]: ...
+
+
+@overload
+def provide(
+    key: TypeForm[T],
+    factory: Factory[T],
+    *,
+    lifetime: Lifetime = Lifetime.UNIT_OF_WORK,
+    public: bool = False,
+) -> Provider[T]: ...
+
+
 def provide(
     key: Any,
     factory: Callable[..., Any] | None = None,
@@ -75,6 +101,8 @@ def provide(
     function, a coroutine function, or a (async) generator function whose code
     after ``yield`` releases the instance when its lifetime ends. Its
     parameters are filled by their type annotations from the module's services.
+    To mypy, a factory that does not produce a ``key`` is an error, and so is a
+    Protocol or abstract key without a factory.
 
     ``public=True`` exports the service to the modules that depend on this one;
     its key should then be a type from the module's ``api``.
@@ -95,7 +123,7 @@ def provide(
     )
 
 
-def provide_value(key: Any, value: object, *, public: bool = False) -> Provider[Any]:
+def provide_value(key: TypeForm[T], value: T, *, public: bool = False) -> Provider[T]:
     """Declare an already-built instance as the application-wide service of type ``key``."""
     return Provider(
         key=key,

@@ -6,6 +6,8 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
+    from typing_extensions import TypeForm
+
     from dolmen.di._container import Container
 
 T = TypeVar("T")
@@ -25,10 +27,9 @@ class ServiceScope:
         self.cleanups: list[Callable[[], Awaitable[None]]] = []
         self.state: dict[str, Any] = {}
 
-    async def get(self, key: type[T] | Any, module: str) -> T:
+    async def get(self, key: TypeForm[T], module: str) -> T:
         """Resolve ``key`` as seen from ``module`` within this scope."""
-        result: T = await self.container.resolve(key, module, self)
-        return result
+        return await self.container.resolve(key, module, self)
 
     async def aclose(self) -> None:
         """Release this scope's services."""

@@ -1,37 +1,52 @@
-"""The seam every cross-module call passes through.
+"""The seam every cross-module resolution and call passes through.
 
-When a module resolves a public service of another module, the container hands
-the instance to the registered hooks first. A hook may wrap it (tracing,
-metrics), or replace it (a client for a module deployed elsewhere).
-:func:`intercepting` builds the common hook: a proxy that runs interceptors
-around each coroutine method call.
+When a module resolves a public service of another module, the container asks
+the declared interceptors for the instance instead of building it itself. Each
+interceptor's ``resolve`` hook receives a ``build`` function and decides: await
+it (pass through, or wrap what it returns), or return something else without
+calling it (a client for a module deployed elsewhere), in which case nothing of
+the other module is built in this process. Interceptors' ``call`` functions run
+around each coroutine method call of the service, through one
+:class:`ServiceProxy`; with none declared, the caller gets the service itself.
 """
 
 from __future__ import annotations
 
-import functools
+import enum
 import inspect
-from collections.abc import Awaitable, Callable, Sequence
+import types
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, ClassVar
+
+from dolmen.di.exceptions import ProviderConfigurationError
 
 
 @dataclass(frozen=True, slots=True)
 class CrossModuleResolution:
-    """Module ``caller`` obtained the service ``key`` that module ``target`` provides."""
+    """Module ``caller`` asks for the service ``key`` that module ``target`` provides."""
 
     caller: str
     target: str
     key: Any
 
 
-CrossModuleHook = Callable[[CrossModuleResolution, Any], Any]
-"""Takes the resolution and the instance; returns the instance the caller gets."""
+Build = Callable[[], Awaitable[Any]]
+"""Builds (or fetches, per its lifetime) the local instance of the service when awaited."""
+
+CrossModuleHook = Callable[[CrossModuleResolution, Build], Awaitable[Any]]
+"""``async def hook(resolution, build)``: returns the instance the caller gets.
+
+``await build()`` makes the local instance; a hook that returns something else
+without calling it leaves the other module's service (and its repository,
+session and connection) unbuilt.
+"""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ModuleCall:
-    """One call of a coroutine method across a module boundary."""
+    """One call of a coroutine method across a module boundary (read it, do not change it)."""
 
     caller: str
     target: str
@@ -45,55 +60,177 @@ CallInterceptor = Callable[[ModuleCall, Callable[[], Awaitable[Any]]], Awaitable
 """An ``async def interceptor(call, proceed)`` that awaits ``proceed()`` for the real call."""
 
 
-def intercepting(interceptors: Sequence[CallInterceptor]) -> CrossModuleHook:
-    """A hook that wraps cross-module services so ``interceptors`` run around each call.
+class InterceptorRole(enum.IntEnum):
+    """Where an interceptor sits in the chain; the roles are listed innermost first."""
 
-    Interceptors run in the given order, the first one outermost. Only coroutine
-    methods are intercepted: a module's public API is asynchronous.
+    PLACEMENT = 10
+    """Decides where the service lives: builds it here, or hands out a remote client."""
+
+    POLICY = 20
+    """Rules about the placed service: authorization, timeouts, retries."""
+
+    OBSERVABILITY = 30
+    """Tracing, metrics, logs: outermost, so it sees (and times) everything inside."""
+
+
+@dataclass(frozen=True, slots=True)
+class Interceptor:
+    """One declared interceptor of the cross-module seam.
+
+    ``resolve`` is an ``async def hook(resolution, build)`` run when a module obtains
+    another module's service; ``call`` is an ``async def interceptor(call, proceed)`` run
+    around each coroutine method call on it. Give one or both. ``role`` places it in the
+    chain: placement innermost, then policy, then observability outermost; within one
+    role, the first declared is the outermost. ``name`` identifies it: declaring two
+    interceptors with one name is an error.
     """
-    chain = tuple(interceptors)
 
-    def hook(resolution: CrossModuleResolution, instance: Any) -> Any:
-        return ServiceProxy(instance, resolution, chain)
+    name: str
+    resolve: CrossModuleHook | None = None
+    call: CallInterceptor | None = None
+    role: InterceptorRole = InterceptorRole.OBSERVABILITY
 
-    return hook
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise ProviderConfigurationError("an interceptor needs a name (it identifies it)")
+        if self.resolve is None and self.call is None:
+            raise ProviderConfigurationError(
+                f"interceptor {self.name!r} has neither resolve= nor call=; give it one"
+            )
+
+
+class Seam:
+    """The declared interceptors in chain order, and the proxy classes they need."""
+
+    __slots__ = ("_calls", "_hooks", "_proxies", "active", "interceptors")
+
+    def __init__(self, interceptors: Iterable[Interceptor] = ()) -> None:
+        declared = tuple(interceptors)
+        _refuse_duplicates(declared)
+        # Outermost first: the highest role first, then the order of declaration.
+        self.interceptors = tuple(sorted(declared, key=lambda i: -i.role))
+        self._hooks = tuple(i.resolve for i in reversed(self.interceptors) if i.resolve)
+        self._calls = tuple(i.call for i in self.interceptors if i.call)
+        self._proxies: dict[type[Any], type[ServiceProxy]] = {}
+        self.active = bool(self.interceptors)
+
+    async def resolve(self, resolution: CrossModuleResolution, build: Build) -> Any:
+        """The instance ``resolution.caller`` gets, innermost hook first around ``build``."""
+        for hook in self._hooks:
+            build = _Step(hook, resolution, build)
+        instance = await build()
+        if not self._calls:
+            return instance
+        proxy_class = self._proxies.get(type(instance))
+        if proxy_class is None:
+            proxy_class = self._proxies[type(instance)] = _proxy_class(type(instance), self._calls)
+        return proxy_class(instance, resolution)
+
+
+class _Step:
+    """``build`` for the next hook out: runs ``hook`` around the previous ``build``."""
+
+    __slots__ = ("build", "hook", "resolution")
+
+    def __init__(
+        self, hook: CrossModuleHook, resolution: CrossModuleResolution, build: Build
+    ) -> None:
+        self.hook, self.resolution, self.build = hook, resolution, build
+
+    def __call__(self) -> Awaitable[Any]:
+        return self.hook(self.resolution, self.build)
+
+
+def _refuse_duplicates(interceptors: tuple[Interceptor, ...]) -> None:
+    names: set[str] = set()
+    functions: dict[int, str] = {}
+    for interceptor in interceptors:
+        if interceptor.name in names:
+            raise ProviderConfigurationError(
+                f"interceptor {interceptor.name!r} is declared twice; declare it once (on the "
+                "App or by one extension)"
+            )
+        names.add(interceptor.name)
+        for function in (interceptor.resolve, interceptor.call):
+            if function is None:
+                continue
+            other = functions.setdefault(id(function), interceptor.name)
+            if other != interceptor.name:
+                raise ProviderConfigurationError(
+                    f"interceptors {other!r} and {interceptor.name!r} run the same function "
+                    f"{getattr(function, '__qualname__', function)!r}; it would run twice per "
+                    "call: declare it once"
+                )
 
 
 class ServiceProxy:
-    """Stands in for a service of another module and routes its calls through interceptors."""
+    """Stands in for a service of another module and routes its calls through interceptors.
 
-    __slots__ = ("__chain", "__resolution", "__target")
+    Only coroutine methods of the service's class are intercepted (a module's public API
+    is asynchronous); other attributes are the service's own. Each intercepted method is
+    made once per (service type, method name) and kept on the proxy class.
+    """
 
-    def __init__(
-        self,
-        target: Any,
-        resolution: CrossModuleResolution,
-        chain: tuple[CallInterceptor, ...],
-    ) -> None:
-        self.__target = target
-        self.__resolution = resolution
-        self.__chain = chain
+    __slots__ = ("_dolmen_resolution", "_dolmen_target")
+    _chain: ClassVar[tuple[CallInterceptor, ...]] = ()
+
+    def __init__(self, target: Any, resolution: CrossModuleResolution) -> None:
+        self._dolmen_target = target
+        self._dolmen_resolution = resolution
 
     def __getattr__(self, name: str) -> Any:
-        attribute = getattr(self.__target, name)
+        # Only reached for names the proxy class does not have yet.
+        target = self._dolmen_target
+        attribute = getattr(target, name)
         if not inspect.iscoroutinefunction(attribute):
             return attribute
-        resolution, chain = self.__resolution, self.__chain
-
-        @functools.wraps(attribute)
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            module_call = ModuleCall(
-                resolution.caller, resolution.target, resolution.key, name, args, kwargs
-            )
-
-            async def proceed_from(index: int) -> Any:
-                if index == len(chain):
-                    return await attribute(*args, **kwargs)
-                return await chain[index](module_call, lambda: proceed_from(index + 1))
-
-            return await proceed_from(0)
-
-        return call
+        method = _intercepted(name, type(self)._chain)
+        if inspect.iscoroutinefunction(inspect.getattr_static(type(target), name, None)):
+            setattr(type(self), name, method)  # the class's own method: same for every instance
+        return types.MethodType(method, self)
 
     def __repr__(self) -> str:
-        return f"<proxy for {self.__target!r} seen from module {self.__resolution.caller!r}>"
+        caller = self._dolmen_resolution.caller
+        return f"<proxy for {self._dolmen_target!r} seen from module {caller!r}>"
+
+
+def _proxy_class(service: type[Any], chain: tuple[CallInterceptor, ...]) -> type[ServiceProxy]:
+    name = f"ServiceProxy[{service.__qualname__}]"
+    return type(name, (ServiceProxy,), {"__slots__": (), "_chain": chain})
+
+
+def _intercepted(name: str, chain: tuple[CallInterceptor, ...]) -> Callable[..., Any]:
+    # A plain function that returns the outermost interceptor's coroutine: awaiting it is
+    # awaiting the call, with one coroutine fewer than an ``async def`` wrapper would cost.
+    if len(chain) == 1:
+        (only,) = chain
+
+        def method(proxy: ServiceProxy, *args: Any, **kwargs: Any) -> Awaitable[Any]:
+            r = proxy._dolmen_resolution
+            call = ModuleCall(r.caller, r.target, r.key, name, args, kwargs)
+            return only(call, partial(getattr(proxy._dolmen_target, name), *args, **kwargs))
+
+        return _named(method, name)
+
+    last = len(chain)
+
+    def chained(proxy: ServiceProxy, *args: Any, **kwargs: Any) -> Awaitable[Any]:
+        r = proxy._dolmen_resolution
+        target = proxy._dolmen_target
+        call = ModuleCall(r.caller, r.target, r.key, name, args, kwargs)
+
+        def proceed_from(index: int) -> Awaitable[Any]:
+            if index == last:
+                return getattr(target, name)(*args, **kwargs)  # type: ignore[no-any-return]
+            return chain[index](call, lambda: proceed_from(index + 1))
+
+        return proceed_from(0)
+
+    return _named(chained, name)
+
+
+def _named(method: Callable[..., Any], name: str) -> Callable[..., Any]:
+    method.__name__ = method.__qualname__ = name
+    if hasattr(inspect, "markcoroutinefunction"):  # Python 3.12+: tools see an async method
+        inspect.markcoroutinefunction(method)
+    return method

@@ -2,36 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi_offline import FastAPIOffline
 
 from dolmen._version import __version__
 from dolmen.config import AppSettings
 from dolmen.http._body_limit import BodyLimitMiddleware
 from dolmen.http._errors import ErrorMiddleware, route_templates
-from dolmen.http._health import health_router
 from dolmen.http._inject import endpoint_modules
 from dolmen.http._middleware import UnitOfWorkMiddleware
 from dolmen.http._openapi import install_truthful_openapi
 from dolmen.http._problems import install_problem_handlers
 
 if TYPE_CHECKING:
-    from dolmen.modules import App
+    from dolmen.http._served import ServedApp
 
 DOCS_ASSETS = "/_dolmen/docs-assets"
 """Where the JavaScript, CSS and icon of ``/docs`` and ``/redoc`` are served."""
 
 
-def create_fastapi(app: App) -> FastAPI:
-    """A FastAPI app with every module's routers, problem+json errors and health probes.
+def create_fastapi(app: ServedApp, routers: Sequence[APIRouter] = ()) -> FastAPI:
+    """A FastAPI app with every module's routers and problem+json errors.
 
-    Each router is mounted under its module's prefix (``/<module>`` unless the
-    module says otherwise). The ASGI lifespan starts and stops the Dolmen app.
-    ``/docs`` (Swagger UI) and ``/redoc`` load their assets from the app itself.
+    Each module router is mounted under its module's prefix (``/<module>`` unless the
+    module says otherwise); ``routers`` (the app's extensions', the health probes among
+    them) are mounted at the root, first. The ASGI lifespan starts and stops the Dolmen
+    app. ``/docs`` (Swagger UI) and ``/redoc`` load their assets from the app itself.
+    ``App.asgi()`` calls it with the extensions' routers.
     """
 
     @asynccontextmanager
@@ -52,20 +53,21 @@ def create_fastapi(app: App) -> FastAPI:
     )
     install_problem_handlers(api, app.error_map)
     install_truthful_openapi(api)
-    routers = [(module, router) for module in app.modules for router in module.routers]
-    endpoints = endpoint_modules((module.name, router) for module, router in routers)
+    mounted = [(module, router) for module in app.modules for router in module.routers]
+    endpoints = endpoint_modules((module.name, router) for module, router in mounted)
     # Each add_middleware wraps the ones before: the body limit runs before the unit of work.
     api.add_middleware(UnitOfWorkMiddleware, dolmen_app=app, endpoints=endpoints)
     api.add_middleware(BodyLimitMiddleware, limit=lambda: _max_body_bytes(app))
-    templates = route_templates((module.prefix, router) for module, router in routers)
+    templates = route_templates((module.prefix, router) for module, router in mounted)
     api.add_middleware(ErrorMiddleware, route_templates=templates)
-    api.include_router(health_router(app))
-    for module, router in routers:
+    for router in routers:
+        api.include_router(router)
+    for module, router in mounted:
         api.include_router(router, prefix=module.prefix)
     return api
 
 
-def _max_body_bytes(app: App) -> int:
+def _max_body_bytes(app: ServedApp) -> int:
     """The body limit of a started app's configuration; the default until it starts."""
     if app.started:
         return app.settings.max_body_bytes

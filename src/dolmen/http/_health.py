@@ -1,9 +1,14 @@
-"""``/healthz`` (the process is alive) and ``/readyz`` (it can reach its database)."""
+"""``/healthz`` (the process is alive) and ``/readyz`` (it can reach its database).
+
+The probes are an extension of the app (``dolmen.Extension``), the first every app has:
+they learn the database when it opens and forget it when the app stops.
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter
 from starlette.responses import JSONResponse
@@ -12,32 +17,80 @@ from dolmen.http._openapi import problem_responses
 from dolmen.http._problems import problem
 
 if TYPE_CHECKING:
-    from dolmen.modules import App
+    from starlette.types import ASGIApp
+
+    from dolmen.config import ConfigSection
+    from dolmen.persistence import Database
 
 logger = logging.getLogger(__name__)
 
 
-def health_router(app: App) -> APIRouter:
-    """Liveness and readiness probes, outside every module."""
-    router = APIRouter(tags=["health"])
+class HealthProbes:
+    """Liveness and readiness probes at the root, outside every module.
 
-    @router.get("/healthz", summary="The process is alive")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    ``GET /healthz`` answers 200 while the process runs; ``GET /readyz`` answers 200 when
+    the app is started and ``SELECT 1`` succeeds on its database, else a 503 problem.
+    Every ``App`` has them; they implement the extension protocol without subclassing it
+    (``dolmen.http`` does not import ``dolmen.modules``).
+    """
 
-    @router.get(
-        "/readyz",
-        summary="The app can serve: its database answers",
-        responses=problem_responses(503, descriptions={503: "The database does not answer."}),
-    )
-    async def readyz() -> JSONResponse:
-        try:
-            if app.database is None:
-                raise RuntimeError("the app is not started")
-            await app.database.ping()
-        except Exception as error:
-            logger.warning("readiness check failed: %s", error)
-            return problem(503, f"database unreachable: {type(error).__name__}")
-        return JSONResponse({"status": "ready", "database": "ok"})
+    def __init__(self) -> None:
+        self.database: Database | None = None
 
-    return router
+    def section(self) -> ConfigSection | None:
+        """No settings."""
+        return None
+
+    def interceptors(self) -> Sequence[Any]:
+        """None."""
+        return ()
+
+    def delivery_interceptors(self) -> Sequence[Any]:
+        """None."""
+        return ()
+
+    async def configure(self, app: object, settings: object) -> None:
+        """Nothing to configure."""
+
+    async def on_database(self, database: Database) -> None:
+        """The database ``/readyz`` pings, from now until the app stops."""
+        self.database = database
+
+    async def start(self) -> None:
+        """No background work."""
+
+    async def stop(self) -> None:
+        """The app stops: not ready any more."""
+        self.database = None
+
+    def routers(self) -> Sequence[APIRouter]:
+        """The two probes."""
+        return [self._router()]
+
+    def wrap_asgi(self, asgi: ASGIApp) -> ASGIApp:
+        """Unchanged."""
+        return asgi
+
+    def _router(self) -> APIRouter:
+        router = APIRouter(tags=["health"])
+
+        @router.get("/healthz", summary="The process is alive")
+        async def healthz() -> dict[str, str]:
+            return {"status": "ok"}
+
+        @router.get(
+            "/readyz",
+            summary="The app can serve: its database answers",
+            responses=problem_responses(503, descriptions={503: "The database does not answer."}),
+        )
+        async def readyz() -> JSONResponse:
+            try:
+                if self.database is None:
+                    raise RuntimeError("the app is not started")
+                await self.database.ping()
+            except Exception as error:
+                logger.warning("readiness check failed: %s", error)
+                return problem(503, f"database unreachable: {type(error).__name__}")
+            return JSONResponse({"status": "ready", "database": "ok"})
+
+        return router

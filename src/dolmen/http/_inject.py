@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Depends, Request
 
 if TYPE_CHECKING:
-    from dolmen.modules import Work
+    from dolmen.http._served import RequestWork
 
 WORK_KEY = "dolmen.work"
 ENDPOINTS_KEY = "dolmen.endpoints"
@@ -54,7 +54,7 @@ def _keys(dependant: Any) -> Iterator[Any]:
         yield from _keys(dependency)
 
 
-def current_work(request: Request) -> tuple[Work, str]:
+def current_work(request: Request) -> tuple[RequestWork, str]:
     """The request's unit of work and the module whose route is serving it."""
     scope = request.scope
     work = scope.get(WORK_KEY)

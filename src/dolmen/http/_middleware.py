@@ -9,7 +9,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from dolmen.http._inject import ENDPOINTS_KEY, WORK_KEY
 
 if TYPE_CHECKING:
-    from dolmen.modules import App
+    from dolmen.http._served import ServedApp
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -23,7 +23,7 @@ class UnitOfWorkMiddleware:
     Safe methods (GET, HEAD, OPTIONS) run as read transactions.
     """
 
-    def __init__(self, app: ASGIApp, dolmen_app: App, endpoints: dict[Any, str]) -> None:
+    def __init__(self, app: ASGIApp, dolmen_app: ServedApp, endpoints: dict[Any, str]) -> None:
         self.app = app
         self.dolmen_app = dolmen_app
         self.endpoints = endpoints

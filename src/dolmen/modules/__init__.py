@@ -1,7 +1,8 @@
 """Modules and their composition into one application."""
 
 from dolmen.modules._app import App
-from dolmen.modules._module import Module, Subscription
+from dolmen.modules._extension import DeliveryInterceptor, Extension
+from dolmen.modules._module import Handler, Module, Subscription, on
 from dolmen.modules._work import Work
 from dolmen.modules.exceptions import (
     CompositionError,
@@ -13,10 +14,14 @@ from dolmen.modules.exceptions import (
 __all__ = [
     "App",
     "CompositionError",
+    "DeliveryInterceptor",
     "DependencyCycleError",
     "DuplicateModuleError",
+    "Extension",
+    "Handler",
     "Module",
     "Subscription",
     "UnknownDependencyError",
     "Work",
+    "on",
 ]

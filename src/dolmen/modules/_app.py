@@ -12,27 +12,35 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from dolmen.config import AppSettings, LoadedConfig, load_config
-from dolmen.di import Parameter, ProviderConfigurationError, ResolutionError, parameters_of
+from dolmen.config import AppSettings, ConfigSection, LoadedConfig, load_config
+from dolmen.di import (
+    Interceptor,
+    Parameter,
+    ProviderConfigurationError,
+    ResolutionError,
+    parameters_of,
+)
 from dolmen.events import OUTBOX_TABLES, EventAdmin, EventBackend, EventSettings
 from dolmen.modules._checks import (
     check_public_keys,
-    check_reserved_names,
     check_route_injections,
     collect_errors,
     collect_subscriptions,
 )
 from dolmen.modules._events import AppEvents
+from dolmen.modules._extension import DeliveryInterceptor, Extension, missing_hooks
 from dolmen.modules._gc import freeze_startup_objects
 from dolmen.modules._graph import ordered_modules
 from dolmen.modules._module import Module, Subscription
+from dolmen.modules._sections import FRAMEWORK_SECTIONS, check_sections
 from dolmen.modules._wiring import build_container
 from dolmen.modules._work import Work
 from dolmen.modules.exceptions import CompositionError
 from dolmen.persistence import Database, UnitOfWork
 
 if TYPE_CHECKING:
-    from starlette.types import Receive, Scope, Send
+    from fastapi import FastAPI
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +53,11 @@ class App:
     construction, so a mistake stops the start-up with a message naming the
     modules. Nothing connects or reads configuration until :meth:`start` (or
     the ASGI lifespan, when the app is served: an ``App`` is an ASGI app).
+
+    ``interceptors`` run where one module obtains and calls another's services
+    (:class:`dolmen.di.Interceptor`), with those the extensions declare.
+    ``extensions`` plug in at fixed points of the start sequence (see
+    :class:`~dolmen.modules.Extension`); the health probes are always the first.
     Its events run on the outbox in its database, or on ``event_backend``
     (``EventBackend.in_memory()`` in tests).
     """
@@ -57,38 +70,62 @@ class App:
         config: Mapping[str, Any] | None = None,
         config_dir: str | Path | None = None,
         environment: str | None = None,
+        extensions: Sequence[Extension] = (),
         event_backend: EventBackend | None = None,
+        interceptors: Sequence[Interceptor] = (),
     ) -> None:
         self.name = name
         self.modules: list[Module] = ordered_modules(modules)
-        check_reserved_names(self.modules)
+        from dolmen.http import HealthProbes  # on first use: FastAPI is a heavy import
+
+        self.extensions: tuple[Extension, ...] = (HealthProbes(), *extensions)
+        self._extension_sections = _extension_sections(self.extensions)
+        check_sections(
+            [*FRAMEWORK_SECTIONS, *(s for s in self._extension_sections if s is not None)],
+            self.modules,
+        )
         for module in self.modules:
             check_public_keys(module)
         self.config_dir = Path(config_dir) if config_dir is not None else None
         self.environment = environment
         self._code_config: dict[str, Any] = {k: dict(v) for k, v in (config or {}).items()}
         self._config: LoadedConfig | None = None
+        # Declarations, read once like the modules': the App's own interceptors first, then
+        # the extensions' in their order (the seam orders them by role, then by this order).
+        self.interceptors: tuple[Interceptor, ...] = (
+            *interceptors,
+            *(interceptor for e in self.extensions for interceptor in e.interceptors()),
+        )
         try:
-            self.container = build_container(self.modules, lambda name: self.config.section(name))
+            self.container = build_container(
+                self.modules, lambda name: self.config.section(name), self.interceptors
+            )
             self.subscriptions = collect_subscriptions(self.modules, self.container)
             check_route_injections(self.modules, self.container)
             self.container.validate()
         except (ProviderConfigurationError, ResolutionError) as error:
             raise CompositionError(str(error)) from error
         self.error_map = collect_errors(self.modules)
+        self.delivery_interceptors: tuple[DeliveryInterceptor, ...] = tuple(
+            interceptor for e in self.extensions for interceptor in e.delivery_interceptors()
+        )
         # Read once: a handler's parameters are resolved on every event it receives.
         self._handler_parameters = {s: parameters_of(s.handler)[1:] for s in self.subscriptions}
         self.database: Database | None = None
         self._events: AppEvents | None = None
+        self._fastapi: FastAPI | None = None
+        self._asgi: ASGIApp | None = None
         self._event_backend = event_backend
         """The ports events run on (None: the SQL outbox of the app's database, at start)."""
-        self._asgi: Any = None
 
     # -- lifecycle ------------------------------------------------------------------
 
     def settings_schema(self) -> dict[str, type[BaseModel]]:
-        """The settings class of each section: ``app`` and every module that has one."""
-        schema: dict[str, type[BaseModel]] = {"app": AppSettings, "events": EventSettings}
+        """The settings class of each section: the framework's, the extensions', the modules'."""
+        schema = {section.name: section.settings for section in FRAMEWORK_SECTIONS}
+        for section in self._extension_sections:
+            if section is not None:
+                schema[section.name] = section.settings
         for module in self.modules:
             if module.settings is not None:
                 schema[module.name] = module.settings
@@ -135,18 +172,28 @@ class App:
         return self.database is not None
 
     async def start(self, *, dispatch: bool | None = None, serving: bool = True) -> None:
-        """Load settings, open the database, create tables, run start-up hooks in order.
+        """Start the app: the start sequence, in this order.
 
-        Then start delivering events, unless ``dispatch`` (default: ``[events] dispatch``)
-        is false: tools that only inspect the outbox start the app that way. Last, it logs
-        ``app <name> started`` and freezes the objects alive then (``[app] gc_freeze``).
-        ``serving=False`` is for a start that only checks or prepares the app before a
-        server starts it again (``dolmen run``'s check, the demo's seeding): it does
-        neither, so each serving process logs one start and freezes what it serves with.
+        1. Load and validate the configuration (every section, the extensions' too).
+        2. Each extension's ``configure(app, settings)``, in the order given.
+        3. Open the database and create the missing tables.
+        4. Each extension's ``on_database(database)``.
+        5. The modules' start-up hooks, in dependency order.
+        6. Deliver events, unless ``dispatch`` (default: ``[events] dispatch``) is false:
+           tools that only inspect the outbox start the app that way.
+        7. Each extension's ``start()``.
+        8. Log ``app <name> started`` and freeze the objects alive then (``[app] gc_freeze``).
+
+        If a step fails, what started is stopped again (see :meth:`stop`) and the error
+        propagates. ``serving=False`` is for a start that only checks or prepares the app
+        before a server starts it again (``dolmen run``'s check, the demo's seeding): it
+        skips step 8, so each serving process logs one start and freezes what it serves with.
         """
         if self.started:
             return
-        self._config = self.load_config()
+        config = self._config = self.load_config()
+        for extension, section in zip(self.extensions, self._extension_sections, strict=True):
+            await extension.configure(self, config.section(section.name) if section else None)
         database = Database(
             self.settings.effective_database_url(self.name),
             [OUTBOX_TABLES, *(m.tables for m in self.modules if m.tables is not None)],
@@ -155,38 +202,50 @@ class App:
         )
         await database.open()
         self.database = database
-        settings = self.config.section("events")
-        assert isinstance(settings, EventSettings)  # the schema puts EventSettings there
-        if dispatch is not None:
-            settings = settings.model_copy(update={"dispatch": dispatch})
-        backend = self._event_backend or EventBackend.sql(database, settings)
-        self._events = AppEvents(self, backend, settings)
-        started: list[Module] = []
+        modules: list[Module] = []
+        extensions: list[Extension] = []
+        dispatching = False
         try:
+            for extension in self.extensions:
+                await extension.on_database(database)
+            settings = self._event_settings(dispatch)
+            backend = self._event_backend or EventBackend.sql(database, settings)
+            self._events = AppEvents(self, backend, settings)
             for module in self.modules:
                 for hook in module.on_startup:
                     await self._call_hook(module, hook)
-                started.append(module)
+                modules.append(module)
+            await self._events.start()
+            dispatching = True
+            for extension in self.extensions:
+                await extension.start()
+                extensions.append(extension)
         except BaseException:
-            await self._shutdown(started)
+            await self._shutdown(modules, extensions, events=dispatching)
             raise
-        await self._events.start()
         if serving and self.settings.gc_freeze:
             freeze_startup_objects()
         if serving:
             logger.info("app %s started with modules %s", self.name, [m.name for m in self.modules])
 
-    async def stop(self) -> None:
-        """Stop delivering events, run shutdown hooks in reverse order, close all.
+    def _event_settings(self, dispatch: bool | None) -> EventSettings:
+        settings = self.config.section("events")
+        assert isinstance(settings, EventSettings)  # FRAMEWORK_SECTIONS puts it there
+        if dispatch is not None:
+            settings = settings.model_copy(update={"dispatch": dispatch})
+        return settings
 
-        Running handlers get ``[events] shutdown_grace_seconds`` to finish; the deliveries
-        of those still running are given back to the outbox.
+    async def stop(self) -> None:
+        """Stop the app: the start sequence undone, last step first.
+
+        The extensions' ``stop()`` (last extension first), then event delivery: running
+        handlers get ``[events] shutdown_grace_seconds`` to finish, and the deliveries of
+        those still running are given back to the outbox. Then the modules' shutdown hooks
+        in reverse dependency order, the app-wide services' clean-up, and the database.
         """
         if not self.started:
             return
-        if self._events is not None:
-            await self._events.stop()
-        await self._shutdown(self.modules)
+        await self._shutdown(self.modules, self.extensions, events=True)
 
     @property
     def events(self) -> EventAdmin:
@@ -201,8 +260,17 @@ class App:
             )
         return self._events
 
-    async def _shutdown(self, modules: Sequence[Module]) -> None:
+    async def _shutdown(
+        self, modules: Sequence[Module], extensions: Sequence[Extension], *, events: bool
+    ) -> None:
         try:
+            for extension in reversed(extensions):
+                try:
+                    await extension.stop()
+                except Exception:
+                    logger.exception("extension %s failed to stop", type(extension).__name__)
+            if events and self._events is not None:
+                await self._events.stop()
             for module in reversed(modules):
                 for hook in reversed(module.on_shutdown):
                     try:
@@ -292,17 +360,48 @@ class App:
         with self.container.override(key, instance):
             yield
 
-    def asgi(self) -> Any:
-        """The FastAPI application serving this app (built once)."""
-        if self._asgi is None:
+    def asgi(self) -> FastAPI:
+        """The FastAPI application of this app (built once).
+
+        It holds the modules' routes and the extensions' ``routers()``, without the
+        extensions' ``wrap_asgi``: the app itself, served, has them.
+        """
+        if self._fastapi is None:
             from dolmen.http import create_fastapi
 
-            self._asgi = create_fastapi(self)
-        return self._asgi
+            routers = [router for e in self.extensions for router in e.routers()]
+            self._fastapi = create_fastapi(self, routers)
+        return self._fastapi
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Serve the app over ASGI (``uvicorn shop.app:app`` works)."""
-        await self.asgi()(scope, receive, send)
+        """Serve the app over ASGI (``uvicorn shop.app:app`` works).
+
+        Requests pass through the extensions' ``wrap_asgi``, the first extension's outermost.
+        """
+        if self._asgi is None:
+            asgi: ASGIApp = self.asgi()
+            for extension in reversed(self.extensions):
+                asgi = extension.wrap_asgi(asgi)
+            self._asgi = asgi
+        await self._asgi(scope, receive, send)
 
     def __repr__(self) -> str:
         return f"App({self.name!r}, modules={[m.name for m in self.modules]!r})"
+
+
+def _extension_sections(extensions: Sequence[Extension]) -> tuple[ConfigSection | None, ...]:
+    """Each extension's section (read once), refusing an extension given twice."""
+    seen: set[int] = set()
+    for extension in extensions:
+        missing = missing_hooks(extension)
+        if missing:
+            raise CompositionError(
+                f"{extension!r} is not an extension: it has no {', '.join(missing)}; "
+                "subclass dolmen.Extension (every method has a default)"
+            )
+        if id(extension) in seen:
+            raise CompositionError(
+                f"extension {extension!r} is given twice; give each extension once"
+            )
+        seen.add(id(extension))
+    return tuple(extension.section() for extension in extensions)

@@ -7,7 +7,7 @@ import inspect
 from collections.abc import Sequence
 
 from dolmen.di import Container, ResolutionError, parameters_of
-from dolmen.events._delivery import DeliveryContext
+from dolmen.events import DeliveryContext
 from dolmen.modules._module import Module, Subscription
 from dolmen.modules.exceptions import CompositionError
 
@@ -29,20 +29,6 @@ def check_public_keys(module: Module) -> None:
                 f"that type is declared in {declared_in!r}, outside the module's public "
                 f"contract; declare the interface (a Protocol or ABC) in {api!r} and provide "
                 "the implementation for it"
-            )
-
-
-RESERVED = {"app": "the application's own settings", "events": "event delivery settings",
-            "dolmen": "Dolmen's outbox tables"}  # fmt: skip
-
-
-def check_reserved_names(modules: Sequence[Module]) -> None:
-    """Some names are taken by the framework: configuration sections, the outbox schema."""
-    for module in modules:
-        if module.name in RESERVED:
-            raise CompositionError(
-                f"module name {module.name!r} is reserved ({RESERVED[module.name]}); rename "
-                "the module"
             )
 
 
@@ -72,7 +58,7 @@ def collect_subscriptions(modules: Sequence[Module], container: Container) -> li
 
 def check_route_injections(modules: Sequence[Module], container: Container) -> None:
     """Every ``Inject(Key)`` in a module's routes must be a service that module may use."""
-    from dolmen.http._inject import injected_keys
+    from dolmen.http import injected_keys
 
     for module in modules:
         for router in module.routers:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dolmen.di import Container, Lifetime, ServiceScope, provide
+from dolmen.di import Container, Interceptor, Lifetime, ServiceScope, provide
 from dolmen.events import EventPublisher, ModulePublisher
 from dolmen.modules._module import Module
 from dolmen.modules._work import Work
@@ -18,8 +18,11 @@ SettingsLookup = Callable[[str], BaseModel]
 """Returns the validated settings of a module, by name."""
 
 
-def build_container(modules: Sequence[Module], settings: SettingsLookup) -> Container:
-    container = Container({m.name: frozenset(m.depends_on) for m in modules})
+def build_container(
+    modules: Sequence[Module], settings: SettingsLookup, interceptors: Iterable[Interceptor] = ()
+) -> Container:
+    """The container of ``modules``, with the seam's ``interceptors`` (App's and extensions')."""
+    container = Container({m.name: frozenset(m.depends_on) for m in modules}, interceptors)
     for module in modules:
         for provider in module.providers:
             container.register(module.name, provider)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from dolmen.di import ServiceScope
 from dolmen.events import Event, PendingEvents
 from dolmen.persistence import UnitOfWork
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeForm
 
 T = TypeVar("T")
 
@@ -38,13 +41,16 @@ class Work:
         self._published = published
         scope.state["work"] = self
 
-    async def get(self, key: type[T] | Any, module: str | None = None) -> T:
-        """The service ``key`` as seen from ``module`` (default: this work's module)."""
+    async def get(self, key: TypeForm[T], module: str | None = None) -> T:
+        """The service ``key`` as seen from ``module`` (default: this work's module).
+
+        ``key`` is a type (a class or a Protocol) and the result is typed as one, so
+        ``await work.get(CatalogService)`` is a ``CatalogService`` to mypy and pyright.
+        """
         viewer = module or self.module
         if viewer is None:
             raise TypeError("this unit of work belongs to no module; pass module=")
-        result: T = await self.scope.container.resolve(key, viewer, self.scope)
-        return result
+        return await self.scope.container.resolve(key, viewer, self.scope)
 
     async def commit(self) -> None:
         """Write the published events to the outbox, then commit them with everything else."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from typing import TypedDict
 
 import pytest
 from sqlalchemy import func, select, text
@@ -37,7 +38,8 @@ async def deposit(app: App, account: str, amount: int = 1) -> None:
 
 async def rows(app: App, handler: str) -> list[tuple[str, str, int]]:
     async with app.unit_of_work("tally", write=False) as work:
-        return await (await work.get(Tally)).rows(handler)
+        tally: Tally = await work.get(Tally)
+        return await tally.rows(handler)
 
 
 deliveries = OUTBOX_TABLES.metadata.tables["dolmen.dolmen__deliveries"]
@@ -268,7 +270,7 @@ async def test_two_dispatchers_on_one_database_never_run_a_delivery_at_the_same_
     async with one.running(), two.running():
         for start in range(0, 300, 50):
             async with one.unit_of_work("ledger") as work:
-                ledger = await work.get(Ledger)
+                ledger: Ledger = await work.get(Ledger)
                 for number in range(start, start + 50):
                     await ledger.deposit(f"acct{number % 7}", number)
         await asyncio.gather(one.drain_events(retries=True), two.drain_events(retries=True))
@@ -285,7 +287,15 @@ async def test_two_dispatchers_on_one_database_never_run_a_delivery_at_the_same_
         assert amounts == sorted(amounts)  # per-subject order held across both processes
 
 
-QUIET = {"poll_min_seconds": 60.0, "poll_max_seconds": 60.0, "lease_seconds": 300.0}
+class Polling(TypedDict):
+    """How often a dispatcher looks at the outbox unprompted, and how long its leases last."""
+
+    poll_min_seconds: float
+    poll_max_seconds: float
+    lease_seconds: float
+
+
+QUIET = Polling(poll_min_seconds=60.0, poll_max_seconds=60.0, lease_seconds=300.0)
 """A worker's events settings: without a hint, it looks at the outbox a minute after its last
 look (the lease's renewal, every 100 s, does not come sooner)."""
 
@@ -363,7 +373,7 @@ async def test_an_idle_dispatcher_runs_a_retry_when_it_falls_due_not_at_its_next
 ) -> None:
     # It polls 30 s apart and renews leases every 20 s: a retry due within 0.02 s (FAST)
     # waiting for either would take 20 s or more; the test gives it 10.
-    slow = {"poll_min_seconds": 30.0, "poll_max_seconds": 30.0, "lease_seconds": 60.0}
+    slow = Polling(poll_min_seconds=30.0, poll_max_seconds=30.0, lease_seconds=60.0)
     app = make_app(database_url, behaviour, **slow)
     behaviour.fail_first["count:ada"] = 1
     async with app.running():
@@ -378,7 +388,7 @@ async def test_an_idle_dispatcher_runs_the_next_event_of_a_subject_once_the_one_
     app = make_app(database_url, behaviour, **QUIET)  # its next poll: a minute away
     async with app.running():
         async with app.unit_of_work("ledger") as work:
-            ledger = await work.get(Ledger)
+            ledger: Ledger = await work.get(Ledger)
             for amount in (1, 2, 3):
                 await ledger.deposit("ada", amount)  # ordered_deposit: one at a time, in order
         for _ in range(3000):  # 30 s at most

@@ -13,7 +13,7 @@ from sqlalchemy import inspect, make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.conftest import service_url
-from tests.unit.cli.dolmen_runner import EXAMPLES, dolmen
+from tests.dolmen_runner import EXAMPLES, dolmen
 
 from .ledger_app import Behaviour, Ledger, make_app
 

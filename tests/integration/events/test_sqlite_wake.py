@@ -67,4 +67,5 @@ async def test_an_event_published_by_another_app_is_handled_without_waiting_for_
 
 async def audit_count(app: App) -> int:
     async with app.unit_of_work("audit", write=False) as work:
-        return await (await work.get(Audit)).count()
+        audit: Audit = await work.get(Audit)
+        return await audit.count()

@@ -1,16 +1,16 @@
-"""A wrong configuration, or nothing to check, is an error (exit 2), never a silent pass."""
+"""A wrong configuration, or nothing to check, is an error (exit 2), never a silent pass.
+
+Through the command (a process each): tests/e2e/check/test_configuration.py.
+"""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 
 from dolmen.check._runner import run_check
 from dolmen.check.exceptions import CheckConfigError
-
-from ..cli.dolmen_runner import dolmen
 
 SETTINGS = '[tool.dolmen.check]\nroots = ["src"]\n'
 MODULES = """
@@ -100,24 +100,6 @@ def test_every_wrong_setting_is_an_error_that_says_what_to_write(
     assert message in problems(root)
 
 
-def test_every_problem_of_the_file_is_reported_at_once_naming_the_file(tmp_path: Path) -> None:
-    root = project(tmp_path, SETTINGS + "colour = 'blue'\nunused-dependencies = 1\n" + MODULES)
-    result = dolmen("check", str(root))
-    assert result.returncode == 2
-    assert result.stderr.startswith(f"2 configuration errors in {root / 'pyproject.toml'}:")
-    assert "unknown key 'colour'" in result.stderr
-    assert "unused-dependencies must be true or false (no quotes), got an integer" in result.stderr
-
-
-def test_a_folder_without_configuration_is_an_error_not_a_pass(tmp_path: Path) -> None:
-    project(tmp_path, pyproject=None)
-    result = dolmen("check", str(tmp_path))
-    assert (result.returncode, result.stdout) == (2, "")
-    assert f"no pyproject.toml in {tmp_path}" in result.stderr
-    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'acme'\n")
-    assert "no [tool.dolmen.check] table" in dolmen("check", str(tmp_path)).stderr
-
-
 def test_roots_without_python_files_are_an_error(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(SETTINGS + MODULES)
     (tmp_path / "src").mkdir()
@@ -129,38 +111,3 @@ def test_a_codebase_without_modules_is_an_error(tmp_path: Path) -> None:
     message = problems(tmp_path)
     assert "no modules to check: pyproject.toml has no [[tool.dolmen.check.modules]]" in message
     assert "none of the 5 Python files under the roots (src) declares a Module(...)" in message
-
-
-def test_a_corrupt_baseline_is_an_error_naming_the_file(tmp_path: Path) -> None:
-    root = project(tmp_path, **{"src/acme/orders/service.py": "from acme.billing import x\n"})
-    assert dolmen("check", str(root)).returncode == 1
-    for text in ("{not json", '{"version": 1, "violations": [{"rule": "private-import"}]}'):
-        (root / "dolmen-baseline.json").write_text(text)
-        result = dolmen("check", str(root))
-        assert result.returncode == 2, result.stderr
-        assert result.stderr.startswith(
-            "configuration error in dolmen-baseline.json: the baseline cannot be read ("
-        )
-        assert "dolmen check --write-baseline" in result.stderr
-        assert "Traceback" not in result.stderr
-
-
-README_EXAMPLE = re.compile(r"```python\n(.*?)```", re.DOTALL)
-
-
-def test_the_readme_example_is_not_a_silent_pass(tmp_path: Path) -> None:
-    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
-    match = README_EXAMPLE.search(readme)
-    assert match is not None
-    (tmp_path / "hello.py").write_text(match.group(1))
-    result = dolmen("check", str(tmp_path))
-    assert result.returncode == 2
-    assert "no pyproject.toml" in result.stderr
-    (tmp_path / "pyproject.toml").write_text("[tool.dolmen.check]\n")
-    result = dolmen("check", str(tmp_path))
-    assert result.returncode == 2
-    assert re.search(
-        r"modules 'greetings' \(hello.py:\d+\) and 'front' \(hello.py:\d+\) are all on "
-        r"package 'hello', so no import can cross from one to another",
-        result.stderr,
-    ), result.stderr

@@ -6,11 +6,12 @@ import os
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from dolmen.check._runner import run_check
 from dolmen.check.exceptions import CheckConfigError
+from dolmen.cli import cli
 
-from ..cli.dolmen_runner import dolmen
 from .test_configuration import SETTINGS, project
 
 
@@ -28,8 +29,8 @@ def test_a_python_symlink_loop_is_reported_and_its_folder_still_checked(tmp_path
          "that it can be checked"),
         ("private-import", "src/acme/orders/web.py", found[2][2]),
     ]  # fmt: skip
-    result = dolmen("check", str(root))
-    assert result.returncode == 1
+    result = CliRunner().invoke(cli, ["check", str(root)])
+    assert result.exit_code == 1
     assert "src/acme/orders/loop.py:1:1: parse-error:" in result.stdout
 
 

@@ -33,7 +33,7 @@ class Mailer(BaseModel):
     sender: str
 
 
-SCHEMA = {"app": AppSettings, "billing": Billing}
+SCHEMA: dict[str, type[BaseModel]] = {"app": AppSettings, "billing": Billing}
 
 
 class Vault(BaseModel):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from dolmen.config import AppSettings, ConfigurationError, LoadedConfig, load_config
 
@@ -16,11 +18,11 @@ def load(
     config_dir: Path,
     environ: dict[str, str] | None = None,
     environment: str | None = None,
-    code: dict[str, object] | None = None,
-    schema: dict[str, type] | None = None,
+    code: Mapping[str, object] | None = None,
+    schema: Mapping[str, type[BaseModel]] | None = None,
 ) -> LoadedConfig:
     return load_config(
-        schema or SCHEMA,  # type: ignore[arg-type]
+        schema or SCHEMA,
         config_dir=config_dir,
         environ=environ or {},
         environment=environment,
@@ -130,7 +132,7 @@ def test_every_problem_is_reported_at_once_with_key_source_and_expectation(
         "DOLMEN__BILING__RETRIES": "2",
         "DOLMEN__NOSECTIONKEY": "x",
     }
-    schema = {**SCHEMA, "mailer": Mailer}
+    schema: dict[str, type[BaseModel]] = {**SCHEMA, "mailer": Mailer}
     with pytest.raises(ConfigurationError) as error:
         load(config_dir, environ, schema=schema)
     assert sorted(problems(error)) == sorted(

@@ -25,7 +25,7 @@ class Broker(BaseModel):
     retries: int = 3
 
 
-SCHEMA = {"app": AppSettings, "broker": Broker}
+SCHEMA: dict[str, type[BaseModel]] = {"app": AppSettings, "broker": Broker}
 
 
 @pytest.mark.parametrize(

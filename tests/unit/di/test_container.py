@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from typing import Any, Protocol
+from typing import Protocol
 
 import pytest
 
 from dolmen.di import (
     Container,
-    CrossModuleResolution,
     Lifetime,
     MissingProviderError,
-    ModuleCall,
     NotVisibleError,
     ProviderConfigurationError,
     ResolutionError,
-    intercepting,
     provide,
     provide_value,
 )
@@ -79,7 +76,7 @@ async def test_an_app_service_is_built_once_for_every_unit_of_work() -> None:
 async def test_a_unit_of_work_service_is_shared_within_a_scope_and_new_in_the_next() -> None:
     container = make_container()
     scope = container.scope()
-    repository = await scope.get(Repository, "catalog")
+    repository: Repository = await scope.get(Repository, "catalog")
     assert await scope.get(Repository, "catalog") is repository
     assert await container.scope().get(Repository, "catalog") is not repository
     assert repository.clock is await scope.get(Clock, "catalog")
@@ -140,7 +137,7 @@ async def test_generator_factories_are_released_last_built_first_when_the_scope_
     container.register("db", provide(Connection, open_connection))
     container.register("db", provide(Cursor, open_cursor))
     scope = container.scope()
-    cursor = await scope.get(Cursor, "db")
+    cursor: Cursor = await scope.get(Cursor, "db")
     assert isinstance(cursor.connection, Connection)
     assert LOG == ["open connection", "open cursor"]
     await scope.aclose()
@@ -174,7 +171,7 @@ async def test_an_override_does_not_lift_the_visibility_rules() -> None:
 
 async def test_a_module_resolves_a_public_service_of_a_module_it_depends_on() -> None:
     container = make_container()
-    checkout = await container.scope().get(Checkout, "orders")
+    checkout: Checkout = await container.scope().get(Checkout, "orders")
     assert await checkout.pricing.price("abc") == 3
 
 
@@ -289,54 +286,3 @@ async def test_provide_value_serves_an_existing_instance() -> None:
     container = Container({"a": frozenset()})
     container.register("a", provide_value(Clock, clock))
     assert await container.resolve(Clock, "a", None) is clock
-
-
-async def test_cross_module_hooks_see_only_calls_that_cross_a_boundary() -> None:
-    container = make_container()
-    seen: list[CrossModuleResolution] = []
-
-    def hook(resolution: CrossModuleResolution, instance: Any) -> Any:
-        seen.append(resolution)
-        return instance
-
-    container.add_hook(hook)
-    scope = container.scope()
-    await scope.get(Pricing, "catalog")
-    assert seen == []
-    await scope.get(Checkout, "orders")
-    assert seen == [CrossModuleResolution("orders", "catalog", Pricing)]
-
-
-async def test_a_hook_can_replace_the_service_another_module_gets() -> None:
-    class RemotePricing:
-        """What a split deployment would hand out instead."""
-
-        async def price(self, sku: str) -> int:
-            return 100
-
-    container = make_container()
-    container.add_hook(lambda resolution, instance: RemotePricing())
-    checkout = await container.scope().get(Checkout, "orders")
-    assert await checkout.pricing.price("abc") == 100
-    assert await (await container.scope().get(Pricing, "catalog")).price("abc") == 3
-
-
-async def test_interceptors_run_around_every_cross_module_coroutine_call() -> None:
-    container = make_container()
-    calls: list[str] = []
-
-    async def outer(call: ModuleCall, proceed: Any) -> Any:
-        calls.append(f"outer {call.caller}->{call.target}.{call.method}{call.args}")
-        result = await proceed()
-        calls.append(f"outer got {result}")
-        return result
-
-    async def inner(call: ModuleCall, proceed: Any) -> Any:
-        calls.append("inner")
-        return await proceed() * 10
-
-    container.add_hook(intercepting([outer, inner]))
-    checkout = await container.scope().get(Checkout, "orders")
-    assert await checkout.pricing.price("abcd") == 40
-    assert calls == ["outer orders->catalog.price('abcd',)", "inner", "outer got 40"]
-    assert checkout.pricing.describe() == "fixed"  # type: ignore[attr-defined]

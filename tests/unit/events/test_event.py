@@ -44,13 +44,13 @@ def test_a_name_without_a_module_part_is_refused() -> None:
 def test_a_version_must_be_a_positive_integer(version: object) -> None:
     with pytest.raises(EventDeclarationError, match="version must be an integer"):
 
-        class Bad(Event, name="a.Bad", version=version):  # type: ignore[call-arg]
+        class Bad(Event, name="a.Bad", version=version):
             x: int
 
 
 def test_events_are_immutable_and_refuse_unknown_fields() -> None:
     event = Shipped(order_id="o-1")
     with pytest.raises(ValidationError):
-        event.order_id = "o-2"  # type: ignore[misc]
+        event.order_id = "o-2"
     with pytest.raises(ValidationError):
         Shipped(order_id="o-1", extra="x")  # type: ignore[call-arg]

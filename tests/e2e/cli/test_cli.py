@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 
 import dolmen as dolmen_package
-
-from .dolmen_runner import dolmen
+from tests.dolmen_runner import dolmen
 
 
 def test_version_prints_the_installed_version() -> None:

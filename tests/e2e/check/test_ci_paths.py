@@ -10,7 +10,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from ..cli.dolmen_runner import dolmen
+from tests.dolmen_runner import dolmen
+
 from .conftest import FIXTURES
 from .sarif_schema import sarif_schema
 

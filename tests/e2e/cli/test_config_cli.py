@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .dolmen_runner import REPO, dolmen, env_for
+from tests.dolmen_runner import REPO, dolmen, env_for
 
 
 def test_show_lists_every_setting_with_its_value_and_source(shop_copy: Path) -> None:

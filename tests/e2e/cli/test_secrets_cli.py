@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from .dolmen_runner import dolmen, env_for
+from tests.dolmen_runner import dolmen, env_for
 
 SECRET = "s3cr3t-pw"
 URL = f"postgresql://shop:{SECRET}@127.0.0.1:1/shop"  # nothing listens on port 1

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from .dolmen_runner import REPO
+from tests.dolmen_runner import REPO
 
 
 @pytest.fixture

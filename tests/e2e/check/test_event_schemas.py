@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ..cli.dolmen_runner import dolmen
+from tests.dolmen_runner import dolmen
+
 from .test_answers import age, check
 
 LEDGER = Path(__file__).resolve().parents[2] / "check_fixtures" / "ledger"

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 REPLAYED = "<answered from the last run>"
+WITH_CLICK = "<the CLI library was loaded>"
 PROBE = f"""
 import os, sys, time
 if "CHECK_TIME_NS" in os.environ:  # the check's clock, stopped where the test says
@@ -20,6 +21,8 @@ try:
 finally:
     if "dolmen.check._rules" not in sys.modules:
         sys.stderr.write({REPLAYED!r})
+    if "click" in sys.modules:
+        sys.stderr.write({WITH_CLICK!r})
 """
 
 
@@ -38,9 +41,26 @@ def check(
         [sys.executable, "-c", PROBE, "check", str(root), *args],
         capture_output=True, text=True, timeout=60, env=clean,
     )  # fmt: skip
+    done.stderr = done.stderr.removesuffix(WITH_CLICK)
     replayed = done.stderr.endswith(REPLAYED)
     done.stderr = done.stderr.removesuffix(REPLAYED)
     return done, replayed
+
+
+def test_a_check_in_full_does_without_the_cli_library_but_its_errors_do_not(
+    acme: Path,
+) -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DOLMEN_")}
+    command = [sys.executable, "-c", PROBE, "check", str(acme), "--format", "json"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, env=clean)
+    assert done.returncode == 1
+    assert not done.stderr.endswith(WITH_CLICK)
+    assert len(json.loads(done.stdout)["violations"]) == 17
+    (acme / "pyproject.toml").write_text("[tool.dolmen.check]\nroots = 'src'\n")
+    broken = subprocess.run(command, capture_output=True, text=True, timeout=60, env=clean)
+    assert broken.returncode == 2
+    assert broken.stderr.startswith("configuration error in ")
+    assert broken.stderr.endswith(WITH_CLICK)
 
 
 def age(root: Path, seconds: float = 3600) -> float:
@@ -138,3 +158,72 @@ def test_a_folder_changed_just_before_the_check_is_listed_again(acme: Path) -> N
     assert not replayed
     assert "src/acme/catalog/leak.py" in {v["path"] for v in json.loads(after.stdout)["violations"]}
     assert check(acme, "--format", "json")[1]  # settled again: answered from this run
+
+
+def edit(path: Path, text: str, *, at_top: bool = False, settled: bool = True) -> None:
+    """Change ``path`` (at its end, or at its top); settled: long enough ago to be trusted."""
+    old = path.read_text()
+    path.write_text(text + old if at_top else old + text)
+    if settled:
+        when = time.time() - 1800  # not the time the answer saw
+        os.utime(path, (when, when))
+
+
+def test_an_edit_that_changes_no_import_is_answered_from_the_last_run(acme: Path) -> None:
+    age(acme)
+    before, _ = check(acme, "--format", "json")
+    edit(acme / "src" / "acme" / "orders" / "service.py", "\n\ndef later():\n    return 1\n")
+    after, replayed = check(acme, "--format", "json")
+    assert replayed
+    assert (after.returncode, after.stdout, after.stderr) == (
+        before.returncode, before.stdout, before.stderr,
+    )  # fmt: skip
+    assert check(acme, "--format", "json")[1]  # and it is remembered under the new times
+
+
+def test_an_edit_that_moves_or_adds_an_import_or_a_suppression_is_checked_again(
+    acme: Path,
+) -> None:
+    age(acme)
+    check(acme, "--format", "json")
+    service = acme / "src" / "acme" / "orders" / "service.py"
+    edit(service, "# no import changed\n")
+    assert check(acme, "--format", "json")[1]
+    edit(service, "\n", at_top=True)  # every import one line lower
+    moved, replayed = check(acme, "--format", "json")
+    assert not replayed
+    lines = {
+        v["line"]
+        for v in json.loads(moved.stdout)["violations"]
+        if v["path"].endswith("s/service.py")
+    }
+    assert lines == {2, 3, 6, 10}
+    edit(service, "import os  # dolmen: ignore[private-import] not needed\n")
+    suppressed, replayed = check(acme, "--format", "json")
+    assert not replayed
+    assert "unused-suppression" in {v["rule"] for v in json.loads(suppressed.stdout)["violations"]}
+
+
+def test_an_edit_is_compared_with_what_the_answer_saw_not_with_a_later_run(acme: Path) -> None:
+    age(acme)
+    check(acme, "--format", "json")
+    app = acme / "src" / "acme" / "app.py"
+    edit(app, "# no import changed\n")
+    assert check(acme, "--format", "json")[1]
+    edit(app, "from acme.orders.domain import order\n", settled=False)
+    added, _ = check(acme, "--format", "json")  # read in full; just changed: not remembered
+    edit(app, "# and a comment\n")  # the same imports as the run just before, not the answer
+    after, replayed = check(acme, "--format", "json")
+    assert not replayed
+    assert after.stdout == added.stdout
+
+
+def test_an_edit_of_a_file_declaring_modules_is_checked_again(shop_copy: Path) -> None:
+    age(shop_copy)
+    check(shop_copy)
+    plain = next(p for p in shop_copy.rglob("*.py") if b"Module" not in p.read_bytes())
+    edit(plain, "\n# a comment\n")
+    assert check(shop_copy)[1]
+    declaring = next(shop_copy.rglob("module.py"))
+    edit(declaring, "\n# a comment\n")
+    assert not check(shop_copy)[1]

@@ -10,8 +10,8 @@ import pytest
 from sarif_pydantic import Sarif
 
 from dolmen.check._model import RULES
+from tests.dolmen_runner import dolmen
 
-from ..cli.dolmen_runner import dolmen
 from .sarif_schema import sarif_schema
 
 

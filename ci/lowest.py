@@ -1,0 +1,60 @@
+"""Print pip constraints that pin each of Dolmen's dependencies to its lowest supported version.
+
+    python ci/lowest.py > lowest.txt
+    pip install -c lowest.txt -e ".[postgres]"
+
+The pins are read from pyproject.toml (the runtime dependencies and the ``postgres`` extra),
+so they follow its lower bounds: a bound raised there is tested from the next run on.
+``python ci/lowest.py --tools`` prints instead the development tools the tests need there,
+with their ranges from the ``dev`` extra, less those that the lowest versions do not install
+with or that the tiers run there do not use (see docs/dependencies.md).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
+NOT_TOOLS = {"mypy", "ruff", "sarif-pydantic", "schemathesis", "asyncpg"}
+"""Not needed by the tiers run on the lowest versions (sarif-pydantic also needs a newer
+pydantic); asyncpg comes pinned, from the ``postgres`` extra."""
+LOWER = re.compile(r"^([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?\s*(?:>=\s*([^,;\s]+))?")
+
+
+def name(requirement: str) -> str:
+    """The distribution a requirement names."""
+    match = LOWER.match(requirement)
+    return match.group(1).lower() if match else requirement
+
+
+def pins(requirements: list[str]) -> list[str]:
+    """``name==lower`` for each requirement; an error for one without a lower bound."""
+    lines = []
+    for requirement in requirements:
+        match = LOWER.match(requirement)
+        if match is None or match.group(2) is None:
+            raise SystemExit(
+                f"ci/lowest.py: {requirement!r} in pyproject.toml has no lower bound (>=); "
+                "give it the lowest version Dolmen works with"
+            )
+        lines.append(f"{match.group(1)}=={match.group(2)}")
+    return lines
+
+
+def main(arguments: list[str]) -> None:
+    """Print the pins, or with ``--tools`` the test tools."""
+    project = tomllib.loads(PYPROJECT.read_text())["project"]
+    extras = project["optional-dependencies"]
+    if arguments == ["--tools"]:
+        print("\n".join(r for r in extras["dev"] if name(r) not in NOT_TOOLS))
+    elif not arguments:
+        print("\n".join(pins([*project["dependencies"], *extras["postgres"]])))
+    else:
+        raise SystemExit("usage: python ci/lowest.py [--tools]")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,430 @@
+"""Where Dolmen leans on a library beyond its documented API, one test each.
+
+Each test exercises the library the way Dolmen uses it, inside ``relies_on``: on a version
+that behaves otherwise, it fails with one message naming the distribution, the version
+installed, what Dolmen relies on, and the range pyproject.toml supports. The list, with the
+reason for each, is in docs/dependencies.md. CI runs these on the newest versions and on the
+lowest supported ones (scripts/test-lowest).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import sqlite3
+from collections.abc import Callable, Iterator
+from importlib.metadata import PackageNotFoundError, requires, version
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import pytest
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from packaging.requirements import Requirement
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    event,
+    insert,
+    select,
+    text,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from dolmen.http import Inject
+from dolmen.http._asgi import DOCS_ASSETS
+from dolmen.http._inject import injected_keys
+from dolmen.persistence import Database, ModuleTables, _sqlite_driver, sqlstate
+
+
+def supported(distribution: str) -> str:
+    """The range of ``distribution`` Dolmen declares (its installed metadata)."""
+    for line in requires("dolmen") or []:
+        requirement = Requirement(line)
+        if requirement.name.lower() == distribution.lower():
+            bounds = sorted(map(str, requirement.specifier), key=lambda b: not b.startswith(">"))
+            return ",".join(bounds) or "any version"
+    return "(not a declared dependency)"
+
+
+def incompatible(distribution: str, what: str, error: BaseException) -> str:
+    """What a user reads when an installed version breaks a reliance."""
+    try:
+        found = version(distribution)
+    except PackageNotFoundError:
+        found = "(not installed)"
+    return (
+        f"{distribution} {found} is not compatible with this Dolmen: {what}, and here it "
+        f"does not ({type(error).__name__}: {error}). Dolmen supports {distribution} "
+        f"{supported(distribution)} (pyproject.toml): install a version in that range; "
+        f"docs/dependencies.md lists what Dolmen relies on and why."
+    )
+
+
+@contextlib.contextmanager
+def relies_on(distribution: str, what: str) -> Iterator[None]:
+    """Turn any failure inside into :func:`incompatible`'s message."""
+    try:
+        yield
+    except (Exception, pytest.fail.Exception) as error:
+        pytest.fail(incompatible(distribution, what, error), pytrace=False)
+
+
+def test_a_broken_reliance_names_the_library_its_version_and_what_broke() -> None:
+    with (
+        pytest.raises(pytest.fail.Exception) as failure,
+        relies_on("sqlalchemy", "statements have a cache key"),
+    ):
+        raise AttributeError("'Select' object has no attribute '_generate_cache_key'")
+    message = str(failure.value)
+    assert message.startswith(f"sqlalchemy {version('sqlalchemy')} is not compatible")
+    assert "statements have a cache key, and here it does not (AttributeError: " in message
+    assert re.search(r"Dolmen supports sqlalchemy >=[0-9.]+,<[0-9.]+ \(pyproject.toml\)", message)
+
+
+tables = ModuleTables("items")
+items = tables.table(
+    "items",
+    Column("id", Integer, primary_key=True),
+    Column("name", String(50), nullable=False, unique=True),
+)
+
+
+async def test_sqlalchemy_commits_and_rolls_back_through_the_dialect_of_the_engine(
+    tmp_path: Path,
+) -> None:
+    calls: list[str] = []
+
+    def recording(name: str, original: Callable[[Any], None]) -> Callable[[Any], None]:
+        def call(dbapi_connection: Any) -> None:
+            calls.append(name)
+            original(dbapi_connection)
+
+        return call
+
+    with relies_on(
+        "sqlalchemy",
+        "an engine ends each transaction through its own dialect's do_commit or do_rollback, "
+        "which Dolmen wraps on each SQLite engine to give the writers' turn back after the "
+        "COMMIT or ROLLBACK has run (persistence/_sqlite.py)",
+    ):
+        engine = create_async_engine(
+            f"sqlite+aiosqlite:///{tmp_path / 'app.db'}", pool_reset_on_return=None
+        )
+        dialect: Any = engine.sync_engine.dialect
+        try:
+            async with engine.connect():  # the first connection initializes the dialect
+                pass
+            dialect.do_commit = recording("commit", dialect.do_commit)
+            dialect.do_rollback = recording("rollback", dialect.do_rollback)
+            async with engine.connect() as connection:
+                await connection.execute(text("CREATE TABLE t (x INTEGER)"))
+                await connection.commit()
+                await connection.execute(text("INSERT INTO t VALUES (1)"))
+                await connection.rollback()
+        finally:
+            await engine.dispose()
+        assert calls == ["commit", "rollback"]
+        assert create_async_engine("sqlite+aiosqlite://").sync_engine.dialect is not dialect
+
+
+async def test_sqlalchemys_aiosqlite_dialect_runs_on_dolmens_driver_connection(
+    tmp_path: Path,
+) -> None:
+    with relies_on(
+        "sqlalchemy",
+        "the sqlite+aiosqlite dialect runs on the driver connection Dolmen hands it through "
+        "async_creator (persistence/_sqlite_driver.py), calling only the methods aiosqlite's "
+        "connection has (its isolation_level setter goes through connection._tx.put_nowait), "
+        "and maps "
+        "sqlite3's errors to its own",
+    ):
+        database = Database(f"sqlite:///{tmp_path / 'app.db'}", [tables])
+        await database.open()
+        try:
+            async with database.write_engine.begin() as connection:
+                raw = await connection.get_raw_connection()
+                assert isinstance(raw.driver_connection, _sqlite_driver.Connection)
+                await connection.execute(insert(items), [{"name": f"n{i}"} for i in range(1500)])
+            with pytest.raises(IntegrityError):
+                async with database.write_engine.begin() as connection:
+                    await connection.execute(insert(items).values(name="n1"))
+            async with database.engine.connect() as connection:
+                names = await connection.stream_scalars(select(items.c.name))
+                assert len([name async for name in names]) == 1500  # past one prefetch
+        finally:
+            await database.close()
+
+
+async def test_sqlalchemys_await_only_runs_a_coroutine_from_a_sync_event_listener() -> None:
+    with relies_on(
+        "sqlalchemy",
+        "sqlalchemy.util.await_only, called in a synchronous event listener of an async "
+        "engine, waits for a coroutine on the running event loop: SQLite writers wait for "
+        "their turn so in the 'begin' listener (persistence/_sqlite.py)",
+    ):
+        from sqlalchemy.util import await_only
+
+        engine = create_async_engine("sqlite+aiosqlite://")
+        waited: list[str] = []
+
+        async def turn() -> str:
+            await asyncio.sleep(0)
+            return "my turn"
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def on_begin(_connection: Any) -> None:
+            waited.append(await_only(turn()))
+
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(text("SELECT 1"))
+        finally:
+            await engine.dispose()
+        assert waited == ["my turn"]
+
+
+def test_sqlalchemy_statements_of_one_shape_share_a_cache_key() -> None:
+    with relies_on(
+        "sqlalchemy",
+        "a statement's _generate_cache_key() gives a key (.key) that is the same for "
+        "statements of one shape with other values, and differs between tables: Dolmen "
+        "checks each shape once for tables of other modules (persistence/_guard.py)",
+    ):
+        first = select(items).where(items.c.id == 1)._generate_cache_key()
+        second = select(items).where(items.c.id == 2)._generate_cache_key()
+        other = select(tables.table("others", Column("id", Integer, primary_key=True)))
+        third = other._generate_cache_key()
+        written = insert(items).values(name="a")._generate_cache_key()
+        assert first is not None
+        assert second is not None
+        assert third is not None
+        assert written is not None
+        assert first.key == second.key
+        assert hash(first.key) == hash(second.key)
+        assert third.key != first.key
+        assert written.key != first.key
+
+
+def test_sqlalchemy_compiles_statements_that_sqlite3_runs_as_they_are() -> None:
+    from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
+
+    rows = Table(
+        "rows",
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("name", String),
+        schema="module",
+    )
+    with relies_on(
+        "sqlalchemy",
+        "a statement compiled for SQLiteDialect_pysqlite(paramstyle='named'), its schema "
+        "translated away, gives SQL (.string) and parameters (.construct_params()) that "
+        "sqlite3 runs as they are: the outbox's hot statements on SQLite run so, in one trip "
+        "to the driver's thread (events/_sqlite_outbox.py)",
+    ):
+        dialect = SQLiteDialect_pysqlite(paramstyle="named")
+        dialect.default_schema_name = "main"  # as a connected dialect would have it
+
+        def compiled(statement: Any, keys: list[str] | None = None) -> Any:
+            return statement.compile(
+                dialect=dialect,
+                schema_translate_map={"module": None},
+                render_schema_translate=True,
+                column_keys=keys,
+            )
+
+        connection = sqlite3.connect(":memory:")
+        try:
+            connection.execute("CREATE TABLE rows (id INTEGER PRIMARY KEY, name TEXT)")
+            connection.executemany(
+                compiled(insert(rows), ["name"]).string, [{"name": "a"}, {"name": "b"}]
+            )
+            after = select(rows.c.name).where(rows.c.id > bindparam("after")).order_by(rows.c.id)
+            take = compiled(after)
+            found = connection.execute(take.string, take.construct_params({"after": 1}))
+            assert found.fetchall() == [("b",)]
+        finally:
+            connection.close()
+
+
+class Greeter:
+    """A service key for the FastAPI tests."""
+
+
+def greeter_of(greeter: Annotated[Greeter, Inject(Greeter)]) -> Greeter:
+    """A dependency of a route that asks for a service (at module level: FastAPI resolves
+    the annotations, strings here, in the module's namespace)."""
+    return greeter
+
+
+def test_fastapi_routes_keep_their_dependencies_in_dependant() -> None:
+    router = APIRouter()
+
+    @router.get("/direct")
+    async def direct(greeter: Annotated[Greeter, Inject(Greeter)]) -> None: ...
+
+    @router.get("/nested")
+    async def nested(greeter: Annotated[Greeter, Depends(greeter_of)]) -> None: ...
+
+    with relies_on(
+        "fastapi",
+        "an APIRoute keeps its dependency tree in route.dependant (each with .call and "
+        ".dependencies): Dolmen reads the services Inject() asks for there, to check them "
+        "when the app is built (http/_inject.py)",
+    ):
+        assert [call.call for call in router.routes[0].dependant.dependencies]  # type: ignore[attr-defined]
+        assert list(injected_keys(router)) == [("/direct", Greeter), ("/nested", Greeter)]
+
+
+async def test_starlette_puts_the_matched_endpoint_in_the_scope() -> None:
+    api = FastAPI()
+    seen: list[object] = []
+
+    @api.get("/hello")
+    async def hello(request: Request) -> dict[str, str]:
+        seen.append(request.scope.get("endpoint"))
+        return {}
+
+    with relies_on(
+        "starlette",
+        "the router puts the matched route's endpoint function in scope['endpoint'] before "
+        "the dependencies run: Inject() finds the module serving a request by it "
+        "(http/_inject.py)",
+    ):
+        transport = httpx.ASGITransport(app=api)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            assert (await client.get("/hello")).status_code == 200
+        assert seen == [hello]
+
+
+async def test_fastapi_puts_the_matched_route_in_the_scope() -> None:
+    api = FastAPI()
+    seen: list[object] = []
+    router = APIRouter()
+
+    @router.get("/items/{item_id}")
+    async def item(item_id: int, request: Request) -> dict[str, str]:
+        seen.append(getattr(request.scope.get("route"), "path", None))
+        return {}
+
+    api.include_router(router, prefix="/shop")
+    with relies_on(
+        "fastapi",
+        "the matched route is in scope['route'] with the path its router declared: the log "
+        "line of a 500 names that template (http/_errors.py)",
+    ):
+        transport = httpx.ASGITransport(app=api)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            assert (await client.get("/shop/items/3")).status_code == 200
+        assert seen in (["/items/{item_id}"], ["/shop/items/{item_id}"])
+
+
+async def test_fastapi_lets_an_http_exception_from_receive_through_body_parsing() -> None:
+    api = FastAPI()
+
+    @api.post("/echo")
+    async def echo(body: dict[str, int]) -> dict[str, int]:
+        return body
+
+    async def too_large(scope: Any, receive: Any, send: Any) -> None:
+        async def refusing() -> Any:
+            message = await receive()
+            if message["type"] == "http.request":
+                raise HTTPException(413, "too large")
+            return message  # pragma: no cover
+
+        await api(scope, refusing, send)
+
+    with relies_on(
+        "fastapi",
+        "a Starlette HTTPException raised by receive() while FastAPI reads a body reaches "
+        "the exception handlers as it is (other errors become a 400): the 413 of a body "
+        "past [app] max_body_bytes is one (http/_body_limit.py)",
+    ):
+        transport = httpx.ASGITransport(app=too_large)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            response = await client.post("/echo", json={"a": 1})
+        assert response.status_code == 413
+
+
+def test_fastapis_openapi_refers_to_its_validation_error_schema() -> None:
+    api = FastAPI()
+
+    @api.get("/items/{item_id}")
+    async def item(item_id: int) -> None: ...
+
+    with relies_on(
+        "fastapi",
+        "the 422 of each operation in the OpenAPI document refers to "
+        "#/components/schemas/HTTPValidationError, which Dolmen replaces with its "
+        "problem+json ValidationProblem (http/_openapi.py)",
+    ):
+        responses = api.openapi()["paths"]["/items/{item_id}"]["get"]["responses"]
+        schema = responses["422"]["content"]["application/json"]["schema"]
+        assert schema == {"$ref": "#/components/schemas/HTTPValidationError"}
+
+
+async def test_fastapi_offline_serves_the_docs_pages_and_their_assets_itself() -> None:
+    with relies_on(
+        "fastapi-offline",
+        "FastAPIOffline(static_url=...) replaces FastAPI's /docs and /redoc with pages whose "
+        "scripts, styles and icon it serves under static_url (http/_asgi.py); it overrides "
+        "FastAPI's own set-up of those pages, so a FastAPI release can break it",
+    ):
+        from fastapi_offline import FastAPIOffline
+
+        api = FastAPIOffline(static_url=DOCS_ASSETS, title="t", version="1")
+        transport = httpx.ASGITransport(app=api)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            for page in ("/docs", "/redoc"):
+                html = (await client.get(page)).text
+                assets = re.findall(r"""(?:src|href)=["']([^"']+)["']""", html)
+                assert any(asset.endswith(".js") for asset in assets), page
+                for asset in assets:
+                    assert asset.startswith(DOCS_ASSETS + "/"), asset
+                    assert (await client.get(asset)).status_code == 200, asset
+
+
+def test_uvicorns_logging_config_is_a_dict_config_to_extend() -> None:
+    with relies_on(
+        "uvicorn",
+        "uvicorn.config.LOGGING_CONFIG is a logging.config.dictConfig dictionary with "
+        "'formatters', 'handlers' and 'loggers', which `dolmen run` extends with a root "
+        "logger for each worker process (cli/_loading.py)",
+    ):
+        from uvicorn.config import LOGGING_CONFIG
+
+        from dolmen.cli._loading import serving_log_config
+
+        assert LOGGING_CONFIG["version"] == 1
+        assert {"formatters", "handlers", "loggers"} <= set(LOGGING_CONFIG)
+        assert {"uvicorn", "uvicorn.error", "uvicorn.access"} <= set(LOGGING_CONFIG["loggers"])
+        config = serving_log_config()
+        assert config["root"]["handlers"] == ["dolmen"]
+        assert config["loggers"] == LOGGING_CONFIG["loggers"]
+
+
+@pytest.mark.postgres
+async def test_asyncpg_errors_carry_their_sqlstate(postgres_url: str) -> None:
+    with relies_on(
+        "asyncpg",
+        "a PostgreSQL error reaches SQLAlchemy's DBAPIError with its SQLSTATE in "
+        "orig.sqlstate (asyncpg) or orig.pgcode: 23505 is a 409, class 22 a 422 "
+        "(persistence/_db_errors.py)",
+    ):
+        database = Database(postgres_url, [tables])
+        await database.open()
+        try:
+            with pytest.raises(IntegrityError) as duplicate:
+                async with database.write_engine.begin() as connection:
+                    await connection.execute(insert(items), [{"name": "a"}, {"name": "a"}])
+            assert sqlstate(duplicate.value) == "23505"
+        finally:
+            await database.close()
