@@ -262,7 +262,7 @@ def lock(check_only: bool, output: str | None, app_spec: str | None, app_dir: st
     without a new version and its upcaster.
     """
     from dolmen._pyproject import tool_dolmen
-    from dolmen.check._files import DEFAULT_EVENTS_LOCK
+    from dolmen.check import DEFAULT_EVENTS_LOCK
     from dolmen.events._lock import compare, event_classes, read_lock, stale, write_lock
 
     settings = tool_dolmen(Path("pyproject.toml")).get("check", {})
