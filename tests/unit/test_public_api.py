@@ -29,7 +29,7 @@ EXPECTED = {
     "dolmen.persistence": [
         "CrossModuleDataAccessError", "Database", "DatabaseBusyError", "DatabaseConfigurationError",
         "ModuleSession",
-        "ModuleTables", "PersistenceError", "ReadOnlyWorkError", "UnitOfWork",
+        "ModuleTables", "PersistenceError", "ReadOnlyWorkError", "SQLiteConnection", "UnitOfWork",
         "UnitOfWorkClosedError",
         "is_unique_violation", "normalize_url", "schema_change", "sqlstate",
     ],
@@ -46,6 +46,18 @@ EXPECTED = {
     "dolmen.config": [
         "AppSettings", "ConfigSection", "ConfigurationError", "LoadedConfig", "Problem", "Secret",
         "Setting", "Source", "SourceKind", "load_config", "mask_credentials",
+    ],
+    "dolmen.events.lock": [
+        "LOCK_VERSION", "Declaring", "SchemaProblem", "Subscribing", "compare", "event_classes",
+        "lock_document", "parse_lock", "read_lock", "render_lock", "stale", "write_lock",
+    ],
+    "dolmen.config.report": [
+        "Difference", "SchemaRow", "diff", "schema_json", "schema_markdown", "schema_rows",
+        "show_json", "show_text",
+    ],
+    "dolmen.check": [
+        "DEFAULT_EVENTS_LOCK", "RawImport", "Report", "UnreadableFile", "answer", "dot",
+        "mermaid", "remember", "replay", "run_check", "scan", "write_baseline",
     ],
     "dolmen.cli": ["cli", "main"],
 }  # fmt: skip
