@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import BLANK_SCHEMA, MetaData
 
 if TYPE_CHECKING:
-    from dolmen.modules import Module
     from dolmen.persistence import ModuleTables
+
+
+class Declared(Protocol):
+    """What migrations need of a module's declaration (a :class:`dolmen.Module` has it)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def tables(self) -> ModuleTables | None: ...
+
+    @property
+    def package(self) -> str: ...
+
 
 VERSION_TABLE_SUFFIX = "__alembic_version"
 DOLMEN = "dolmen"
@@ -73,7 +87,7 @@ def _no_schema(_table: object, _schema: object, _constraint: object, _referred: 
     return BLANK_SCHEMA
 
 
-def module_history(module: Module) -> MigrationHistory:
+def module_history(module: Declared) -> MigrationHistory:
     """The history of ``module``: ``migrations/versions/`` next to its declaration."""
     return MigrationHistory(
         module.name, module.tables, _package_folder(module.package), module.package
@@ -88,7 +102,7 @@ def dolmen_history() -> MigrationHistory:
     return MigrationHistory(DOLMEN, OUTBOX_TABLES, folder, "dolmen.events")
 
 
-def app_histories(modules: list[Module]) -> list[MigrationHistory]:
+def app_histories(modules: Sequence[Declared]) -> list[MigrationHistory]:
     """Dolmen's history, then each module's that has tables or revisions, in dependency order."""
     histories = [dolmen_history()]
     for module in modules:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy import inspect
 from sqlalchemy.schema import CreateSchema
 
-from dolmen.migrations._history import DOLMEN, MigrationHistory, app_histories
+from dolmen.migrations._history import DOLMEN, Declared, MigrationHistory, app_histories
 from dolmen.migrations.exceptions import MigrationError
 from dolmen.persistence import Database, schema_change
 
@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from alembic.script import ScriptDirectory
     from sqlalchemy.engine import Connection
 
-    from dolmen.modules import Module
 
 T = TypeVar("T")
 logger = logging.getLogger("dolmen.migrations")
@@ -45,9 +44,9 @@ class Migrations:
         self.histories = list(histories)
 
     @classmethod
-    def of(cls, modules: Sequence[Module]) -> Migrations:
+    def of(cls, modules: Sequence[Declared]) -> Migrations:
         """The histories of ``modules`` (in dependency order), after Dolmen's own."""
-        return cls(app_histories(list(modules)))
+        return cls(app_histories(modules))
 
     @property
     def modules(self) -> list[str]:

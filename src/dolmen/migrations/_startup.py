@@ -10,13 +10,13 @@ from dolmen.migrations._runner import Migrations
 from dolmen.migrations.exceptions import SchemaNotCurrentError
 
 if TYPE_CHECKING:
-    from dolmen.modules import Module
+    from dolmen.migrations._history import Declared
     from dolmen.persistence import Database
 
 logger = logging.getLogger("dolmen.migrations")
 
 
-async def prepare_schema(database: Database, modules: Sequence[Module], mode: str) -> None:
+async def prepare_schema(database: Database, modules: Sequence[Declared], mode: str) -> None:
     """Make sure the schema is the one the code expects, as ``mode`` says.
 
     ``check`` (the default) changes nothing and refuses a database that is not at the head
