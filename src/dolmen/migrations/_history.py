@@ -103,11 +103,17 @@ def dolmen_history() -> MigrationHistory:
 
 
 def app_histories(modules: Sequence[Declared]) -> list[MigrationHistory]:
-    """Dolmen's history, then each module's that has tables or revisions, in dependency order."""
+    """Dolmen's history, then each module's that has tables or a history folder, in order.
+
+    A module without tables has a history once its ``migrations/versions/`` folder exists
+    (``dolmen new module`` makes it empty), so its first revision can be written.
+    """
     histories = [dolmen_history()]
     for module in modules:
         history = module_history(module)
-        if module.tables is not None or history.has_revisions():
+        if module.tables is not None or (
+            history.versions is not None and history.versions.is_dir()
+        ):
             histories.append(history)
     return histories
 

@@ -166,8 +166,12 @@ class Migrations:
             from dolmen.migrations._env import MigrationRun, alembic_config
 
             run = MigrationRun(history, None, self._others(history))
+            number = len(self.revisions(module)) + 1  # autogenerate numbers in its directives
             script = command.revision(
-                alembic_config(run), message, version_path=str(history.versions)
+                alembic_config(run),
+                message,
+                version_path=str(history.versions),
+                rev_id=f"{module}_{number:04d}",
             )
             return _written(script)
 

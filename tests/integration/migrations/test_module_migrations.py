@@ -3,6 +3,7 @@ confined to the module's own tables."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -181,3 +182,19 @@ async def test_a_migration_touching_another_module_s_table_is_refused_and_nothin
         assert await columns(database, "stock__items", "stock") == []  # all rolled back
     finally:
         await database.close()
+
+
+async def test_a_hand_written_revision_is_numbered_in_the_module_s_history(
+    make_module: ModuleFactory,
+) -> None:
+    jobs = make_module("jobs", Column("name", String(20)))
+    migrations = Migrations.of([jobs])
+    first = await migrations.revision("jobs", "Create jobs", autogenerate=True)
+    second = await migrations.revision("jobs", "Backfill job names")
+    assert first is not None
+    assert second is not None
+    assert (first.name, second.name) == (
+        "jobs_0001_create_jobs.py",
+        "jobs_0002_backfill_job_names.py",
+    )
+    assert re.search(r"down_revision = [\"']jobs_0001[\"']", second.read_text())  # ruff or not

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import Column, ForeignKey, Integer
 
@@ -45,3 +47,17 @@ def test_an_unknown_start_up_schema_setting_is_refused_with_the_choices() -> Non
     assert "app.database_schema: Input should be 'check', 'migrate' or 'create'" in str(
         refused.value
     )
+
+
+def test_a_module_without_tables_has_a_history_once_its_folder_exists(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "jobs_pkg").mkdir()
+    (tmp_path / "jobs_pkg" / "__init__.py").write_text("")
+    jobs = Module("jobs", package="jobs_pkg")
+    assert Migrations.of([jobs]).modules == ["dolmen"]
+    (tmp_path / "jobs_pkg" / "migrations" / "versions").mkdir(parents=True)
+    migrations = Migrations.of([jobs])
+    assert migrations.modules == ["dolmen", "jobs"]
+    assert migrations.heads("jobs") == ()
