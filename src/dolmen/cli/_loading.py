@@ -116,6 +116,7 @@ def serving_log_config(app: object = None) -> dict[str, Any]:
         "stream": "ext://sys.stderr",
     }
     config["root"] = {"level": "INFO", "handlers": ["dolmen"]}
+    config["loggers"]["alembic"] = {"level": "WARNING"}  # Dolmen logs what migrations did
     from dolmen.modules import App
 
     settings = observability_settings(app)

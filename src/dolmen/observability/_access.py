@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dolmen.http._errors import route_of
-from dolmen.http._request_id import REQUEST_ID_KEY, new_request_id
+from dolmen.http import REQUEST_ID_KEY, new_request_id, route_of
 from dolmen.observability._context import RequestContext, enter, leave
 from dolmen.observability._metrics import UNMATCHED_ROUTE, exposition
 from dolmen.observability._render import IsoClock

@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 
     from dolmen.di import ModuleCall
     from dolmen.events import DeliveryContext, Retry
-    from dolmen.modules import App
     from dolmen.observability._metrics import Metrics
     from dolmen.observability._setup import Installed, LogHandler
     from dolmen.persistence import Database
@@ -74,7 +73,7 @@ class Observability:
         self.metrics: Metrics | None = None
         """The app's metrics once it started with ``[observability] metrics`` on."""
         self._installed: Installed | None = None
-        self._app: App | None = None
+        self._app: Any = None  # the dolmen.App (not imported: dolmen.modules uses this package)
         self._retries: Mapping[str, Retry] = {}
         self._sample_every = 10.0
         self._sampler: asyncio.Task[None] | None = None
@@ -93,10 +92,9 @@ class Observability:
         """The log context of each handler run: event id and type, handler, module."""
         return (self._delivery_context,)
 
-    async def configure(self, app: App, settings: Any) -> None:
+    async def configure(self, app: Any, settings: Any) -> None:
         """Install the log pipeline (unless told not to) and learn the app's routes."""
-        from dolmen.http._errors import route_templates
-        from dolmen.http._inject import endpoint_modules
+        from dolmen.http import endpoint_modules, route_templates
         from dolmen.observability._redaction import Redactor
         from dolmen.observability._setup import install, log_handler
 
