@@ -15,7 +15,10 @@ from shop.app import create_app
 
 
 async def start_once(database_url: str) -> str:
-    app = create_app({"app": {"database_url": database_url}})
+    # Its standard output is the test's protocol, and standard error goes there too: no log
+    # lines (an app logs to standard error from its start by default).
+    config = {"app": {"database_url": database_url}, "observability": {"configure_logging": False}}
+    app = create_app(config)
     app.load_config()  # before the start, as the settings of a server's worker are
     try:
         async with app.running():
