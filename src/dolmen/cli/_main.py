@@ -12,6 +12,7 @@ from dolmen._version import __version__
 from dolmen.cli._check import check_command, graph_command
 from dolmen.cli._config import config_group
 from dolmen.cli._events import events_group
+from dolmen.cli._new import new_group
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -124,6 +125,7 @@ cli.add_command(config_group)
 cli.add_command(events_group)
 cli.add_command(check_command)
 cli.add_command(graph_command)
+cli.add_command(new_group)
 
 
 def main() -> None:

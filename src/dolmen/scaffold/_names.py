@@ -1,0 +1,103 @@
+"""Which names a new project or module may take, and why the others are refused.
+
+A project's name is its top-level Python package, its distribution and its app's name; a
+module's name is a sub-package, a URL prefix, a configuration section, a table prefix and, on
+PostgreSQL, a schema. Each refusal says what to choose instead.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import keyword
+import re
+import sys
+
+from dolmen.scaffold.exceptions import InvalidNameError
+
+_NAME = re.compile(r"[a-z][a-z0-9_]*")
+_MAX_LENGTH = 40  # a PostgreSQL identifier holds 63 bytes: "<module>__<table>" must fit
+
+_POSTGRES_SCHEMAS = {"public", "information_schema"}
+"""Schemas every PostgreSQL database has: a module's tables must not land in them."""
+
+
+def _framework_names() -> dict[str, str]:
+    """The configuration sections and reserved names of Dolmen, each with its owner."""
+    from dolmen.modules._sections import FRAMEWORK_SECTIONS, RESERVED_NAMES
+
+    names = dict(RESERVED_NAMES)
+    names.update({section.name: section.description for section in FRAMEWORK_SECTIONS})
+    return names
+
+
+def _shape(kind: str, name: str) -> None:
+    """Refuse a name that is not a lower-case identifier Dolmen accepts for ``kind``."""
+    if not _NAME.fullmatch(name):
+        suggestion = re.sub(r"[^a-z0-9_]+", "_", name.lower()).strip("_")
+        hint = f", e.g. {suggestion!r}" if suggestion and _NAME.fullmatch(suggestion) else ""
+        raise InvalidNameError(
+            f"{kind} name {name!r} is not valid: use lower-case letters, digits and "
+            f"underscores, starting with a letter{hint} (it becomes a Python package)"
+        )
+    if len(name) > _MAX_LENGTH:
+        raise InvalidNameError(
+            f"{kind} name {name!r} is {len(name)} characters long; keep it to {_MAX_LENGTH} "
+            "(it prefixes table and constraint names, which PostgreSQL cuts at 63)"
+        )
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+        raise InvalidNameError(
+            f"{kind} name {name!r} is a Python keyword, so no import statement can name the "
+            f"package; choose another, e.g. {_other(name)}"
+        )
+    if name in sys.stdlib_module_names:
+        raise InvalidNameError(
+            f"{kind} name {name!r} is a module of Python's standard library; a package of "
+            "that name shadows it wherever its folder is on the import path; choose another, "
+            f"e.g. {_other(name)}"
+        )
+
+
+def _other(name: str) -> str:
+    """Two names to suggest instead of ``name``."""
+    plural = "" if name.endswith("s") else f"'{name}s' or "
+    return f"{plural}'my_{name}'"
+
+
+def check_project_name(name: str) -> None:
+    """Refuse (:class:`InvalidNameError`) a project name that cannot be a top-level package.
+
+    Besides the rules of :func:`check_module_name`'s shape, the name must not be importable
+    already: the project's package would shadow an installed one (``dolmen``, ``fastapi``) or
+    be shadowed by it.
+    """
+    _shape("project", name)
+    if importlib.util.find_spec(name) is not None:
+        raise InvalidNameError(
+            f"project name {name!r} is already an installed package here; the project's "
+            f"package would shadow it or be shadowed by it; choose another, e.g. 'my_{name}'"
+        )
+
+
+def check_module_name(name: str, taken: dict[str, str] | None = None) -> None:
+    """Refuse (:class:`InvalidNameError`) a module name Dolmen or Python cannot use.
+
+    ``taken`` maps names already in use in the project to what uses them (an existing module,
+    a file or package of the project).
+    """
+    _shape("module", name)
+    framework = _framework_names()
+    if name in framework:
+        raise InvalidNameError(
+            f"module name {name!r} is taken by Dolmen ({framework[name]}): the module's "
+            "configuration section would clash; choose another"
+        )
+    if name in _POSTGRES_SCHEMAS or name.startswith("pg_"):
+        raise InvalidNameError(
+            f"module name {name!r} names a schema PostgreSQL reserves or shares (each module "
+            "gets a schema of its own there); choose another"
+        )
+    if taken and name in taken:
+        raise InvalidNameError(
+            f"module name {name!r} is taken: {taken[name]}; choose another name, or remove "
+            "what is there first"
+        )
