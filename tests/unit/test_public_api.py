@@ -47,6 +47,11 @@ EXPECTED = {
         "Setting", "Source", "SourceKind", "load_config", "mask_credentials",
     ],
     "dolmen.cli": ["cli", "main"],
+    "dolmen.scaffold": [
+        "EXAMPLE_MODULE", "InvalidNameError", "NewModule", "NewProject", "Project",
+        "RegistrationError", "ScaffoldError", "add_module", "check_module_name",
+        "check_project_name", "create_project",
+    ],
 }  # fmt: skip
 
 

@@ -15,7 +15,12 @@ import sys
 from dolmen.scaffold.exceptions import InvalidNameError
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
-_MAX_LENGTH = 40  # a PostgreSQL identifier holds 63 bytes: "<module>__<table>" must fit
+MAX_PROJECT_LENGTH = 20
+"""The longest project name: generated lines stay within 100 columns (ruff's limit there)."""
+
+MAX_MODULE_LENGTH = 24
+"""The longest module name: generated lines stay within 100 columns, and ``<module>__<table>``
+and its constraints' names within PostgreSQL's 63 characters."""
 
 _POSTGRES_SCHEMAS = {"public", "information_schema"}
 """Schemas every PostgreSQL database has: a module's tables must not land in them."""
@@ -30,7 +35,7 @@ def _framework_names() -> dict[str, str]:
     return names
 
 
-def _shape(kind: str, name: str) -> None:
+def _shape(kind: str, name: str, longest: int) -> None:
     """Refuse a name that is not a lower-case identifier Dolmen accepts for ``kind``."""
     if not _NAME.fullmatch(name):
         suggestion = re.sub(r"[^a-z0-9_]+", "_", name.lower()).strip("_")
@@ -39,10 +44,10 @@ def _shape(kind: str, name: str) -> None:
             f"{kind} name {name!r} is not valid: use lower-case letters, digits and "
             f"underscores, starting with a letter{hint} (it becomes a Python package)"
         )
-    if len(name) > _MAX_LENGTH:
+    if len(name) > longest:
         raise InvalidNameError(
-            f"{kind} name {name!r} is {len(name)} characters long; keep it to {_MAX_LENGTH} "
-            "(it prefixes table and constraint names, which PostgreSQL cuts at 63)"
+            f"{kind} name {name!r} is {len(name)} characters long; keep it to {longest} "
+            "(it names packages, classes and, for a module, tables and constraints)"
         )
     if keyword.iskeyword(name) or keyword.issoftkeyword(name):
         raise InvalidNameError(
@@ -70,7 +75,7 @@ def check_project_name(name: str) -> None:
     already: the project's package would shadow an installed one (``dolmen``, ``fastapi``) or
     be shadowed by it.
     """
-    _shape("project", name)
+    _shape("project", name, MAX_PROJECT_LENGTH)
     if importlib.util.find_spec(name) is not None:
         raise InvalidNameError(
             f"project name {name!r} is already an installed package here; the project's "
@@ -84,7 +89,7 @@ def check_module_name(name: str, taken: dict[str, str] | None = None) -> None:
     ``taken`` maps names already in use in the project to what uses them (an existing module,
     a file or package of the project).
     """
-    _shape("module", name)
+    _shape("module", name, MAX_MODULE_LENGTH)
     framework = _framework_names()
     if name in framework:
         raise InvalidNameError(

@@ -55,22 +55,30 @@ def write_all(
 
 def _stage(folder: Path, folder_files: Sequence[RenderedFile]) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".new", dir=folder.parent))
-    staging.chmod(0o777 & ~_umask())
-    for file in folder_files:
-        path = staging.joinpath(*file.path.parts)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(file.text, encoding="utf-8")
-        if file.executable:
-            path.chmod(path.stat().st_mode | 0o111 & ~_umask())
+    try:
+        staging.chmod(0o777 & ~_umask())
+        for file in folder_files:
+            path = staging.joinpath(*file.path.parts)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(file.text, encoding="utf-8")
+            if file.executable:
+                path.chmod(path.stat().st_mode | 0o111 & ~_umask())
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     return staging
 
 
 def _stage_edit(target: Path, text: str) -> Path:
     handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".new", dir=target.parent)
     staging = Path(name)
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        out.write(text)
-    staging.chmod(target.stat().st_mode & 0o7777)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        staging.chmod(target.stat().st_mode & 0o7777)
+    except BaseException:
+        staging.unlink(missing_ok=True)
+        raise
     return staging
 
 
