@@ -36,6 +36,7 @@ DOCUMENTED_PAGES = (
     "configuration.md",
     "check.md",
     "extensions.md",
+    "new.md",
 )
 
 FENCE = re.compile(r"^(?P<indent> *)(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")
