@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 DEFAULT_ROOTS = (".",)
 DEFAULT_BASELINE = "dolmen-baseline.json"
 DEFAULT_CACHE_DIR = ".dolmen_cache"
-CACHE_VERSION = (8, sys.implementation.cache_tag)
+CACHE_VERSION = (9, sys.implementation.cache_tag)
 """The version of every cache file of ``dolmen check`` (imports, results, answers), all marshal
 data of plain tuples, never pickle: bump it when anything cached changes shape or meaning.
 marshal's format may change between Python versions, so theirs is part of it."""
@@ -57,7 +57,7 @@ def python_files(
         if base in seen:
             continue
         seen.add(base)
-        shown = base[len(top) + 1 :] if base != top else ""
+        shown = os.path.relpath(base, top) if base != top else ""
         _walk(base, shown, [], excluded, found, folders, problems)
     found.sort()
     if problems is not None:

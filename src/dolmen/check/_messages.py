@@ -72,7 +72,9 @@ def _by_owner(hits: list[Hit]) -> list[tuple[ModuleSpec, list[Hit]]]:
 
 
 def _public(owner: ModuleSpec) -> str:
-    return ", ".join(f"{owner.package}.{part}" for part in owner.public)
+    return ", ".join(
+        owner.package if part == "__init__" else f"{owner.package}.{part}" for part in owner.public
+    )
 
 
 def _apis(owners: list[ModuleSpec]) -> str:

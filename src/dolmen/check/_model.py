@@ -36,10 +36,16 @@ class ModuleSpec:
     declared_at: str = "pyproject.toml"
 
     def is_public(self, target: str) -> bool:
-        """Whether the dotted name ``target`` (inside this module) is part of its public API."""
+        """Whether the dotted name ``target`` (inside this module) is part of its public API.
+
+        The part ``__init__`` is the package itself: the names its ``__init__.py`` exports
+        (``from acme.billing import charge``), not its submodules.
+        """
         if "*" in self.public:
             return True
         rest = target[len(self.package) + 1 :] if target != self.package else ""
+        if not rest:
+            return "__init__" in self.public
         return any(rest == part or rest.startswith(f"{part}.") for part in self.public)
 
     def layer_of(self, target: str) -> str:

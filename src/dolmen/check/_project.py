@@ -254,7 +254,7 @@ def _validate(
             )
         else:
             for part in public.get(module.name, ()):
-                if part != "*" and f"{module.package}.{part}" not in existing:
+                if part not in ("*", "__init__") and f"{module.package}.{part}" not in existing:
                     problems.append(
                         f"module {module.name!r} ({module.declared_at}) names public part "
                         f"{part!r}, but {module.package}.{part} does not exist"

@@ -54,4 +54,27 @@ def suppressions_in(data: bytes) -> tuple[Suppression, ...]:
         rules = tuple(r.strip() for r in match.group("rules").decode().split(","))
         reason = match.group("reason").decode(errors="replace").strip()
         found.append((line, start - line_start + 1, tuple(r for r in rules if r), reason))
-    return tuple(found)
+    return _comments_only(data, found) if found else ()
+
+
+def _comments_only(data: bytes, found: list[Suppression]) -> tuple[Suppression, ...]:
+    """The suppressions of ``found`` that are comments, not text inside a string.
+
+    Only files with a candidate are tokenized; one that cannot be (its syntax is reported
+    on its own) keeps every candidate.
+    """
+    import io
+    import tokenize
+
+    spans: dict[int, list[tuple[int, int]]] = {}
+    lines = data.splitlines(keepends=True)
+    try:
+        for token in tokenize.tokenize(io.BytesIO(data).readline):
+            if token.type == tokenize.COMMENT:
+                (row, start), (_, end) = token.start, token.end
+                text = lines[row - 1].decode("utf-8", "replace") if row <= len(lines) else ""
+                first = len(text[:start].encode()) + 1
+                spans.setdefault(row, []).append((first, first + len(text[start:end].encode())))
+    except (tokenize.TokenError, SyntaxError, UnicodeDecodeError):
+        return tuple(found)
+    return tuple(s for s in found if any(a <= s[1] < b for a, b in spans.get(s[0], ())))
