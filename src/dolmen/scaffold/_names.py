@@ -26,13 +26,18 @@ _POSTGRES_SCHEMAS = {"public", "information_schema"}
 """Schemas every PostgreSQL database has: a module's tables must not land in them."""
 
 
-def _framework_names() -> dict[str, str]:
-    """The configuration sections and reserved names of Dolmen, each with its owner."""
-    from dolmen.modules._sections import FRAMEWORK_SECTIONS, RESERVED_NAMES
+def _refused_by_dolmen(name: str) -> str | None:
+    """Why an app would refuse a module named ``name`` (a section or name Dolmen keeps), if so.
 
-    names = dict(RESERVED_NAMES)
-    names.update({section.name: section.description for section in FRAMEWORK_SECTIONS})
-    return names
+    Asked of an ``App`` itself, so the list stays the one Dolmen checks at start-up.
+    """
+    from dolmen.modules import App, CompositionError, Module
+
+    try:
+        App("dolmen_new", modules=[Module(name, package="dolmen_new")])
+    except CompositionError as error:
+        return str(error)
+    return None
 
 
 def _shape(kind: str, name: str, longest: int) -> None:
@@ -90,12 +95,8 @@ def check_module_name(name: str, taken: dict[str, str] | None = None) -> None:
     a file or package of the project).
     """
     _shape("module", name, MAX_MODULE_LENGTH)
-    framework = _framework_names()
-    if name in framework:
-        raise InvalidNameError(
-            f"module name {name!r} is taken by Dolmen ({framework[name]}): the module's "
-            "configuration section would clash; choose another"
-        )
+    if (refusal := _refused_by_dolmen(name)) is not None:
+        raise InvalidNameError(f"module name {name!r} is taken by Dolmen: {refusal}")
     if name in _POSTGRES_SCHEMAS or name.startswith("pg_"):
         raise InvalidNameError(
             f"module name {name!r} names a schema PostgreSQL reserves or shares (each module "
