@@ -12,8 +12,6 @@ from dolmen.check._runner import run_check
 from dolmen.check.exceptions import CheckConfigError
 from dolmen.cli import cli
 
-from .conftest import REPO
-
 EXPECTED = [
     ("outside-import", "src/acme/app.py", 1),
     ("dependency-cycle", "src/acme/billing/gateway.py", 1),  # billing -> orders -> billing
@@ -153,18 +151,6 @@ def test_a_cycle_names_every_edge_with_its_file_and_line(acme: Path) -> None:
     assert "orders -> billing at pyproject.toml:11 (depends_on of 'orders')" in cycle
 
 
-def test_the_shop_checks_clean() -> None:
-    report = run_check(REPO, use_cache=False)
-    assert report.violations == []
-    assert {m.name for m in report.project.modules} == {
-        "catalog",
-        "orders",
-        "billing",
-        "notifications",
-    }
-    assert report.files > 40
-
-
 def test_a_shop_with_planted_violations_fails_with_their_rule_ids(shop_copy: Path) -> None:
     shop = shop_copy / "examples" / "shop"
     service = shop / "orders" / "service.py"
@@ -264,16 +250,6 @@ def test_a_module_can_make_everything_public(acme: Path) -> None:
     pyproject.write_text(pyproject.read_text().replace(entry, entry + 'public = ["*"]\n'))
     privates = [path for rule, path, _ in found(acme) if rule == "private-import"]
     assert all("orders/service.py" not in path for path in privates)
-
-
-def test_many_files_are_scanned_in_parallel_with_the_same_result(
-    acme: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from dolmen.check import _cache
-
-    monkeypatch.setattr(_cache, "PARALLEL_FROM", 1)
-    report = run_check(acme, use_cache=False)
-    assert sorted((v.rule, v.path, v.line) for v in report.violations) == sorted(EXPECTED)
 
 
 def test_the_graph_marks_every_edge_of_a_statement_naming_several_modules(acme: Path) -> None:

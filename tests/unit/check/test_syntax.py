@@ -45,23 +45,6 @@ def test_the_imports_of_a_file_with_a_syntax_error_are_still_judged(tmp_path: Pa
     ]
 
 
-@pytest.mark.parametrize("use_cache", [True, False])
-def test_the_verdict_is_the_same_from_the_cache_and_in_several_processes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, use_cache: bool
-) -> None:
-    from dolmen.check import _cache
-
-    project(tmp_path, **{"src/acme/orders/bad.py": "if True\n    pass\n"})
-    first = parse_errors(tmp_path, use_cache=use_cache)
-    monkeypatch.setattr(_cache, "PARALLEL_FROM", 1)
-    assert parse_errors(tmp_path, use_cache=use_cache) == first
-    assert (
-        parse_errors(tmp_path, use_cache=False)
-        == first
-        == [("src/acme/orders/bad.py", 1, first[0][2])]
-    )
-
-
 def test_a_warning_of_the_file_itself_is_neither_its_error_nor_shown(tmp_path: Path) -> None:
     # pytest turns warnings into errors here: the invalid escape of line 1 would be one.
     project(tmp_path, **{"src/acme/orders/escape.py": 'PATTERN = "\\d+"\nx = (\n'})
