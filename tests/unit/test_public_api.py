@@ -29,22 +29,35 @@ EXPECTED = {
     "dolmen.persistence": [
         "CrossModuleDataAccessError", "Database", "DatabaseBusyError", "DatabaseConfigurationError",
         "ModuleSession",
-        "ModuleTables", "PersistenceError", "ReadOnlyWorkError", "UnitOfWork",
+        "ModuleTables", "PersistenceError", "ReadOnlyWorkError", "SQLiteConnection", "UnitOfWork",
         "UnitOfWorkClosedError",
         "is_unique_violation", "normalize_url", "schema_change", "sqlstate",
     ],
     "dolmen.events": [
-        "OUTBOX_TABLES", "Claimed", "Clock", "DeadLetter", "DeliveryContext", "DeliveryQueue",
-        "DeliveryStore", "Dispatcher", "Envelope", "Event", "EventAdmin", "EventBackend",
+        "MOST_IN_A_BATCH", "OUTBOX_TABLES", "SLOW_DELIVERY_SECONDS", "BatchRunner", "Claimed",
+        "Clock", "DeadLetter", "DeliveryContext", "DeliveryQueue", "DeliveryStore",
+        "Dispatcher", "Envelope", "Event", "EventAdmin", "EventBackend",
         "EventDeclarationError", "EventPublisher", "EventSettings", "ForeignEventError",
         "HandlerStats", "InMemoryDeliveryStore", "LeaseLost", "LockFileError",
-        "ModulePublisher", "NewDelivery", "NonRetryable", "Outbox", "OutboxError",
+        "ModulePublisher", "NewDelivery", "NonRetryable", "Outbox", "OutboxError", "Outcome",
         "PendingEvents", "PoisonEvent", "Retry", "Runner", "Selection", "SqlDeliveryStore",
         "SystemClock", "UpcastError", "Wakeup",
     ],
     "dolmen.config": [
         "AppSettings", "ConfigSection", "ConfigurationError", "LoadedConfig", "Problem", "Secret",
         "Setting", "Source", "SourceKind", "load_config", "mask_credentials",
+    ],
+    "dolmen.events.lock": [
+        "LOCK_VERSION", "Declaring", "SchemaProblem", "Subscribing", "compare", "event_classes",
+        "lock_document", "parse_lock", "read_lock", "render_lock", "stale", "write_lock",
+    ],
+    "dolmen.config.report": [
+        "Difference", "SchemaRow", "diff", "schema_json", "schema_markdown", "schema_rows",
+        "show_json", "show_text",
+    ],
+    "dolmen.check": [
+        "DEFAULT_EVENTS_LOCK", "RawImport", "Report", "UnreadableFile", "answer", "dot",
+        "mermaid", "remember", "replay", "run_check", "scan", "write_baseline",
     ],
     "dolmen.cli": ["cli", "main"],
     "dolmen.scaffold": [

@@ -21,16 +21,13 @@ from __future__ import annotations
 import marshal
 import os
 import sys
-import tomllib
 from collections.abc import Sequence
 from typing import Any
 
 from dolmen._version import __version__
 from dolmen.check._files import (
     CACHE_VERSION,
-    DEFAULT_BASELINE,
     DEFAULT_CACHE_DIR,
-    DEFAULT_EVENTS_LOCK,
     Folder,
     excluded_paths,
     folder_unchanged,
@@ -67,9 +64,15 @@ def answer_file(root: str, cache_dir: str, output_format: str) -> str:
     return os.path.join(root, cache_dir, f"check-answer-{output_format}.marshal")
 
 
+Settings = dict[str, Any]
+"""What the answer reads of the settings: ``exclude``, ``baseline``, ``events-lock``,
+``cache-dir``, ``select``, ``ignore`` (as in ``[tool.dolmen.check]``) and ``app``."""
+
+
 def store(
     file: str,
     key: bytes,
+    read: tuple[bytes, Settings],
     folders: list[Folder],
     listed: list[tuple[str, str]],
     stats: Sequence[tuple[int, int]],
@@ -78,10 +81,14 @@ def store(
 ) -> None:
     """Keep the answer of a full check, ``printed`` as (stdout, stderr, exit status).
 
-    ``stats`` are the listed files' (mtime_ns, size) the answer was computed from, and
-    ``declaring`` the files that declare modules with ``Module(...)``.
+    ``read`` is ``pyproject.toml``'s bytes and the settings read from it (so that, while
+    they are the same, the next run does not parse it), ``stats`` the listed files'
+    (mtime_ns, size) the answer was computed from, and ``declaring`` the files that
+    declare modules with ``Module(...)``.
     """
-    stored = (CACHE_VERSION, key, folders, listed, list(stats), list(declaring), *printed)
+    pyproject, settings = read
+    stored = (CACHE_VERSION, key, pyproject, settings, folders, listed, list(stats),
+              list(declaring), *printed)  # fmt: skip
     temporary = f"{file}.tmp"
     with open(temporary, "wb") as out:
         out.write(marshal.dumps(stored))
@@ -127,37 +134,55 @@ def _replayed(path: str, output_format: str) -> int | None:
         pyproject = read_optional(os.path.join(root, "pyproject.toml"))
         if pyproject is None:
             return None
-        tool = tomllib.loads(pyproject.decode())["tool"]["dolmen"]
-        table = tool["check"]
-        excluded = excluded_paths(root, table.get("exclude", ()))
-        baseline = read_optional(os.path.join(root, table.get("baseline", DEFAULT_BASELINE)))
-        lock = read_optional(os.path.join(root, table.get("events-lock", DEFAULT_EVENTS_LOCK)))
-        stored = read_optional(
-            answer_file(root, table.get("cache-dir", DEFAULT_CACHE_DIR), output_format)
-        )
+        file, stored = _stored(root, output_format, pyproject)
         if stored is None:
             return None
-        version, key, folders, listed, stats, declaring, stdout, stderr, code = marshal.loads(
-            stored
-        )
-        if version != CACHE_VERSION:
-            return None
+        _, key, _, table, folders, listed, stats, declaring, stdout, stderr, code = stored
+        excluded = excluded_paths(root, table["exclude"])
+        baseline = read_optional(os.path.join(root, table["baseline"]))
+        lock = read_optional(os.path.join(root, table["events-lock"]))
         if not all(folder_unchanged(folder, excluded) for folder in folders):
             return None
         now = stat_files(root, listed)
         fresh = answer_key(root, output_format, pyproject, baseline, lock, listed, now)
         if fresh != key:
-            if not _same_after_edits(root, tool, table, listed, stats, now, declaring):
+            if not _same_after_edits(root, table, listed, stats, now, declaring):
                 return None
             if settled(mtime for mtime, _ in now):
-                answer = answer_file(root, table.get("cache-dir", DEFAULT_CACHE_DIR), output_format)
                 printed = (stdout, stderr, code)
-                store(answer, fresh, folders, listed, now, declaring, printed)
+                store(file, fresh, (pyproject, table), folders, listed, now, declaring, printed)
     except (KeyError, TypeError, ValueError, EOFError, OSError, UnicodeDecodeError):
         return None  # the full command reports whatever is wrong
     sys.stdout.write(stdout)
     sys.stderr.write(stderr)
     return int(code)
+
+
+def _stored(root: str, output_format: str, pyproject: bytes) -> tuple[str, Any]:
+    """The answer file and what it holds, if it was computed with this ``pyproject.toml``.
+
+    The answer is looked for in the default cache folder first: when it was computed with
+    the same ``pyproject.toml``, its settings hold and the file is not parsed (its parser
+    costs a tenth of a warm run); else ``[tool.dolmen.check] cache-dir`` says where it is.
+    """
+    default = answer_file(root, DEFAULT_CACHE_DIR, output_format)
+    stored = _load(default)
+    if stored is not None and stored[2] == pyproject:
+        return default, stored
+    import tomllib
+
+    table = tomllib.loads(pyproject.decode())["tool"]["dolmen"]["check"]
+    file = answer_file(root, table.get("cache-dir", DEFAULT_CACHE_DIR), output_format)
+    stored = _load(file) if file != default else stored
+    return file, stored if stored is not None and stored[2] == pyproject else None
+
+
+def _load(file: str) -> Any:
+    data = read_optional(file)
+    if data is None:
+        return None
+    stored = marshal.loads(data)
+    return stored if stored[0] == CACHE_VERSION else None
 
 
 EDITS = 20
@@ -166,8 +191,7 @@ EDITS = 20
 
 def _same_after_edits(
     root: str,
-    tool: dict[str, Any],
-    table: dict[str, Any],
+    table: Settings,
     listed: Sequence[tuple[str, str]],
     stats: Sequence[tuple[int, int]],
     now: Sequence[tuple[int, int]],
@@ -184,14 +208,14 @@ def _same_after_edits(
     changed = [index for index, (old, new) in enumerate(zip(stats, now, strict=True)) if old != new]
     if not changed or len(changed) > EDITS or len(stats) != len(now):
         return False
-    select, ignore = table.get("select", []), table.get("ignore", [])
+    select, ignore = table["select"], table["ignore"]
 
     def on(rule: str) -> bool:  # CheckSettings.rule_on, without loading the settings
         return (not select or rule in select) and rule not in ignore
 
-    if tool.get("app") is not None and on("event-schema"):
+    if table["app"] is not None and on("event-schema"):
         return False
-    cache = os.path.join(root, table.get("cache-dir", DEFAULT_CACHE_DIR), "check-imports.marshal")
+    cache = os.path.join(root, table["cache-dir"], "check-imports.marshal")
     with open(cache, "rb") as file:
         version, entries = marshal.loads(file.read())
     if version != CACHE_VERSION:

@@ -10,13 +10,17 @@ from __future__ import annotations
 import functools
 import marshal
 import os
+import time
 import warnings
 from collections.abc import Iterator, Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from dolmen.check._files import CACHE_VERSION, make_cache_dir, settled, warn_discarded
+from dolmen.check._files import CACHE_VERSION, RACY_NS, make_cache_dir, warn_discarded
 from dolmen.check._imports import RawImport, UnreadableFile, scan_bytes
 from dolmen.check._syntax import Suppression, SyntaxVerdict, suppressions_in, syntax_error
+
+if TYPE_CHECKING:
+    from pathlib import Path  # paths come from the callers: a run after an edit needs none
 
 PARALLEL_FROM = 400
 """Below this many files to read, one process is faster than starting a pool."""
@@ -105,15 +109,18 @@ class ImportCache:
         stale = [path for path, mtime, size in files if fresh_entry(path, mtime, size) is None]
         self.hits += len(files) - len(stale)
         self.misses += len(stale)
-        self._dirty = self._dirty or bool(stale)
         fresh = iter(self._scan(stale))
+        limit = time.time_ns() - RACY_NS
         for path, mtime, size in files:
             cached = fresh_entry(path, mtime, size) if stale else self.entries[path]
             if cached is None:
                 scanned, syntax, suppressions = next(fresh)
-                # A file changed just now is read again next time (see settled()).
-                kept = mtime if settled((mtime,)) else -1
-                cached = self.entries[path] = (kept, size, scanned, syntax, suppressions)
+                cached = (mtime, size, scanned, syntax, suppressions)
+                # A file changed just now is not kept (see settled()): it is read again next
+                # time, and its entry still says what an answer computed before it saw.
+                if mtime < limit:
+                    self.entries[path] = cached
+                    self._dirty = True
             yield _as_imports(cached[2]), cached[3], cached[4]
 
     def _scan(self, paths: list[str]) -> Iterator[FileScan]:

@@ -28,10 +28,10 @@ def check_plainly(path: str, output_format: str) -> int | None:
     _files.cli_logging = True  # a discarded cache file is logged as the CLI logs
     try:
         report = run_check(Path(path))
+        stdout, stderr, code = answer(report, output_format)
+        remember(report, output_format, (stdout, stderr, code))
     except Exception:  # the CLI runs it again (the caches make that quick) and reports it
         return None
-    stdout, stderr, code = answer(report, output_format)
-    remember(report, output_format, (stdout, stderr, code))
     sys.stdout.write(stdout)
     sys.stdout.flush()
     sys.stderr.write(stderr)
@@ -56,10 +56,17 @@ def remember(report: Report, output_format: str, printed: tuple[str, str, int]) 
         return  # a file changed just now: answer in full next time too
     root = str(report.project.root)
     settings = report.project.settings
+    pyproject = read_optional(os.path.join(root, "pyproject.toml")) or b""
+    table = {
+        "exclude": list(settings.exclude), "baseline": settings.baseline,
+        "events-lock": settings.events_lock, "cache-dir": settings.cache_dir,
+        "select": list(settings.select), "ignore": list(settings.ignore),
+        "app": report.project.app,
+    }  # fmt: skip
     key = answer_key(
         root,
         output_format,
-        read_optional(os.path.join(root, "pyproject.toml")) or b"",
+        pyproject,
         read_optional(os.path.join(root, settings.baseline)),
         report.events_lock,  # the lock this answer was computed from, not today's file
         report.listed,
@@ -68,4 +75,5 @@ def remember(report: Report, output_format: str, printed: tuple[str, str, int]) 
     file = answer_file(root, settings.cache_dir, output_format)
     declaring = {m.declared_at.rpartition(":")[0] for m in report.project.modules}
     with contextlib.suppress(OSError):  # a read-only folder: answer every time in full
-        store(file, key, report.folders, report.listed, report.stats, sorted(declaring), printed)
+        store(file, key, (pyproject, table), report.folders, report.listed, report.stats,
+              sorted(declaring), printed)  # fmt: skip

@@ -11,9 +11,11 @@ from __future__ import annotations
 import ast
 import os
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
+from dolmen.check._files import RACY_NS
 from dolmen.check._model import ModuleSpec
 from dolmen.check.exceptions import CheckConfigError
 
@@ -21,24 +23,48 @@ _DECLARES = re.compile(rb"\bModule\b")
 _DOLMEN_MODULES = ("dolmen", "dolmen.modules")
 
 
+Found = dict[str, tuple[int, int, tuple[tuple[Any, ...], ...]]]
+"""What each file declares, by path relative to the root: (mtime_ns, size, specs as tuples)."""
+
+
 def declared_in_code(
-    root: str, files: list[tuple[str, str]], *, only_declaration_files: bool = False
+    root: str,
+    files: list[tuple[str, str]],
+    stats: list[tuple[int, int]],
+    *,
+    only_declaration_files: bool = False,
+    known: Found | None = None,
 ) -> Iterator[ModuleSpec]:
     """The ``Module(...)`` declarations in ``files`` (path relative to ``root``, dotted name).
 
-    With ``only_declaration_files``, only files named ``module.py`` are read.
+    With ``only_declaration_files``, only files named ``module.py`` are read. ``known`` is
+    what an earlier run found in each file: a file with the same time and size is not read
+    again; what is found in the others is added to it (a file changed just now with time -1).
     """
-    for relative, dotted in files:
+    found = {} if known is None else known
+    limit = time.time_ns() - RACY_NS
+    for (relative, dotted), (mtime, size) in zip(files, stats, strict=True):
         if only_declaration_files and os.path.basename(relative) != "module.py":
+            continue
+        cached = found.get(relative)
+        if cached is not None and cached[0] == mtime and cached[1] == size:
+            yield from (ModuleSpec(*spec) for spec in cached[2])
             continue
         try:
             with open(os.path.join(root, relative), "rb") as file:
                 data = file.read()
         except OSError:
             continue  # reported as a parse-error by the scan
-        if b"dolmen" not in data or not _DECLARES.search(data):
-            continue
-        yield from _declarations(data, relative, dotted)
+        specs: tuple[ModuleSpec, ...] = ()
+        if b"dolmen" in data and _DECLARES.search(data):
+            specs = tuple(_declarations(data, relative, dotted))
+        found[relative] = (mtime if mtime < limit else -1, size, tuple(map(_plain, specs)))
+        yield from specs
+
+
+def _plain(spec: ModuleSpec) -> tuple[Any, ...]:
+    return (spec.name, spec.package, spec.depends_on, spec.listens_to, spec.public,
+            spec.declared_at)  # fmt: skip
 
 
 def _declarations(data: bytes, relative: str, dotted: str) -> Iterator[ModuleSpec]:

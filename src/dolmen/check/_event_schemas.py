@@ -155,8 +155,8 @@ class _Failure(Exception):
 
 
 def _problems(spec: str, app_dir: str, lock_file: str, lock_name: str) -> list[dict[str, Any]]:
-    from dolmen.events._lock import compare, event_classes, parse_lock
     from dolmen.events.exceptions import EventDeclarationError, LockFileError
+    from dolmen.events.lock import compare, event_classes, parse_lock
 
     try:
         lock = parse_lock(Path(lock_file).read_text(encoding="utf-8"), lock_name)
@@ -164,7 +164,7 @@ def _problems(spec: str, app_dir: str, lock_file: str, lock_name: str) -> list[d
         raise _Failure(str(error)) from None
     app = _import_app(spec, app_dir)
     try:
-        classes = event_classes(app)
+        classes = event_classes(app.modules)
     except EventDeclarationError as error:
         raise _Failure(str(error)) from None
     except Exception as error:  # a module's api that cannot be imported

@@ -8,6 +8,7 @@ Dolmen app (read statically, nothing is imported), or, for any other codebase,
 from __future__ import annotations
 
 import functools
+import marshal
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,15 @@ from typing import Any
 
 from dolmen._pyproject import tool_dolmen
 from dolmen.check._config import TOOL_KEYS, check_settings, module_entry, unknown_keys
-from dolmen.check._files import Folder, Skipped, make_cache_dir, python_files
+from dolmen.check._files import (
+    CACHE_VERSION,
+    Folder,
+    Skipped,
+    make_cache_dir,
+    python_files,
+    stat_files,
+    warn_discarded,
+)
 from dolmen.check._model import CheckSettings, ModuleSpec
 from dolmen.check._resolve import with_parents
 from dolmen.check.exceptions import CheckConfigError
@@ -54,11 +63,12 @@ class Project:
 
 
 def load_project(
-    root: Path, folders: list[Folder] | None = None
-) -> tuple[Project, list[tuple[str, str]]]:
+    root: Path, folders: list[Folder] | None = None, *, use_cache: bool = True
+) -> tuple[Project, list[tuple[str, str]], list[tuple[int, int]]]:
     """Read ``root/pyproject.toml``, list the Python files and find the modules.
 
-    Returns the project and its files (path relative to the root, dotted name), and adds
+    Returns the project, its files (path relative to the root, dotted name) and their
+    (mtime_ns, size), taken before they are read; adds
     the folders listed to ``folders`` (see :func:`python_files`); raises CheckConfigError
     for a missing or wrong configuration, and when there is nothing to check (no files,
     no modules). Folders are remembered for the cache, so the cache folder is made first:
@@ -80,8 +90,10 @@ def load_project(
             ],
             _shown(pyproject),
         )
-    modules = _modules(root, pyproject, settings, entries, files)
-    return Project(root, settings, modules, app, app_dir, tuple(skipped)), files
+    stats = stat_files(str(root), files)
+    cache_dir = root / settings.cache_dir if use_cache else None
+    modules = _modules(root, pyproject, settings, entries, (files, stats), cache_dir)
+    return Project(root, settings, modules, app, app_dir, tuple(skipped)), files, stats
 
 
 Entries = list[tuple[ModuleSpec, bool]]
@@ -186,15 +198,16 @@ def _modules(
     pyproject: Path,
     settings: CheckSettings,
     entries: Entries,
-    files: list[tuple[str, str]],
+    listing: tuple[list[tuple[str, str]], list[tuple[int, int]]],
+    cache_dir: Path | None,
 ) -> tuple[ModuleSpec, ...]:
     """The modules: pyproject.toml's entries, or the ``Module(...)`` declarations in the code."""
-    from dolmen.check._discovery import declared_in_code
-
+    files = listing[0]
     declared = [spec for spec, _ in entries]
     # With entries in pyproject.toml, only declaration files are read (a warm check of a
-    # large tree reads no file); without, every file may declare a module.
-    discovered = list(declared_in_code(str(root), files, only_declaration_files=bool(declared)))
+    # large tree reads no file); without, every file may declare a module, and what each
+    # declares is cached.
+    discovered = _discovered(str(root), listing, bool(declared), cache_dir)
     if declared and discovered:
         raise CheckConfigError(
             [
@@ -219,6 +232,41 @@ def _modules(
     if problems:
         raise CheckConfigError(problems, _shown(pyproject))
     return modules
+
+
+MODULES_FILE = "check-modules.marshal"
+
+
+def _discovered(
+    root: str,
+    listing: tuple[list[tuple[str, str]], list[tuple[int, int]]],
+    only_declaration_files: bool,
+    cache_dir: Path | None,
+) -> list[ModuleSpec]:
+    """The declarations in the code, files unchanged since the last run not read again."""
+    from dolmen.check._discovery import Found, declared_in_code
+
+    file = cache_dir / MODULES_FILE if cache_dir is not None else None
+    known: Found = {}
+    if file is not None and file.is_file():
+        try:
+            version, known = marshal.loads(file.read_bytes())
+            if version != CACHE_VERSION:
+                known = {}
+        except (EOFError, ValueError, TypeError) as error:
+            warn_discarded(file, error)
+            known = {}
+    before = dict(known)
+    files, stats = listing
+    found = list(declared_in_code(root, files, stats, only_declaration_files=only_declaration_files,
+                                  known=known))  # fmt: skip
+    if file is not None and known != before:
+        from dolmen.check._cache import write_atomically
+
+        listed = {relative for relative, _ in files}
+        kept = {path: entry for path, entry in known.items() if path in listed}
+        write_atomically(file, marshal.dumps((CACHE_VERSION, kept)))
+    return found
 
 
 def _validate(

@@ -56,18 +56,39 @@ def check_files(project: Project, files: Iterable[SourceFile], known: set[str]) 
     findings = Findings()
     judge = _Judge(project, known, findings)
     skip_type_checking = not project.settings.type_checking_imports
+    absolute: dict[tuple[str, str], tuple[str, ModuleSpec | None]] = {}
+    """(module, name) as written -> (target, its module): the same in every file."""
+    owner_of = judge.owner_of
     for source in files:
         importer = project.module_of(source.dotted)
-        statement = (0, -1)
+        line, col = 0, -1
         for raw in source.imports:
             if raw.type_checking and skip_type_checking:
                 continue
-            if (raw.line, raw.col) != statement:
-                judge.flush()
-                statement = (raw.line, raw.col)
-            target = resolve(raw, source.dotted, source.is_package, known)
-            judge.one(source, raw, importer, target)
-        judge.flush()
+            if raw.line != line or raw.col != col:  # the next statement
+                if judge.hits:
+                    judge.flush()
+                line, col = raw.line, raw.col
+            module = raw.module
+            if module[:1] == ".":
+                target = resolve(raw, source.dotted, source.is_package, known)
+                owner = owner_of(target)
+            else:
+                found = absolute.get((module, raw.name))
+                if found is None:
+                    target = resolve(raw, source.dotted, source.is_package, known)
+                    found = absolute[module, raw.name] = (target, owner_of(target))
+                target, owner = found
+            if owner is None:
+                needed = importer is not None and judge.third_party
+            elif importer is None:
+                needed = judge.outside
+            else:
+                needed = importer is not owner or judge.inner
+            if needed:  # a rule that is on may judge it
+                judge.one(source, raw, importer, target, owner)
+        if judge.hits:
+            judge.flush()
     if project.settings.rule_on("dependency-cycle"):  # finding every cycle can take a while
         _cycles(project, findings)
     if project.settings.unused_dependencies:
@@ -93,6 +114,14 @@ class _Judge:
         """Rules left out by ``select``/``ignore``: their hits get no message, nothing is kept."""
         self.where = ("", 0, 0)
         self.context: dict[str, str] = {}
+        on = {rule for rule in RULES if rule not in self.off}
+        self.third_party = "forbidden-import" in on and any(self.settings.forbidden.values())
+        self.outside = "outside-import" in on and self.settings.outside_modules != "ignore"
+        self.inner = "layer-violation" in on
+        self.undeclared = "undeclared-dependency" in on
+        self.private = "private-import" in on
+        self.ranked = "module-layer-violation" in on and bool(self.rank)
+        """Which judgements a rule that is on needs (the others are skipped, not just muted)."""
 
     def flush(self) -> None:
         """One violation per rule the current statement breaks, naming every offending name."""
@@ -106,25 +135,38 @@ class _Judge:
             )
         self.hits = {}
 
-    def one(
-        self, source: SourceFile, raw: RawImport, importer: ModuleSpec | None, target: str
-    ) -> None:
+    def owner_of(self, target: str) -> ModuleSpec | None:
+        """The module ``target`` belongs to, looked up once per target."""
         owners = self.owners
         if target in owners:
-            owner = owners[target]
-        else:
-            owner = owners[target] = self.project.module_of(target)
-        if owner is None and importer is None:
-            return  # neither side belongs to a module: nothing to judge
+            return owners[target]
+        owner = owners[target] = self.project.module_of(target)
+        return owner
+
+    def one(
+        self,
+        source: SourceFile,
+        raw: RawImport,
+        importer: ModuleSpec | None,
+        target: str,
+        owner: ModuleSpec | None,
+    ) -> None:
+        """Judge one imported name (``importer`` or ``owner``, or both, is a module)."""
         self.where = (source.path, raw.line, raw.col + 1)
         if owner is None:
-            if importer is not None and target.split(".", 1)[0] not in self.tops:
+            if (
+                self.third_party
+                and importer is not None
+                and target.split(".", 1)[0] not in self.tops
+            ):
                 self._third_party(importer, source.dotted, target, raw.name)
             return
         if importer is None:
-            self._outside(source.dotted, owner, target, raw.name)
+            if self.outside:
+                self._outside(source.dotted, owner, target, raw.name)
         elif importer is owner:
-            self._inner_layers(importer, source.dotted, target, raw.name)
+            if self.inner:
+                self._inner_layers(importer, source.dotted, target, raw.name)
         else:
             self._across(importer, owner, target, raw.name)
 
@@ -164,10 +206,12 @@ class _Judge:
         edge = (module.name, owner.name)
         if edge not in self.findings.edges:
             self.findings.edges[edge] = Edge(module.name, owner.name, self.where, event_only)
-        if not declared and not event_only:
+        if self.undeclared and not declared and not event_only:
             self._add(Hit("undeclared-dependency", module.name, owner.name, target, name, owner))
-        if not owner.is_public(target):
+        if self.private and not owner.is_public(target):
             self._add(Hit("private-import", module.name, target, target, name, owner))
+        if not self.ranked:
+            return
         upper, lower = self.rank.get(module.name), self.rank.get(owner.name)
         if upper is not None and lower is not None and upper > lower:
             self.context["rank"] = str(upper + 1)

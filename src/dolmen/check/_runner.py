@@ -13,7 +13,7 @@ from dolmen.check._baseline import read_baseline, split_by_baseline
 from dolmen.check._cache import ImportCache, write_atomically
 from dolmen.check._event_schemas import RULE as EVENT_SCHEMA
 from dolmen.check._event_schemas import read_events_lock, start_schema_check
-from dolmen.check._files import CACHE_VERSION, Folder, settled, stat_files, warn_discarded
+from dolmen.check._files import CACHE_VERSION, Folder, settled, warn_discarded
 from dolmen.check._imports import UnreadableFile
 from dolmen.check._model import CheckSettings, Violation
 from dolmen.check._project import Project, load_project
@@ -61,11 +61,9 @@ def run_check(root: Path, *, use_cache: bool = True, use_baseline: bool = True) 
     """
     started = time.perf_counter()
     folders: list[Folder] = []
-    project, listed = load_project(root, folders)
+    project, listed, stats = load_project(root, folders, use_cache=use_cache)
     settings = project.settings
     cache_dir = project.root / settings.cache_dir if use_cache else None
-    top = str(project.root)
-    stats = stat_files(top, listed)
     lock = read_events_lock(project)
     key = _fingerprint(project, listed, stats, lock)
     remembered = _remembered(cache_dir, key)

@@ -7,7 +7,6 @@ the import cache, so an unchanged file is never parsed again.
 from __future__ import annotations
 
 import re
-import symtable
 import sys
 
 PYTHON = f"Python {sys.version_info.major}.{sys.version_info.minor}"
@@ -33,6 +32,8 @@ def syntax_error(data: bytes, path: str) -> tuple[int, str] | tuple[()]:
     bytecode compiler rejects (``return`` outside a function) is not. The caller silences
     warnings (an invalid escape is the file's business, and an error under ``-W error``).
     """
+    import symtable  # imported once, by the first file judged
+
     try:
         symtable.symtable(data, path, "exec")  # type: ignore[arg-type]  # bytes: decoded as Python does
     except SyntaxError as error:

@@ -5,7 +5,8 @@ child process per core, each forked from the check (nothing to import, nothing t
 paths) and writing each chunk's results to its pipe as marshal data. The parent reads the
 chunks in order, so the rules run on the first files while the children scan the others.
 ``multiprocessing`` would cost more to import than Django's whole scan takes on one core;
-where ``os.fork`` does not exist (Windows) a process pool does the same.
+where ``os.fork`` does not exist (Windows), or when the check runs in a process with other
+threads, a process pool does the same.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import marshal
 import os
 import struct
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -26,7 +28,9 @@ FORK = hasattr(os, "fork")
 
 def scan_in_children(chunks: Sequence[Chunk], workers: int, scan_many: ScanMany) -> Iterator[Any]:
     """The results of every chunk, in order (a list per chunk), scanned by ``workers`` children."""
-    if not FORK:
+    threading = sys.modules.get("threading")
+    if not FORK or (threading is not None and threading.active_count() > 1):
+        # A fork copies one thread: a lock another thread holds (an import's) stays held.
         yield from _in_pool(chunks, workers, scan_many)
         return
     children: list[int] = []

@@ -14,7 +14,7 @@ def main() -> None:
     A ``dolmen check`` whose files and settings have not changed since the last run is
     answered from that run before the CLI library is even loaded.
     """
-    from dolmen.check._answers import replay
+    from dolmen.check import replay
 
     code = replay(sys.argv[1:])
     if code is not None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
-    from dolmen.check._runner import Report
+    from dolmen.check import Report
 
 
 @click.command("check")
@@ -33,8 +33,8 @@ def check_command(
 
     Exit 0 when clean, 1 on violations, 2 on a configuration or usage error.
     """
-    from dolmen.check._baseline import write_baseline as write
-    from dolmen.check._command import answer, remember
+    from dolmen.check import answer, remember
+    from dolmen.check import write_baseline as write
 
     use_baseline = not (write_baseline or no_baseline)
     report = _run_check(Path(path), use_cache=not no_cache, use_baseline=use_baseline)
@@ -53,7 +53,7 @@ def check_command(
 
 def _run_check(path: Path, *, use_cache: bool = True, use_baseline: bool = True) -> Report:
     """Run the check; an error of the check itself exits with 2 (1 means violations)."""
-    from dolmen.check._runner import run_check
+    from dolmen.check import run_check
     from dolmen.check.exceptions import CheckConfigError
 
     try:
@@ -81,7 +81,7 @@ def _run_check(path: Path, *, use_cache: bool = True, use_baseline: bool = True)
 )
 def graph_command(path: str, output_format: str) -> None:
     """Print the module dependency graph of the codebase at PATH, violating edges marked."""
-    from dolmen.check._graph_output import dot, mermaid
+    from dolmen.check import dot, mermaid
 
     report = _run_check(Path(path))
     click.echo(mermaid(report) if output_format == "mermaid" else dot(report), nl=False)

@@ -27,7 +27,7 @@ def show(environment: str | None, as_json: bool, app_spec: str | None, app_dir: 
     the settings name come first, on standard error.
     """
     from dolmen.cli._admin import say_what_is_read
-    from dolmen.config._report import show_json, show_text
+    from dolmen.config.report import show_json, show_text
 
     app, spec = find_named_app(app_spec, app_dir)
     config = app.load_config(environment=environment)
@@ -65,7 +65,7 @@ def diff_command(left: str, right: str, app_spec: str | None, app_dir: str | Non
     the other keeps the default. Environment variables and secret files of this
     machine are left out. Exit 0 when they agree, 1 when they differ.
     """
-    from dolmen.config._report import diff
+    from dolmen.config.report import diff
 
     app = find_app(app_spec, app_dir)
     a = app.load_config(environment=left, include_process=False)
@@ -88,7 +88,7 @@ def diff_command(left: str, right: str, app_spec: str | None, app_dir: str | Non
 @app_options
 def schema(output_format: str, app_spec: str | None, app_dir: str | None) -> None:
     """A reference of every setting: key, type, default, variable, description."""
-    from dolmen.config._report import schema_json, schema_markdown
+    from dolmen.config.report import schema_json, schema_markdown
 
     app = find_app(app_spec, app_dir)
     settings = app.settings_schema()

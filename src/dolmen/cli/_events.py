@@ -262,12 +262,12 @@ def lock(check_only: bool, output: str | None, app_spec: str | None, app_dir: st
     without a new version and its upcaster.
     """
     from dolmen._pyproject import tool_dolmen
-    from dolmen.check._files import DEFAULT_EVENTS_LOCK
-    from dolmen.events._lock import compare, event_classes, read_lock, stale, write_lock
+    from dolmen.check import DEFAULT_EVENTS_LOCK
+    from dolmen.events.lock import compare, event_classes, read_lock, stale, write_lock
 
     settings = tool_dolmen(Path("pyproject.toml")).get("check", {})
     target = Path(output or settings.get("events-lock", DEFAULT_EVENTS_LOCK))
-    classes = event_classes(find_app(app_spec, app_dir))
+    classes = event_classes(find_app(app_spec, app_dir).modules)
     if check_only:
         if not target.is_file():
             raise click.ClickException(

@@ -8,6 +8,7 @@ app's database and in memory (:class:`EventBackend`).
 
 from dolmen.events._admin import EventAdmin
 from dolmen.events._backend import EventBackend
+from dolmen.events._batches import MOST_IN_A_BATCH, SLOW_DELIVERY_SECONDS, BatchRunner, Outcome
 from dolmen.events._clock import Clock, SystemClock
 from dolmen.events._delivery import DeliveryContext, PoisonEvent
 from dolmen.events._dispatcher import Dispatcher, Runner
@@ -31,7 +32,10 @@ from dolmen.events.exceptions import (
 )
 
 __all__ = [
+    "MOST_IN_A_BATCH",
     "OUTBOX_TABLES",
+    "SLOW_DELIVERY_SECONDS",
+    "BatchRunner",
     "Claimed",
     "Clock",
     "DeadLetter",
@@ -56,6 +60,7 @@ __all__ = [
     "NonRetryable",
     "Outbox",
     "OutboxError",
+    "Outcome",
     "PendingEvents",
     "PoisonEvent",
     "Retry",

@@ -12,8 +12,9 @@ import socket
 import time
 import traceback
 import uuid
-from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping, Sequence
 
+from dolmen.events._batches import BatchRunner, Outcome, batched
 from dolmen.events._clock import Clock, SystemClock
 from dolmen.events._ports import DeliveryQueue
 from dolmen.events._records import Claimed
@@ -61,9 +62,14 @@ class Dispatcher:
         owner: str | None = None,
         rng: random.Random | None = None,
         ordered: Collection[str] = (),
+        run_batch: BatchRunner | None = None,
+        batchable: Collection[str] = (),
     ) -> None:
         self.queue = queue
         self._run = run
+        self._run_batch = run_batch
+        self._batchable = frozenset(batchable) if run_batch is not None else frozenset()
+        """The handlers whose deliveries claimed together run in batches (see _batches)."""
         self._retries = dict(handlers)
         self._handlers = frozenset(handlers)
         self._ordered = frozenset(ordered)
@@ -116,7 +122,7 @@ class Dispatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._loop_task
             self._loop_task = None
-        running = list(self._running.values())
+        running = list(set(self._running.values()))
         if running:
             late = await self._finish(running)
             held = [delivery for delivery, task in self._running.items() if task in late]
@@ -230,9 +236,11 @@ class Dispatcher:
         self._retries_looked_for(now)
         self._polling = not claimed  # found nothing: look before the next claim
         loop = asyncio.get_running_loop()
-        for delivery in claimed:
-            task = loop.create_task(self._deliver(delivery), name=f"dolmen:{delivery.handler}")
-            self._running[delivery.id] = task
+        for group in batched(claimed, self._batchable):
+            work = self._deliver(group[0]) if len(group) == 1 else self._deliver_batch(group)
+            task = loop.create_task(work, name=f"dolmen:{group[0].handler}")
+            for delivery in group:
+                self._running[delivery.id] = task
         return len(claimed), wanted
 
     async def _sleep(self, seconds: float) -> bool:
@@ -296,7 +304,7 @@ class Dispatcher:
     async def idle(self) -> None:
         """Wait for the handlers started so far (for tests that drive :meth:`tick`)."""
         while self._running:
-            await asyncio.gather(*list(self._running.values()), return_exceptions=True)
+            await asyncio.gather(*set(self._running.values()), return_exceptions=True)
         await self._flush_completed()
 
     async def _housekeeping(self, now: float) -> None:
@@ -341,23 +349,65 @@ class Dispatcher:
         try:
             async with self._slots:  # at most ``concurrency`` handlers run at once
                 recorded = await self._run(delivery)
-            if not recorded:
-                self._completed.append(delivery.id)
-        except LeaseLost:
+            await self._outcome(delivery, recorded)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            await self._outcome(delivery, error)
+        finally:
+            self._ended([delivery])
+
+    async def _deliver_batch(self, batch: list[Claimed]) -> None:
+        """Run ``batch`` (one handler's deliveries) in one transaction; the rest one by one."""
+        assert self._run_batch is not None  # only batchable handlers are batched
+        ran: Sequence[Outcome] = ()
+        try:
+            async with self._slots:  # one handler runs at a time in a batch
+                ran = await self._run_batch(batch)
+        except asyncio.CancelledError:
+            self._ended(batch)
+            raise
+        except Exception:
+            logger.warning("a batch of %d deliveries to %s failed as a whole; running them one "
+                           "by one", len(batch), batch[0].handler, exc_info=True)  # fmt: skip
+        try:
+            for delivery, outcome in zip(batch, ran, strict=False):
+                await self._outcome(delivery, outcome)
+        finally:
+            self._ended(batch[: len(ran)])
+        rest = batch[len(ran) :]  # not run: the batch's time was up, or it failed as a whole
+        if self._stopping:  # stop() waits for the tasks it saw: give these back untried
+            self._ended(rest)
+            await self.queue.release([d.id for d in rest], self.owner, self.clock.now())
+            return
+        loop = asyncio.get_running_loop()
+        for delivery in rest:
+            task = loop.create_task(self._deliver(delivery), name=f"dolmen:{delivery.handler}")
+            self._running[delivery.id] = task
+
+    async def _outcome(self, delivery: Claimed, outcome: Outcome) -> None:
+        """Record how ``delivery`` went: done in its transaction (True), done, or failed."""
+        if outcome is True:
+            return
+        if outcome is False:
+            self._completed.append(delivery.id)
+        elif isinstance(outcome, LeaseLost):
             logger.warning(
                 "delivery %d (%s) was taken over after its lease ran out; its effects were "
                 "rolled back here", delivery.id, delivery.handler,
             )  # fmt: skip
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:
-            await self._failed(delivery, error)
-        finally:
+        else:
+            await self._failed(delivery, outcome)
+
+    def _ended(self, deliveries: Sequence[Claimed]) -> None:
+        """``deliveries`` no longer run here: wake the loop if that lets it claim again."""
+        room = self._in_hand - len(self._running)
+        for delivery in deliveries:
             self._running.pop(delivery.id, None)
             if delivery.handler in self._ordered and delivery.envelope.subject is not None:
                 self.wake()  # the next delivery of its subject, held back for order, may go
-            elif self._in_hand - len(self._running) == self._refill:
-                self.wake()  # room for a batch again
+        if room < self._refill <= self._in_hand - len(self._running):
+            self.wake()  # room for a batch again
 
     async def _record_failure(
         self, delivery: Claimed, now: float, retry_at: float | None, message: str, trace: str

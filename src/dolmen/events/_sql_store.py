@@ -101,7 +101,7 @@ class SqlDeliveryStore:
                     "traceparent": e.traceparent,
                 }
             )
-        if self._postgres:
+        if self._postgres or uow.is_nested:  # (a savepoint may be rolled back: not deferred)
             await connection.execute(insert(deliveries), rows)
         else:  # in the COMMIT's trip to the driver's thread
             await _sqlite_outbox.append_at_commit(connection, rows)

@@ -31,7 +31,7 @@ from dolmen.events._outbox_table import (
 )
 from dolmen.events._records import Claimed
 from dolmen.persistence import Database
-from dolmen.persistence._sqlite_driver import Connection as DriverConnection
+from dolmen.persistence import SQLiteConnection as DriverConnection
 
 T = TypeVar("T")
 

@@ -295,12 +295,18 @@ class App:
 
     # -- units of work --------------------------------------------------------------
 
-    def begin(self, module: str | None = None, *, write: bool = True) -> Work:
-        """Open a unit of work; the caller commits or rolls back, then closes it."""
+    def begin(
+        self, module: str | None = None, *, write: bool = True, within: UnitOfWork | None = None
+    ) -> Work:
+        """Open a unit of work; the caller commits or rolls back, then closes it.
+
+        ``within`` nests it in that unit of work's transaction, in a savepoint of its own
+        (see :meth:`UnitOfWork.nested`).
+        """
         events = self._started_events()
         assert self.database is not None  # started
         scope = self.container.scope()
-        uow = UnitOfWork(self.database, write=write)
+        uow = within.nested() if within is not None else UnitOfWork(self.database, write=write)
         scope.state["uow"] = uow
         return Work(scope, uow, module, events.write, events.wake)
 

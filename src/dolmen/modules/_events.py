@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
 from dolmen.events import (
+    SLOW_DELIVERY_SECONDS,
     Claimed,
     DeliveryContext,
     Dispatcher,
@@ -20,11 +25,33 @@ from dolmen.events import (
     OutboxError,
     PoisonEvent,
 )
-from dolmen.persistence import UnitOfWork
+from dolmen.modules._database_time import DatabaseTime
+from dolmen.persistence import UnitOfWork, sqlstate
 
 if TYPE_CHECKING:
     from dolmen.modules._app import App
     from dolmen.modules._module import Subscription
+    from dolmen.modules._work import Work
+
+
+BATCH_LOCK_TIMEOUT = "50ms"
+"""How long a delivery of a batch waits for a lock (PostgreSQL) before the batch gives way."""
+_SHORT_LOCK_TIMEOUT = text(f"SELECT set_config('lock_timeout', '{BATCH_LOCK_TIMEOUT}', true)")
+_USUAL_LOCK_TIMEOUT = text(
+    "SELECT set_config('lock_timeout', reset_val, true) FROM pg_settings "
+    "WHERE name = 'lock_timeout'"
+)
+_LOCK_NOT_AVAILABLE = "55P03"
+
+
+def _waited_for_a_lock(outcome: bool | Exception) -> bool:
+    """Whether a delivery of a batch failed on the batch's lock timeout (then it runs alone)."""
+    error: BaseException | None = outcome if isinstance(outcome, Exception) else None
+    while error is not None:
+        if isinstance(error, DBAPIError) and sqlstate(error) == _LOCK_NOT_AVAILABLE:
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 class AppEvents:
@@ -45,6 +72,8 @@ class AppEvents:
             {name: s.retry for name, s in self._by_handler.items()},
             settings,
             ordered=[name for name, s in self._by_handler.items() if s.ordered],
+            run_batch=self.run_batch,
+            batchable=[name for name, s in self._by_handler.items() if self._uses_services(s)],
         )
         self.admin = EventAdmin(backend.queue, clock=self.dispatcher.clock, wake=self.wake)
 
@@ -129,7 +158,7 @@ class AppEvents:
         event = claimed.event(subscription.event_type)
         context = claimed.context()
         parameters = self.app.handler_parameters(subscription)
-        if all(p.key is DeliveryContext for p in parameters):
+        if not self._uses_services(subscription):
             # It asks for no service: no unit of work to open (it cannot touch the database
             # or publish); the dispatcher records its completion in a batch.
             await subscription.handler(event, **{p.name: context for p in parameters})
@@ -147,12 +176,85 @@ class AppEvents:
             recorded = True
 
         async with self.app.unit_of_work(subscription.module) as work:
-            kwargs: dict[str, Any] = {}
-            for parameter in parameters:
-                if parameter.key is DeliveryContext:
-                    kwargs[parameter.name] = context
-                else:
-                    kwargs[parameter.name] = await work.get(parameter.key)
-            await subscription.handler(event, **kwargs)
+            await self._call(subscription, event, context, work)
             work.uow.before_commit(complete_in_transaction)
         return recorded
+
+    async def run_batch(self, batch: Sequence[Claimed]) -> list[bool | Exception]:
+        """Run deliveries of one handler in one transaction, each in a savepoint of its own.
+
+        A delivery whose handler raises has its savepoint rolled back (its outcome is the
+        exception); the completions of the others are recorded in the transaction, which
+        commits once. It stops early, the outcomes covering those that ran, when the handler
+        spent more than ``SLOW_DELIVERY_SECONDS`` per delivery outside the database (waiting
+        on another service, say), or (PostgreSQL) waited longer than ``BATCH_LOCK_TIMEOUT``
+        for a lock: a batch holds the locks of all its deliveries until it commits, so it
+        gives way rather than wait (and never becomes half of a deadlock). Raises (nothing
+        committed) when the transaction cannot commit, or another process took one of them
+        over after its lease ran out.
+        """
+        subscription = self._by_handler[batch[0].handler]
+        assert self.app.database is not None  # started
+        outer = UnitOfWork(self.app.database)
+        outcomes: list[bool | Exception] = []
+        database_time: DatabaseTime | None = None
+        try:
+            connection = await outer.connection()
+            await connection.begin()  # on SQLite: waits for the write lock, not timed below
+            postgres = not self.app.database.is_sqlite
+            if postgres:
+                await connection.execute(_SHORT_LOCK_TIMEOUT)
+            database_time = DatabaseTime(connection)
+            started = time.perf_counter()
+            for claimed in batch:
+                elsewhere = time.perf_counter() - started - database_time.seconds
+                if elsewhere > len(outcomes) * SLOW_DELIVERY_SECONDS > 0:
+                    break  # a slow handler: its other deliveries run side by side instead
+                outcome = await self._run_nested(claimed, subscription, outer)
+                if _waited_for_a_lock(outcome):
+                    break  # not run: it runs alone, once this batch's locks are released
+                outcomes.append(outcome)
+            if postgres:  # the commit waits as any does (for NOTIFY's lock, say)
+                await connection.execute(_USUAL_LOCK_TIMEOUT)
+            done = [c.id for c, outcome in zip(batch, outcomes, strict=False) if outcome is True]
+            now, owner = self.dispatcher.clock.now(), self.dispatcher.owner
+            if done and await self.backend.queue.complete(done, owner, now, outer) != len(done):
+                raise LeaseLost(done[0])  # which one is not known: each runs alone again
+            await outer.commit()
+        finally:
+            if database_time is not None:
+                database_time.close()
+            await outer.rollback()  # (nothing left to undo once committed)
+        return outcomes
+
+    async def _run_nested(
+        self, claimed: Claimed, subscription: Subscription, outer: UnitOfWork
+    ) -> bool | Exception:
+        """Run one delivery in a unit of work nested in ``outer``: True, or what it raised."""
+        try:
+            event = claimed.event(subscription.event_type)
+            work = self.app.begin(subscription.module, within=outer)
+            try:
+                await self._call(subscription, event, claimed.context(), work)
+                await work.commit()
+            finally:
+                await work.close()
+        except Exception as error:
+            return error
+        return True
+
+    async def _call(
+        self, subscription: Subscription, event: Event, context: DeliveryContext, work: Work
+    ) -> None:
+        """Call the handler with ``event`` and its parameters, resolved in ``work``."""
+        kwargs: dict[str, Any] = {}
+        for parameter in self.app.handler_parameters(subscription):
+            if parameter.key is DeliveryContext:
+                kwargs[parameter.name] = context
+            else:
+                kwargs[parameter.name] = await work.get(parameter.key)
+        await subscription.handler(event, **kwargs)
+
+    def _uses_services(self, subscription: Subscription) -> bool:
+        """Whether the handler asks for services (else it runs without a unit of work)."""
+        return any(p.key is not DeliveryContext for p in self.app.handler_parameters(subscription))

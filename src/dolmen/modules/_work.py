@@ -54,13 +54,12 @@ class Work:
 
     async def commit(self) -> None:
         """Write the published events to the outbox, then commit them with everything else."""
-        wrote = False
         if self.pending.events:
             events, self.pending.events = self.pending.events, []
-            wrote = await self._write_outbox(self.uow, events)
+            if await self._write_outbox(self.uow, events):
+                # Once committed (a nested unit of work: once the one it is nested in is).
+                self.uow.after_commit(self._published)
         await self.uow.commit()
-        if wrote:
-            self._published()
 
     async def rollback(self) -> None:
         """Roll back the transaction; published events are discarded."""

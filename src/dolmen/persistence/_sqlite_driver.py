@@ -10,8 +10,10 @@ the statement itself, and a unit of work that publishes one event made seven.
 statement's work in one trip: execute, read up to :data:`PREFETCH` rows, and close the
 SQLite cursor when that was all of them. A ``BEGIN`` is held back and sent with the next
 statement, so it costs no trip of its own, and a transaction that never ran a statement
-commits or rolls back without one. The dialect, its type handling and its error mapping
-stay SQLAlchemy's (the engine is created with ``async_creator``).
+commits or rolls back without one. So are ``SAVEPOINT``, ``RELEASE`` and ``ROLLBACK TO``
+(statements that return nothing): a unit of work nested in a savepoint costs no extra trip.
+The dialect, its type handling and its error mapping stay SQLAlchemy's (the engine is
+created with ``async_creator``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ PREFETCH = 1000
 """Rows read in the trip that executes a statement; more are read on demand (streaming)."""
 
 _BEGINS = frozenset({"BEGIN", "BEGIN DEFERRED", "BEGIN IMMEDIATE", "BEGIN EXCLUSIVE"})
+_SAVEPOINTS = ("SAVEPOINT ", "RELEASE ", "ROLLBACK TO ")
 _STOP = object()
 
 
@@ -102,8 +105,8 @@ class Connection:
         self._connection: sqlite3.Connection | None = raw
         """The SQLite connection; None once closed (the adapter checks it)."""
         self._tx = worker
-        self._begin: str | None = None
-        """A BEGIN not yet sent: it goes with the next statement."""
+        self._held: list[str] = []
+        """A BEGIN and savepoint statements not yet sent: they go with the next statement."""
         self._at_commit: list[tuple[str, Sequence[Any]]] = []
         """Statements whose results nobody reads, sent with the COMMIT (see execute_at_commit)."""
         weakref.finalize(self, worker.stop)  # a connection dropped unclosed ends its thread
@@ -122,7 +125,7 @@ class Connection:
     @property
     def in_transaction(self) -> bool:
         """Whether a transaction is open (or begun and waiting for its first statement)."""
-        return self._begin is not None or bool(self._at_commit) or self._conn.in_transaction
+        return bool(self._held) or bool(self._at_commit) or self._conn.in_transaction
 
     @property
     def total_changes(self) -> int:
@@ -150,12 +153,25 @@ class Connection:
     async def commit(self) -> None:
         if self._at_commit:
             await self.run_in_transaction(lambda _: None)
-        elif self._take_begin() is None:  # else nothing ran since BEGIN: nothing to commit
-            await self._tx.run(self._conn.commit)
+            return
+        held = self._take_held()
+        if held and _is_begin(held[0]):
+            return  # nothing ran since BEGIN (savepoints alone change nothing): no commit
+        connection = self._conn
+        if not held:
+            await self._tx.run(connection.commit)
+            return
+
+        def run() -> None:
+            for statement in held:
+                connection.execute(statement)
+            connection.commit()
+
+        await self._tx.run(run)
 
     async def rollback(self) -> None:
-        begin, self._at_commit = self._take_begin(), []
-        if begin is None:
+        held, self._at_commit = self._take_held(), []
+        if not (held and _is_begin(held[0])):  # else nothing ran since BEGIN: no rollback
             await self._tx.run(self._conn.rollback)
 
     async def create_function(self, *args: Any, **kwargs: Any) -> None:
@@ -165,7 +181,7 @@ class Connection:
     async def close(self) -> None:
         """Close the SQLite connection and end its thread (closing twice does nothing)."""
         connection, self._connection = self._connection, None
-        self._begin, self._at_commit = None, []
+        self._held, self._at_commit = [], []
         if connection is None:
             return
         try:
@@ -176,7 +192,7 @@ class Connection:
     def stop(self) -> None:
         """Close without waiting (SQLAlchemy's terminate): the thread closes it and ends."""
         connection, self._connection = self._connection, None
-        self._begin, self._at_commit = None, []
+        self._held, self._at_commit = [], []
         if connection is not None:
             self._tx.put_nowait((_Discard(), connection.close))
             self._tx.stop()
@@ -189,12 +205,12 @@ class Connection:
         :meth:`execute_at_commit` after ``work``; if anything raises, the transaction is
         rolled back. Afterwards SQLAlchemy's own commit or rollback finds nothing to do.
         """
-        begin, deferred, self._at_commit = self._take_begin(), self._at_commit, []
+        held, deferred, self._at_commit = self._take_held(), self._at_commit, []
         connection = self._conn
 
         def run() -> T:
-            if begin is not None:
-                connection.execute(begin)
+            for statement in held:
+                connection.execute(statement)
             try:
                 result = work(connection)
                 for sql, rows in deferred:
@@ -209,9 +225,19 @@ class Connection:
 
         return await self._tx.run(run)
 
-    def _take_begin(self) -> str | None:
-        begin, self._begin = self._begin, None
-        return begin
+    def _take_held(self) -> list[str]:
+        held, self._held = self._held, []
+        return held
+
+
+def _is_begin(sql: str) -> bool:
+    return sql.strip().upper() in _BEGINS
+
+
+def _held_back(sql: str) -> bool:
+    """Whether ``sql`` waits for the next statement: a BEGIN, or a savepoint statement."""
+    statement = sql.strip().upper()
+    return statement in _BEGINS or statement.startswith(_SAVEPOINTS)
 
 
 class _Discard:
@@ -246,9 +272,9 @@ class Cursor:
 
     async def execute(self, sql: str, parameters: Any = None) -> Cursor:
         owner = self._owner
-        if not parameters and sql.strip().upper() in _BEGINS:
+        if not parameters and _held_back(sql):
             owner._conn  # noqa: B018  # raises when closed, as a real BEGIN would
-            owner._begin = sql
+            owner._held.append(sql)
             self._reset()
             return self
         arguments = () if parameters is None else parameters
@@ -260,12 +286,12 @@ class Cursor:
     async def _run(self, statement: Callable[[sqlite3.Cursor], object]) -> Cursor:
         """One trip: the held-back BEGIN, ``statement`` on a new SQLite cursor, its first rows."""
         owner = self._owner
-        begin = owner._take_begin()
+        held = owner._take_held()
         connection = owner._conn
 
         def run() -> tuple[Any, ...]:
-            if begin is not None:
-                connection.execute(begin)
+            for earlier in held:
+                connection.execute(earlier)
             raw = connection.cursor()
             try:
                 statement(raw)

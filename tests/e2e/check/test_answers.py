@@ -23,6 +23,8 @@ finally:
         sys.stderr.write({REPLAYED!r})
     if "click" in sys.modules:
         sys.stderr.write({WITH_CLICK!r})
+    if "tomllib" in sys.modules and "PARSED_MARK" in os.environ:
+        sys.stderr.write(os.environ["PARSED_MARK"])
 """
 
 
@@ -227,3 +229,25 @@ def test_an_edit_of_a_file_declaring_modules_is_checked_again(shop_copy: Path) -
     declaring = next(shop_copy.rglob("module.py"))
     edit(declaring, "\n# a comment\n")
     assert not check(shop_copy)[1]
+
+
+def test_a_warm_run_reads_the_settings_kept_with_the_answer_while_pyproject_is_unchanged(
+    acme: Path,
+) -> None:
+    pyproject = acme / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + 'cache-dir = ".elsewhere"\n')
+    age(acme)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DOLMEN_")}
+    clean["PARSED_MARK"] = "<pyproject.toml parsed>"
+    command = [sys.executable, "-c", PROBE, "check", str(acme), "--format", "json"]
+
+    def run() -> str:
+        return subprocess.run(command, capture_output=True, text=True, timeout=60, env=clean).stderr
+
+    run()
+    assert run().endswith("<pyproject.toml parsed>")  # the answer is in cache-dir: parse to know it
+    pyproject.write_text(pyproject.read_text().replace('cache-dir = ".elsewhere"\n', ""))
+    age(acme)
+    run()
+    warm = run()
+    assert warm.endswith("<answered from the last run>")  # found in the default folder, not parsed

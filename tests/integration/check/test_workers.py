@@ -44,3 +44,27 @@ def test_the_chunks_of_a_child_that_died_are_scanned_by_the_parent() -> None:
 def test_without_fork_a_process_pool_does_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_workers, "FORK", False)
     assert as_lists(list(scan_in_children(CHUNKS, 2, lengths))) == EXPECTED
+
+
+def test_with_other_threads_running_a_process_pool_does_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+
+    used: list[str] = []
+    real = _workers._in_pool
+
+    def pool(*args: object) -> object:
+        used.append("pool")
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_workers, "_in_pool", pool)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert as_lists(list(scan_in_children(CHUNKS, 2, lengths))) == EXPECTED
+    finally:
+        stop.set()
+        other.join()
+    assert used == ["pool"]

@@ -91,6 +91,55 @@ async def test_a_handler_failing_twice_then_succeeding_applies_its_effect_once(
     assert await rows(app, "ordered") == [(event_id, "ada", 7)]  # the other handler: once
 
 
+async def test_deliveries_run_together_fail_retry_and_die_alone_with_their_effects_once(
+    app: App, behaviour: Behaviour
+) -> None:
+    behaviour.fail_first["count:bob"] = 1  # its row is written, then it fails: undone alone
+    behaviour.refuse.add("zed")
+    async with app.unit_of_work("ledger") as work:  # claimed together: run in batches
+        ledger = await work.get(Ledger)
+        for account in ("ada", "bob", "cy", "zed", "dan"):
+            await ledger.deposit(account, 1)
+    await app.drain_events(retries=True)
+    for handler in ("count", "ordered"):
+        counted = sorted(account for _, account, _ in await rows(app, handler))
+        assert counted == ["ada", "bob", "cy", "dan"]  # each once; zed's refusal wrote nothing
+    assert behaviour.tries["count:bob"] == 2
+    assert behaviour.tries["count:ada"] == behaviour.tries["count:dan"] == 1
+    dead = await app.events.dead_letters()
+    assert sorted((d.handler, d.envelope.subject if d.envelope else None) for d in dead) == [
+        ("tally.count_deposit", "zed"), ("tally.ordered_deposit", "zed"),
+    ]  # fmt: skip
+
+
+@pytest.mark.postgres
+async def test_postgres_a_batch_waiting_for_a_lock_gives_way_and_its_deliveries_run_alone(
+    postgres_url: str, behaviour: Behaviour
+) -> None:
+    app = make_app(postgres_url, behaviour)
+    async with app.running():
+        assert app.database is not None
+        async with app.database.engine.connect() as locker:
+            await locker.execute(text("LOCK TABLE tally.tally__applied IN EXCLUSIVE MODE"))
+            async with app.unit_of_work("ledger") as work:  # claimed together: batches
+                ledger = await work.get(Ledger)
+                for account in ("ada", "bob", "cy"):
+                    await ledger.deposit(account, 1)
+            # Each handler's batch waits 50 ms for the lock, gives way; then each delivery
+            # runs alone (and waits, as it always did, until the lock is released).
+            assert await within(30.0, lambda: sum(behaviour.tries.values()) == 8)
+            await locker.rollback()
+        await app.drain_events()
+        for handler in ("count", "ordered"):
+            assert sorted(account for _, account, _ in await rows(app, handler)) == [
+                "ada", "bob", "cy",
+            ]  # fmt: skip
+        assert behaviour.tries["count:ada"] == behaviour.tries["ordered:ada"] == 2
+        assert {c.attempt for c in behaviour.contexts} == {1}  # giving way is not a failure
+        assert await app.events.dead_letters() == []
+        assert app._started_events().dispatcher.failures == 0
+
+
 async def test_poison_events_go_dead_with_a_reason_and_the_dispatcher_goes_on(
     app: App, behaviour: Behaviour
 ) -> None:

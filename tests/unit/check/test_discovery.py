@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from dolmen.check._model import ModuleSpec
 from dolmen.check._runner import run_check
 from dolmen.check.exceptions import CheckConfigError
 from dolmen.cli import cli
@@ -90,3 +93,37 @@ def test_binary_and_undecodable_files_are_reported_not_read_as_empty(tmp_path: P
     assert found["src/acme/orders/blob.py"] == ("parse-error", 2)
     assert found["src/acme/orders/latin.py"] == ("parse-error", 2)
     assert found["src/acme/orders/web.py"][0] == "private-import"
+
+
+def age(root: Path, seconds: float = 3600) -> None:
+    """Make every file and folder look ``seconds`` old (fresh ones are never cached)."""
+    when = time.time() - seconds
+    for folder, _, names in os.walk(root):
+        for name in names:
+            os.utime(os.path.join(folder, name), (when, when))
+        os.utime(folder, (when, when))
+
+
+def test_files_unchanged_since_the_last_run_are_not_read_again_for_modules(
+    shop_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dolmen.check import _discovery
+
+    age(shop_copy)
+    first = run_check(shop_copy).project.modules
+    read: list[str] = []
+    real = _discovery._declarations
+
+    def counted(data: bytes, relative: str, dotted: str) -> Iterator[ModuleSpec]:
+        read.append(relative)
+        return real(data, relative, dotted)
+
+    monkeypatch.setattr(_discovery, "_declarations", counted)
+    assert run_check(shop_copy).project.modules == first
+    assert read == []
+    declaring = next(shop_copy.rglob("module.py"))
+    declaring.write_text(declaring.read_text() + "\n")
+    assert run_check(shop_copy).project.modules == first
+    assert read == [str(declaring.relative_to(shop_copy))]
+    assert run_check(shop_copy, use_cache=False).project.modules == first
+    assert len(read) > 1  # without the cache, every declaring file is read

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy.engine import make_url
 
 from dolmen.config import AppSettings, ConfigurationError, load_config, mask_credentials
-from dolmen.config._report import diff, schema_rows, show_json, show_text
+from dolmen.config.report import diff, schema_rows, show_json, show_text
 
 SECRET = "s3cr3t-pw"
 URL = f"postgresql://shop:{SECRET}@127.0.0.1:1/shop"

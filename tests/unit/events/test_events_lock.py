@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from dolmen import App, Event, Module
 from dolmen.events import EventDeclarationError, LockFileError
-from dolmen.events._lock import (
+from dolmen.events.lock import (
     compare,
     event_classes,
     lock_document,
@@ -316,7 +316,7 @@ def test_a_missing_lock_says_how_to_write_it(tmp_path: Path) -> None:
 def test_the_events_of_the_shop_are_those_of_its_apis_and_handlers() -> None:
     from shop.app import app
 
-    classes = event_classes(app)
+    classes = event_classes(app.modules)
     names = [cls.event_name for cls in classes]
     assert names == sorted(set(names))
     assert {"billing.PaymentCaptured", "billing.PaymentFailed", "orders.OrderPlaced"} <= set(names)
@@ -332,7 +332,7 @@ def test_an_event_only_handled_is_an_event_of_the_app() -> None:
     @audit.on(Placed)
     async def record(event: Placed) -> None: ...
 
-    assert event_classes(App("t", modules=[orders, audit])) == [Placed]
+    assert event_classes(App("t", modules=[orders, audit]).modules) == [Placed]
 
 
 def test_two_classes_with_one_event_name_are_refused() -> None:

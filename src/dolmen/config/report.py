@@ -1,4 +1,8 @@
-"""What ``dolmen config show / diff / schema`` print."""
+"""Reports of a loaded configuration: what ``dolmen config show / diff / schema`` print.
+
+Secrets are masked in every report. A public module of ``dolmen.config`` so that tools (the
+CLI among them) can print the same reports.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,17 @@ from dolmen.config._fields import MASK, is_secret, leaves
 from dolmen.config._loader import LoadedConfig, Setting
 from dolmen.config._masking import mask_value
 from dolmen.config._sources import ENV_PREFIX
+
+__all__ = [
+    "Difference",
+    "SchemaRow",
+    "diff",
+    "schema_json",
+    "schema_markdown",
+    "schema_rows",
+    "show_json",
+    "show_text",
+]
 
 
 def show_text(config: LoadedConfig) -> str:

@@ -14,17 +14,53 @@ import inspect
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeGuard
+from typing import Protocol, TypeGuard
 
 from dolmen.events._event import Event
 from dolmen.events._schema_diff import Json, schema_changes
 from dolmen.events.exceptions import EventDeclarationError, LockFileError
 
-if TYPE_CHECKING:
-    from dolmen.modules import App
+__all__ = [
+    "LOCK_VERSION",
+    "Declaring",
+    "SchemaProblem",
+    "Subscribing",
+    "compare",
+    "event_classes",
+    "lock_document",
+    "parse_lock",
+    "read_lock",
+    "render_lock",
+    "stale",
+    "write_lock",
+]
+
+
+class Subscribing(Protocol):
+    """A subscription, as the lock reads it: the event type a handler takes."""
+
+    @property
+    def event_type(self) -> type[Event]:
+        """The event class the handler takes."""
+        ...
+
+
+class Declaring(Protocol):
+    """A module, as the lock reads it: its package and its handlers' subscriptions."""
+
+    @property
+    def package(self) -> str:
+        """The dotted package of the module; its events are in ``<package>.api``."""
+        ...
+
+    @property
+    def subscriptions(self) -> Sequence[Subscribing]:
+        """The module's handlers, each with its event type."""
+        ...
+
 
 LOCK_VERSION = 1
 """The format of the lock file; a lock of another format is refused, never guessed at."""
@@ -44,15 +80,15 @@ class SchemaProblem:
     line: int = 1
 
 
-def event_classes(app: App) -> list[type[Event]]:
-    """Every event of ``app``, sorted by name, each once.
+def event_classes(modules: Iterable[Declaring]) -> list[type[Event]]:
+    """Every event of ``modules`` (an app's: ``event_classes(app.modules)``), sorted by name.
 
     That is the event types its handlers subscribe to, and every ``Event`` subclass in each
     module's ``api`` (``<package>.api``, imported here). Raises EventDeclarationError when
     two different classes carry the same event name.
     """
     found: dict[str, type[Event]] = {}
-    for module in app.modules:
+    for module in modules:
         for event_type in _api_events(module.package):
             _add(found, event_type)
         for subscription in module.subscriptions:
