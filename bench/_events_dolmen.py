@@ -81,8 +81,8 @@ def build(database_url: str, handler: str, latencies: list[float], dispatch: boo
             latencies.append(time.time() - event.sent_at)
 
     events = {"dispatch": dispatch, "poll_max_seconds": 0.05, **EXTRA}
-    return App("bench", [source, sink], config={"app": {"database_url": database_url},
-                                                 "events": events})  # fmt: skip
+    app_settings = {"database_url": database_url, "database_schema": "create"}
+    return App("bench", [source, sink], config={"app": app_settings, "events": events})
 
 
 async def worker(args: argparse.Namespace) -> None:

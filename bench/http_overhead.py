@@ -122,6 +122,7 @@ def fresh_database() -> Path:
 def seed(database_url: str) -> None:
     """Start the Dolmen shop once: it creates the tables; add the demo and extra products."""
     os.environ["DOLMEN_DATABASE_URL"] = database_url  # what the servers are given too
+    os.environ["DOLMEN__APP__DATABASE_SCHEMA"] = "create"  # the tables, without migrations
     sys.path.insert(0, str(EXAMPLES))
     from decimal import Decimal
 

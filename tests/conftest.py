@@ -14,6 +14,20 @@ from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 REQUIRE_SERVICES = os.environ.get("DOLMEN_TEST_REQUIRE_SERVICES") == "1"
+SCHEMA_VARIABLE = "DOLMEN__APP__DATABASE_SCHEMA"
+"""Tests start apps on fresh databases whose tables come from the modules' declarations, as in
+development ([app] database_schema = "create"); the tests of migrations set it themselves."""
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _tables_created_at_start() -> Iterator[None]:
+    previous = os.environ.get(SCHEMA_VARIABLE)
+    os.environ[SCHEMA_VARIABLE] = "create"
+    yield
+    if previous is None:
+        del os.environ[SCHEMA_VARIABLE]
+    else:
+        os.environ[SCHEMA_VARIABLE] = previous
 
 
 def service_url(variable: str) -> str:
@@ -74,8 +88,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    """Remove every DOLMEN_ variable so a test sees only what it sets."""
+    """Remove every DOLMEN_ variable so a test sees only what it sets (but the schema's)."""
     for name in list(os.environ):
+        if name == SCHEMA_VARIABLE:
+            continue
         if name.startswith("DOLMEN_") and not name.startswith("DOLMEN_TEST_"):
             monkeypatch.delenv(name)
     return monkeypatch

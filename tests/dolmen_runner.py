@@ -14,8 +14,15 @@ EXAMPLES = REPO / "examples"
 def dolmen(
     *args: str, cwd: Path = REPO, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """``dolmen ARGS`` in ``cwd``, without the caller's DOLMEN_ variables, plus ``env``."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("DOLMEN_")}
+    """``dolmen ARGS`` in ``cwd``, without the caller's DOLMEN_ variables, plus ``env``.
+
+    It keeps ``DOLMEN__APP__DATABASE_SCHEMA`` (tables created at start: see tests/conftest.py).
+    """
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("DOLMEN_") or k == "DOLMEN__APP__DATABASE_SCHEMA"
+    }
     return subprocess.run(
         [sys.executable, "-c", "from dolmen.cli import main; main()", *args],
         capture_output=True,

@@ -30,6 +30,7 @@ DOCUMENTED_PAGES = (
     "dependency-injection.md",
     "http.md",
     "persistence.md",
+    "migrations.md",
     "events.md",
     "cli.md",
     "dependencies.md",
@@ -108,6 +109,10 @@ def example_params() -> list[object]:
 def example_environment(database_url: str | None) -> dict[str, str]:
     """The environment of an example: no DOLMEN_* settings leak in, and ``dolmen`` is on PATH."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("DOLMEN_")}
+    # The examples start their apps on fresh databases with the tables created from the
+    # modules' declarations, as in development (see docs/migrations.md); those about
+    # migrations set [app] database_schema themselves.
+    env["DOLMEN__APP__DATABASE_SCHEMA"] = "create"
     env["PYTHONPATH"] = os.pathsep.join(
         [str(EXAMPLES), *filter(None, [os.environ.get("PYTHONPATH")])]
     )

@@ -145,7 +145,12 @@ def _server_env(database_url: str, extra: Mapping[str, str]) -> dict[str, str]:
         for name, value in os.environ.items()
         if not name.startswith("DOLMEN_") or name.startswith("DOLMEN_TEST_")
     }
-    env.update(PYTHONUNBUFFERED="1", DOLMEN_DATABASE_URL=database_url)
+    # The shop on its migrations, applied at start-up by each process in turn.
+    env.update(
+        PYTHONUNBUFFERED="1",
+        DOLMEN_DATABASE_URL=database_url,
+        DOLMEN__APP__DATABASE_SCHEMA="migrate",
+    )
     env.update(extra)
     return env
 

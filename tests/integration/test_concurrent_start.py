@@ -1,7 +1,8 @@
 """Several processes start the same app together on a fresh database (workers, replicas).
 
 Each creates the modules' missing schemas and tables and, on PostgreSQL, the outbox's NOTIFY
-trigger. ``CREATE ... IF NOT EXISTS`` is not safe when two transactions run it at once on
+trigger; or, with ``[app] database_schema = "migrate"``, applies their migrations.
+``CREATE ... IF NOT EXISTS`` is not safe when two transactions run it at once on
 PostgreSQL: without Dolmen's lock on schema changes, every round of four processes saw three
 of them die on a unique key of the catalog; on SQLite, without the writers' turn, on "table
 already exists". Each round starts them on a new database.
@@ -31,14 +32,20 @@ TIMEOUT = 120.0
 
 
 @contextlib.contextmanager
-def starters(folder: Path, count: int) -> Iterator[list[subprocess.Popen[str]]]:
-    """``count`` processes that have imported the shop and wait for a database to start it on."""
+def starters(
+    folder: Path, count: int, schema: str = "create"
+) -> Iterator[list[subprocess.Popen[str]]]:
+    """``count`` processes that have imported the shop and wait for a database to start it on.
+
+    ``schema`` is their ``[app] database_schema``: tables created, or migrations applied.
+    """
     env = {
         name: value
         for name, value in os.environ.items()
         if not name.startswith("DOLMEN_") or name.startswith("DOLMEN_TEST_")
     }
     env["PYTHONPATH"] = str(REPO / "examples")
+    env["DOLMEN__APP__DATABASE_SCHEMA"] = schema
     processes = [
         subprocess.Popen(
             [sys.executable, str(STARTER)],
@@ -96,13 +103,16 @@ def fresh_database(backend: str, folder: Path, round_: int) -> Iterator[str]:
         yield f"sqlite:///{folder / f'round-{round_}.db'}"
 
 
+@pytest.mark.parametrize("schema", ["create", "migrate"])
 @pytest.mark.parametrize(
     "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
 def test_processes_starting_together_on_a_fresh_database_all_start(
-    backend: str, tmp_path: Path
+    backend: str, schema: str, tmp_path: Path
 ) -> None:
-    with starters(tmp_path, PROCESSES) as processes:
+    # With "migrate", each process applies the shop's migrations at start-up: the first one
+    # to take the lock of schema changes applies them, the others find them applied.
+    with starters(tmp_path, PROCESSES, schema) as processes:
         for round_ in range(1, ROUNDS + 1):
             with fresh_database(backend, tmp_path, round_) as url:
                 outcomes = start_together(processes, url)

@@ -146,7 +146,7 @@ async def test_sqlalchemys_aiosqlite_dialect_runs_on_dolmens_driver_connection(
         "sqlite3's errors to its own",
     ):
         database = Database(f"sqlite:///{tmp_path / 'app.db'}", [tables])
-        await database.open()
+        await database.open(create_tables=True)
         try:
             async with database.write_engine.begin() as connection:
                 raw = await connection.get_raw_connection()
@@ -408,7 +408,7 @@ def test_uvicorns_logging_config_is_a_dict_config_to_extend() -> None:
         assert {"uvicorn", "uvicorn.error", "uvicorn.access"} <= set(LOGGING_CONFIG["loggers"])
         config = serving_log_config()
         assert config["root"]["handlers"] == ["dolmen"]
-        assert config["loggers"] == LOGGING_CONFIG["loggers"]
+        assert config["loggers"] == {**LOGGING_CONFIG["loggers"], "alembic": {"level": "WARNING"}}
 
 
 @pytest.mark.postgres
@@ -420,7 +420,7 @@ async def test_asyncpg_errors_carry_their_sqlstate(postgres_url: str) -> None:
         "(persistence/_db_errors.py)",
     ):
         database = Database(postgres_url, [tables])
-        await database.open()
+        await database.open(create_tables=True)
         try:
             with pytest.raises(IntegrityError) as duplicate:
                 async with database.write_engine.begin() as connection:
@@ -428,3 +428,44 @@ async def test_asyncpg_errors_carry_their_sqlstate(postgres_url: str) -> None:
             assert sqlstate(duplicate.value) == "23505"
         finally:
             await database.close()
+
+
+def test_an_alembic_operations_subclass_stands_in_as_op_for_the_revisions() -> None:
+    from alembic import op
+    from alembic.operations import Operations
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import create_engine
+
+    seen: list[str] = []
+
+    class Watching(Operations):
+        def _install_proxy(self) -> None:
+            self._setups[type(self)] = self._setups[Operations]
+            super()._install_proxy()
+
+        def invoke(self, operation: Any) -> Any:
+            seen.append(type(operation).__name__)
+            return super().invoke(operation)
+
+    engine = create_engine("sqlite://")
+    with (
+        relies_on("alembic", "an Operations subclass installed as alembic.op sees each operation"),
+        engine.begin() as connection,
+    ):
+        operations = Watching(MigrationContext.configure(connection))
+        operations._install_proxy()
+        try:
+            op.create_table("t", Column("id", Integer, primary_key=True))
+            with op.batch_alter_table("t") as batch:
+                batch.add_column(Column("x", Integer))
+        finally:
+            operations._remove_proxy()
+        assert seen == ["CreateTableOp"]
+        assert [c["name"] for c in inspect_columns(connection, "t")] == ["id", "x"]
+    engine.dispose()
+
+
+def inspect_columns(connection: Any, table: str) -> list[Any]:
+    from sqlalchemy import inspect
+
+    return list(inspect(connection).get_columns(table))

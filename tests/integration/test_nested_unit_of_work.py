@@ -24,7 +24,7 @@ items = tables.table(
 @pytest.fixture
 async def database(database_url: str) -> AsyncIterator[Database]:
     database = Database(database_url, [tables])
-    await database.open()
+    await database.open(create_tables=True)
     try:
         yield database
     finally:
@@ -101,7 +101,7 @@ async def test_on_sqlite_a_nested_unit_of_work_costs_no_trip_of_its_own(
         return await original(self, function)  # type: ignore[arg-type]
 
     database = Database(f"sqlite:///{tmp_path / 'app.db'}", [tables])
-    await database.open()
+    await database.open(create_tables=True)
     try:
         outer = UnitOfWork(database)
         connection = await outer.connection()

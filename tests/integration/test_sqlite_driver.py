@@ -24,7 +24,7 @@ items = tables.table(
 @pytest.fixture
 async def database(tmp_path: Path) -> AsyncIterator[Database]:
     database = Database(f"sqlite:///{tmp_path / 'app.db'}", [tables])
-    await database.open()
+    await database.open(create_tables=True)
     try:
         yield database
     finally:

@@ -60,6 +60,11 @@ EXPECTED = {
         "mermaid", "remember", "replay", "run_check", "scan", "write_baseline",
     ],
     "dolmen.cli": ["cli", "main"],
+    "dolmen.migrations": [
+        "CrossModuleMigrationError", "MigrationError", "MigrationHistory", "Migrations",
+        "SchemaNotCurrentError", "dolmen_history", "module_history", "prepare_schema",
+        "scratch_database",
+    ],
     "dolmen.scaffold": [
         "EXAMPLE_MODULE", "InvalidNameError", "NewModule", "NewProject", "Project",
         "RegistrationError", "ScaffoldError", "add_module", "check_module_name",

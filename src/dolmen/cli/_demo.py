@@ -29,7 +29,10 @@ def load_shop() -> App:
     folder = str(examples_dir())
     if folder not in sys.path:
         sys.path.insert(0, folder)
-    app: App = importlib.import_module("shop.app").create_app()
+    # The demo is a development set-up: the shop's tables are created at start-up.
+    app: App = importlib.import_module("shop.app").create_app(
+        {"app": {"database_schema": "create"}}
+    )
     return app
 
 

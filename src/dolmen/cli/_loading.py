@@ -113,4 +113,5 @@ def serving_log_config() -> dict[str, Any]:
         "stream": "ext://sys.stderr",
     }
     config["root"] = {"level": "INFO", "handlers": ["dolmen"]}
+    config["loggers"]["alembic"] = {"level": "WARNING"}  # Dolmen logs what migrations did
     return config

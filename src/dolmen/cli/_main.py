@@ -11,6 +11,7 @@ import click
 from dolmen._version import __version__
 from dolmen.cli._check import check_command, graph_command
 from dolmen.cli._config import config_group
+from dolmen.cli._db import db_group
 from dolmen.cli._events import events_group
 from dolmen.cli._new import new_group
 
@@ -122,6 +123,7 @@ def demo(host: str, port: int) -> None:
 
 
 cli.add_command(config_group)
+cli.add_command(db_group)
 cli.add_command(events_group)
 cli.add_command(check_command)
 cli.add_command(graph_command)
@@ -133,6 +135,9 @@ def main() -> None:
     from dolmen.cli._loading import LOG_FORMAT
 
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    # Alembic's lines (its plugins, its context) say nothing a user acts on: Dolmen says what
+    # its migrations did. Its warnings still show.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         code = cli.main(standalone_mode=False)
     except click.exceptions.Abort:
@@ -146,16 +151,23 @@ def main() -> None:
     sys.exit(code if isinstance(code, int) else 0)
 
 
+def _is_alembic_command_error(error: Exception) -> bool:
+    """An error Alembic raises for a command it cannot run (a revision it cannot find, say)."""
+    util = sys.modules.get("alembic.util")  # not imported: not Alembic's error
+    return util is not None and isinstance(error, util.CommandError)
+
+
 def _report(error: Exception) -> int:
     """Print ``error`` as the user should see it; return the exit status."""
     from dolmen.check.exceptions import CheckConfigError
     from dolmen.config import ConfigurationError, mask_credentials
+    from dolmen.migrations import MigrationError
     from dolmen.modules import CompositionError
 
     if isinstance(error, ConfigurationError | CheckConfigError):
         click.echo(mask_credentials(str(error)), err=True)
         return 2
-    if isinstance(error, CompositionError):
+    if isinstance(error, CompositionError | MigrationError) or _is_alembic_command_error(error):
         click.echo(f"Error: {mask_credentials(str(error))}", err=True)
         return 1
     logging.getLogger("dolmen.cli").debug("command failed", exc_info=error)

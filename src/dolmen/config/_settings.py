@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -20,6 +22,16 @@ class AppSettings(BaseModel):
         description=(
             "SQLAlchemy URL of the database. Unset: a SQLite file ./var/<app name>.db. "
             "'postgresql://user@host/db' uses PostgreSQL (install dolmen[postgres])."
+        ),
+    )
+    database_schema: Literal["check", "migrate", "create"] = Field(
+        default="check",
+        description=(
+            "What start-up does with the database schema. 'check': change nothing, and refuse "
+            "to start unless every module's migrations are applied (run 'dolmen db upgrade'). "
+            "'migrate': apply the missing migrations at start-up, one process at a time. "
+            "'create': create missing tables from the modules' declarations, without "
+            "migrations: for development and tests only."
         ),
     )
     db_pool_size: int | None = Field(

@@ -21,6 +21,7 @@ from dolmen.di import (
     parameters_of,
 )
 from dolmen.events import OUTBOX_TABLES, EventAdmin, EventBackend, EventSettings
+from dolmen.migrations import prepare_schema
 from dolmen.modules._checks import (
     check_public_keys,
     check_route_injections,
@@ -176,7 +177,8 @@ class App:
 
         1. Load and validate the configuration (every section, the extensions' too).
         2. Each extension's ``configure(app, settings)``, in the order given.
-        3. Open the database and create the missing tables.
+        3. Open the database and check its schema against the migrations, as
+           ``[app] database_schema`` says (or apply them, or create the tables).
         4. Each extension's ``on_database(database)``.
         5. The modules' start-up hooks, in dependency order.
         6. Deliver events, unless ``dispatch`` (default: ``[events] dispatch``) is false:
@@ -206,6 +208,7 @@ class App:
         extensions: list[Extension] = []
         dispatching = False
         try:
+            await prepare_schema(database, self.modules, self.settings.database_schema)
             for extension in self.extensions:
                 await extension.on_database(database)
             settings = self._event_settings(dispatch)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
@@ -161,7 +162,10 @@ class AppEvents:
         if not self._uses_services(subscription):
             # It asks for no service: no unit of work to open (it cannot touch the database
             # or publish); the dispatcher records its completion in a batch.
-            await subscription.handler(event, **{p.name: context for p in parameters})
+            call = functools.partial(
+                subscription.handler, event, **{p.name: context for p in parameters}
+            )
+            await self._intercepted(context, call)
             return False
         queue, owner = self.backend.queue, self.dispatcher.owner
         recorded = False
@@ -253,7 +257,20 @@ class AppEvents:
                 kwargs[parameter.name] = context
             else:
                 kwargs[parameter.name] = await work.get(parameter.key)
-        await subscription.handler(event, **kwargs)
+        await self._intercepted(context, functools.partial(subscription.handler, event, **kwargs))
+
+    async def _intercepted(
+        self, context: DeliveryContext, call: Callable[[], Awaitable[None]]
+    ) -> None:
+        """Run ``call`` inside the app's delivery interceptors, the first one outermost.
+
+        They run inside the handler's unit of work: what they raise fails the delivery
+        like the handler's own exception (retried, or dead at the last try).
+        """
+        proceed = call
+        for interceptor in reversed(self.app.delivery_interceptors):
+            proceed = functools.partial(interceptor, context, proceed)
+        await proceed()
 
     def _uses_services(self, subscription: Subscription) -> bool:
         """Whether the handler asks for services (else it runs without a unit of work)."""

@@ -134,8 +134,12 @@ class Database:
             raise RuntimeError("the database is not open; start the application first")
         return self._write_engine
 
-    async def open(self, *, create_tables: bool = True) -> None:
-        """Create the engine (and, for now, the modules' schemas and tables)."""
+    async def open(self, *, create_tables: bool = False) -> None:
+        """Create the engine; with ``create_tables``, also the modules' missing tables.
+
+        Creating tables is for development and tests (``[app] database_schema = "create"``):
+        an app's schema otherwise comes from its migrations (:mod:`dolmen.migrations`).
+        """
         self._prepare_sqlite_file()
         options: dict[str, Any] = {}
         if self.is_sqlite:
@@ -179,9 +183,11 @@ class Database:
             await self.create_tables()
 
     async def create_tables(self) -> None:
-        """Create missing schemas and tables of every module.
+        """Create missing schemas and tables of every module, without migrations.
 
-        Processes starting together on a fresh database take turns (see :func:`schema_change`).
+        For development and tests: tables that exist are left as they are, whatever their
+        columns. Processes starting together on a fresh database take turns (see
+        :func:`schema_change`).
         """
         async with schema_change(self.write_engine) as connection:
             for tables in self.modules:

@@ -129,7 +129,8 @@ def test_run_with_a_broken_configuration_exits_2_with_the_report(shop_copy: Path
     assert result.stderr.splitlines() == [
         "configuration for environment 'dev' has 2 problems:",
         "  - app.debug: unknown key (environment variable DOLMEN__APP__DEBUG); known keys: "
-        "database_url, db_max_overflow, db_pool_size, gc_freeze, max_body_bytes, secrets_dir",
+        "database_schema, database_url, db_max_overflow, db_pool_size, gc_freeze, max_body_bytes, "
+        "secrets_dir",
         "  - billing.charge_limit: Input should be a valid decimal, got 'lots' (environment "
         "variable DOLMEN__BILLING__CHARGE_LIMIT)",
     ]
