@@ -116,7 +116,7 @@ def serving(project: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
 def setup_steps(project: Path) -> list[list[str]]:
     """What the project's scripts/run does between its set-up and ``dolmen run``."""
     del project
-    return []
+    return [[DOLMEN, "db", "upgrade"]]
 
 
 def one_round(scratch: Path) -> Round:

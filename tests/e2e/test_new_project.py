@@ -115,6 +115,7 @@ def assert_passed(result: subprocess.CompletedProcess[str]) -> None:
     assert "All checks passed!" in output  # ruff
     assert "Success: no issues found" in output  # mypy --strict
     assert "no violations" in output  # dolmen check
+    assert "migrations match the tables of dolmen, notes" in output  # dolmen db check
     assert " passed" in output  # pytest
     assert "failed" not in output
 
@@ -133,6 +134,7 @@ def test_a_new_module_keeps_the_project_passing(generated: Generated) -> None:
     assert generated.added.returncode == 0, generated.added.stderr
     assert f"wrote module {MODULE!r}" in generated.added.stdout
     assert_passed(generated.second)
+    assert f"migrations match the tables of dolmen, notes, {MODULE}" in generated.second.stdout
     assert "8 passed" in generated.second.stdout  # the module's test ran too
 
 
@@ -144,6 +146,10 @@ def served(generated: Generated) -> Iterator[str]:
     command = [str(generated.root / ".venv/bin/dolmen"), "run", f"{PROJECT}.app:app",
                "--port", str(port)]  # fmt: skip
     env = environment(DOLMEN_DATABASE_URL=f"sqlite:///{generated.root / 'served.db'}")
+    subprocess.run(  # as scripts/run does: the app refuses a database behind its migrations
+        [str(generated.root / ".venv/bin/dolmen"), "db", "upgrade"], cwd=generated.root,
+        env=env, check=True, capture_output=True, timeout=CHECKS_TIMEOUT,
+    )  # fmt: skip
     process = start_server(command, generated.root, env, log)
     try:
         url = f"http://127.0.0.1:{port}"

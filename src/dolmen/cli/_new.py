@@ -39,8 +39,8 @@ def new_project(name: str, directory: Path | None, dolmen_source: Path | None) -
     click.echo(
         "next:\n"
         f"  cd {where}\n"
-        f"  ./scripts/run     # set up .venv, serve {project.app_spec} at http://127.0.0.1:8000\n"
-        "  ./scripts/test    # set up .venv, run ruff, mypy, dolmen check and the tests\n"
+        f"  ./scripts/run     # set up .venv, migrate, serve {project.app_spec} on port 8000\n"
+        "  ./scripts/test    # set up .venv, run ruff, mypy, dolmen check, db check, the tests\n"
         "  dolmen new module NAME   # add a module (in that folder)"
     )
 
@@ -75,7 +75,9 @@ def new_module(name: str, project_dir: Path) -> None:
     click.echo(f"wrote module {name!r} in {package}/ and its tests; added it to the app")
     click.echo(
         f"  {_shown(module.project.app_file)}: modules=[..., {name}]\n"
-        f"  GET /{name} answers once the app runs"
+        f"  GET /{name} answers once the app runs\n"
+        f"  its migrations: dolmen db revision --module {name} -m '...' --autogenerate, once "
+        "it has a table"
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+import shutil
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -32,12 +33,19 @@ class NewProject:
 
 
 def create_project(
-    name: str, directory: Path | None = None, *, dolmen_source: Path | None = None
+    name: str,
+    directory: Path | None = None,
+    *,
+    dolmen_source: Path | None = None,
+    first_migration: bool = True,
 ) -> NewProject:
     """Write the project ``name`` into ``directory`` (default ``./name``), all or nothing.
 
     ``dolmen_source`` is a checkout of Dolmen that the project's scripts install instead of the
-    released package (they read ``DOLMEN_SOURCE``; this sets its default). Raises
+    released package (they read ``DOLMEN_SOURCE``; this sets its default). With
+    ``first_migration`` (the default), the example module's first migration is written by
+    ``dolmen db revision --autogenerate``, run in the new project (a second or two); without
+    it, its history is empty and ``dolmen db check`` fails until it is written. Raises
     :class:`~dolmen.scaffold.InvalidNameError` or :class:`~dolmen.scaffold.ScaffoldError`,
     having written nothing.
     """
@@ -69,7 +77,14 @@ def create_project(
             root.mkdir(exist_ok=True)
         raise
     written = [root.joinpath(*file.path.parts) for file in rendered]
-    written += write_first_migration(root, f"{name}.app:app", EXAMPLE_MODULE)
+    if first_migration:
+        try:
+            written += write_first_migration(root, f"{name}.app:app", EXAMPLE_MODULE)
+        except BaseException:
+            shutil.rmtree(root, ignore_errors=True)
+            if empty_folder:
+                root.mkdir(exist_ok=True)
+            raise
     return NewProject(name, root, tuple(sorted(written)))
 
 

@@ -11,6 +11,7 @@ from dolmen.scaffold import (
     InvalidNameError,
     RegistrationError,
     ScaffoldError,
+    _project,
     add_module,
     create_project,
 )
@@ -25,7 +26,7 @@ def snapshot(root: Path) -> dict[str, str]:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    return create_project("acme", tmp_path / "acme").root
+    return create_project("acme", tmp_path / "acme", first_migration=False).root
 
 
 def test_a_project_holds_its_app_module_tests_and_scripts(project: Path) -> None:
@@ -45,7 +46,9 @@ def test_the_dolmen_source_becomes_the_scripts_default(tmp_path: Path) -> None:
     checkout = tmp_path / "dolmen checkout"
     checkout.mkdir()
     (checkout / "pyproject.toml").write_text("")
-    root = create_project("acme", tmp_path / "acme", dolmen_source=checkout).root
+    root = create_project(
+        "acme", tmp_path / "acme", dolmen_source=checkout, first_migration=False
+    ).root
     script = (root / "scripts/_venv.sh").read_text()
     assert f": \"${{DOLMEN_SOURCE:='{checkout}'}}\"" in script
 
@@ -58,12 +61,12 @@ def test_a_dolmen_source_without_a_pyproject_is_refused(tmp_path: Path) -> None:
 
 def test_a_project_goes_into_an_empty_folder_but_not_a_full_one(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
-    create_project("acme", tmp_path / "empty")
+    create_project("acme", tmp_path / "empty", first_migration=False)
     assert (tmp_path / "empty/acme/app.py").is_file()
     (tmp_path / "full").mkdir()
     (tmp_path / "full/keep.txt").write_text("mine")
     with pytest.raises(ScaffoldError, match="exists already"):
-        create_project("acme", tmp_path / "full")
+        create_project("acme", tmp_path / "full", first_migration=False)
     assert snapshot(tmp_path / "full") == {"keep.txt": "mine"}
 
 
@@ -119,4 +122,23 @@ def test_an_app_it_cannot_edit_gets_the_module_and_the_lines_to_add(project: Pat
 def test_a_folder_that_is_not_a_project_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ScaffoldError, match=r"no app found in .*pyproject.toml"):
         add_module("billing", tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_new_module_starts_an_empty_migration_history(project: Path) -> None:
+    add_module("billing", project)
+    versions = project / "acme/billing/migrations/versions"
+    assert [path.name for path in versions.iterdir()] == ["README.md"]
+    assert "dolmen db revision --module billing" in (versions / "README.md").read_text()
+
+
+def test_a_failed_first_migration_leaves_no_project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing(project: Path, app_spec: str, module: str) -> list[Path]:
+        raise ScaffoldError("could not write the first migration of 'notes'")
+
+    monkeypatch.setattr(_project, "write_first_migration", failing)
+    with pytest.raises(ScaffoldError, match="first migration"):
+        create_project("acme", tmp_path / "acme")
     assert list(tmp_path.iterdir()) == []
