@@ -38,6 +38,7 @@ DOCUMENTED_PAGES = (
     "check.md",
     "extensions.md",
     "observability.md",
+    "new.md",
 )
 
 FENCE = re.compile(r"^(?P<indent> *)(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")

@@ -70,6 +70,11 @@ EXPECTED = {
         "SchemaNotCurrentError", "dolmen_history", "module_history", "prepare_schema",
         "scratch_database",
     ],
+    "dolmen.scaffold": [
+        "EXAMPLE_MODULE", "InvalidNameError", "NewModule", "NewProject", "Project",
+        "RegistrationError", "ScaffoldError", "add_module", "check_module_name",
+        "check_project_name", "create_project",
+    ],
 }  # fmt: skip
 
 

@@ -15,6 +15,7 @@ from dolmen.cli._check import check_command, graph_command
 from dolmen.cli._config import config_group
 from dolmen.cli._db import db_group
 from dolmen.cli._events import events_group
+from dolmen.cli._new import new_group
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -152,6 +153,7 @@ cli.add_command(db_group)
 cli.add_command(events_group)
 cli.add_command(check_command)
 cli.add_command(graph_command)
+cli.add_command(new_group)
 
 
 def main() -> None:
