@@ -103,7 +103,7 @@ class Listener:
     async def _listen_again(self) -> None:
         delay = 1.0
         while True:
-            await self._close()
+            await self._close(lost=True)
             await asyncio.sleep(delay)
             try:
                 await self._listen()
@@ -123,7 +123,12 @@ class Listener:
             self._again = None
         await self._close()
 
-    async def _close(self) -> None:
+    async def _close(self, *, lost: bool = False) -> None:
+        """Give the connection back; a ``lost`` one is discarded, never back into the pool.
+
+        (Returned, a connection the server closed would be handed to the next user of the
+        pool, the dispatcher's claim, say, which would fail on it.)
+        """
         if self._driver is not None:
             with contextlib.suppress(Exception):
                 self._driver.remove_termination_listener(self._on_terminated)
@@ -131,5 +136,7 @@ class Listener:
             self._driver = None
         if self._connection is not None:
             with contextlib.suppress(Exception):
+                if lost:
+                    await self._connection.invalidate()
                 await self._connection.close()
             self._connection = None
