@@ -59,6 +59,10 @@ class MigrationHistory:
         """The prefix of every table the module owns: ``<module>__``."""
         return f"{self.module}__"
 
+    def has_tables(self) -> bool:
+        """Whether the module declares at least one table (``ModuleTables`` may hold none yet)."""
+        return self.tables is not None and bool(self.tables.metadata.tables)
+
     def has_revisions(self) -> bool:
         """Whether the module has at least one revision file."""
         return self.versions is not None and any(self.versions.glob("*.py"))

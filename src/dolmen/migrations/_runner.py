@@ -91,7 +91,7 @@ class Migrations:
         for history in self.histories:
             heads = set(self.heads(history.module))
             at = set(current[history.module])
-            if history.tables is not None and not heads:
+            if history.has_tables() and not heads:
                 found.append(
                     f"module {history.module!r} has tables but no migrations: create its "
                     f"first with dolmen db revision --module {history.module} -m 'create "
@@ -227,7 +227,7 @@ class Migrations:
             f"module {h.module!r} has tables but no migrations: create its first with "
             f"dolmen db revision --module {h.module} -m 'create tables' --autogenerate"
             for h in self.histories
-            if h.tables is not None and not h.has_revisions()
+            if h.has_tables() and not h.has_revisions()
         ]
 
     @contextlib.asynccontextmanager

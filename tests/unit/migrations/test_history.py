@@ -61,3 +61,14 @@ def test_a_module_without_tables_has_a_history_once_its_folder_exists(
     migrations = Migrations.of([jobs])
     assert migrations.modules == ["dolmen", "jobs"]
     assert migrations.heads("jobs") == ()
+
+
+def test_a_module_whose_tables_declare_none_yet_needs_no_migration() -> None:
+    """``dolmen new module`` wires an empty ModuleTables: ``dolmen db check`` stays green."""
+    tables = ModuleTables("notes")
+    module = Module("notes", tables=tables, package="x")
+    assert not module_history(module).has_tables()
+    assert Migrations.of([module])._missing() == []
+    tables.table("notes", Column("id", Integer, primary_key=True))
+    assert module_history(module).has_tables()
+    assert "module 'notes' has tables but no migrations" in Migrations.of([module])._missing()[0]
