@@ -31,7 +31,7 @@ def test_a_project_is_written_and_the_next_commands_shown(runner: CliRunner) -> 
 def test_a_refused_project_name_exits_2_and_writes_nothing(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["new", "project", "json"])
     assert result.exit_code == 2
-    assert "project name 'json' is a module of Python's standard library" in result.stderr
+    assert "project name 'json' is a module of Python's standard library" in result.output
     assert list(Path().iterdir()) == []
 
 
@@ -47,7 +47,7 @@ def test_a_refused_module_name_exits_2(runner: CliRunner) -> None:
     runner.invoke(cli, ["new", "project", "acme"])
     result = runner.invoke(cli, ["new", "module", "notes", "--project", "acme"])
     assert result.exit_code == 2
-    assert "Error: module name 'notes' is taken" in result.stderr
+    assert "Error: module name 'notes' is taken" in result.output
 
 
 def test_a_module_the_app_cannot_list_exits_1_with_the_lines_to_add(runner: CliRunner) -> None:
@@ -56,5 +56,5 @@ def test_a_module_the_app_cannot_list_exits_1_with_the_lines_to_add(runner: CliR
     app_file.write_text(app_file.read_text().replace("modules=[notes]", "modules=MODULES"))
     result = runner.invoke(cli, ["new", "module", "billing", "--project", "acme"])
     assert result.exit_code == 1
-    assert "wrote module 'billing' (13 files), but:" in result.stderr
-    assert "from acme.billing.module import module as billing" in result.stderr
+    assert "wrote module 'billing' (13 files), but:" in result.output
+    assert "from acme.billing.module import module as billing" in result.output
