@@ -87,7 +87,7 @@ async def test_request_and_handler_lines_carry_their_context(database_url: str) 
     assert access["logger"] == "dolmen.http"
     assert access["method"] == "POST"
     assert access["status"] == 202
-    assert access["duration_ms"] >= 0
+    assert isinstance(access["duration_ms"], float)  # the figure itself: bench/http_overhead.py
     assert access["request_id"] == "req-1"
     assert access["module"] == "shipping"
 
