@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import os
 import threading
 import time
@@ -15,6 +16,14 @@ if TYPE_CHECKING:
     from dolmen.events._event import Event
 
 SPEC_VERSION = "1.0"
+
+
+class _Current(enum.Enum):
+    CURRENT = enum.auto()
+
+
+CURRENT = _Current.CURRENT
+"""The trace context current when the envelope is made (the default of ``Envelope.of``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +48,19 @@ class Envelope:
     traceparent: str | None = None
 
     @classmethod
-    def of(cls, event: Event, *, source: str, time: float, subject: str | None) -> Envelope:
-        """A new envelope for ``event`` published now: a fresh id, the current trace context."""
+    def of(
+        cls,
+        event: Event,
+        *,
+        source: str,
+        time: float,
+        subject: str | None,
+        traceparent: str | _Current | None = CURRENT,
+    ) -> Envelope:
+        """A new envelope for ``event`` published now: a fresh id, the current trace context.
+
+        ``traceparent`` is the one captured when the event was published, when it was.
+        """
         return cls(
             id=new_event_id(),
             type=event.event_name,
@@ -49,7 +69,7 @@ class Envelope:
             time=time,
             data=event.model_dump_json(),
             subject=subject,
-            traceparent=current_traceparent(),
+            traceparent=current_traceparent() if traceparent is CURRENT else traceparent,
         )
 
     def cloudevent(self) -> dict[str, object]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from dolmen.events._event import Event, subject_of
+from dolmen.events._trace import current_traceparent
 from dolmen.events.exceptions import ForeignEventError
 
 
@@ -31,7 +32,8 @@ class PendingEvents:
     __slots__ = ("events",)
 
     def __init__(self) -> None:
-        self.events: list[tuple[Event, str | None]] = []
+        self.events: list[tuple[Event, str | None, str | None]] = []
+        """Each event, its subject and the trace context it was published in."""
 
 
 class ModulePublisher:
@@ -54,4 +56,6 @@ class ModulePublisher:
                 f"{owner!r} owns; a module publishes only its own events (declare a new "
                 f"event in the api of module {self._module!r})"
             )
-        self._pending.events.append((event, subject if subject is not None else subject_of(event)))
+        subject = subject if subject is not None else subject_of(event)
+        traceparent = current_traceparent(event.event_name, self._module)
+        self._pending.events.append((event, subject, traceparent))

@@ -108,7 +108,9 @@ class AppEvents:
             self.dispatcher.hint()
         self.backend.wakeup.notify()
 
-    async def write(self, uow: UnitOfWork, published: Sequence[tuple[Event, str | None]]) -> bool:
+    async def write(
+        self, uow: UnitOfWork, published: Sequence[tuple[Event, str | None, str | None]]
+    ) -> bool:
         """Add ``published`` and one delivery per handler to the unit of work's transaction.
 
         Returns whether anything was written (an event nobody handles is not stored).
@@ -116,12 +118,14 @@ class AppEvents:
         envelopes: list[Envelope] = []
         deliveries: list[NewDelivery] = []
         now = self.dispatcher.clock.now()
-        for event, subject in published:
+        for event, subject, traceparent in published:
             handlers = self._by_event.get(event.event_name)
             if not handlers:
                 continue
             source = f"/{self.app.name}/{event.owner_module()}"
-            envelope = Envelope.of(event, source=source, time=now, subject=subject)
+            envelope = Envelope.of(
+                event, source=source, time=now, subject=subject, traceparent=traceparent
+            )
             envelopes.append(envelope)
             deliveries += [
                 NewDelivery(

@@ -30,7 +30,9 @@ class Work:
         scope: ServiceScope,
         uow: UnitOfWork,
         module: str | None,
-        write_outbox: Callable[[UnitOfWork, Sequence[tuple[Event, str | None]]], Awaitable[bool]],
+        write_outbox: Callable[
+            [UnitOfWork, Sequence[tuple[Event, str | None, str | None]]], Awaitable[bool]
+        ],
         published: Callable[[], None],
     ) -> None:
         self.scope = scope

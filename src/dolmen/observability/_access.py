@@ -50,7 +50,8 @@ class ObservedRequests:
         context = RequestContext(scope, request_id, observer.endpoints)
         token = enter(context)
         access_log = observer.access_log and logger.isEnabledFor(logging.INFO)
-        if not (access_log or metrics is not None):
+        tracing = observer.tracing
+        if not (access_log or metrics is not None or tracing is not None):
             try:
                 await self.app(scope, receive, send)
             finally:
@@ -65,6 +66,7 @@ class ObservedRequests:
                 status = message["status"]
             await send(message)
 
+        traced = None if tracing is None else tracing.server(scope)
         try:
             await self.app(scope, receive, send_observed)
         finally:
@@ -78,6 +80,10 @@ class ObservedRequests:
                     metrics.request(method, label, status, module, seconds)
                 if access_log:
                     self._log(context, method, route, status, seconds)
+                if traced is not None and tracing is not None:
+                    matched = route if "route" in scope else None
+                    owner = observer.endpoints.get(scope.get("endpoint"))
+                    tracing.end_server(traced, method, matched, status, owner)
             finally:
                 leave(token)
 

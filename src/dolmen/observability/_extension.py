@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from dolmen.events import DeliveryContext, Retry
     from dolmen.observability._metrics import Metrics
     from dolmen.observability._setup import Installed, LogHandler
+    from dolmen.observability._trace_buffer import TraceBuffer
+    from dolmen.observability._tracing import Tracing
     from dolmen.persistence import Database
 
 
@@ -41,6 +44,7 @@ class RequestObserver:
         """Dolmen's handler when its lines are JSON: the access log may write to it directly."""
         self.metrics: Metrics | None = None
         self.metrics_path = "/metrics"
+        self.tracing: Tracing | None = None
 
 
 logger = logging.getLogger("dolmen.observability")
@@ -76,21 +80,24 @@ class Observability:
         self._app: Any = None  # the dolmen.App (not imported: dolmen.modules uses this package)
         self._retries: Mapping[str, Retry] = {}
         self._sample_every = 10.0
+        self._settings: ObservabilitySettings | None = None
         self._sampler: asyncio.Task[None] | None = None
+        self.traces: TraceBuffer | None = None
+        """The dashboard's traces once the app started with ``[observability] traces`` on."""
 
     def section(self) -> ConfigSection:
         """``[observability]``."""
         return SECTION
 
     def interceptors(self) -> Sequence[Interceptor]:
-        """The module calls' metrics, outermost on the seam (spans come with traces)."""
-        return (Interceptor("dolmen.observability", call=self._module_call, role=OBSERVABILITY),)
+        """The module calls' spans and metrics, outermost on the seam."""
+        return (Interceptor("dolmen.observability", call=self._traced_call, role=OBSERVABILITY),)
 
     def delivery_interceptors(
         self,
     ) -> Sequence[Callable[[DeliveryContext, Callable[[], Awaitable[None]]], Awaitable[None]]]:
         """The log context of each handler run: event id and type, handler, module."""
-        return (self._delivery_context,)
+        return (self._traced_delivery,)
 
     async def configure(self, app: Any, settings: Any) -> None:
         """Install the log pipeline (unless told not to) and learn the app's routes."""
@@ -115,6 +122,7 @@ class Observability:
         mounted = [(m, router) for m in app.modules for router in m.routers]
         self.requests.endpoints = endpoint_modules((m.name, r) for m, r in mounted)
         self.requests.templates = route_templates((m.prefix, r) for m, r in mounted)
+        self._settings = settings
         if settings.enabled and settings.configure_logging:
             config = app.config
             redactor = Redactor.of(config, settings.redact_keys)
@@ -128,6 +136,11 @@ class Observability:
 
     async def start(self) -> None:
         """Sample the outbox gauges every ``outbox_sample_seconds`` (with metrics on)."""
+        if self.requests.active and self._settings is not None:
+            from dolmen.observability._tracing import start_tracing
+
+            self.requests.tracing = start_tracing(self._settings, self._app.name)
+            self.traces = None if self.requests.tracing is None else self.requests.tracing.buffer
         if self.requests.metrics is not None and self.requests.active:
             await self._sample_once()  # the gauges exist from the start
             self._sampler = asyncio.create_task(self._sample_forever())
@@ -140,6 +153,9 @@ class Observability:
                 await self._sampler
             self._sampler = None
         self.requests.active = False
+        if self.requests.tracing is not None:
+            self.requests.tracing.stop()
+            self.requests.tracing = None
         if self.requests.metrics is not None:
             from dolmen.observability._metrics import process_stopped
 
@@ -180,6 +196,23 @@ class Observability:
             await self.sample_outbox()
         except Exception as error:  # the database may be away for a while
             logger.warning("could not sample the outbox for the metrics: %s", error)
+
+    async def _traced_call(self, call: ModuleCall, proceed: Callable[[], Awaitable[Any]]) -> Any:
+        tracing = self.requests.tracing  # the span, around the metrics
+        if tracing is None:
+            return await self._module_call(call, proceed)
+        return await tracing.call(call, functools.partial(self._module_call, call, proceed))
+
+    async def _traced_delivery(
+        self, delivery: DeliveryContext, proceed: Callable[[], Awaitable[None]]
+    ) -> None:
+        tracing = self.requests.tracing  # the span, around the log context and metrics
+        if tracing is None:
+            await self._delivery_context(delivery, proceed)
+        else:
+            await tracing.delivery(
+                delivery, functools.partial(self._delivery_context, delivery, proceed)
+            )
 
     async def _module_call(self, call: ModuleCall, proceed: Callable[[], Awaitable[Any]]) -> Any:
         metrics = self.requests.metrics

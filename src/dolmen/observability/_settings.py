@@ -16,9 +16,9 @@ CONSOLE_ENVIRONMENTS = frozenset({"dev"})
 class ObservabilitySettings(BaseModel):
     """``[observability]`` in dolmen.toml (``DOLMEN__OBSERVABILITY__<KEY>``).
 
-    Logs and metrics are on for every app with no set-up: JSON lines, or a readable console
-    in the ``dev`` environment, with the request, module and event of each line; Prometheus
-    metrics at ``/metrics``.
+    Logs, metrics and traces are on for every app with no set-up: JSON lines, or a readable
+    console in the ``dev`` environment, with the request, module and event of each line;
+    Prometheus metrics at ``/metrics``; spans kept for the dashboard.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -66,6 +66,34 @@ class ObservabilitySettings(BaseModel):
         description=(
             "How often the outbox gauges (pending, unhandled, dead, oldest age) are sampled "
             "from the database; a scrape never queries it."
+        ),
+    )
+    traces: bool = Field(
+        default=True,
+        description=(
+            "OpenTelemetry spans of requests, module calls and events, kept for the dashboard "
+            "(needs the OpenTelemetry API: dolmen[traces]) and exported when OTLP is set."
+        ),
+    )
+    trace_sample_ratio: float = Field(
+        default=1.0,
+        ge=0,
+        le=1,
+        description=(
+            "The share of new traces sampled (exported); a trace follows its parent's choice. "
+            "The dashboard keeps the failed and the slowest traces even when not sampled."
+        ),
+    )
+    trace_buffer_size: int = Field(
+        default=200,
+        ge=1,
+        description="How many recent traces the dashboard keeps (beside the failed and slowest).",
+    )
+    otlp_endpoint: str | None = Field(
+        default=None,
+        description=(
+            "Where to export sampled spans with OTLP over HTTP (http://collector:4318); "
+            "OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_TRACES_EXPORTER work too (dolmen[otlp])."
         ),
     )
     redact_keys: list[str] = Field(
