@@ -28,6 +28,13 @@ def trace_id_of(traceparent: str | None) -> str | None:
 
 def active_span_ids() -> tuple[str, str] | None:
     """``(trace_id, span_id)`` of the active OpenTelemetry span, in hex; None without one."""
+    found = _api()
+    if found is None:
+        return None
+    span = found[0]()
+    trace_id = getattr(span, "trace_id", None)  # Dolmen's own spans: their ids, directly
+    if type(trace_id) is int:
+        return f"{trace_id:032x}", f"{span.span_id:016x}"
     current = _current_span()
     if current is None:
         return None

@@ -77,8 +77,14 @@ class _Trace:
         self.spans = spans
         self.root = root
         self.error = error
-        self.start = min(span.start_ns for span in spans)
-        self.duration = max(span.end_ns for span in spans) - self.start
+        start, end = root.start_ns, root.end_ns
+        for span in spans:
+            if span.start_ns < start:
+                start = span.start_ns
+            if span.end_ns > end:
+                end = span.end_ns
+        self.start = start
+        self.duration = end - start
 
     def add(self, span: EndedSpan) -> None:
         self.spans.append(span)
@@ -115,6 +121,7 @@ class TraceBuffer:
         self._recent: OrderedDict[int, None] = OrderedDict()
         self._failed: OrderedDict[int, None] = OrderedDict()
         self._slowest: list[tuple[int, int]] = []  # a min-heap of (duration, trace id)
+        self._slow: set[int] = set()
         self._pending: OrderedDict[int, list[EndedSpan]] = OrderedDict()
 
     def ended(self, span: EndedSpan) -> None:
@@ -140,16 +147,22 @@ class TraceBuffer:
                 self._decide(trace_id, span, spans)
 
     def _decide(self, trace_id: int, root: EndedSpan, spans: list[EndedSpan]) -> None:
-        error = any(s.error for s in spans)
+        error = False
+        for span in spans:
+            error = error or span.error
         duration = root.end_ns - root.start_ns
         slow = len(self._slowest) < self.most_slowest or duration > self._slowest[0][0]
         if not (root.sampled or error or slow):
             return
         self._traces[trace_id] = _Trace(spans, root, error)
         if slow:
-            heapq.heappush(self._slowest, (duration, trace_id))
-            if len(self._slowest) > self.most_slowest:
-                self._release(heapq.heappop(self._slowest)[1])
+            self._slow.add(trace_id)
+            if len(self._slowest) < self.most_slowest:
+                heapq.heappush(self._slowest, (duration, trace_id))
+            else:
+                faster = heapq.heapreplace(self._slowest, (duration, trace_id))[1]
+                self._slow.discard(faster)
+                self._release(faster)
         if error:
             self._mark_failed(trace_id)
         self._recent[trace_id] = None
@@ -165,13 +178,8 @@ class TraceBuffer:
 
     def _release(self, trace_id: int) -> None:
         """Forget a trace that no list holds any more."""
-        if (
-            trace_id in self._recent
-            or trace_id in self._failed
-            or any(t == trace_id for _, t in self._slowest)
-        ):
-            return
-        self._traces.pop(trace_id, None)
+        if not (trace_id in self._recent or trace_id in self._failed or trace_id in self._slow):
+            self._traces.pop(trace_id, None)
 
     def summaries(self, limit: int = 50) -> list[TraceSummary]:
         """The kept traces: failed first (latest first), then slowest, then most recent."""
@@ -209,6 +217,7 @@ class TraceBuffer:
             self._recent.clear()
             self._failed.clear()
             self._slowest.clear()
+            self._slow.clear()
             self._pending.clear()
 
 

@@ -12,7 +12,7 @@ import importlib.util
 import logging
 import weakref
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from dolmen.observability._trace_buffer import TraceBuffer
 
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from dolmen.di import ModuleCall
     from dolmen.events import DeliveryContext
     from dolmen.observability._settings import ObservabilitySettings
+    from dolmen.observability._tracing_spans import DolmenSpan
 
 logger = logging.getLogger("dolmen.observability")
 
@@ -40,6 +41,9 @@ class Tracing:
     def __init__(self, tracer: Tracer, buffer: TraceBuffer, detach_on_stop: Callable[[], None]):
         from opentelemetry import context, trace
 
+        from dolmen.observability._tracing_spans import DolmenSpan
+
+        self._light = DolmenSpan
         self.tracer = tracer
         self.buffer = buffer
         self._stop = detach_on_stop
@@ -87,17 +91,27 @@ class Tracing:
         """Name the span after the route template, note the status, end it."""
         span, token = opened
         self._detach(token)
-        span.update_name(f"{method} {route}" if route is not None else method)
-        span.set_attributes(
-            {
-                "http.request.method": method,
-                "http.response.status_code": status,
-                **({} if route is None else {"http.route": route}),
-                **({} if module is None else {"dolmen.module": module}),
-            }
-        )
-        if status >= 500:
-            span.set_status(self._error)
+        name = f"{method} {route}" if route is not None else method
+        light = type(span) is self._light
+        if light:  # Dolmen's own span: its fields, directly
+            own = cast("DolmenSpan", span)
+            own.name = name
+            attributes = own.attributes
+            own.module = module
+            own.error = own.error or status >= 500
+        else:
+            span.update_name(name)
+            attributes = {}
+            if status >= 500:
+                span.set_status(self._error)
+        attributes["http.request.method"] = method
+        attributes["http.response.status_code"] = status
+        if route is not None:
+            attributes["http.route"] = route
+        if module is not None:
+            attributes["dolmen.module"] = module
+        if not light:
+            span.set_attributes(attributes)
         span.end()
 
     async def call(self, call: ModuleCall, proceed: Callable[[], Awaitable[Any]]) -> Any:
