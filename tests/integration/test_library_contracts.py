@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import re
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from importlib.metadata import PackageNotFoundError, requires, version
 from pathlib import Path
 from typing import Annotated, Any
@@ -469,3 +469,84 @@ def inspect_columns(connection: Any, table: str) -> list[Any]:
     from sqlalchemy import inspect
 
     return list(inspect(connection).get_columns(table))
+
+
+async def test_fastapi_leaves_its_own_telemetry_to_a_scope_that_carries_one() -> None:
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.util._once import Once
+
+    exported = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exported))
+    trace._TRACER_PROVIDER_SET_ONCE = Once()
+    trace._TRACER_PROVIDER = None
+    trace.set_tracer_provider(provider)
+    app = FastAPI()
+
+    @app.get("/ping")
+    async def ping() -> dict[str, str]:
+        return {"ping": "pong"}
+
+    async def observed(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        scope["fastapi.telemetry"] = None  # what Dolmen's traced requests carry
+        await app(scope, receive, send)
+
+    try:
+        with relies_on(
+            "fastapi", "a request whose scope holds 'fastapi.telemetry' makes no FastAPI spans"
+        ):
+            transport = httpx.ASGITransport(app=observed)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                assert (await client.get("/ping")).status_code == 200
+            assert [s.name for s in exported.get_finished_spans()] == []
+    finally:
+        trace._TRACER_PROVIDER_SET_ONCE = Once()
+        trace._TRACER_PROVIDER = None
+
+
+def test_opentelemetry_sdk_processors_and_otlp_take_a_readable_span_dolmen_builds() -> None:
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from dolmen.observability._tracing_sdk import default_resource, readable
+    from dolmen.observability._tracing_spans import DolmenTracerProvider
+
+    provider = DolmenTracerProvider()
+    span = provider.get_tracer("t").start_span("GET /ping", attributes={"http.route": "/ping"})
+    assert span.is_recording()
+    span.end()
+    with relies_on(
+        "opentelemetry-sdk",
+        "a ReadableSpan built from its constructor's arguments goes through span processors "
+        "and the OTLP encoder",
+    ):
+        exported = InMemorySpanExporter()
+        SimpleSpanProcessor(exported).on_end(readable(span, default_resource("t")))  # type: ignore[arg-type]
+        [finished] = exported.get_finished_spans()
+        assert finished.name == "GET /ping"
+        assert finished.attributes == {"http.route": "/ping"}
+        encoded = encode_spans([finished])
+        assert encoded.resource_spans[0].scope_spans[0].spans[0].name == "GET /ping"
+
+
+def test_opentelemetrys_global_tracer_provider_can_be_reset_for_a_test() -> None:
+    from opentelemetry import trace
+    from opentelemetry.trace import NoOpTracerProvider
+    from opentelemetry.util._once import Once
+
+    with relies_on(
+        "opentelemetry-api",
+        "trace._TRACER_PROVIDER_SET_ONCE and trace._TRACER_PROVIDER hold the global provider "
+        "(Dolmen's tests and bench/trace_overhead.py reset them)",
+    ):
+        for provider in (NoOpTracerProvider(), NoOpTracerProvider()):
+            trace._TRACER_PROVIDER_SET_ONCE = Once()
+            trace._TRACER_PROVIDER = None
+            trace.set_tracer_provider(provider)
+            assert trace.get_tracer_provider() is provider
+        trace._TRACER_PROVIDER_SET_ONCE = Once()
+        trace._TRACER_PROVIDER = None

@@ -151,7 +151,10 @@ class TraceBuffer:
         for span in spans:
             error = error or span.error
         duration = root.end_ns - root.start_ns
-        slow = len(self._slowest) < self.most_slowest or duration > self._slowest[0][0]
+        slowest = self._slowest
+        slow = self.most_slowest > 0 and (
+            len(slowest) < self.most_slowest or duration > slowest[0][0]
+        )
         if not (root.sampled or error or slow):
             return
         self._traces[trace_id] = _Trace(spans, root, error)
