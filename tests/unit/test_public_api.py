@@ -63,7 +63,8 @@ EXPECTED = {
     ],
     "dolmen.cli": ["cli", "main"],
     "dolmen.observability": [
-        "LogContextFilter", "Observability", "ObservabilitySettings", "Redactor",
+        "LogContextFilter", "Observability", "ObservabilitySettings", "Redactor", "SpanRecord",
+        "TraceBuffer", "TraceSummary",
     ],
     "dolmen.migrations": [
         "CrossModuleMigrationError", "MigrationError", "MigrationHistory", "Migrations",

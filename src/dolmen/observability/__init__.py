@@ -1,8 +1,17 @@
-"""Observability: structured logs with the request, module and event of every line; metrics."""
+"""Observability: structured logs, metrics, and traces kept for the dashboard."""
 
 from dolmen.observability._context import LogContextFilter
 from dolmen.observability._extension import Observability
 from dolmen.observability._redaction import Redactor
 from dolmen.observability._settings import ObservabilitySettings
+from dolmen.observability._trace_buffer import SpanRecord, TraceBuffer, TraceSummary
 
-__all__ = ["LogContextFilter", "Observability", "ObservabilitySettings", "Redactor"]
+__all__ = [
+    "LogContextFilter",
+    "Observability",
+    "ObservabilitySettings",
+    "Redactor",
+    "SpanRecord",
+    "TraceBuffer",
+    "TraceSummary",
+]
