@@ -123,16 +123,20 @@ def run(
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to bind.")
-def demo(host: str, port: int) -> None:
+@click.option(
+    "--traffic",
+    is_flag=True,
+    help="Send the shop light background traffic (orders paid and declined, a flaky "
+    "notification handler), so the metrics, traces and events have something to show.",
+)
+def demo(host: str, port: int, traffic: bool) -> None:
     """Run the example shop on SQLite (./var/shop.db), seeded with a few products."""
     import asyncio
 
-    import uvicorn
-
     from dolmen.cli._admin import database_label, database_url
-    from dolmen.cli._demo import load_shop, seed_shop
+    from dolmen.cli._demo import load_shop, seed_shop, serve_shop
 
-    app = load_shop()
+    app = load_shop(traffic=traffic)
     asyncio.run(seed_shop(app))
     base = f"http://{host}:{port}"
     click.echo(
@@ -143,9 +147,11 @@ def demo(host: str, port: int) -> None:
         '-d \'{"customer_email": "ada@example.com", "items": '
         '[{"sku": "KEYBOARD", "quantity": 1}]}\'\n'
         f"  health     {base}/healthz   {base}/readyz\n"
-        "Press Ctrl+C to stop."
+        f"  metrics    {base}/metrics\n"
+        + ("  traffic    two requests a second, from examples/shop/traffic.py\n" if traffic else "")
+        + "Press Ctrl+C to stop."
     )
-    uvicorn.run(app, host=host, port=port)
+    serve_shop(app, host, port, traffic=traffic)
 
 
 cli.add_command(config_group)
