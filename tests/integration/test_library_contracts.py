@@ -512,10 +512,12 @@ def test_opentelemetry_sdk_processors_and_otlp_take_a_readable_span_dolmen_build
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+    from dolmen.observability import TraceBuffer
     from dolmen.observability._tracing_sdk import default_resource, readable
     from dolmen.observability._tracing_spans import DolmenTracerProvider
 
     provider = DolmenTracerProvider()
+    provider.add_buffer(TraceBuffer())  # a running app's
     span = provider.get_tracer("t").start_span("GET /ping", attributes={"http.route": "/ping"})
     assert span.is_recording()
     span.end()

@@ -157,7 +157,7 @@ class Tracing:
         token = self._attach(self._in_context(span))
         try:
             return await proceed()
-        except BaseException as error:
+        except Exception as error:
             span.record_exception(error)
             span.set_status(self._error)
             raise
@@ -213,14 +213,11 @@ def _ours(
     provider: Any, buffer: TraceBuffer, settings: ObservabilitySettings, service_name: str
 ) -> Tracing:
     provider.sample(settings.trace_sample_ratio)
-    provider.buffer = buffer
-    provider.active = True
+    provider.add_buffer(buffer)
     exporter = _exporter(settings.otlp_endpoint, provider, service_name)
 
     def detach() -> None:
-        provider.active = False
-        if provider.buffer is buffer:
-            provider.buffer = None
+        provider.remove_buffer(buffer)
         if exporter is not None:
             provider.remove_span_processor(exporter)
             exporter.shutdown()

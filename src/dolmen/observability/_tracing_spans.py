@@ -188,8 +188,8 @@ class DolmenTracer(Tracer):
     ) -> Span:
         """A new recording span, child of the current (or given context's) span."""
         provider = self.provider
-        if not provider.active:
-            return INVALID_SPAN
+        if not provider.buffers and not provider.span_processors:
+            return INVALID_SPAN  # no app runs: nobody would read the span
         parent = trace.get_current_span(context)
         if type(parent) is DolmenSpan:  # not isinstance: Span is an ABC, slow to check
             trace_id, parent_id = parent.trace_id, parent.span_id
@@ -249,8 +249,8 @@ class DolmenTracerProvider(TracerProvider):
         self.bound = 0
         self.ratio = 0.0
         self.sample(ratio)
-        self.active = True
-        self.buffer: TraceBuffer | None = None
+        self.buffers: tuple[TraceBuffer, ...] = ()
+        """The buffers of the apps running in the process (usually one): each gets every span."""
         self.resource: Any = None
         """The SDK ``Resource`` the exported spans carry (made when a processor is added)."""
         self._processors: tuple[Any, ...] = ()
@@ -281,6 +281,16 @@ class DolmenTracerProvider(TracerProvider):
                 self.resource = default_resource(None)
             self._processors = (*self._processors, processor)
 
+    def add_buffer(self, buffer: TraceBuffer) -> None:
+        """Record every span into ``buffer`` too (an app that starts)."""
+        with self._lock:
+            self.buffers = (*self.buffers, buffer)
+
+    def remove_buffer(self, buffer: TraceBuffer) -> None:
+        """Stop recording into ``buffer`` (its app stopped)."""
+        with self._lock:
+            self.buffers = tuple(b for b in self.buffers if b is not buffer)
+
     def remove_span_processor(self, processor: Any) -> None:
         """Stop handing spans to ``processor`` (it is not shut down)."""
         with self._lock:
@@ -293,8 +303,7 @@ class DolmenTracerProvider(TracerProvider):
 
     def ended(self, span: DolmenSpan) -> None:
         """A span ended: into the buffer; when sampled, to each span processor."""
-        buffer = self.buffer
-        if buffer is not None:
+        for buffer in self.buffers:
             buffer.ended(span)
         processors = self._processors
         if processors and span.sampled:

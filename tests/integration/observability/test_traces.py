@@ -32,18 +32,23 @@ def no_tracer_provider() -> Iterator[None]:
     reset()
 
 
-def shop(database_url: str, **observability: Any) -> tuple[App, Observability]:
+def shop(
+    database_url: str, notifications: Any = None, **observability: Any
+) -> tuple[App, Observability]:
     settings = {"configure_logging": False, **observability}
-    app = create_app(config={"app": {"database_url": database_url}, "observability": settings})
+    config = {"app": {"database_url": database_url}, "observability": settings}
+    app = create_app(config={**config, "notifications": notifications or {}})
     extension = app.extensions[0]  # every app has one, first
     assert isinstance(extension, Observability)
     return app, extension
 
 
-async def pay_one_order(app: App, client: httpx.AsyncClient, price: str = "20.00") -> str:
+async def pay_one_order(
+    app: App, client: httpx.AsyncClient, price: str = "20.00", email: str = "ada@example.com"
+) -> str:
     product = {"sku": "LAMP", "name": "Lamp", "price": price, "stock": 5}
     assert (await client.post("/catalog/products", json=product)).status_code == 201
-    order = {"customer_email": "ada@example.com", "items": [{"sku": "LAMP", "quantity": 1}]}
+    order = {"customer_email": email, "items": [{"sku": "LAMP", "quantity": 1}]}
     placed = await client.post("/orders", json=order)
     assert placed.status_code == 201, placed.text
     await app.drain_events(within=30)
@@ -118,20 +123,29 @@ async def test_a_tracer_provider_of_the_user_is_used_not_replaced(
 async def test_a_zero_ratio_exports_nothing_but_keeps_failed_and_slowest_traces(
     database_url: str, no_tracer_provider: None
 ) -> None:
-    app, observability = shop(database_url, trace_sample_ratio=0.0)
+    app, observability = shop(
+        database_url,
+        trace_sample_ratio=0.0,
+        notifications={"bouncing_domains": ["bounce.example"]},  # its handler fails for good
+    )
     exported = InMemorySpanExporter()
     async with app.running():
         trace.get_tracer_provider().add_span_processor(  # type: ignore[attr-defined]
             SimpleSpanProcessor(exported)
         )
         async with client_of(app) as client:
-            await pay_one_order(app, client)
+            await pay_one_order(app, client, email="edsger@bounce.example")
             assert (await client.post("/orders", content=b"{")).status_code == 422
     assert exported.get_finished_spans() == ()
     buffer = observability.traces
     assert buffer is not None
-    roots = [s.root for s in buffer.summaries()]
-    assert "POST /orders" in roots  # among the slowest (the buffer keeps 20 of them)
+    summaries = buffer.summaries()
+    assert summaries[0].error  # failed first
+    failed = buffer.trace(summaries[0].trace_id)
+    assert [s.name for s in failed if s.error] == [
+        "billing.PaymentCaptured -> notifications.notify_order_paid"
+    ]
+    assert any(s.root == "POST /orders" for s in summaries)  # among the 20 slowest
 
 
 async def test_traces_off_keep_no_buffer(database_url: str, no_tracer_provider: None) -> None:
@@ -139,3 +153,48 @@ async def test_traces_off_keep_no_buffer(database_url: str, no_tracer_provider: 
     async with app.running(), client_of(app) as client:
         await pay_one_order(app, client)
     assert observability.traces is None
+
+
+async def test_two_apps_in_one_process_each_keep_their_traces(
+    sqlite_url: str, tmp_path: Any, no_tracer_provider: None
+) -> None:
+    first, first_observability = shop(sqlite_url)
+    second, second_observability = shop(f"sqlite:///{tmp_path / 'second.db'}")
+    async with first.running(), second.running(), client_of(second) as client:
+        await pay_one_order(second, client)
+    async with first.running(), client_of(first) as client:
+        await pay_one_order(first, client)  # the second app stopped: the first still traces
+    assert first_observability.traces is not None
+    assert second_observability.traces is not None
+    assert any(s.root == "POST /orders" for s in second_observability.traces.summaries())
+    assert any(s.root == "POST /orders" for s in first_observability.traces.summaries())
+
+
+def test_otlp_export_follows_the_setting_and_the_standard_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    from dolmen.observability._tracing_sdk import exporter_processor
+
+    for name in ("OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT",
+                 "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+    assert exporter_processor(None) is None  # nothing configured: nothing exported
+
+    configured = exporter_processor("http://collector:4318")
+    assert isinstance(configured, BatchSpanProcessor)
+    exporter = configured.span_exporter
+    assert isinstance(exporter, OTLPSpanExporter)
+    assert exporter._endpoint == "http://collector:4318/v1/traces"
+    configured.shutdown()  # type: ignore[no-untyped-call]
+
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://agent:4318")
+    from_variable = exporter_processor(None)
+    assert isinstance(from_variable, BatchSpanProcessor)
+    assert from_variable.span_exporter._endpoint == "http://agent:4318/v1/traces"
+    from_variable.shutdown()  # type: ignore[no-untyped-call]
+
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "none")
+    assert exporter_processor(None) is None
