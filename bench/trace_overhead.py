@@ -11,12 +11,14 @@ served by calling the ASGI app directly, ``--requests`` times per round, as:
 - ``dolmen, user's SDK provider``: an OpenTelemetry SDK ``TracerProvider`` installed first
   (used as it is, Dolmen's buffer reads its spans): the stock SDK's cost, for comparison.
 
-Variants alternate within each round; the clock is the process's CPU time
+Each variant's app is started once; the variants then take turns in chunks of ``--chunk``
+requests (the global tracer provider set to the one each was started with), so that a busy
+moment of the machine hits them alike. The clock is the process's CPU time
 (``time.process_time``), so a busy machine slows the figures less than wall time would.
 Prints the median µs per request over the rounds, and each variant's added µs over
 ``dolmen, traces off`` and its ratio to bare FastAPI.
 
-    .venv/bin/python bench/trace_overhead.py [--rounds 7] [--requests 2000]
+    .venv/bin/python bench/trace_overhead.py [--rounds 7] [--requests 2000] [--chunk 100]
 
 Results: docs/benchmarks.md, section "traces".
 """
@@ -109,22 +111,24 @@ def reset_tracer_provider() -> None:
     trace._TRACER_PROVIDER = None
 
 
+SCOPE = {
+    "type": "http",
+    "asgi": {"version": "3.0"},
+    "http_version": "1.1",
+    "method": "GET",
+    "scheme": "http",
+    "path": "/quotes/LAMP",
+    "raw_path": b"/quotes/LAMP",
+    "root_path": "",
+    "query_string": b"",
+    "headers": [(b"host", b"bench"), (b"accept", b"*/*")],
+    "client": ("127.0.0.1", 5000),
+    "server": ("127.0.0.1", 8000),
+}
+
+
 async def serve(asgi: Asgi, requests: int) -> float:
-    """CPU seconds per request of ``requests`` GETs through ``asgi``."""
-    scope_base = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": "/quotes/LAMP",
-        "raw_path": b"/quotes/LAMP",
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"host", b"bench"), (b"accept", b"*/*")],
-        "client": ("127.0.0.1", 5000),
-        "server": ("127.0.0.1", 8000),
-    }
+    """CPU seconds that ``requests`` GETs through ``asgi`` take."""
     body = {"type": "http.request", "body": b"", "more_body": False}
     statuses: list[int] = []
 
@@ -135,52 +139,66 @@ async def serve(asgi: Asgi, requests: int) -> float:
         if message["type"] == "http.response.start":
             statuses.append(message["status"])
 
-    for _ in range(50):  # warm up
-        await asgi(dict(scope_base), receive, send)
-    statuses.clear()
     started = time.process_time()
     for _ in range(requests):
-        await asgi(dict(scope_base), receive, send)
+        await asgi(dict(SCOPE), receive, send)
     seconds = time.process_time() - started
     if set(statuses) != {200}:
         raise SystemExit(f"unexpected statuses: {sorted(set(statuses))}")
-    return seconds / requests
+    return seconds
 
 
-async def bare_round(requests: int) -> float:
-    reset_tracer_provider()  # FastAPI 0.16x traces itself once a provider is installed
-    return await serve(bare_app(), requests)
-
-
-async def dolmen_round(database: Path, requests: int, user_sdk: bool, **settings: Any) -> float:
+def install(provider: Any) -> None:
+    """Make ``provider`` the global tracer provider (None: none, as in a fresh process)."""
     reset_tracer_provider()
-    if user_sdk:
-        from opentelemetry.sdk.trace import TracerProvider
-
-        trace.set_tracer_provider(TracerProvider())
-    app = dolmen_app(database, **settings)
-    async with app.running():
-        return await serve(app, requests)
+    if provider is not None:
+        trace.set_tracer_provider(provider)
 
 
-async def main(rounds: int, requests: int) -> None:
-    variants: dict[str, Callable[[Path], Awaitable[float]]] = {
-        "bare FastAPI": lambda _: bare_round(requests),
-        "dolmen, traces off": lambda d: dolmen_round(d, requests, False, traces=False),
-        "dolmen, traces 100%": lambda d: dolmen_round(d, requests, False),
-        "dolmen, traces 0%": lambda d: dolmen_round(d, requests, False, trace_sample_ratio=0),
-        "dolmen, user's SDK provider": lambda d: dolmen_round(d, requests, True),
-    }
-    found: dict[str, list[float]] = {name: [] for name in variants}
+async def main(rounds: int, requests: int, chunk: int) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+
     with tempfile.TemporaryDirectory() as scratch:
         database = Path(scratch) / "bench.db"
-        for _ in range(rounds):
-            for name, run in variants.items():
-                found[name].append(await run(database))
+        variants: dict[str, tuple[Asgi, Any]] = {"bare FastAPI": (bare_app(), None)}
+        apps: list[App] = []
+        settings: dict[str, tuple[dict[str, Any], Any]] = {
+            "dolmen, traces off": ({"traces": False}, None),
+            "dolmen, traces 100%": ({}, None),
+            "dolmen, traces 0%": ({"trace_sample_ratio": 0}, None),
+            "dolmen, user's SDK provider": ({}, TracerProvider()),
+        }
+        for name, (observability, provider) in settings.items():
+            install(provider)  # each app starts with the provider it is measured with
+            app = dolmen_app(database, **observability)
+            await app.start()
+            apps.append(app)
+            traced = observability.get("traces", True)
+            variants[name] = (app, trace.get_tracer_provider() if traced else None)
+        found: dict[str, list[float]] = {name: [] for name in variants}
+        try:
+            for asgi, provider in variants.values():  # warm up
+                install(provider)
+                await serve(asgi, 200)
+            for _ in range(rounds):
+                totals = dict.fromkeys(variants, 0.0)
+                for _ in range(max(requests // chunk, 1)):  # small chunks, interleaved
+                    for name, (asgi, provider) in variants.items():
+                        install(provider)
+                        totals[name] += await serve(asgi, chunk)
+                for name, total in totals.items():
+                    found[name].append(total / (max(requests // chunk, 1) * chunk))
+        finally:
+            for app in apps:
+                await app.stop()
+            reset_tracer_provider()
     medians = {name: statistics.median(times) * 1e6 for name, times in found.items()}
     bare, off = medians["bare FastAPI"], medians["dolmen, traces off"]
     out = io.StringIO()
-    out.write(f"python {platform.python_version()}, {rounds} rounds x {requests} requests\n\n")
+    out.write(
+        f"python {platform.python_version()}, {rounds} rounds x {requests} requests "
+        f"(chunks of {chunk}, variants interleaved)\n\n"
+    )
     out.write("| variant | µs CPU / request | added over traces off | bare FastAPI / it |\n")
     out.write("|---|---:|---:|---:|\n")
     for name, value in medians.items():
@@ -193,5 +211,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--chunk", type=int, default=100)
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.rounds, arguments.requests))
+    asyncio.run(main(arguments.rounds, arguments.requests, arguments.chunk))
