@@ -96,7 +96,7 @@ class Observability:
     def delivery_interceptors(
         self,
     ) -> Sequence[Callable[[DeliveryContext, Callable[[], Awaitable[None]]], Awaitable[None]]]:
-        """The log context of each handler run: event id and type, handler, module."""
+        """Each handler run's consumer span, log context (event, handler, module) and metrics."""
         return (self._traced_delivery,)
 
     async def configure(self, app: Any, settings: Any) -> None:
@@ -135,7 +135,7 @@ class Observability:
         """Nothing yet (the outbox gauges come with metrics)."""
 
     async def start(self) -> None:
-        """Sample the outbox gauges every ``outbox_sample_seconds`` (with metrics on)."""
+        """Start tracing (the provider, the buffer); sample the outbox gauges in the background."""
         if self.requests.active and self._settings is not None:
             from dolmen.observability._tracing import start_tracing
 
