@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dolmen.observability._dashboard import DashboardSettings
+
 LogFormat = Literal["auto", "json", "console"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
@@ -67,6 +69,9 @@ class ObservabilitySettings(BaseModel):
             "How often the outbox gauges (pending, unhandled, dead, oldest age) are sampled "
             "from the database; a scrape never queries it."
         ),
+    )
+    dashboard: DashboardSettings = Field(
+        default_factory=DashboardSettings, description="The dashboard ([observability.dashboard])."
     )
     redact_keys: list[str] = Field(
         default_factory=list,
