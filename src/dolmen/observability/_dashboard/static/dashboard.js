@@ -122,18 +122,28 @@ function drawGraph(state) {
       el("svg:path", { d: "M0,0 L10,5 L0,10 z", fill: kind === "call" ? "#2f6fdb" : "#d9822b" })))
   );
   const edges = [];
-  state.graph.edges.forEach((edge, index) => {
+  const between = {};
+  state.graph.edges.forEach((edge) => {
     const a = where[edge.from], b = where[edge.to];
     if (!a || !b) return;
-    const bend = edge.kind === "event" ? 40 : -40;
-    const sx = a.x + (b.x >= a.x ? boxW / 2 : -boxW / 2), tx = b.x + (b.x >= a.x ? -boxW / 2 : boxW / 2);
-    const mx = (sx + tx) / 2, my = (a.y + b.y) / 2 + bend + (index % 3) * 6;
+    // Edges between the same two modules (a call, events either way) bend apart.
+    const pair = [edge.from, edge.to].sort().join(" ");
+    const n = (between[pair] = (between[pair] ?? -1) + 1);
+    const bend = 35 * (Math.floor(n / 2) + 1) * (n % 2 ? -1 : 1);
+    const vertical = Math.abs(b.x - a.x) < 1;
+    const down = b.y >= a.y ? 1 : -1, right = b.x >= a.x ? 1 : -1;
+    const sx = vertical ? a.x : a.x + (right * boxW) / 2, sy = vertical ? a.y + (down * boxH) / 2 : a.y;
+    const tx = vertical ? b.x : b.x - (right * boxW) / 2, ty = vertical ? b.y - (down * boxH) / 2 : b.y;
+    const [p, q] = edge.from < edge.to ? [a, b] : [b, a]; // one side per pair, whatever the direction
+    const length = Math.hypot(q.x - p.x, q.y - p.y) || 1;
+    const mx = (sx + tx) / 2 + (-(q.y - p.y) / length) * bend, my = (sy + ty) / 2 + ((q.x - p.x) / length) * bend;
+    const lx = (sx + 2 * mx + tx) / 4, ly = (sy + 2 * my + ty) / 4;
     const active = edge.rate > 0;
     const title = edge.kind === "event" ? `${edge.from} → ${edge.to}: ${(edge.events || []).join(", ")}` : `${edge.from} calls ${edge.to}`;
     edges.push(
-      el("svg:path", { class: `edge ${edge.kind}${active ? "" : " idle"}`, d: `M${sx},${a.y} Q${mx},${my} ${tx},${b.y}`, "marker-end": `url(#arrow-${edge.kind})`, "data-edge": `${edge.from}>${edge.to}:${edge.kind}` },
+      el("svg:path", { class: `edge ${edge.kind}${active ? "" : " idle"}`, d: `M${sx},${sy} Q${mx},${my} ${tx},${ty}`, "marker-end": `url(#arrow-${edge.kind})`, "data-edge": `${edge.from}>${edge.to}:${edge.kind}` },
         el("svg:title", {}, title)),
-      el("svg:text", { class: "label", x: mx, y: (a.y + b.y) / 2 + bend / 2, "text-anchor": "middle" },
+      el("svg:text", { class: "label", x: lx, y: ly, "text-anchor": "middle" },
         `${rate(edge.rate)}/s` + (edge.kind === "call" && edge.p95 ? ` · p95 ${ms(edge.p95)} ms` : ""))
     );
   });
