@@ -187,3 +187,17 @@ async def test_odd_requests_get_problems_never_a_500(database_url: str) -> None:
     for name, response in answers.items():
         if response.status_code != 200:
             assert response.headers["content-type"] == "application/problem+json", name
+
+
+async def test_an_app_it_cannot_read_gets_a_503_problem(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app(database_url)
+    async with app.running(), client(app) as near:
+
+        async def database_away() -> None:
+            raise ConnectionError("the database is away")
+
+        monkeypatch.setattr(type(app.events), "stats", lambda self: database_away())
+        response = await near.get("/_dolmen/api/state")
+    assert "could not read the app: the database is away" in assert_refused(response, 503)

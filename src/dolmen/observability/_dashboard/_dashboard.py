@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from dolmen.config import mask_credentials
 from dolmen.observability._dashboard._guard import COOKIE, SESSION_SECONDS, Access, Guard, Refused
 from dolmen.observability._dashboard._sampler import Sampler, registry_reader
 from dolmen.observability._dashboard._settings import DashboardSettings
@@ -124,9 +125,10 @@ class Dashboard:
         except Refused as refused:
             response = problem(refused.status, refused.title, refused.detail)
         except Exception as error:  # the database may be away: say so, never a bare 500
-            logger.warning("the dashboard could not answer %s: %s", scope["path"], error)
+            reason = mask_credentials(str(error))  # a database error may hold its URL
+            logger.warning("the dashboard could not answer %s: %s", scope["path"], reason)
             response = problem(
-                503, "Service Unavailable", f"the dashboard could not read the app: {error}"
+                503, "Service Unavailable", f"the dashboard could not read the app: {reason}"
             )
         await response(scope, receive, send)
 
@@ -209,11 +211,12 @@ class Dashboard:
         delivery, action = int(found[1]), found[2]
         events = self.app.events
         count = await (events.replay if action == "replay" else events.discard)(delivery)
+        done = "replayed" if action == "replay" else "discarded"
         self.events.forget()
         if count == 0:
             raise Refused(404, "Not Found", f"no dead letter {delivery} (replayed or discarded?)")
-        logger.info("dead letter %s: %s from the dashboard", delivery, action)
-        done = "replayed" if action == "replay" else "discarded"
+        client = request.client.host if request.client else "?"
+        logger.info("dead letter %s: %s from the dashboard (client %s)", delivery, done, client)
         return JSONResponse({"id": delivery, done: count}, headers=HEADERS)
 
 
