@@ -90,6 +90,10 @@ def test_the_dashboard_loads_with_no_console_error_and_its_numbers_move(
     token = tab.locator('#config-table tr[data-key="observability.dashboard.token"] td')
     assert token.nth(1).inner_text() == "********"
     assert TOKEN not in tab.content()
+    first = tab.locator("#trace-list tr[data-trace]").first  # failed and slow ones first
+    first.click()
+    tab.wait_for_selector("#waterfall .span-row")
+    assert tab.locator("#waterfall .span-row").count() >= 1
     tab.screenshot(path=str(screenshot), full_page=True)
     assert errors == []
 
