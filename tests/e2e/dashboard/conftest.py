@@ -51,9 +51,13 @@ def unavailable(reason: str) -> NoReturn:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless, through Playwright."""
+    """Debian's Chromium, headless, through Playwright.
+
+    Module-scoped: Playwright's sync API runs an event loop in this thread while it is open,
+    and ``asyncio.run`` (fresh PostgreSQL databases) fails in the tests of other modules then.
+    """
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -141,8 +145,8 @@ def dashboard_shop(
         with serve(folder, f"sqlite:///{folder / 'shop.db'}") as shop:
             yield shop
         return
-    # Playwright's sync API runs an event loop in this thread (the browser starts first, being
-    # session-scoped): the database is made and dropped by another thread, with its own loop.
+    # Playwright's sync API runs an event loop in this thread (the browser may start first):
+    # the database is made and dropped by another thread, with its own loop.
     database = fresh_postgres_database("dolmen_e2e")
     with ThreadPoolExecutor(1) as other:
         url = other.submit(database.__enter__).result()
