@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import html
 import logging
+import math
 import re
 import time
 from collections.abc import Callable
@@ -188,7 +189,9 @@ class Dashboard:
         try:
             minutes = float(request.query_params.get("minutes", "5"))
         except ValueError:
-            raise Refused(400, "Bad Request", "minutes is a number, e.g. ?minutes=5") from None
+            minutes = math.nan
+        if not math.isfinite(minutes):
+            raise Refused(400, "Bad Request", "minutes is a number, e.g. ?minutes=5")
         minutes = min(max(minutes, 0.1), float(self.settings.window_minutes))
         view = metrics_view(self.app, self.sampler, minutes)
         stats, dead = await self.events.get()

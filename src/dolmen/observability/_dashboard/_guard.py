@@ -7,7 +7,8 @@ names its own). With a token, other clients open ``<path>/?token=...`` once (a s
 cookie follows, SameSite=Strict, HttpOnly) or send ``Authorization: Bearer <token>``. Every
 comparison with a secret is constant-time (:func:`hmac.compare_digest`).
 
-A POST (replay, discard) also needs: no cross-site ``Origin``/``Sec-Fetch-Site``; the
+A POST (replay, discard) also needs: no ``Origin`` of another host (the scheme is not compared:
+behind a proxy that ends TLS the server sees http) and no cross-site ``Sec-Fetch-Site``; the
 ``X-Dolmen-CSRF`` header, which a cross-site page cannot send without a CORS preflight that
 the dashboard never grants, holding the session's CSRF token when the session came from the
 token; and, outside the ``dev`` environment, the token itself.
@@ -21,6 +22,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from ipaddress import ip_address
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 
@@ -112,7 +114,7 @@ class Guard:
     def check_post(self, request: Request, access: Access) -> None:
         """Refuse a state-changing request that could be forged or lacks the token."""
         origin = request.headers.get("origin")
-        if origin is not None and origin != _own_origin(request):
+        if origin is not None and urlsplit(origin).netloc != request.headers.get("host", ""):
             raise Refused(403, "Forbidden", f"a request from origin {origin} may not act here")
         site = request.headers.get("sec-fetch-site")
         if site is not None and site not in ("same-origin", "none"):
@@ -161,10 +163,6 @@ class Guard:
     def _sign(self, message: bytes) -> str:
         assert self._token is not None  # callers check
         return hmac.new(self._token, message, hashlib.sha256).hexdigest()
-
-
-def _own_origin(request: Request) -> str:
-    return f"{request.url.scheme}://{request.headers.get('host', '')}"
 
 
 def _same(given: str, expected: str) -> bool:
