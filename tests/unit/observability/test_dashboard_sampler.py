@@ -142,3 +142,17 @@ def test_a_restarted_counter_counts_from_zero() -> None:
     latest = Sampler(registry_reader(second.registry), 60).sample(10.0)
     [line] = red.routes(older, latest)
     assert line["requests"] == 1
+
+
+def test_the_sparklines_hold_each_interval_s_rates_per_module() -> None:
+    metrics = Metrics()
+    sampler = make_sampler(metrics)
+    sampler.sample(0.0)
+    metrics.request("GET", "/a", 200, "catalog", 0.001)  # catalog only, in the first interval
+    sampler.sample(10.0)
+    for status in (200, 500, 500, 200):
+        metrics.request("GET", "/b", status, "orders", 0.001)
+    sampler.sample(20.0)
+    series = red.series(sampler.pairs(60))
+    assert series["catalog"] == [[10.0, 0.1, 0.0], [20.0, 0.0, 0.0]]
+    assert series["orders"] == [[20.0, 0.4, 0.2]]  # from its first request on

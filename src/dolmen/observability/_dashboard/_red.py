@@ -24,7 +24,7 @@ def counter_deltas(older: Snapshot, latest: Snapshot, name: str, key: Key) -> di
 
     A series that went down was reset (a process restarted): its whole value is new.
     """
-    before = dict(older.counters)
+    before = older.counters
     found: dict[Hashable, float] = collections.defaultdict(float)
     for (sample, labels), value in latest.counters.items():
         if sample != name:
@@ -38,7 +38,7 @@ def latency(
     older: Snapshot, latest: Snapshot, name: str, key: Key
 ) -> dict[Hashable, dict[str, float | None]]:
     """p50, p95 and p99 (seconds) of histogram ``name`` between two snapshots, per key."""
-    before = dict(older.histograms)
+    before = older.histograms
     parts: dict[Hashable, list[Sequence[tuple[float, float]]]] = collections.defaultdict(list)
     for labels, buckets in latest.histogram(name):
         parts[key(dict(labels))].append(subtract(buckets, before.get((name, labels))))
@@ -90,11 +90,22 @@ def modules(older: Snapshot, latest: Snapshot) -> dict[str, dict[str, Any]]:
 
 
 def series(pairs: Sequence[tuple[Snapshot, Snapshot]]) -> dict[str, list[list[float]]]:
-    """Per module, ``[time, request rate, error rate]`` for each interval, for sparklines."""
+    """Per module, ``[time, request rate, error rate]`` for each interval, for sparklines.
+
+    From the per-module totals each snapshot read once: a window of 15 minutes is 180
+    intervals, drawn every few seconds.
+    """
     found: dict[str, list[list[float]]] = collections.defaultdict(list)
     for older, latest in pairs:
-        for module, numbers in modules(older, latest).items():
-            found[module].append([latest.at, numbers["rate"], numbers["error_rate"]])
+        seconds = max(latest.at - older.at, 1e-9)
+        for module, (count, errors) in latest.requests.items():
+            old_count, old_errors = older.requests.get(module, (0.0, 0.0))
+            if count < old_count or errors < old_errors:  # a reset: all of it is new
+                old_count = old_errors = 0.0
+            if count > old_count or module in found:
+                found[module].append(
+                    [latest.at, (count - old_count) / seconds, (errors - old_errors) / seconds]
+                )
     return dict(found)
 
 

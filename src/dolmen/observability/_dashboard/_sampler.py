@@ -24,6 +24,7 @@ Series = tuple[str, Labels]
 """A sample's name and labels: ``("dolmen_http_requests_total", (("method", "GET"), ...))``."""
 
 PREFIX = "dolmen_"
+REQUESTS = "dolmen_http_requests_total"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,12 +36,8 @@ class Snapshot:
     """``<name>_total`` samples."""
     histograms: dict[Series, tuple[tuple[float, float], ...]]
     """Per histogram family and labels: ``(upper bound, cumulative count)``, up to ``+Inf``."""
-
-    def counter(self, name: str) -> Iterator[tuple[dict[str, str], float]]:
-        """Each series of counter ``name`` (with ``_total``) as (labels, value)."""
-        for (sample, labels), value in self.counters.items():
-            if sample == name:
-                yield dict(labels), value
+    requests: dict[str, tuple[float, float]]
+    """Per module, the requests served and those answered 5xx (read once, for sparklines)."""
 
     def histogram(self, name: str) -> Iterator[tuple[Labels, tuple[tuple[float, float], ...]]]:
         """Each series of histogram family ``name`` as (labels, buckets)."""
@@ -66,7 +63,20 @@ def read(families: Iterable[Metric], at: float) -> Snapshot:
     histograms = {
         key: tuple(sorted(found)) for key, found in buckets.items() if math.isinf(max(found)[0])
     }
-    return Snapshot(at, counters, histograms)
+    return Snapshot(at, counters, histograms, _requests_per_module(counters))
+
+
+def _requests_per_module(counters: dict[Series, float]) -> dict[str, tuple[float, float]]:
+    found: dict[str, tuple[float, float]] = {}
+    for (sample, labels), value in counters.items():
+        if sample != REQUESTS:
+            continue
+        named = dict(labels)
+        module = named.get("module", "")
+        failed = value if named.get("status", "").startswith("5") else 0.0
+        count, errors = found.get(module, (0.0, 0.0))
+        found[module] = (count + value, errors + failed)
+    return found
 
 
 def registry_reader(registry: CollectorRegistry) -> Callable[[], Iterable[Metric]]:
