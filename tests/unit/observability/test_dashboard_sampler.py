@@ -62,7 +62,7 @@ def test_rates_errors_and_percentiles_per_route_come_from_two_snapshots() -> Non
     sampler.sample(120.0)
     window = sampler.window(60)
     assert window is not None
-    [orders, catalog] = red.routes(*window)
+    [catalog, orders] = red.routes(*window)  # by module
     assert (orders["module"], orders["method"], orders["route"]) == (
         "orders",
         "GET",

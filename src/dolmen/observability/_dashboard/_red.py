@@ -74,14 +74,14 @@ def red(older: Snapshot, latest: Snapshot, key: Key) -> dict[Hashable, dict[str,
 
 
 def routes(older: Snapshot, latest: Snapshot) -> list[dict[str, Any]]:
-    """One line per route (module, method, template), busiest first."""
+    """One line per route (module, method, template), by module, then busiest first."""
     lines = red(older, latest, lambda x: (x.get("module", ""), x["method"], x["route"]))
     found = []
     for group, numbers in lines.items():
         assert isinstance(group, tuple)  # the key above
         module, method, route = group
         found.append({"module": module, "method": method, "route": route, **numbers})
-    return sorted(found, key=lambda line: (-line["rate"], line["route"]))
+    return sorted(found, key=lambda line: (line["module"], -line["rate"], line["route"]))
 
 
 def modules(older: Snapshot, latest: Snapshot) -> dict[str, dict[str, Any]]:
