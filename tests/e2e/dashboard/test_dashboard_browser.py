@@ -123,6 +123,31 @@ def test_a_dead_letter_is_replayed_with_its_button(
     assert errors == []
 
 
+def test_a_dead_letter_is_discarded_with_its_button_once_confirmed(
+    dashboard_shop: DashboardShop, page: tuple[Page, list[str]], screenshot: Path
+) -> None:
+    tab, errors = page
+    flag = dashboard_shop.folder / CARRIER_DOWN
+    flag.touch()
+    try:
+        place_orders(dashboard_shop, 1, email=f"{UNDELIVERABLE}{uuid.uuid4().hex[:6]}@example.com")
+        tab.goto(f"{dashboard_shop.local}/_dolmen/#events")
+        row = tab.locator('#dead-letters tr[data-dead-letter]:has-text("shipping.ship_order")')
+        row.first.wait_for(timeout=WAIT_MS)
+    finally:
+        flag.unlink()
+    letter = row.first.get_attribute("data-dead-letter")
+    tab.once("dialog", lambda dialog: dialog.dismiss())  # "Discard ... for good?" - no
+    row.first.locator("button.discard").click()
+    assert tab.locator(f'#dead-letters tr[data-dead-letter="{letter}"]').count() == 1
+    tab.once("dialog", lambda dialog: dialog.accept())
+    row.first.locator("button.discard").click()
+    tab.wait_for_selector(f"#action-message:text-is('dead letter {letter}: discarded')")
+    tab.wait_for_selector(f'#dead-letters tr[data-dead-letter="{letter}"]', state="detached")
+    tab.screenshot(path=str(screenshot), full_page=True)
+    assert errors == []
+
+
 def test_off_loopback_a_request_without_the_token_is_refused(
     dashboard_shop: DashboardShop,
     browser: Browser,
