@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from dolmen.di import ModuleCall
     from dolmen.events import DeliveryContext, Retry
-    from dolmen.observability._dashboard import Dashboard
+    from dolmen.observability._dashboard._dashboard import Dashboard
     from dolmen.observability._metrics import Metrics
     from dolmen.observability._setup import Installed, LogHandler
     from dolmen.persistence import Database
@@ -169,7 +169,7 @@ class Observability:
     def _dashboard(self, app: Any, settings: ObservabilitySettings) -> Dashboard | None:
         if not (settings.enabled and settings.dashboard.enabled):
             return None
-        from dolmen.observability._dashboard import Dashboard
+        from dolmen.observability._dashboard._dashboard import Dashboard
 
         return Dashboard(app, settings.dashboard, self.requests.metrics, self._traces)
 

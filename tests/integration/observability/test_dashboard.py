@@ -18,7 +18,7 @@ from fastapi import APIRouter
 from dolmen import App, Event, EventPublisher, Inject, Module, on, provide
 from dolmen.events import Retry
 from dolmen.observability import Observability
-from dolmen.observability._dashboard import Dashboard
+from dolmen.observability._dashboard._dashboard import Dashboard
 
 
 class OrderPlaced(Event, name="orders.OrderPlaced"):

@@ -1,7 +1,10 @@
-"""The dashboard at ``/_dolmen/``: requests, module graph, events, traces and configuration."""
+"""The dashboard at ``/_dolmen/``: requests, module graph, events, traces and configuration.
 
-from dolmen.observability._dashboard._dashboard import Dashboard
+Only its settings are imported with ``dolmen.observability`` (they are part of the
+``[observability]`` section); the dashboard itself (``_dashboard.Dashboard``) is imported when
+an app that serves it starts.
+"""
+
 from dolmen.observability._dashboard._settings import DashboardSettings
-from dolmen.observability._dashboard._state import TraceSource
 
-__all__ = ["Dashboard", "DashboardSettings", "TraceSource"]
+__all__ = ["DashboardSettings"]
