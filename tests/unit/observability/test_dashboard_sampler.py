@@ -4,9 +4,12 @@ drives."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dolmen.observability._dashboard import _red as red
 from dolmen.observability._dashboard._quantiles import merge, quantile, subtract
@@ -156,3 +159,24 @@ def test_the_sparklines_hold_each_interval_s_rates_per_module() -> None:
     series = red.series(sampler.pairs(60))
     assert series["catalog"] == [[10.0, 0.1, 0.0], [20.0, 0.0, 0.0]]
     assert series["orders"] == [[20.0, 0.4, 0.2]]  # from its first request on
+
+
+@given(
+    counts=st.lists(st.integers(min_value=0, max_value=1000), min_size=1, max_size=14),
+    q1=st.floats(min_value=0, max_value=1),
+    q2=st.floats(min_value=0, max_value=1),
+)
+def test_quantiles_grow_with_q_and_stay_within_the_bounds(
+    counts: list[int], q1: float, q2: float
+) -> None:
+    bounds = [0.001 * 2**i for i in range(len(counts))]
+    cumulative = list(itertools.accumulate(counts))
+    buckets = [*zip(bounds, map(float, cumulative), strict=True), (INF, float(cumulative[-1]))]
+    low, high = quantile(min(q1, q2), buckets), quantile(max(q1, q2), buckets)
+    if cumulative[-1] == 0:
+        assert low is None
+        assert high is None
+        return
+    assert low is not None
+    assert high is not None
+    assert 0 <= low <= high <= bounds[-1]
