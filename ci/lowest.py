@@ -18,9 +18,10 @@ import tomllib
 from pathlib import Path
 
 PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
-NOT_TOOLS = {"mypy", "ruff", "sarif-pydantic", "schemathesis", "asyncpg"}
+NOT_TOOLS = {"mypy", "ruff", "sarif-pydantic", "schemathesis", "asyncpg", "playwright"}
 """Not needed by the tiers run on the lowest versions (sarif-pydantic also needs a newer
-pydantic); asyncpg comes pinned, from the ``postgres`` extra."""
+pydantic; playwright drives the browser tests, which are end-to-end); asyncpg comes pinned,
+from the ``postgres`` extra."""
 LOWER = re.compile(r"^([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?\s*(?:>=\s*([^,;\s]+))?")
 
 

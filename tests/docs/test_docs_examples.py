@@ -38,6 +38,7 @@ DOCUMENTED_PAGES = (
     "check.md",
     "extensions.md",
     "observability.md",
+    "dashboard.md",
     "new.md",
 )
 

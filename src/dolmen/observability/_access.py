@@ -42,6 +42,10 @@ class ObservedRequests:
         if scope["type"] != "http" or not observer.active:
             await self.app(scope, receive, send)
             return
+        dashboard = observer.dashboard
+        if dashboard is not None and scope["path"].startswith(dashboard.prefix):
+            await dashboard(scope, receive, send)
+            return
         metrics = observer.metrics
         if metrics is not None and scope["path"] == observer.metrics_path:
             await _serve_metrics(metrics, scope, send)

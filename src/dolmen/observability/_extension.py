@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from dolmen.di import ModuleCall
     from dolmen.events import DeliveryContext, Retry
+    from dolmen.observability._dashboard._dashboard import Dashboard
     from dolmen.observability._metrics import Metrics
     from dolmen.observability._setup import Installed, LogHandler
     from dolmen.observability._trace_buffer import TraceBuffer
@@ -45,6 +46,8 @@ class RequestObserver:
         self.metrics: Metrics | None = None
         self.metrics_path = "/metrics"
         self.tracing: Tracing | None = None
+        self.dashboard: Dashboard | None = None
+        """The dashboard, served below its path before anything else (not counted, not logged)."""
 
 
 logger = logging.getLogger("dolmen.observability")
@@ -130,6 +133,7 @@ class Observability:
             handler = log_handler(log_format, redactor, self.stream)
             self._installed = install(handler, settings.log_level)
             self.requests.handler = handler if handler.json else None
+        self.requests.dashboard = self._dashboard(app, settings)
 
     async def on_database(self, database: Database) -> None:
         """Nothing yet (the outbox gauges come with metrics)."""
@@ -144,6 +148,8 @@ class Observability:
         if self.requests.metrics is not None and self.requests.active:
             await self._sample_once()  # the gauges exist from the start
             self._sampler = asyncio.create_task(self._sample_forever())
+        if self.requests.dashboard is not None:
+            self.requests.dashboard.start()
 
     async def stop(self) -> None:
         """Stop sampling; put back the logging set-up the app found."""
@@ -152,6 +158,8 @@ class Observability:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sampler
             self._sampler = None
+        if self.requests.dashboard is not None:
+            await self.requests.dashboard.stop()
         self.requests.active = False
         if self.requests.tracing is not None:
             self.requests.tracing.stop()
@@ -173,6 +181,16 @@ class Observability:
         from dolmen.observability._access import ObservedRequests
 
         return ObservedRequests(asgi, self.requests)
+
+    def _dashboard(self, app: Any, settings: ObservabilitySettings) -> Dashboard | None:
+        if not (settings.enabled and settings.dashboard.enabled):
+            return None
+        from dolmen.observability._dashboard._dashboard import Dashboard
+
+        return Dashboard(app, settings.dashboard, self.requests.metrics, self._traces)
+
+    def _traces(self) -> TraceBuffer | None:
+        return self.traces  # the traces' buffer, once started with traces on
 
     def _uninstall(self) -> None:
         if self._installed is not None:

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dolmen.observability._dashboard import DashboardSettings
+
 LogFormat = Literal["auto", "json", "console"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
@@ -72,7 +74,7 @@ class ObservabilitySettings(BaseModel):
         default=True,
         description=(
             "OpenTelemetry spans of requests, module calls and events, kept for the dashboard "
-            "(needs the OpenTelemetry API: dolmen[traces]) and exported when OTLP is set."
+            "and exported when OTLP is set (dolmen[otlp])."
         ),
     )
     trace_sample_ratio: float = Field(
@@ -95,6 +97,9 @@ class ObservabilitySettings(BaseModel):
             "Where to export sampled spans with OTLP over HTTP (http://collector:4318); "
             "OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_TRACES_EXPORTER work too (dolmen[otlp])."
         ),
+    )
+    dashboard: DashboardSettings = Field(
+        default_factory=DashboardSettings, description="The dashboard ([observability.dashboard])."
     )
     redact_keys: list[str] = Field(
         default_factory=list,
