@@ -148,6 +148,7 @@ def demo(host: str, port: int, traffic: bool) -> None:
         '[{"sku": "KEYBOARD", "quantity": 1}]}\'\n'
         f"  health     {base}/healthz   {base}/readyz\n"
         f"  metrics    {base}/metrics\n"
+        f"  dashboard  {base}/_dolmen/\n"
         + ("  traffic    two requests a second, from examples/shop/traffic.py\n" if traffic else "")
         + "Press Ctrl+C to stop."
     )
