@@ -24,7 +24,6 @@ from bisect import bisect_right
 from collections.abc import Callable
 from typing import NamedTuple
 
-_TRIPLE = re.compile(r'"""|\'\'\'')
 _TYPE_CHECKING = re.compile(
     r"^([ \t]*)(?:el)?if[ \t]+(?:typing\.)?TYPE_CHECKING[ \t]*:[ \t]*(?:#[^\n]*)?$", re.M
 )
@@ -128,7 +127,7 @@ def scan(source: str) -> list[RawImport]:
     if "\f" in source:
         return _by_tokens(source)
     inside: Callable[[int], bool] | None = _nowhere
-    if _TRIPLE.search(source):
+    if '"""' in source or "'''" in source:
         last = max(source.rfind("import"), source.rfind("TYPE_CHECKING"))
         inside = _triple_quoted(source, last + 1)
     if inside is None:
@@ -373,10 +372,24 @@ def _type_checking_lines(source: str, inside: Callable[[int], bool]) -> set[int]
     guarded: set[int] = set()
     if "TYPE_CHECKING" not in source:
         return guarded
-    headers = [m for m in _TYPE_CHECKING.finditer(source) if not inside(m.start())]
+    headers: list[re.Match[str]] = []
+    tests: list[int] = []
+    header_line = -1
+    position = source.find("TYPE_CHECKING")
+    while position >= 0:  # each mention, rather than a regular expression over the file
+        line_start = source.rfind("\n", 0, position) + 1
+        if line_start != header_line:
+            header = _TYPE_CHECKING.match(source, line_start)
+            if header is not None:
+                header_line = line_start
+                if not inside(line_start):
+                    headers.append(header)
+        test = _test_before(source, position)
+        if test >= 0:
+            tests.append(test)
+        position = source.find("TYPE_CHECKING", position + 13)
     at_headers = {m.end(1) for m in headers}
-    for test in _ANY_TYPE_CHECKING_TEST.finditer(source):
-        where = test.start()
+    for where in tests:
         if where in at_headers or inside(where):
             continue
         line_start = source.rfind("\n", 0, where) + 1
@@ -398,6 +411,35 @@ def _type_checking_lines(source: str, inside: Callable[[int], bool]) -> set[int]
         if not _plain_block("\n".join(lines[first:last])) or inside(after_block):
             return None
     return guarded
+
+
+_TEST_GAP = frozenset(" \t\n\r\f\v\\(")
+
+
+def _test_before(source: str, position: int) -> int:
+    """Where the ``if``/``elif`` test of the ``TYPE_CHECKING`` at ``position`` starts, or -1.
+
+    The test is :data:`_ANY_TYPE_CHECKING_TEST`; it is looked for backwards from the name
+    (through blanks, brackets, backslashes and ``typing.``), then matched forwards.
+    """
+    start = position
+    while start and (source[start - 1] in _TEST_GAP or source[start - 1].isspace()):
+        start -= 1
+    if source[start - 1 : start] == ".":
+        start -= 1
+        while start and (source[start - 1] in _TEST_GAP or source[start - 1].isspace()):
+            start -= 1
+        if not source.startswith("typing", start - 6):
+            return -1
+        start -= 6
+        while start and (source[start - 1] in _TEST_GAP or source[start - 1].isspace()):
+            start -= 1
+    for begin in (start - 4, start - 2):  # elif, if
+        if begin >= 0:
+            test = _ANY_TYPE_CHECKING_TEST.match(source, begin)
+            if test is not None and test.end() > position:
+                return begin
+    return -1
 
 
 def _width(line: str) -> int:
@@ -439,42 +481,66 @@ def _closing(source: str, quote: str, position: int) -> int:
 
 
 def _triple_quoted(source: str, limit: int) -> Callable[[int], bool] | None:
-    """Whether a position before ``limit`` lies in a triple-quoted string; None if unsure.
+    """Whether a position lies in a triple-quoted string; None if unsure before ``limit``.
 
     Unsure: a triple quote before ``limit`` that may itself sit in a comment or another
     string (text with a quote or ``#`` before it on its line, a backslash before it or its
-    line), or a string never closed.
+    line), or a string never closed. The strings are found up to ``limit`` at once, and
+    further only when a later position is asked about (most files' last import comes early:
+    their docstrings below it are never looked at). A triple quote found unsure there makes
+    every later position count as inside: the callers then read the file token by token.
     """
     openings: list[int] = []
     closings: list[int] = []
-    position = 0
-    while True:
-        opening = _TRIPLE.search(source, position)
-        if opening is None:
-            break
-        start = opening.start()
-        line_start = source.rfind("\n", 0, start) + 1
-        code_from = closings[-1] + 3 if closings else 0  # out of every string from there
-        before = source[max(line_start, code_from) : start]
-        unsure = before.endswith("\\") or (
-            line_start >= 2 and source.startswith("\\\n", line_start - 2)
-        )
-        if not unsure and not _code_of(before):
-            position = opening.end()  # in a comment or a one-line string: no opening
-            continue
-        if unsure:
-            if start < limit:
-                return None
-            break  # no import after it: whether it is a string does not matter
-        closing = _closing(source, opening.group(), opening.end())
-        if closing < 0:
-            return None  # never closed: let tokenize say where
-        openings.append(start)
-        closings.append(closing)
-        position = closing + 3
+    find = source.find
+    state = [0, find('"""'), find("'''"), False]
+    """Where to look on, the next ``\"\"\"`` and ``'''`` from there (-1: none), unsure."""
+
+    def extend(upto: int) -> bool:
+        """Find the strings that open before ``upto``; False if unsure of one (or none closes)."""
+        position, double, single, _ = state
+        while True:
+            if double >= 0 and double < position:
+                double = find('"""', position)
+            if single >= 0 and single < position:
+                single = find("'''", position)
+            if double < 0 and single < 0:
+                break
+            start = double if single < 0 or 0 <= double < single else single
+            if start >= upto:
+                break
+            quote = source[start : start + 3]
+            line_start = source.rfind("\n", 0, start) + 1
+            code_from = closings[-1] + 3 if closings else 0  # out of every string from there
+            before = source[max(line_start, code_from) : start]
+            if before.endswith("\\") or (
+                line_start >= 2 and source.startswith("\\\n", line_start - 2)
+            ):
+                state[3] = True
+                return False
+            if not _code_of(before):
+                position = start + 3  # in a comment or a one-line string: no opening
+                continue
+            closing = _closing(source, quote, start + 3)
+            if closing < 0:
+                state[3] = True
+                return False  # never closed: let tokenize say where
+            openings.append(start)
+            closings.append(closing)
+            position = closing + 3
+        state[:3] = position, double, single
+        return True
+
+    if not extend(limit):
+        return None
+    searched = [limit]
 
     def inside(where: int) -> bool:
         """Whether ``where`` lies in a triple-quoted string, from its opening quotes on."""
+        if where >= searched[0]:
+            if state[3] or not extend(where + 1):
+                return True
+            searched[0] = where + 1
         index = bisect_right(openings, where) - 1  # regions are sorted and disjoint
         return index >= 0 and where <= closings[index]
 
