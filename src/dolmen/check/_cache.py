@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from dolmen.check._files import CACHE_VERSION, RACY_NS, make_cache_dir, warn_discarded
-from dolmen.check._imports import RawImport, UnreadableFile, scan_bytes
+from dolmen.check._imports import RawImport, UnreadableFile, scan_bytes_plain
 from dolmen.check._syntax import Suppression, SyntaxVerdict, suppressions_in, syntax_error
 
 if TYPE_CHECKING:
@@ -48,12 +48,12 @@ def scan_path(path: str, judge_syntax: bool = True) -> FileScan:
 def scan_data(data: bytes, path: str, judge_syntax: bool = True) -> FileScan:
     """Scan one file's bytes: its imports, its syntax (when judged) and its suppressions."""
     try:  # decoded as Python does: BOM, encoding declaration
-        scanned = tuple(tuple(i) for i in scan_bytes(data))
+        scanned = tuple(scan_bytes_plain(data))
     except UnreadableFile as error:
         return (error.line, error.reason), None, ()
     syntax = syntax_error(data, path) if judge_syntax else None
     suppressions = suppressions_in(data) if b"dolmen:" in data else ()
-    return scanned, syntax, suppressions  # type: ignore[return-value]
+    return scanned, syntax, suppressions
 
 
 def scan_quietly(data: bytes, path: str, judge_syntax: bool) -> FileScan:

@@ -55,6 +55,10 @@ class RawImport(NamedTuple):
     dynamic: bool = False
 
 
+Plain = tuple[str, str, int, int, bool, bool]
+"""A :class:`RawImport` as a plain tuple (module, name, line, col, type_checking, dynamic)."""
+
+
 class UnreadableFile(ValueError):
     """The file could not be read as Python, even token by token."""
 
@@ -81,6 +85,16 @@ def scan_bytes(data: bytes) -> list[RawImport]:
     Raises BinaryFile for NUL bytes, UndecodableFile for bytes that are not text in the
     file's encoding, UnreadableFile for a file that cannot be read token by token.
     """
+    new = tuple.__new__
+    return [new(RawImport, found) for found in scan_plain(_decoded(data))]
+
+
+def scan_bytes_plain(data: bytes) -> list[Plain]:
+    """:func:`scan_bytes` as plain tuples (what the caches keep, cheaper to build)."""
+    return scan_plain(_decoded(data))
+
+
+def _decoded(data: bytes) -> str:
     nul = data.find(b"\0")
     if nul >= 0:
         raise BinaryFile(_line_of(data, nul))
@@ -92,7 +106,7 @@ def scan_bytes(data: bytes) -> list[RawImport]:
         raise UndecodableFile(where, f"not valid {encoding} text ({error.reason})") from None
     except LookupError:
         raise UndecodableFile(1, f"unknown encoding {encoding!r}") from None
-    return scan(source)
+    return source
 
 
 def _encoding(data: bytes) -> str:
@@ -116,6 +130,12 @@ def _line_of(data: bytes, position: int) -> int:
 
 def scan(source: str) -> list[RawImport]:
     """Every import in ``source``, in order. Raises UnreadableFile (BinaryFile for NUL)."""
+    new = tuple.__new__
+    return [new(RawImport, found) for found in scan_plain(source)]
+
+
+def scan_plain(source: str) -> list[Plain]:
+    """:func:`scan` as plain tuples: the fields of :class:`RawImport`, in its order."""
     if "\0" in source:
         raise BinaryFile(_line_of(source.encode(errors="replace"), source.index("\0")))
     if source.startswith(_BOM):
@@ -132,13 +152,12 @@ def scan(source: str) -> list[RawImport]:
         inside = _triple_quoted(source, last + 1)
     if inside is None:
         return _by_tokens(source)
-    starts = _candidates(source, inside)
-    if starts is None:
-        return _by_tokens(source)
     guarded = _type_checking_lines(source, inside)
     if guarded is None:
         return _by_tokens(source)
-    imports = _from_lines(source, starts, guarded)
+    imports = _from_lines(source, inside, guarded)
+    if imports is None:
+        return _by_tokens(source)
     if "import_module" in source or "__import__" in source:
         dynamic = _dynamic(source, inside, guarded)
         if dynamic is None:
@@ -147,10 +166,10 @@ def scan(source: str) -> list[RawImport]:
     return imports
 
 
-def _by_tokens(source: str) -> list[RawImport]:
+def _by_tokens(source: str) -> list[Plain]:
     from dolmen.check._import_tokens import read_tokens  # only for the files that need it
 
-    return read_tokens(source)
+    return [tuple(found) for found in read_tokens(source)]  # type: ignore[misc]
 
 
 def _nowhere(position: int) -> bool:
@@ -165,38 +184,6 @@ _SIMPLE = re.compile(
 """A whole one-line import statement, most of them: matched in one call."""
 
 
-def _from_lines(source: str, starts: list[int], guarded: set[int]) -> list[RawImport]:
-    """The imports at each candidate line start.
-
-    One regular expression reads a plain line; the statement reader takes the rest
-    (parentheses, backslashes, ``;``).
-    """
-    imports: list[RawImport] = []
-    line, last = 1, 0
-    simple = _SIMPLE.match
-    for start in starts:
-        line += source.count("\n", last, start)
-        last = start
-        match = simple(source, start)
-        if match is None:
-            for text, ln, col in _statements_at(source, start):
-                imports += _parse(text, ln, col, guarded)
-            continue
-        indent, module, names = match.groups()
-        col, type_checking = len(indent), line in guarded
-        if module is None:
-            imports += [
-                RawImport(part.split()[0], "", line, col, type_checking)
-                for part in names.split(",")
-            ]
-        else:
-            imports += [
-                RawImport(module, part.split()[0], line, col, type_checking)
-                for part in names.split(",")
-            ]
-    return imports
-
-
 _AFTER_SEMICOLON = re.compile(r";[ \t]*(?=(?:from|import)[ \t])")
 
 
@@ -204,39 +191,67 @@ _INDENT = re.compile(r"[ \t]*")
 _FROM_PREFIX = re.compile(r"from[ \t]+[.\w]+[ \t]+")
 
 
-def _candidates(source: str, inside: Callable[[int], bool]) -> list[int] | None:
-    """Where the lines of import statements start; None if an import may hide elsewhere.
+def _from_lines(
+    source: str, inside: Callable[[int], bool], guarded: set[int]
+) -> list[Plain] | None:
+    """The imports of the lines that start with an import; None if an import may hide elsewhere.
 
     Finding the word ``import`` with ``str.find`` and looking back to the start of its
-    line is several times faster than a multi-line regular expression over the file.
-    A line that is no plain import statement but may hold one (after ``;`` or ``:``, an
-    unusual ``from`` clause, after a backslash) makes the answer None, unless the word is
-    surely in a comment or a triple-quoted string.
+    line is several times faster than a multi-line regular expression over the file. One
+    regular expression reads a plain one-line statement (most of them); the statement
+    reader takes the rest (parentheses, backslashes, ``;``). A line that is no plain import
+    statement but may hold one (after ``;`` or ``:``, an unusual ``from`` clause, after a
+    backslash) makes the answer None, unless the word is surely in a comment or a
+    triple-quoted string.
     """
-    starts: list[int] = []
-    find = source.find
+    imports: list[Plain] = []
+    line, last, previous = 1, 0, -1
+    find, simple, prefix = source.find, _SIMPLE.match, _FROM_PREFIX.fullmatch
     position = find("import")
     while position >= 0:
         before = source[position - 1 : position]
         after = source[position + 6 : position + 7]
-        if not (before.isalnum() or before == "_" or after.isalnum() or after == "_"):
-            line_start = source.rfind("\n", 0, position) + 1
-            head = source[line_start:position].lstrip(" \t")
-            if inside(position):
-                pass
-            elif line_start >= 2 and source.startswith("\\\n", line_start - 2):
-                return None  # this line continues the one before
-            elif not head or _FROM_PREFIX.fullmatch(head):
-                if after == "(":
-                    return None  # from x import(y)
-                if after in (" ", "\t", "\\") and (not starts or starts[-1] != line_start):
-                    starts.append(line_start)
-            elif ";" in head or ":" in head or head.startswith("from"):
-                code = _code_before(source, line_start, head, inside)
-                if code is None or ";" in code or ":" in code or code.startswith("from"):
-                    return None
+        if before.isalnum() or before == "_" or after.isalnum() or after == "_":
+            position = find("import", position + 6)
+            continue
+        line_start = source.rfind("\n", 0, position) + 1
+        head = source[line_start:position].lstrip(" \t")
+        if inside(position):
+            pass
+        elif line_start >= 2 and source.startswith("\\\n", line_start - 2):
+            return None  # this line continues the one before
+        elif not head or prefix(head):
+            if after == "(":
+                return None  # from x import(y)
+            if after in (" ", "\t", "\\") and line_start != previous:
+                previous = line_start
+                line += source.count("\n", last, line_start)
+                last = line_start
+                match = simple(source, line_start)
+                if match is None:
+                    for text, number, col in _statements_at(source, line_start):
+                        imports += _parse(text, number, col, guarded)
+                else:
+                    indent, module, names = match.groups()
+                    col, type_checking = len(indent), line in guarded
+                    if module is None:
+                        imports += [
+                            (part.split()[0], "", line, col, type_checking, False)
+                            for part in names.split(",")
+                        ]
+                    else:
+                        imports += [
+                            (module, part.split()[0], line, col, type_checking, False)
+                            for part in names.split(",")
+                        ]
+                    position = find("import", match.end())  # the rest of the line: a comment
+                    continue
+        elif ";" in head or ":" in head or head.startswith("from"):
+            code = _code_before(source, line_start, head, inside)
+            if code is None or ";" in code or ":" in code or code.startswith("from"):
+                return None
         position = find("import", position + 6)
-    return starts
+    return imports
 
 
 _HEAD_TOKEN = re.compile(
@@ -325,7 +340,7 @@ def _statement_at(source: str, start: int) -> tuple[str, int, int, int]:
     return source[text_start:end], line, col, end
 
 
-def _parse(text: str, line: int, col: int, guarded: set[int]) -> list[RawImport]:
+def _parse(text: str, line: int, col: int, guarded: set[int]) -> list[Plain]:
     if "#" in text:
         text = _COMMENT.sub("", text)
     if "\\" in text:
@@ -337,11 +352,12 @@ def _parse(text: str, line: int, col: int, guarded: set[int]) -> list[RawImport]
             return []
         names = match.group("names").strip().strip("()")
         module = match.group("module")
-        return [RawImport(module, name, line, col, type_checking) for name in _names(names)]
+        return [(module, name, line, col, type_checking, False) for name in _names(names)]
     match = _IMPORT.match(text)
     if match is None:
         return []
-    return [RawImport(name, "", line, col, type_checking) for name in _names(match.group("names"))]
+    names = _names(match.group("names"))
+    return [(name, "", line, col, type_checking, False) for name in names]
 
 
 def _names(text: str) -> list[str]:
@@ -558,14 +574,12 @@ _NEXT_CODE = re.compile(r"[ \t]*(?:#[^\n]*)?\n(?:[ \t]*(?:#[^\n]*)?\n)*[ \t]*(?P
 _QUALIFIER = re.compile(r"(?<![\w.])importlib[ \t]*\.[ \t]*$")
 
 
-def _dynamic(
-    source: str, inside: Callable[[int], bool], guarded: set[int]
-) -> list[RawImport] | None:
+def _dynamic(source: str, inside: Callable[[int], bool], guarded: set[int]) -> list[Plain] | None:
     """The dynamic imports: calls with a literal first argument; None if unsure of one.
 
     ``import_module("a")``, ``importlib.import_module("a")`` and ``__import__("a")`` count.
     """
-    found: list[tuple[int, RawImport]] = []
+    found: list[tuple[int, Plain]] = []
     for name in ("import_module", "__import__"):
         position = source.find(name)
         while position >= 0:
@@ -575,7 +589,7 @@ def _dynamic(
             if call:
                 line = source.count("\n", 0, call[0]) + 1
                 col = call[0] - (source.rfind("\n", 0, call[0]) + 1)
-                found.append((call[0], RawImport(call[1], "", line, col, line in guarded, True)))
+                found.append((call[0], (call[1], "", line, col, line in guarded, True)))
             position = source.find(name, position + len(name))
     return [imp for _, imp in sorted(found)]
 
