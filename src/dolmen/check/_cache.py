@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from dolmen.check._files import CACHE_VERSION, RACY_NS, make_cache_dir, warn_discarded
-from dolmen.check._imports import RawImport, UnreadableFile, scan_bytes_plain
+from dolmen.check._imports import Plain, UnreadableFile, scan_bytes_plain
 from dolmen.check._syntax import Suppression, SyntaxVerdict, suppressions_in, syntax_error
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ FileScan = tuple[Scanned, SyntaxVerdict, tuple[Suppression, ...]]
 """What is kept of one file: its imports, its syntax verdict and its suppression comments."""
 Entry = tuple[int, int, Scanned, SyntaxVerdict, tuple[Suppression, ...]]
 """(mtime_ns, size, scanned, syntax, suppressions)."""
-Found = tuple[tuple[RawImport, ...] | UnreadableFile, SyntaxVerdict, tuple[Suppression, ...]]
+Found = tuple[tuple[Plain, ...] | UnreadableFile, SyntaxVerdict, tuple[Suppression, ...]]
 """One file as the rules take it: its imports (or why it cannot be read), syntax, suppressions."""
 
 
@@ -156,12 +156,11 @@ def _unreadable(scanned: Scanned) -> bool:
     return bool(scanned) and isinstance(scanned[0], int)
 
 
-def _as_imports(scanned: Scanned) -> tuple[RawImport, ...] | UnreadableFile:
+def _as_imports(scanned: Scanned) -> tuple[Plain, ...] | UnreadableFile:
     if scanned and isinstance(scanned[0], int):
         line, reason = scanned
         return UnreadableFile(int(line), str(reason))
-    new = tuple.__new__
-    return tuple(new(RawImport, i) for i in scanned)
+    return scanned  # plain tuples: the rules index them
 
 
 def write_atomically(file: Path, data: bytes) -> None:

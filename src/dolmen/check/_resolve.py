@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from dolmen.check._imports import RawImport
+from dolmen.check._imports import Plain
 
 
-def resolve(raw: RawImport, importer: str, is_package: bool, known: set[str]) -> str:
+def resolve(raw: Plain, importer: str, is_package: bool, known: set[str]) -> str:
     """The absolute dotted target of ``raw``, written in module ``importer``.
 
     ``from pkg import sub`` reaches ``pkg.sub`` when that is a module of the
     codebase, else ``pkg`` (``sub`` is then a name defined in ``pkg``).
     """
-    module = raw.module
+    module, name = raw[0], raw[1]
     if module.startswith("."):
         level = len(module) - len(module.lstrip("."))
         parts = importer.split(".") if is_package else importer.split(".")[:-1]
@@ -19,8 +19,8 @@ def resolve(raw: RawImport, importer: str, is_package: bool, known: set[str]) ->
             parts = parts[: max(len(parts) - (level - 1), 0)]
         rest = module[level:]
         module = ".".join([*parts, rest] if rest else parts)
-    if raw.name and raw.name != "*":
-        candidate = f"{module}.{raw.name}" if module else raw.name
+    if name and name != "*":
+        candidate = f"{module}.{name}" if module else name
         if candidate in known:
             return candidate
     return module

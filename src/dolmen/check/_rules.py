@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from dolmen.check._cycles import elementary_cycles
-from dolmen.check._imports import RawImport
+from dolmen.check._imports import Plain
 from dolmen.check._messages import Hit, statement_message
 from dolmen.check._model import RULES, ModuleSpec, Violation
 from dolmen.check._project import Project
@@ -25,7 +25,8 @@ class SourceFile:
     path: str
     dotted: str
     is_package: bool
-    imports: tuple[RawImport, ...]
+    imports: tuple[Plain, ...]
+    """Each import as a :class:`~dolmen.check._imports.RawImport` or its plain tuple."""
 
 
 @dataclass
@@ -63,21 +64,21 @@ def check_files(project: Project, files: Iterable[SourceFile], known: set[str]) 
         importer = project.module_of(source.dotted)
         line, col = 0, -1
         for raw in source.imports:
-            if raw.type_checking and skip_type_checking:
+            if raw[4] and skip_type_checking:  # under TYPE_CHECKING
                 continue
-            if raw.line != line or raw.col != col:  # the next statement
+            if raw[2] != line or raw[3] != col:  # the next statement
                 if judge.hits:
                     judge.flush()
-                line, col = raw.line, raw.col
-            module = raw.module
+                line, col = raw[2], raw[3]
+            module = raw[0]
             if module[:1] == ".":
                 target = resolve(raw, source.dotted, source.is_package, known)
                 owner = owner_of(target)
             else:
-                found = absolute.get((module, raw.name))
+                found = absolute.get((module, raw[1]))
                 if found is None:
                     target = resolve(raw, source.dotted, source.is_package, known)
-                    found = absolute[module, raw.name] = (target, owner_of(target))
+                    found = absolute[module, raw[1]] = (target, owner_of(target))
                 target, owner = found
             if owner is None:
                 needed = importer is not None and judge.third_party
@@ -146,29 +147,30 @@ class _Judge:
     def one(
         self,
         source: SourceFile,
-        raw: RawImport,
+        raw: Plain,
         importer: ModuleSpec | None,
         target: str,
         owner: ModuleSpec | None,
     ) -> None:
         """Judge one imported name (``importer`` or ``owner``, or both, is a module)."""
-        self.where = (source.path, raw.line, raw.col + 1)
+        self.where = (source.path, raw[2], raw[3] + 1)
+        name = raw[1]
         if owner is None:
             if (
                 self.third_party
                 and importer is not None
                 and target.split(".", 1)[0] not in self.tops
             ):
-                self._third_party(importer, source.dotted, target, raw.name)
+                self._third_party(importer, source.dotted, target, name)
             return
         if importer is None:
             if self.outside:
-                self._outside(source.dotted, owner, target, raw.name)
+                self._outside(source.dotted, owner, target, name)
         elif importer is owner:
             if self.inner:
-                self._inner_layers(importer, source.dotted, target, raw.name)
+                self._inner_layers(importer, source.dotted, target, name)
         else:
-            self._across(importer, owner, target, raw.name)
+            self._across(importer, owner, target, name)
 
     def _add(self, hit: Hit) -> None:
         self.hits.setdefault(hit.rule, []).append(hit)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import marshal
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import astuple, dataclass, field
@@ -143,7 +144,8 @@ def _check_imports(
     Files that cannot be read or parsed are ``parse-error`` violations.
     """
     cache = ImportCache(cache_dir, judge_syntax=project.settings.rule_on("parse-error"))
-    absolute = [str(project.root / relative) for relative, _ in listed]
+    root = str(project.root)
+    absolute = [os.path.join(root, relative) for relative, _ in listed]
     unreadable: list[Violation] = []
     comments: dict[str, tuple[Suppression, ...]] = {}
 
