@@ -14,12 +14,13 @@ from dolmen.check._baseline import read_baseline, split_by_baseline
 from dolmen.check._cache import ImportCache, write_atomically
 from dolmen.check._event_schemas import RULE as EVENT_SCHEMA
 from dolmen.check._event_schemas import read_events_lock, start_schema_check
+from dolmen.check._file_store import FileEntry, FileStore
 from dolmen.check._files import CACHE_VERSION, Folder, settled, warn_discarded
 from dolmen.check._imports import UnreadableFile
 from dolmen.check._model import CheckSettings, Violation
 from dolmen.check._project import Project, load_project
 from dolmen.check._resolve import with_parents
-from dolmen.check._rules import Edge, Findings, SourceFile, check_files
+from dolmen.check._rules import Edge, FileFindings, Findings, SourceFile, check_files
 from dolmen.check._suppressions import (
     Comments,
     apply_suppressions,
@@ -141,30 +142,72 @@ def _check_imports(
 ) -> tuple[Findings, list[Violation], Comments, int]:
     """Every rule but ``event-schema``, and the suppression comments of each file.
 
-    Files that cannot be read or parsed are ``parse-error`` violations.
+    Files that cannot be read or parsed are ``parse-error`` violations. What the rules found
+    in each file is kept (``check-files.marshal``): a file unchanged since (same time and
+    size, same settings, modules and list of files) is not read or judged again, so a run
+    after an edit judges the edited files only.
     """
-    cache = ImportCache(cache_dir, judge_syntax=project.settings.rule_on("parse-error"))
     root = str(project.root)
-    absolute = [os.path.join(root, relative) for relative, _ in listed]
+    context = _context(project, listed)
+    store = FileStore(cache_dir, context)
+    previous = store.entries
+    reused: list[FileEntry | None] = []
+    stale: list[tuple[str, int, int]] = []
+    for (relative, _), (mtime, size) in zip(listed, stats, strict=True):
+        entry = previous.get(relative)
+        if entry is None or entry[0] != mtime or entry[1] != size:
+            stale.append((os.path.join(root, relative), mtime, size))
+            entry = None
+        reused.append(entry)
+    cache = None
+    if stale:
+        cache = ImportCache(cache_dir, judge_syntax=project.settings.rule_on("parse-error"))
     unreadable: list[Violation] = []
     comments: dict[str, tuple[Suppression, ...]] = {}
+    parse: dict[str, tuple[Any, ...]] = {}
 
-    def files() -> Iterator[SourceFile]:
-        scanned = cache.scanned([(p, *stat) for p, stat in zip(absolute, stats, strict=True)])
-        for (relative, dotted), (imports, syntax, found) in zip(listed, scanned, strict=True):
+    def files() -> Iterator[SourceFile | tuple[str, FileFindings]]:
+        scanned = iter(cache.scanned(stale)) if cache is not None else iter(())
+        for (relative, dotted), entry in zip(listed, reused, strict=True):
+            if entry is not None:
+                if entry[3]:
+                    unreadable.append(Violation(*entry[3]))
+                if entry[4]:
+                    comments[relative] = entry[4]
+                yield relative, entry[2]
+                continue
+            imports, syntax, found = next(scanned)
+            problem = None
             if isinstance(imports, UnreadableFile):
-                unreadable.append(_unreadable(project, relative, dotted, imports))
+                problem = _unreadable(project, relative, dotted, imports)
                 imports = ()
             elif syntax:
-                unreadable.append(_syntax_error(project, relative, dotted, *syntax))
+                problem = _syntax_error(project, relative, dotted, *syntax)
+            if problem is not None:
+                unreadable.append(problem)
+                parse[relative] = astuple(problem)
             if found:
                 comments[relative] = found
             yield SourceFile(relative, dotted, relative.endswith("__init__.py"), imports)
 
     known = with_parents({dotted for _, dotted in listed})
-    findings = check_files(project, files(), known)
-    cache.save(set(absolute))
-    return findings, unreadable, comments, cache.hits
+    judged: dict[str, FileFindings] = {}
+    findings = check_files(project, files(), known, judged)
+    if cache is not None:
+        cache.save({os.path.join(root, relative) for relative, _ in listed})
+    store.save(listed, stats, reused, judged, parse, comments)
+    hits = len(listed) - len(stale) + (cache.hits if cache is not None else 0)
+    return findings, unreadable, comments, hits
+
+
+def _context(project: Project, listed: list[tuple[str, str]]) -> bytes:
+    """What the rules' findings in one file depend on, besides the file itself.
+
+    Settings, modules and every file's dotted name (``from pkg import sub`` reaches
+    ``pkg.sub`` when it exists).
+    """
+    inputs = (project.settings, project.modules, project.app, project.app_dir)
+    return repr(inputs).encode() + b"\0" + "\0".join(d for _, d in listed).encode()
 
 
 def _split_by_baseline(
