@@ -66,7 +66,9 @@ def test_a_corrupt_cache_file_is_discarded_with_a_warning(
     assert marshal.loads((root / ".dolmen_cache" / name).read_bytes())[0] == CACHE_VERSION
 
 
-def found_by(root: Path, *, use_cache: bool) -> tuple[list[tuple[str, ...]], list[list[str]]]:
+def found_by(
+    root: Path, *, use_cache: bool
+) -> tuple[list[tuple[str, str, str, str]], list[list[str]]]:
     report = run_check(root, use_cache=use_cache)
     assert report.findings is not None
     rows = sorted((v.rule, v.path, str(v.line), v.message) for v in report.violations)
