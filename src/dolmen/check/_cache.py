@@ -73,14 +73,23 @@ def _scan_many(paths: Sequence[str], judge_syntax: bool) -> bytes:
 class ImportCache:
     """Loads, serves and saves the cache file (``<cache_dir>/check-imports.marshal``)."""
 
-    def __init__(self, directory: Path | None, *, judge_syntax: bool = True) -> None:
+    def __init__(
+        self,
+        directory: Path | None,
+        *,
+        judge_syntax: bool = True,
+        entries: dict[str, Entry] | None = None,
+    ) -> None:
+        """The cache of ``directory`` (None: none); ``entries``, its content when already read."""
         self.judge_syntax = judge_syntax
         self.file = directory / "check-imports.marshal" if directory else None
         self.entries: dict[str, Entry] = {}
         self.hits = 0
         self.misses = 0
         self._dirty = False
-        if self.file and self.file.is_file():
+        if entries is not None and self.file is not None:
+            self.entries = entries
+        elif self.file and self.file.is_file():
             try:
                 version, entries = marshal.loads(self.file.read_bytes())
                 if version == CACHE_VERSION:

@@ -62,8 +62,16 @@ class Project:
         return {module.package: module for module in self.modules}
 
 
+Listed = tuple[list[tuple[str, str]], list[tuple[int, int]], list[Folder], tuple[Skipped, ...]]
+"""A listing still valid: the files, their (mtime_ns, size), the folders, what was skipped."""
+
+
 def load_project(
-    root: Path, folders: list[Folder] | None = None, *, use_cache: bool = True
+    root: Path,
+    folders: list[Folder] | None = None,
+    *,
+    use_cache: bool = True,
+    listing: Listed | None = None,
 ) -> tuple[Project, list[tuple[str, str]], list[tuple[int, int]]]:
     """Read ``root/pyproject.toml``, list the Python files and find the modules.
 
@@ -72,7 +80,8 @@ def load_project(
     the folders listed to ``folders`` (see :func:`python_files`); raises CheckConfigError
     for a missing or wrong configuration, and when there is nothing to check (no files,
     no modules). Folders are remembered for the cache, so the cache folder is made first:
-    making it later would change the time of the folder holding it.
+    making it later would change the time of the folder holding it. ``listing`` is the
+    last run's, when no folder changed since: the files are not listed again.
     """
     root = root.resolve()
     pyproject = root / "pyproject.toml"
@@ -80,7 +89,13 @@ def load_project(
     if folders is not None:
         make_cache_dir(root / settings.cache_dir)
     skipped: list[Skipped] = []
-    files = python_files(str(root), settings.roots, settings.exclude, folders, skipped)
+    if listing is not None:
+        files, stats, listed_folders, was_skipped = listing
+        skipped = list(was_skipped)
+        if folders is not None:
+            folders.extend(listed_folders)
+    else:
+        files = python_files(str(root), settings.roots, settings.exclude, folders, skipped)
     if not files:
         raise CheckConfigError(
             [
@@ -90,7 +105,8 @@ def load_project(
             ],
             _shown(pyproject),
         )
-    stats = stat_files(str(root), files)
+    if listing is None:
+        stats = stat_files(str(root), files)
     cache_dir = root / settings.cache_dir if use_cache else None
     modules = _modules(root, pyproject, settings, entries, (files, stats), cache_dir)
     return Project(root, settings, modules, app, app_dir, tuple(skipped)), files, stats

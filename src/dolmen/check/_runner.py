@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import astuple, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dolmen.check._baseline import read_baseline, split_by_baseline
 from dolmen.check._cache import ImportCache, write_atomically
@@ -29,6 +29,9 @@ from dolmen.check._suppressions import (
 )
 from dolmen.check._syntax import PYTHON, Suppression
 from dolmen.check.exceptions import CheckConfigError
+
+if TYPE_CHECKING:
+    from dolmen.check._answers import Listing
 
 
 @dataclass
@@ -54,16 +57,26 @@ class Report:
     """The bytes of the events lock the check compared the events with (None: no lock)."""
 
 
-def run_check(root: Path, *, use_cache: bool = True, use_baseline: bool = True) -> Report:
+def run_check(
+    root: Path,
+    *,
+    use_cache: bool = True,
+    use_baseline: bool = True,
+    listing: Listing | None = None,
+) -> Report:
     """Check the codebase at ``root``; raises CheckConfigError for a broken configuration.
 
     With the cache, a run over files that have not changed since the last one (same
     paths, modification times and sizes, same settings, same events lock) reuses that
-    run's findings.
+    run's findings. ``listing``, the last run's files when no folder changed since, spares
+    listing them again.
     """
     started = time.perf_counter()
     folders: list[Folder] = []
-    project, listed, stats = load_project(root, folders, use_cache=use_cache)
+    known = None
+    if listing is not None and use_cache:
+        known = (listing.listed, listing.stats, listing.folders, listing.skipped)
+    project, listed, stats = load_project(root, folders, use_cache=use_cache, listing=known)
     settings = project.settings
     cache_dir = project.root / settings.cache_dir if use_cache else None
     lock = read_events_lock(project)
@@ -73,7 +86,8 @@ def run_check(root: Path, *, use_cache: bool = True, use_baseline: bool = True) 
         findings, kept, suppressed = remembered
         hits = len(listed)
     else:
-        findings, kept, suppressed, hits = _check(project, listed, stats, cache_dir, lock)
+        imports = listing.imports if listing is not None else None
+        findings, kept, suppressed, hits = _check(project, listed, stats, cache_dir, lock, imports)
         # Every raw violation is in kept or suppressed once chosen; keep the graph only.
         findings.violations = []
         if cache_dir is not None and settled(mtime for mtime, _ in stats):
@@ -109,11 +123,14 @@ def _check(
     stats: list[tuple[int, int]],
     cache_dir: Path | None,
     lock: bytes | None,
+    imports: dict[str, Any] | None = None,
 ) -> tuple[Findings, list[Violation], list[Violation], int]:
     selected = _selected(EVENT_SCHEMA, project.settings)
     schemas = start_schema_check(project, lock) if selected else None
     try:
-        findings, unreadable, comments, hits = _check_imports(project, listed, stats, cache_dir)
+        findings, unreadable, comments, hits = _check_imports(
+            project, listed, stats, cache_dir, imports
+        )
         events = schemas.violations(listed) if schemas is not None else []
     finally:
         if schemas is not None:
@@ -139,6 +156,7 @@ def _check_imports(
     listed: list[tuple[str, str]],
     stats: list[tuple[int, int]],
     cache_dir: Path | None,
+    imports: dict[str, Any] | None = None,
 ) -> tuple[Findings, list[Violation], Comments, int]:
     """Every rule but ``event-schema``, and the suppression comments of each file.
 
@@ -161,7 +179,8 @@ def _check_imports(
         reused.append(entry)
     cache = None
     if stale:
-        cache = ImportCache(cache_dir, judge_syntax=project.settings.rule_on("parse-error"))
+        judge = project.settings.rule_on("parse-error")
+        cache = ImportCache(cache_dir, judge_syntax=judge, entries=imports)
     unreadable: list[Violation] = []
     comments: dict[str, tuple[Suppression, ...]] = {}
     parse: dict[str, tuple[Any, ...]] = {}
