@@ -58,16 +58,18 @@ class FileStore:
         """Keep what was found in each file (``reused`` entries as they were)."""
         if self.file is None:
             return
-        if all(entry is not None for entry in reused) and len(self.entries) == len(listed):
-            return  # nothing new
-        from dolmen.check._cache import write_atomically
-
         limit = time.time_ns() - RACY_NS
         entries: dict[str, FileEntry] = {}
+        added = False
         for (relative, _), (mtime, size), entry in zip(listed, stats, reused, strict=True):
             if entry is not None:
                 entries[relative] = entry
             elif mtime < limit and relative in judged:
                 found = (judged[relative], parse.get(relative, ()), comments.get(relative, ()))
                 entries[relative] = (mtime, size, *found)
+                added = True
+        if not added and entries.keys() == self.entries.keys():
+            return  # nothing new (a file changed just now is judged again next time)
+        from dolmen.check._cache import write_atomically
+
         write_atomically(self.file, marshal.dumps((CACHE_VERSION, self.context, entries)))
