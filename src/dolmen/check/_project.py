@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import marshal
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,7 @@ def load_project(
     *,
     use_cache: bool = True,
     listing: Listed | None = None,
+    on_listed: Callable[[Path, CheckSettings, list[tuple[str, str]]], None] | None = None,
 ) -> tuple[Project, list[tuple[str, str]], list[tuple[int, int]]]:
     """Read ``root/pyproject.toml``, list the Python files and find the modules.
 
@@ -82,6 +84,8 @@ def load_project(
     no modules). Folders are remembered for the cache, so the cache folder is made first:
     making it later would change the time of the folder holding it. ``listing`` is the
     last run's, when no folder changed since: the files are not listed again.
+    ``on_listed`` is called with the root, the settings and the files as soon as they are
+    listed (a cold check starts scanning them then).
     """
     root = root.resolve()
     pyproject = root / "pyproject.toml"
@@ -96,6 +100,8 @@ def load_project(
             folders.extend(listed_folders)
     else:
         files = python_files(str(root), settings.roots, settings.exclude, folders, skipped)
+        if on_listed is not None and files:
+            on_listed(root, settings, files)
     if not files:
         raise CheckConfigError(
             [

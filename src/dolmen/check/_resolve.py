@@ -27,9 +27,19 @@ def resolve(raw: Plain, importer: str, is_package: bool, known: set[str]) -> str
 
 
 def with_parents(names: set[str]) -> set[str]:
-    """``names`` and every package above them (namespace packages have no file)."""
+    """``names`` and every package above them (namespace packages have no file).
+
+    The last answer is kept: a check asks twice for the same files (to validate the
+    modules, then to resolve imports), and a large tree has tens of thousands of names.
+    """
+    if _last and _last[0] == names:
+        return set(_last[1])
     known = set(names)
     for name in names:
         parts = name.split(".")
         known.update(".".join(parts[:i]) for i in range(1, len(parts)))
-    return known
+    _last[:] = [set(names), known]
+    return set(known)
+
+
+_last: list[set[str]] = []

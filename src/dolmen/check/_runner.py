@@ -11,14 +11,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dolmen.check._baseline import read_baseline, split_by_baseline
-from dolmen.check._cache import ImportCache, write_atomically
+from dolmen.check._cache import IMPORTS_FILE, ImportCache, Prefetch, write_atomically
 from dolmen.check._event_schemas import RULE as EVENT_SCHEMA
 from dolmen.check._event_schemas import read_events_lock, start_schema_check
-from dolmen.check._file_store import FileEntry, FileStore
+from dolmen.check._file_store import FILES_FILE, FileEntry, FileStore
 from dolmen.check._files import CACHE_VERSION, Folder, settled, warn_discarded
 from dolmen.check._imports import UnreadableFile
 from dolmen.check._model import CheckSettings, Violation
-from dolmen.check._project import Project, load_project
+from dolmen.check._project import Listed, Project, load_project
 from dolmen.check._resolve import with_parents
 from dolmen.check._rules import Edge, FileFindings, Findings, SourceFile, check_files
 from dolmen.check._suppressions import (
@@ -76,7 +76,38 @@ def run_check(
     known = None
     if listing is not None and use_cache:
         known = (listing.listed, listing.stats, listing.folders, listing.skipped)
-    project, listed, stats = load_project(root, folders, use_cache=use_cache, listing=known)
+    prefetch: list[Prefetch] = []
+    try:
+        return _run(root, use_cache, use_baseline, listing, known, folders, prefetch, started)
+    finally:
+        for scanning in prefetch:
+            scanning.close()
+
+
+def _run(
+    root: Path,
+    use_cache: bool,
+    use_baseline: bool,
+    listing: Listing | None,
+    known: Listed | None,
+    folders: list[Folder],
+    prefetch: list[Prefetch],
+    started: float,
+) -> Report:
+    def listed_now(root: Path, settings: CheckSettings, files: list[tuple[str, str]]) -> None:
+        """A cold check (no cache yet) starts scanning the files in children at once."""
+        if use_cache:
+            cache_dir = root / settings.cache_dir
+            if (cache_dir / IMPORTS_FILE).exists() or (cache_dir / FILES_FILE).exists():
+                return  # the caches decide which files to read
+        if Prefetch.worth(len(files)):
+            base = str(root)
+            paths = [os.path.join(base, relative) for relative, _ in files]
+            prefetch.append(Prefetch(paths, settings.rule_on("parse-error")))
+
+    project, listed, stats = load_project(
+        root, folders, use_cache=use_cache, listing=known, on_listed=listed_now
+    )
     settings = project.settings
     cache_dir = project.root / settings.cache_dir if use_cache else None
     lock = read_events_lock(project)
@@ -87,7 +118,10 @@ def run_check(
         hits = len(listed)
     else:
         imports = listing.imports if listing is not None else None
-        findings, kept, suppressed, hits = _check(project, listed, stats, cache_dir, lock, imports)
+        scanning = prefetch[0] if prefetch else None
+        findings, kept, suppressed, hits = _check(
+            project, listed, stats, cache_dir, lock, imports, scanning
+        )
         # Every raw violation is in kept or suppressed once chosen; keep the graph only.
         findings.violations = []
         if cache_dir is not None and settled(mtime for mtime, _ in stats):
@@ -124,12 +158,13 @@ def _check(
     cache_dir: Path | None,
     lock: bytes | None,
     imports: dict[str, Any] | None = None,
+    prefetch: Prefetch | None = None,
 ) -> tuple[Findings, list[Violation], list[Violation], int]:
     selected = _selected(EVENT_SCHEMA, project.settings)
     schemas = start_schema_check(project, lock) if selected else None
     try:
         findings, unreadable, comments, hits = _check_imports(
-            project, listed, stats, cache_dir, imports
+            project, listed, stats, cache_dir, imports, prefetch
         )
         events = schemas.violations(listed) if schemas is not None else []
     finally:
@@ -157,6 +192,7 @@ def _check_imports(
     stats: list[tuple[int, int]],
     cache_dir: Path | None,
     imports: dict[str, Any] | None = None,
+    prefetch: Prefetch | None = None,
 ) -> tuple[Findings, list[Violation], Comments, int]:
     """Every rule but ``event-schema``, and the suppression comments of each file.
 
@@ -180,7 +216,7 @@ def _check_imports(
     cache = None
     if stale:
         judge = project.settings.rule_on("parse-error")
-        cache = ImportCache(cache_dir, judge_syntax=judge, entries=imports)
+        cache = ImportCache(cache_dir, judge_syntax=judge, entries=imports, prefetch=prefetch)
     unreadable: list[Violation] = []
     comments: dict[str, tuple[Suppression, ...]] = {}
     parse: dict[str, tuple[Any, ...]] = {}
