@@ -74,6 +74,8 @@ def check_files(
     skip_type_checking = not project.settings.type_checking_imports
     absolute: dict[tuple[str, str], tuple[str, ModuleSpec | None]] = {}
     """(module, name) as written -> (target, its module): the same in every file."""
+    relative: dict[tuple[str, str, str], tuple[str, ModuleSpec | None]] = {}
+    """The same for relative imports, by the package they are written in."""
     owner_of = judge.owner_of
     for source in files:
         if isinstance(source, tuple):  # judged before: its findings are reused
@@ -89,6 +91,7 @@ def check_files(
         first = len(findings.violations)
         judge.made = {}
         importer = project.module_of(source.dotted)
+        base = source.dotted if source.is_package else source.dotted.rpartition(".")[0]
         line, col = 0, -1
         for raw in source.imports:
             if raw[4] and skip_type_checking:  # under TYPE_CHECKING
@@ -99,8 +102,12 @@ def check_files(
                 line, col = raw[2], raw[3]
             module = raw[0]
             if module[:1] == ".":
-                target = resolve(raw, source.dotted, source.is_package, known)
-                owner = owner_of(target)
+                key = (base, module, raw[1])
+                found = relative.get(key)
+                if found is None:
+                    target = resolve(raw, source.dotted, source.is_package, known)
+                    found = relative[key] = (target, owner_of(target))
+                target, owner = found
             else:
                 found = absolute.get((module, raw[1]))
                 if found is None:
