@@ -80,7 +80,8 @@ class Listing(NamedTuple):
     stats: list[tuple[int, int]]
     folders: list[Folder]
     skipped: tuple[tuple[str, str, str], ...]
-    imports: dict[str, Any] | None
+    imports: Any
+    """The import cache as read (:class:`dolmen.check._cache.ImportEntries`), or None."""
 
 
 def store(
@@ -162,9 +163,10 @@ def _replayed(path: str, output_format: str) -> int | Listing | None:
         now = stat_files(root, listed)
         fresh = answer_key(root, output_format, pyproject, baseline, lock, listed, now)
         if fresh != key:
-            imports: dict[str, Any] = {}
+            imports: list[Any] = []
             if not _same_after_edits(root, table, listed, stats, now, declaring, imports):
-                return Listing(listed, now, folders, tuple(map(tuple, skipped)), imports or None)
+                read = imports[0] if imports else None
+                return Listing(listed, now, folders, tuple(map(tuple, skipped)), read)
             if settled(mtime for mtime, _ in now):
                 printed = (stdout, stderr, code)
                 listing = (folders, listed, now, skipped)
@@ -214,7 +216,7 @@ def _same_after_edits(
     stats: Sequence[tuple[int, int]],
     now: Sequence[tuple[int, int]],
     declaring: Sequence[str],
-    imports: dict[str, Any],
+    imports: list[Any],
 ) -> bool:
     """Whether the files changed since the answer (``stats`` -> ``now``) leave it unchanged.
 
@@ -223,7 +225,7 @@ def _same_after_edits(
     imports at the same lines, syntax verdict and suppression comments give the same
     answer, unless the file declares (or declared) a module, or the ``event-schema`` rule
     imports the app (an edit may change an event). The import cache, once read, is added
-    to ``imports``.
+    to ``imports`` (only the parts holding the changed files are decoded).
     """
     changed = [index for index, (old, new) in enumerate(zip(stats, now, strict=True)) if old != new]
     if not changed or len(changed) > EDITS or len(stats) != len(now):
@@ -235,13 +237,12 @@ def _same_after_edits(
 
     if table["app"] is not None and on("event-schema"):
         return False
-    cache = os.path.join(root, table["cache-dir"], "check-imports.marshal")
-    with open(cache, "rb") as file:
-        version, entries = marshal.loads(file.read())
-    if version != CACHE_VERSION:
+    from dolmen.check._cache import IMPORTS_FILE, ImportEntries, scan_quietly  # files changed
+
+    entries = ImportEntries.read(os.path.join(root, table["cache-dir"], IMPORTS_FILE))
+    if not entries.parts:
         return False
-    imports.update(entries)
-    from dolmen.check._cache import scan_quietly  # the scanner: only when files changed
+    imports.append(entries)
 
     judge = on("parse-error")
     for index in changed:

@@ -11,7 +11,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dolmen.check._baseline import read_baseline, split_by_baseline
-from dolmen.check._cache import IMPORTS_FILE, ImportCache, Prefetch, write_atomically
+from dolmen.check._cache import (
+    IMPORTS_FILE,
+    ImportCache,
+    ImportEntries,
+    Prefetch,
+    write_atomically,
+)
 from dolmen.check._event_schemas import RULE as EVENT_SCHEMA
 from dolmen.check._event_schemas import read_events_lock, start_schema_check
 from dolmen.check._file_store import FILES_FILE, FileEntry, FileStore
@@ -157,7 +163,7 @@ def _check(
     stats: list[tuple[int, int]],
     cache_dir: Path | None,
     lock: bytes | None,
-    imports: dict[str, Any] | None = None,
+    imports: ImportEntries | None = None,
     prefetch: Prefetch | None = None,
 ) -> tuple[Findings, list[Violation], list[Violation], int]:
     selected = _selected(EVENT_SCHEMA, project.settings)
@@ -191,7 +197,7 @@ def _check_imports(
     listed: list[tuple[str, str]],
     stats: list[tuple[int, int]],
     cache_dir: Path | None,
-    imports: dict[str, Any] | None = None,
+    imports: ImportEntries | None = None,
     prefetch: Prefetch | None = None,
 ) -> tuple[Findings, list[Violation], Comments, int]:
     """Every rule but ``event-schema``, and the suppression comments of each file.

@@ -121,3 +121,22 @@ def test_a_run_after_an_edit_that_changes_imports_judges_that_file_alone(
     assert {k: v for k, v in again.items() if k != "src/acme/orders/service.py"} == {
         k: v for k, v in stored.items() if k != "src/acme/orders/service.py"
     }
+
+
+def test_a_corrupt_part_of_the_import_cache_is_discarded_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    root = project(tmp_path, **{"src/acme/orders/web.py": "from acme.billing import _secret\n"})
+    settle(root)
+    expected = violations_of(root)
+    cache = root / ".dolmen_cache"
+    for name in ("check-results.marshal", "check-files.marshal"):
+        (cache / name).unlink()  # else the files are not read again
+    version, parts = marshal.loads((cache / "check-imports.marshal").read_bytes())
+    broken = {index: b"\x00garbage" for index in parts}
+    (cache / "check-imports.marshal").write_bytes(marshal.dumps((version, broken)))
+    with caplog.at_level(logging.WARNING, logger="dolmen.check"):
+        assert violations_of(root) == expected
+    assert "check-imports.marshal" in caplog.text
+    _, parts = marshal.loads((cache / "check-imports.marshal").read_bytes())
+    assert all(isinstance(marshal.loads(part), dict) for part in parts.values())
