@@ -82,6 +82,8 @@ class Listing(NamedTuple):
     skipped: tuple[tuple[str, str, str], ...]
     imports: Any
     """The import cache as read (:class:`dolmen.check._cache.ImportEntries`), or None."""
+    tool: dict[str, Any] | None
+    """``[tool.dolmen]`` as parsed from the same ``pyproject.toml`` by the last full run."""
 
 
 def store(
@@ -166,7 +168,8 @@ def _replayed(path: str, output_format: str) -> int | Listing | None:
             imports: list[Any] = []
             if not _same_after_edits(root, table, listed, stats, now, declaring, imports):
                 read = imports[0] if imports else None
-                return Listing(listed, now, folders, tuple(map(tuple, skipped)), read)
+                parsed = table.get("tool")
+                return Listing(listed, now, folders, tuple(map(tuple, skipped)), read, parsed)
             if settled(mtime for mtime, _ in now):
                 printed = (stdout, stderr, code)
                 listing = (folders, listed, now, skipped)

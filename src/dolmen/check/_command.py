@@ -12,7 +12,7 @@ import contextlib
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from dolmen.check._answers import Listing
@@ -66,7 +66,7 @@ def remember(report: Report, output_format: str, printed: tuple[str, str, int]) 
         "exclude": list(settings.exclude), "baseline": settings.baseline,
         "events-lock": settings.events_lock, "cache-dir": settings.cache_dir,
         "select": list(settings.select), "ignore": list(settings.ignore),
-        "app": report.project.app,
+        "app": report.project.app, "tool": _parsed(pyproject),
     }  # fmt: skip
     key = answer_key(
         root,
@@ -82,3 +82,16 @@ def remember(report: Report, output_format: str, printed: tuple[str, str, int]) 
     with contextlib.suppress(OSError):  # a read-only folder: answer every time in full
         listing = (report.folders, report.listed, report.stats, report.project.skipped)
         store(file, key, (pyproject, table), listing, sorted(declaring), printed)
+
+
+def _parsed(pyproject: bytes) -> dict[str, Any] | None:
+    """``[tool.dolmen]`` of ``pyproject``, if it can be kept as marshal data (no dates)."""
+    import marshal
+    import tomllib
+
+    try:
+        tool = tomllib.loads(pyproject.decode("utf-8")).get("tool", {}).get("dolmen", {})
+        marshal.dumps(tool)
+    except (ValueError, UnicodeDecodeError, AttributeError):  # TOMLDecodeError is a ValueError
+        return None
+    return tool if isinstance(tool, dict) else None

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dolmen._pyproject import tool_dolmen
 from dolmen.check._config import TOOL_KEYS, check_settings, module_entry, unknown_keys
 from dolmen.check._files import (
     CACHE_VERSION,
@@ -74,6 +73,7 @@ def load_project(
     use_cache: bool = True,
     listing: Listed | None = None,
     on_listed: Callable[[Path, CheckSettings, list[tuple[str, str]]], None] | None = None,
+    tool: dict[str, Any] | None = None,
 ) -> tuple[Project, list[tuple[str, str]], list[tuple[int, int]]]:
     """Read ``root/pyproject.toml``, list the Python files and find the modules.
 
@@ -85,11 +85,12 @@ def load_project(
     making it later would change the time of the folder holding it. ``listing`` is the
     last run's, when no folder changed since: the files are not listed again.
     ``on_listed`` is called with the root, the settings and the files as soon as they are
-    listed (a cold check starts scanning them then).
+    listed (a cold check starts scanning them then). ``tool`` is ``[tool.dolmen]`` as the
+    last run parsed it from the same ``pyproject.toml`` (its parser is then not loaded).
     """
     root = root.resolve()
     pyproject = root / "pyproject.toml"
-    settings, entries, app, app_dir = _configuration(root, pyproject)
+    settings, entries, app, app_dir = _configuration(root, pyproject, tool)
     if folders is not None:
         make_cache_dir(root / settings.cache_dir)
     skipped: list[Skipped] = []
@@ -121,7 +122,9 @@ def load_project(
 Entries = list[tuple[ModuleSpec, bool]]
 
 
-def _configuration(root: Path, pyproject: Path) -> tuple[CheckSettings, Entries, str | None, str]:
+def _configuration(
+    root: Path, pyproject: Path, tool: dict[str, Any] | None = None
+) -> tuple[CheckSettings, Entries, str | None, str]:
     """The settings, module entries and app of ``pyproject``, every problem reported at once."""
     if not pyproject.is_file():
         raise CheckConfigError(
@@ -133,7 +136,10 @@ def _configuration(root: Path, pyproject: Path) -> tuple[CheckSettings, Entries,
         )
     shown = _shown(pyproject)
     try:
-        tool = tool_dolmen(pyproject)
+        if tool is None:
+            from dolmen._pyproject import tool_dolmen
+
+            tool = tool_dolmen(pyproject)
     except ValueError as error:
         raise CheckConfigError([str(error)]) from None
     table = tool.get("check")

@@ -80,11 +80,15 @@ def run_check(
     started = time.perf_counter()
     folders: list[Folder] = []
     known = None
+    tool = None
     if listing is not None and use_cache:
         known = (listing.listed, listing.stats, listing.folders, listing.skipped)
+        tool = listing.tool
     prefetch: list[Prefetch] = []
     try:
-        return _run(root, use_cache, use_baseline, listing, known, folders, prefetch, started)
+        return _run(
+            root, use_cache, use_baseline, listing, (known, tool), folders, prefetch, started
+        )
     finally:
         for scanning in prefetch:
             scanning.close()
@@ -95,7 +99,7 @@ def _run(
     use_cache: bool,
     use_baseline: bool,
     listing: Listing | None,
-    known: Listed | None,
+    last: tuple[Listed | None, dict[str, Any] | None],
     folders: list[Folder],
     prefetch: list[Prefetch],
     started: float,
@@ -111,8 +115,9 @@ def _run(
             paths = [os.path.join(base, relative) for relative, _ in files]
             prefetch.append(Prefetch(paths, settings.rule_on("parse-error")))
 
+    known, tool = last
     project, listed, stats = load_project(
-        root, folders, use_cache=use_cache, listing=known, on_listed=listed_now
+        root, folders, use_cache=use_cache, listing=known, on_listed=listed_now, tool=tool
     )
     settings = project.settings
     cache_dir = project.root / settings.cache_dir if use_cache else None
