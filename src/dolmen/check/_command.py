@@ -66,7 +66,7 @@ def remember(report: Report, output_format: str, printed: tuple[str, str, int]) 
         "exclude": list(settings.exclude), "baseline": settings.baseline,
         "events-lock": settings.events_lock, "cache-dir": settings.cache_dir,
         "select": list(settings.select), "ignore": list(settings.ignore),
-        "app": report.project.app, "tool": _parsed(pyproject),
+        "app": report.project.app, "tool": _parsed(report.project.tool),
     }  # fmt: skip
     key = answer_key(
         root,
@@ -84,14 +84,12 @@ def remember(report: Report, output_format: str, printed: tuple[str, str, int]) 
         store(file, key, (pyproject, table), listing, sorted(declaring), printed)
 
 
-def _parsed(pyproject: bytes) -> dict[str, Any] | None:
-    """``[tool.dolmen]`` of ``pyproject``, if it can be kept as marshal data (no dates)."""
+def _parsed(tool: dict[str, Any] | None) -> dict[str, Any] | None:
+    """``[tool.dolmen]`` if it can be kept as marshal data (TOML dates cannot)."""
     import marshal
-    import tomllib
 
     try:
-        tool = tomllib.loads(pyproject.decode("utf-8")).get("tool", {}).get("dolmen", {})
         marshal.dumps(tool)
-    except (ValueError, UnicodeDecodeError, AttributeError):  # TOMLDecodeError is a ValueError
+    except ValueError:
         return None
-    return tool if isinstance(tool, dict) else None
+    return tool

@@ -11,7 +11,7 @@ import functools
 import marshal
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,8 @@ class Project:
     app: str | None = None
     app_dir: str = "."
     skipped: tuple[Skipped, ...] = ()
+    tool: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    """``[tool.dolmen]`` as read from ``pyproject.toml`` (kept with the answer)."""
     """Files and folders under the roots that could not be looked at, with the reason."""
 
     def module_of(self, dotted: str) -> ModuleSpec | None:
@@ -90,7 +92,7 @@ def load_project(
     """
     root = root.resolve()
     pyproject = root / "pyproject.toml"
-    settings, entries, app, app_dir = _configuration(root, pyproject, tool)
+    settings, entries, app, app_dir, tool = _configuration(root, pyproject, tool)
     if folders is not None:
         make_cache_dir(root / settings.cache_dir)
     skipped: list[Skipped] = []
@@ -116,7 +118,8 @@ def load_project(
         stats = stat_files(str(root), files)
     cache_dir = root / settings.cache_dir if use_cache else None
     modules = _modules(root, pyproject, settings, entries, (files, stats), cache_dir)
-    return Project(root, settings, modules, app, app_dir, tuple(skipped)), files, stats
+    project = Project(root, settings, modules, app, app_dir, tuple(skipped), tool)
+    return project, files, stats
 
 
 Entries = list[tuple[ModuleSpec, bool]]
@@ -124,7 +127,7 @@ Entries = list[tuple[ModuleSpec, bool]]
 
 def _configuration(
     root: Path, pyproject: Path, tool: dict[str, Any] | None = None
-) -> tuple[CheckSettings, Entries, str | None, str]:
+) -> tuple[CheckSettings, Entries, str | None, str, dict[str, Any]]:
     """The settings, module entries and app of ``pyproject``, every problem reported at once."""
     if not pyproject.is_file():
         raise CheckConfigError(
@@ -161,7 +164,7 @@ def _configuration(
     problems.extend(_missing_roots(root, settings))
     if problems:
         raise CheckConfigError(problems, shown)
-    return settings, entries, app, app_dir
+    return settings, entries, app, app_dir, tool
 
 
 def _shown(path: Path) -> str:
