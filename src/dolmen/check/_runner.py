@@ -113,7 +113,10 @@ def _run(
         if Prefetch.worth(len(files)):
             base = str(root)
             paths = [os.path.join(base, relative) for relative, _ in files]
-            prefetch.append(Prefetch(paths, settings.rule_on("parse-error")))
+            try:
+                prefetch.append(Prefetch(paths, settings.rule_on("parse-error")))
+            except OSError:  # no process to spare: the files are scanned when the rules ask
+                pass
 
     known, tool = last
     project, listed, stats = load_project(
