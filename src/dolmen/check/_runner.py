@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import marshal
 import os
 import time
@@ -113,10 +114,9 @@ def _run(
         if Prefetch.worth(len(files)):
             base = str(root)
             paths = [os.path.join(base, relative) for relative, _ in files]
-            try:
+            # No process to spare (OSError): the files are scanned when the rules ask.
+            with contextlib.suppress(OSError):
                 prefetch.append(Prefetch(paths, settings.rule_on("parse-error")))
-            except OSError:  # no process to spare: the files are scanned when the rules ask
-                pass
 
     known, tool = last
     project, listed, stats = load_project(
