@@ -4,8 +4,10 @@ Each package (a pinned wheel from PyPI) is unpacked into the scratch folder; its
 subpackages become modules under one layers rule, written three times: for dolmen check
 (``pyproject.toml``), Tach (``tach.toml``) and import-linter (``.importlinter``). Every tool
 is then run as a whole process, cold (its cache deleted first), warm (its cache from the
-run just before) and after an edit (one file changed, then the run), for several rounds in
-a rotating tool order; medians are reported. dolmen check is also timed with ``parse-error``
+run just before), after an edit (a comment added at the end of one file, then the run) and
+after an edit of imports (``import os`` inserted at the top of the same file: every line
+moves and the file imports one more module), for several rounds in a rotating tool order;
+medians are reported. dolmen check is also timed with ``parse-error``
 selected (``dolmen+parse``: every file's syntax judged), in a copy of the tree.
 
 Last, the directly violating (importer module, imported module) pairs that dolmen check and
@@ -35,8 +37,13 @@ PEERS = ("tach==0.35.3", "import-linter==2.17")
 TOOLS = ("dolmen", "tach", "import-linter")
 TIMED = (*TOOLS, "dolmen+parse")
 """Timed: the three tools, and dolmen check with parse-error selected (in a copy of the tree)."""
-KINDS = ("cold", "warm", "edit")
-EDIT = b"\n# edited by bench/check_speed.py\n"
+KINDS = ("cold", "warm", "edit", "imports")
+EDITS = {
+    "edit": lambda before: before + b"\n# edited by bench/check_speed.py\n",
+    "imports": lambda before: b"import os  # edited by bench/check_speed.py\n" + before,
+}
+"""How the file is changed before each run after an edit: a comment at its end; an import
+at its top (its imports change, and every line after it moves)."""
 CACHE_DIRS = {"dolmen": ".dolmen_cache", "tach": ".tach", "import-linter": ".import_linter_cache"}
 
 
@@ -104,6 +111,7 @@ class Runs:
     cold: list[Timing] = field(default_factory=list)
     warm: list[Timing] = field(default_factory=list)
     edit: list[Timing] = field(default_factory=list)
+    imports: list[Timing] = field(default_factory=list)
 
 
 # -- set-up ---------------------------------------------------------------------------
@@ -310,13 +318,15 @@ def clear_cache(tool: str, project: Path) -> None:
     shutil.rmtree(project / CACHE_DIRS[tool.partition("+")[0]], ignore_errors=True)
 
 
-def timed_edit(tool: str, tools: dict[str, Path], project: Path, out: Path, edited: Path) -> Timing:
-    """Run after changing one file (a line added), then put the file back as it was, times too.
+def timed_edit(
+    tool: str, tools: dict[str, Path], project: Path, out: Path, edited: Path, kind: str
+) -> Timing:
+    """Run after changing one file (see EDITS), then put the file back as it was, times too.
 
     The file's old bytes and times come back, so no tool's next run sees a change.
     """
     before, times = edited.read_bytes(), edited.stat()
-    edited.write_bytes(before + EDIT)
+    edited.write_bytes(EDITS[kind](before))
     try:
         return run(tool, tools, project, out)
     finally:
@@ -344,8 +354,9 @@ def measure(
                 elif tool == "import-linter" and not (project / ".import_linter_cache").is_dir():
                     raise BenchError("lint-imports left no cache for its warm run")
                 out = outputs / f"{tool}-{kind}.txt"
-                if kind == "edit":
-                    timing = timed_edit(tool, tools, project, out, project / package.edited)
+                if kind in EDITS:
+                    edited = project / package.edited
+                    timing = timed_edit(tool, tools, project, out, edited, kind)
                 else:
                     timing = run(tool, tools, project, out)
                 files[tool][kind] = out
@@ -356,7 +367,7 @@ def measure(
                 f"{t} " + "/".join(f"{getattr(results[t], k)[-1].wall:.2f}" for k in KINDS)
                 for t in order
             )
-            print(f"  round {number + 1}: {line}  (cold/warm/edit, s)", file=sys.stderr)
+            print(f"  round {number + 1}: {line}  (cold/warm/edit/imports, s)", file=sys.stderr)
     return results, files
 
 
@@ -476,6 +487,8 @@ def compare(package: Package, files: dict[str, dict[str, Path]]) -> dict[str, ob
             other = found[kind][tool]
             if (cold.pairs, cold.imports) != (other.pairs, other.imports):
                 print(f"WARNING: {tool} found other violations {kind} than cold", file=sys.stderr)
+        if cold.pairs != found["imports"][tool].pairs:  # its lines moved: pairs only
+            print(f"WARNING: {tool} found other pairs after the imports edit", file=sys.stderr)
     parsed = dolmen_found(files["dolmen+parse"]["cold"], package)
     if (parsed.pairs, parsed.imports) != (
         found["cold"]["dolmen"].pairs,
@@ -535,13 +548,14 @@ def spread(timings: list[Timing]) -> str:
 def table(rows: list[dict[str, object]]) -> str:
     lines = [
         "| package | .py files | tool | cold median, s (min-max) | warm median, s (min-max) "
-        "| after an edit, s (min-max) | CPU cold / warm / edit, s |",
-        "| --- | ---: | --- | ---: | ---: | ---: | ---: |",
+        "| after an edit, s (min-max) | after an edit of imports, s (min-max) "
+        "| CPU cold / warm / edit / imports, s |",
+        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     ratios = [
         "| package | tool | cold / faster peer cold | warm / faster peer warm "
-        "| after an edit / faster peer warm |",
-        "| --- | --- | ---: | ---: | ---: |",
+        "| after an edit / faster peer warm | after an edit of imports / faster peer warm |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
     ]
     for row in rows:
         runs: dict[str, Runs] = row["runs"]  # type: ignore[assignment]
@@ -552,19 +566,21 @@ def table(rows: list[dict[str, object]]) -> str:
             )
             lines.append(
                 f"| {row['package']} | {row['py_files']:,} | {tool} | {spread(runs[tool].cold)} "
-                f"| {spread(runs[tool].warm)} | {spread(runs[tool].edit)} | {cpu} |"
+                f"| {spread(runs[tool].warm)} | {spread(runs[tool].edit)} "
+                f"| {spread(runs[tool].imports)} | {cpu} |"
             )
         for tool in ("dolmen", "dolmen+parse"):
             ratio: dict[str, float] = row["ratios"][tool]  # type: ignore[index]
             ratios.append(
                 f"| {row['package']} | {tool} | {ratio['cold']:.2f}x (vs {row['cold_peer']}) "
                 f"| {ratio['warm']:.2f}x (vs {row['warm_peer']}) "
-                f"| {ratio['edit']:.2f}x (vs {row['warm_peer']}) |"
+                f"| {ratio['edit']:.2f}x (vs {row['warm_peer']}) "
+                f"| {ratio['imports']:.2f}x (vs {row['warm_peer']}) |"
             )
     return "\n".join(lines) + "\n\n" + "\n".join(ratios)
 
 
-GOALS = {"cold": 0.9, "warm": 0.25, "edit": 0.25}
+GOALS = {"cold": 0.9, "warm": 0.25, "edit": 0.25, "imports": 0.25}
 """dolmen check's goals, as ratios to the faster peer: cold to cold, warm and edit to warm."""
 
 
@@ -573,7 +589,7 @@ def verdicts(rows: list[dict[str, object]]) -> list[str]:
     for row in rows:
         comparison: dict[str, object] = row["comparison"]  # type: ignore[assignment]
         ratio: dict[str, float] = row["ratios"]["dolmen"]  # type: ignore[index]
-        peer = {"cold": "cold", "warm": "warm", "edit": "warm"}
+        peer = {"cold": "cold", "warm": "warm", "edit": "warm", "imports": "warm"}
         for kind, goal in GOALS.items():
             met = ratio[kind] <= goal
             said.append(
@@ -588,7 +604,8 @@ def verdicts(rows: list[dict[str, object]]) -> list[str]:
         said.append(
             f"{row['package']}: with parse-error selected ({comparison['parse_errors']} files "
             f"Python {sys.version_info.major}.{sys.version_info.minor} cannot parse): cold "
-            f"{parsed['cold']:.2f}x, warm {parsed['warm']:.2f}x, edit {parsed['edit']:.2f}x"
+            f"{parsed['cold']:.2f}x, warm {parsed['warm']:.2f}x, edit {parsed['edit']:.2f}x, "
+            f"imports {parsed['imports']:.2f}x"
         )
     return said
 
@@ -656,6 +673,7 @@ def main() -> int:
         cold = {t: median(runs[t].cold) for t in TIMED}
         warm = {t: median(runs[t].warm) for t in TIMED}
         edit = {t: median(runs[t].edit) for t in TIMED}
+        imports = {t: median(runs[t].imports) for t in TIMED}
         cold_peer = min(("tach", "import-linter"), key=cold.__getitem__)
         warm_peer = min(("tach", "import-linter"), key=warm.__getitem__)
         ratios = {
@@ -663,6 +681,7 @@ def main() -> int:
                 "cold": cold[tool] / cold[cold_peer],
                 "warm": warm[tool] / warm[warm_peer],
                 "edit": edit[tool] / warm[warm_peer],
+                "imports": imports[tool] / warm[warm_peer],
             }
             for tool in ("dolmen", "dolmen+parse")
         }

@@ -22,7 +22,7 @@ import marshal
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from dolmen._version import __version__
 from dolmen.check._files import (
@@ -69,26 +69,43 @@ Settings = dict[str, Any]
 ``cache-dir``, ``select``, ``ignore`` (as in ``[tool.dolmen.check]``) and ``app``."""
 
 
+class Listing(NamedTuple):
+    """The files of the last run, still there (no folder changed), for a check after an edit.
+
+    Handed to the full check, which then lists no folder and stats no file again;
+    ``imports`` is the import cache's content when it was read to compare the edited files.
+    """
+
+    listed: list[tuple[str, str]]
+    stats: list[tuple[int, int]]
+    folders: list[Folder]
+    skipped: tuple[tuple[str, str, str], ...]
+    imports: Any
+    """The import cache as read (:class:`dolmen.check._cache.ImportEntries`), or None."""
+    tool: dict[str, Any] | None
+    """``[tool.dolmen]`` as parsed from the same ``pyproject.toml`` by the last full run."""
+
+
 def store(
     file: str,
     key: bytes,
     read: tuple[bytes, Settings],
-    folders: list[Folder],
-    listed: list[tuple[str, str]],
-    stats: Sequence[tuple[int, int]],
+    listing: tuple[list[Folder], list[tuple[str, str]], Sequence[tuple[int, int]], Any],
     declaring: Sequence[str],
     printed: tuple[str, str, int],
 ) -> None:
     """Keep the answer of a full check, ``printed`` as (stdout, stderr, exit status).
 
     ``read`` is ``pyproject.toml``'s bytes and the settings read from it (so that, while
-    they are the same, the next run does not parse it), ``stats`` the listed files'
-    (mtime_ns, size) the answer was computed from, and ``declaring`` the files that
-    declare modules with ``Module(...)``.
+    they are the same, the next run does not parse it), ``listing`` the folders listed,
+    the files, their (mtime_ns, size) the answer was computed from and the files and
+    folders that could not be looked at, and ``declaring`` the files that declare modules
+    with ``Module(...)``.
     """
     pyproject, settings = read
+    folders, listed, stats, skipped = listing
     stored = (CACHE_VERSION, key, pyproject, settings, folders, listed, list(stats),
-              list(declaring), *printed)  # fmt: skip
+              list(declaring), list(skipped), *printed)  # fmt: skip
     temporary = f"{file}.tmp"
     with open(temporary, "wb") as out:
         out.write(marshal.dumps(stored))
@@ -115,19 +132,21 @@ def replay(argv: Sequence[str]) -> int | None:
         return None
     path, output_format = parsed
     code = _replayed(path, output_format)
-    if code is not None:
+    if isinstance(code, int):
         return code
     from dolmen.check._command import check_plainly
 
-    return check_plainly(path, output_format)
+    return check_plainly(path, output_format, code)
 
 
-def _replayed(path: str, output_format: str) -> int | None:
-    """Print the remembered answer for this check; None when there is none that holds.
+def _replayed(path: str, output_format: str) -> int | Listing | None:
+    """Print the remembered answer for this check; else what of it still holds, or None.
 
     The files are not listed again: while every folder listed last time keeps its
     modification time, no file was added, removed or renamed, so last time's list holds.
     A folder that had changed just before it was listed is listed again and compared.
+    When files changed so that the answer may not hold, their list is returned for the
+    check to run on.
     """
     root = os.path.realpath(path)
     try:
@@ -137,7 +156,7 @@ def _replayed(path: str, output_format: str) -> int | None:
         file, stored = _stored(root, output_format, pyproject)
         if stored is None:
             return None
-        _, key, _, table, folders, listed, stats, declaring, stdout, stderr, code = stored
+        _, key, _, table, folders, listed, stats, declaring, skipped, stdout, stderr, code = stored
         excluded = excluded_paths(root, table["exclude"])
         baseline = read_optional(os.path.join(root, table["baseline"]))
         lock = read_optional(os.path.join(root, table["events-lock"]))
@@ -146,11 +165,15 @@ def _replayed(path: str, output_format: str) -> int | None:
         now = stat_files(root, listed)
         fresh = answer_key(root, output_format, pyproject, baseline, lock, listed, now)
         if fresh != key:
-            if not _same_after_edits(root, table, listed, stats, now, declaring):
-                return None
+            imports: list[Any] = []
+            if not _same_after_edits(root, table, listed, stats, now, declaring, imports):
+                read = imports[0] if imports else None
+                parsed = table.get("tool")
+                return Listing(listed, now, folders, tuple(map(tuple, skipped)), read, parsed)
             if settled(mtime for mtime, _ in now):
                 printed = (stdout, stderr, code)
-                store(file, fresh, (pyproject, table), folders, listed, now, declaring, printed)
+                listing = (folders, listed, now, skipped)
+                store(file, fresh, (pyproject, table), listing, declaring, printed)
     except (KeyError, TypeError, ValueError, EOFError, OSError, UnicodeDecodeError):
         return None  # the full command reports whatever is wrong
     sys.stdout.write(stdout)
@@ -196,6 +219,7 @@ def _same_after_edits(
     stats: Sequence[tuple[int, int]],
     now: Sequence[tuple[int, int]],
     declaring: Sequence[str],
+    imports: list[Any],
 ) -> bool:
     """Whether the files changed since the answer (``stats`` -> ``now``) leave it unchanged.
 
@@ -203,7 +227,8 @@ def _same_after_edits(
     that entry is the one the answer was computed from (same time and size): the same
     imports at the same lines, syntax verdict and suppression comments give the same
     answer, unless the file declares (or declared) a module, or the ``event-schema`` rule
-    imports the app (an edit may change an event).
+    imports the app (an edit may change an event). The import cache, once read, is added
+    to ``imports`` (only the parts holding the changed files are decoded).
     """
     changed = [index for index, (old, new) in enumerate(zip(stats, now, strict=True)) if old != new]
     if not changed or len(changed) > EDITS or len(stats) != len(now):
@@ -215,12 +240,12 @@ def _same_after_edits(
 
     if table["app"] is not None and on("event-schema"):
         return False
-    cache = os.path.join(root, table["cache-dir"], "check-imports.marshal")
-    with open(cache, "rb") as file:
-        version, entries = marshal.loads(file.read())
-    if version != CACHE_VERSION:
+    from dolmen.check._cache import IMPORTS_FILE, ImportEntries, scan_quietly  # files changed
+
+    entries = ImportEntries.read(os.path.join(root, table["cache-dir"], IMPORTS_FILE))
+    if not entries.parts:
         return False
-    from dolmen.check._cache import scan_quietly  # the scanner: only when files changed
+    imports.append(entries)
 
     judge = on("parse-error")
     for index in changed:

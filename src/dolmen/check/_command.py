@@ -12,14 +12,19 @@ import contextlib
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from dolmen.check._answers import Listing
     from dolmen.check._runner import Report
 
 
-def check_plainly(path: str, output_format: str) -> int | None:
-    """Check the codebase at ``path``, print the answer; None to leave it to the CLI."""
+def check_plainly(path: str, output_format: str, listing: Listing | None = None) -> int | None:
+    """Check the codebase at ``path``, print the answer; None to leave it to the CLI.
+
+    ``listing`` is the last run's list of files, when it still holds (see
+    :func:`dolmen.check._answers.replay`).
+    """
     if not os.path.isdir(path):
         return None  # the CLI says what is wrong with the path
     from dolmen.check import _files
@@ -27,7 +32,7 @@ def check_plainly(path: str, output_format: str) -> int | None:
 
     _files.cli_logging = True  # a discarded cache file is logged as the CLI logs
     try:
-        report = run_check(Path(path))
+        report = run_check(Path(path), listing=listing)
         stdout, stderr, code = answer(report, output_format)
         remember(report, output_format, (stdout, stderr, code))
     except Exception:  # the CLI runs it again (the caches make that quick) and reports it
@@ -61,7 +66,7 @@ def remember(report: Report, output_format: str, printed: tuple[str, str, int]) 
         "exclude": list(settings.exclude), "baseline": settings.baseline,
         "events-lock": settings.events_lock, "cache-dir": settings.cache_dir,
         "select": list(settings.select), "ignore": list(settings.ignore),
-        "app": report.project.app,
+        "app": report.project.app, "tool": _parsed(report.project.tool),
     }  # fmt: skip
     key = answer_key(
         root,
@@ -75,5 +80,16 @@ def remember(report: Report, output_format: str, printed: tuple[str, str, int]) 
     file = answer_file(root, settings.cache_dir, output_format)
     declaring = {m.declared_at.rpartition(":")[0] for m in report.project.modules}
     with contextlib.suppress(OSError):  # a read-only folder: answer every time in full
-        store(file, key, (pyproject, table), report.folders, report.listed, report.stats,
-              sorted(declaring), printed)  # fmt: skip
+        listing = (report.folders, report.listed, report.stats, report.project.skipped)
+        store(file, key, (pyproject, table), listing, sorted(declaring), printed)
+
+
+def _parsed(tool: dict[str, Any] | None) -> dict[str, Any] | None:
+    """``[tool.dolmen]`` if it can be kept as marshal data (TOML dates cannot)."""
+    import marshal
+
+    try:
+        marshal.dumps(tool)
+    except ValueError:
+        return None
+    return tool

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 DEFAULT_ROOTS = (".",)
 DEFAULT_BASELINE = "dolmen-baseline.json"
 DEFAULT_CACHE_DIR = ".dolmen_cache"
-CACHE_VERSION = (10, sys.implementation.cache_tag)
+CACHE_VERSION = (13, sys.implementation.cache_tag)
 """The version of every cache file of ``dolmen check`` (imports, results, answers), all marshal
 data of plain tuples, never pickle: bump it when anything cached changes shape or meaning.
 marshal's format may change between Python versions, so theirs is part of it."""
@@ -175,9 +175,11 @@ def _is_folder(entry: os.DirEntry[str]) -> bool:
 def stat_files(root: str, listed: Sequence[tuple[str, str]]) -> list[tuple[int, int]]:
     """(mtime_ns, size) of each listed file."""
     stats = []
+    stat = os.stat
+    base = root if root.endswith(os.sep) else root + os.sep
     for relative, _ in listed:
-        stat = os.stat(os.path.join(root, relative))
-        stats.append((stat.st_mtime_ns, stat.st_size))
+        found = stat(base + relative)
+        stats.append((found.st_mtime_ns, found.st_size))
     return stats
 
 

@@ -24,7 +24,6 @@ from bisect import bisect_right
 from collections.abc import Callable
 from typing import NamedTuple
 
-_TRIPLE = re.compile(r'"""|\'\'\'')
 _TYPE_CHECKING = re.compile(
     r"^([ \t]*)(?:el)?if[ \t]+(?:typing\.)?TYPE_CHECKING[ \t]*:[ \t]*(?:#[^\n]*)?$", re.M
 )
@@ -56,6 +55,10 @@ class RawImport(NamedTuple):
     dynamic: bool = False
 
 
+Plain = tuple[str, str, int, int, bool, bool]
+"""A :class:`RawImport` as a plain tuple (module, name, line, col, type_checking, dynamic)."""
+
+
 class UnreadableFile(ValueError):
     """The file could not be read as Python, even token by token."""
 
@@ -82,6 +85,16 @@ def scan_bytes(data: bytes) -> list[RawImport]:
     Raises BinaryFile for NUL bytes, UndecodableFile for bytes that are not text in the
     file's encoding, UnreadableFile for a file that cannot be read token by token.
     """
+    new = tuple.__new__
+    return [new(RawImport, found) for found in scan_plain(_decoded(data))]
+
+
+def scan_bytes_plain(data: bytes) -> list[Plain]:
+    """:func:`scan_bytes` as plain tuples (what the caches keep, cheaper to build)."""
+    return scan_plain(_decoded(data))
+
+
+def _decoded(data: bytes) -> str:
     nul = data.find(b"\0")
     if nul >= 0:
         raise BinaryFile(_line_of(data, nul))
@@ -93,7 +106,7 @@ def scan_bytes(data: bytes) -> list[RawImport]:
         raise UndecodableFile(where, f"not valid {encoding} text ({error.reason})") from None
     except LookupError:
         raise UndecodableFile(1, f"unknown encoding {encoding!r}") from None
-    return scan(source)
+    return source
 
 
 def _encoding(data: bytes) -> str:
@@ -117,6 +130,12 @@ def _line_of(data: bytes, position: int) -> int:
 
 def scan(source: str) -> list[RawImport]:
     """Every import in ``source``, in order. Raises UnreadableFile (BinaryFile for NUL)."""
+    new = tuple.__new__
+    return [new(RawImport, found) for found in scan_plain(source)]
+
+
+def scan_plain(source: str) -> list[Plain]:
+    """:func:`scan` as plain tuples: the fields of :class:`RawImport`, in its order."""
     if "\0" in source:
         raise BinaryFile(_line_of(source.encode(errors="replace"), source.index("\0")))
     if source.startswith(_BOM):
@@ -128,18 +147,17 @@ def scan(source: str) -> list[RawImport]:
     if "\f" in source:
         return _by_tokens(source)
     inside: Callable[[int], bool] | None = _nowhere
-    if _TRIPLE.search(source):
+    if '"""' in source or "'''" in source:
         last = max(source.rfind("import"), source.rfind("TYPE_CHECKING"))
         inside = _triple_quoted(source, last + 1)
     if inside is None:
         return _by_tokens(source)
-    starts = _candidates(source, inside)
-    if starts is None:
-        return _by_tokens(source)
     guarded = _type_checking_lines(source, inside)
     if guarded is None:
         return _by_tokens(source)
-    imports = _from_lines(source, starts, guarded)
+    imports = _from_lines(source, inside, guarded)
+    if imports is None:
+        return _by_tokens(source)
     if "import_module" in source or "__import__" in source:
         dynamic = _dynamic(source, inside, guarded)
         if dynamic is None:
@@ -148,10 +166,10 @@ def scan(source: str) -> list[RawImport]:
     return imports
 
 
-def _by_tokens(source: str) -> list[RawImport]:
+def _by_tokens(source: str) -> list[Plain]:
     from dolmen.check._import_tokens import read_tokens  # only for the files that need it
 
-    return read_tokens(source)
+    return [tuple(found) for found in read_tokens(source)]  # type: ignore[misc]
 
 
 def _nowhere(position: int) -> bool:
@@ -166,38 +184,6 @@ _SIMPLE = re.compile(
 """A whole one-line import statement, most of them: matched in one call."""
 
 
-def _from_lines(source: str, starts: list[int], guarded: set[int]) -> list[RawImport]:
-    """The imports at each candidate line start.
-
-    One regular expression reads a plain line; the statement reader takes the rest
-    (parentheses, backslashes, ``;``).
-    """
-    imports: list[RawImport] = []
-    line, last = 1, 0
-    simple = _SIMPLE.match
-    for start in starts:
-        line += source.count("\n", last, start)
-        last = start
-        match = simple(source, start)
-        if match is None:
-            for text, ln, col in _statements_at(source, start):
-                imports += _parse(text, ln, col, guarded)
-            continue
-        indent, module, names = match.groups()
-        col, type_checking = len(indent), line in guarded
-        if module is None:
-            imports += [
-                RawImport(part.split()[0], "", line, col, type_checking)
-                for part in names.split(",")
-            ]
-        else:
-            imports += [
-                RawImport(module, part.split()[0], line, col, type_checking)
-                for part in names.split(",")
-            ]
-    return imports
-
-
 _AFTER_SEMICOLON = re.compile(r";[ \t]*(?=(?:from|import)[ \t])")
 
 
@@ -205,39 +191,67 @@ _INDENT = re.compile(r"[ \t]*")
 _FROM_PREFIX = re.compile(r"from[ \t]+[.\w]+[ \t]+")
 
 
-def _candidates(source: str, inside: Callable[[int], bool]) -> list[int] | None:
-    """Where the lines of import statements start; None if an import may hide elsewhere.
+def _from_lines(
+    source: str, inside: Callable[[int], bool], guarded: set[int]
+) -> list[Plain] | None:
+    """The imports of the lines that start with an import; None if an import may hide elsewhere.
 
     Finding the word ``import`` with ``str.find`` and looking back to the start of its
-    line is several times faster than a multi-line regular expression over the file.
-    A line that is no plain import statement but may hold one (after ``;`` or ``:``, an
-    unusual ``from`` clause, after a backslash) makes the answer None, unless the word is
-    surely in a comment or a triple-quoted string.
+    line is several times faster than a multi-line regular expression over the file. One
+    regular expression reads a plain one-line statement (most of them); the statement
+    reader takes the rest (parentheses, backslashes, ``;``). A line that is no plain import
+    statement but may hold one (after ``;`` or ``:``, an unusual ``from`` clause, after a
+    backslash) makes the answer None, unless the word is surely in a comment or a
+    triple-quoted string.
     """
-    starts: list[int] = []
-    find = source.find
+    imports: list[Plain] = []
+    line, last, previous = 1, 0, -1
+    find, simple, prefix = source.find, _SIMPLE.match, _FROM_PREFIX.fullmatch
     position = find("import")
     while position >= 0:
         before = source[position - 1 : position]
         after = source[position + 6 : position + 7]
-        if not (before.isalnum() or before == "_" or after.isalnum() or after == "_"):
-            line_start = source.rfind("\n", 0, position) + 1
-            head = source[line_start:position].lstrip(" \t")
-            if inside(position):
-                pass
-            elif line_start >= 2 and source.startswith("\\\n", line_start - 2):
-                return None  # this line continues the one before
-            elif not head or _FROM_PREFIX.fullmatch(head):
-                if after == "(":
-                    return None  # from x import(y)
-                if after in (" ", "\t", "\\") and (not starts or starts[-1] != line_start):
-                    starts.append(line_start)
-            elif ";" in head or ":" in head or head.startswith("from"):
-                code = _code_before(source, line_start, head, inside)
-                if code is None or ";" in code or ":" in code or code.startswith("from"):
-                    return None
+        if before.isalnum() or before == "_" or after.isalnum() or after == "_":
+            position = find("import", position + 6)
+            continue
+        line_start = source.rfind("\n", 0, position) + 1
+        head = source[line_start:position].lstrip(" \t")
+        if inside(position):
+            pass
+        elif line_start >= 2 and source.startswith("\\\n", line_start - 2):
+            return None  # this line continues the one before
+        elif not head or prefix(head):
+            if after == "(":
+                return None  # from x import(y)
+            if after in (" ", "\t", "\\") and line_start != previous:
+                previous = line_start
+                line += source.count("\n", last, line_start)
+                last = line_start
+                match = simple(source, line_start)
+                if match is None:
+                    for text, number, col in _statements_at(source, line_start):
+                        imports += _parse(text, number, col, guarded)
+                else:
+                    indent, module, names = match.groups()
+                    col, type_checking = len(indent), line in guarded
+                    if module is None:
+                        imports += [
+                            (part.split()[0], "", line, col, type_checking, False)
+                            for part in names.split(",")
+                        ]
+                    else:
+                        imports += [
+                            (module, part.split()[0], line, col, type_checking, False)
+                            for part in names.split(",")
+                        ]
+                    position = find("import", match.end())  # the rest of the line: a comment
+                    continue
+        elif ";" in head or ":" in head or head.startswith("from"):
+            code = _code_before(source, line_start, head, inside)
+            if code is None or ";" in code or ":" in code or code.startswith("from"):
+                return None
         position = find("import", position + 6)
-    return starts
+    return imports
 
 
 _HEAD_TOKEN = re.compile(
@@ -326,7 +340,7 @@ def _statement_at(source: str, start: int) -> tuple[str, int, int, int]:
     return source[text_start:end], line, col, end
 
 
-def _parse(text: str, line: int, col: int, guarded: set[int]) -> list[RawImport]:
+def _parse(text: str, line: int, col: int, guarded: set[int]) -> list[Plain]:
     if "#" in text:
         text = _COMMENT.sub("", text)
     if "\\" in text:
@@ -338,11 +352,12 @@ def _parse(text: str, line: int, col: int, guarded: set[int]) -> list[RawImport]
             return []
         names = match.group("names").strip().strip("()")
         module = match.group("module")
-        return [RawImport(module, name, line, col, type_checking) for name in _names(names)]
+        return [(module, name, line, col, type_checking, False) for name in _names(names)]
     match = _IMPORT.match(text)
     if match is None:
         return []
-    return [RawImport(name, "", line, col, type_checking) for name in _names(match.group("names"))]
+    names = _names(match.group("names"))
+    return [(name, "", line, col, type_checking, False) for name in names]
 
 
 def _names(text: str) -> list[str]:
@@ -373,10 +388,24 @@ def _type_checking_lines(source: str, inside: Callable[[int], bool]) -> set[int]
     guarded: set[int] = set()
     if "TYPE_CHECKING" not in source:
         return guarded
-    headers = [m for m in _TYPE_CHECKING.finditer(source) if not inside(m.start())]
+    headers: list[re.Match[str]] = []
+    tests: list[int] = []
+    header_line = -1
+    position = source.find("TYPE_CHECKING")
+    while position >= 0:  # each mention, rather than a regular expression over the file
+        line_start = source.rfind("\n", 0, position) + 1
+        if line_start != header_line:
+            header = _TYPE_CHECKING.match(source, line_start)
+            if header is not None:
+                header_line = line_start
+                if not inside(line_start):
+                    headers.append(header)
+        test = _test_before(source, position)
+        if test >= 0:
+            tests.append(test)
+        position = source.find("TYPE_CHECKING", position + 13)
     at_headers = {m.end(1) for m in headers}
-    for test in _ANY_TYPE_CHECKING_TEST.finditer(source):
-        where = test.start()
+    for where in tests:
         if where in at_headers or inside(where):
             continue
         line_start = source.rfind("\n", 0, where) + 1
@@ -398,6 +427,35 @@ def _type_checking_lines(source: str, inside: Callable[[int], bool]) -> set[int]
         if not _plain_block("\n".join(lines[first:last])) or inside(after_block):
             return None
     return guarded
+
+
+_TEST_GAP = frozenset(" \t\n\r\f\v\\(")
+
+
+def _test_before(source: str, position: int) -> int:
+    """Where the ``if``/``elif`` test of the ``TYPE_CHECKING`` at ``position`` starts, or -1.
+
+    The test is :data:`_ANY_TYPE_CHECKING_TEST`; it is looked for backwards from the name
+    (through blanks, brackets, backslashes and ``typing.``), then matched forwards.
+    """
+    start = position
+    while start and (source[start - 1] in _TEST_GAP or source[start - 1].isspace()):
+        start -= 1
+    if source[start - 1 : start] == ".":
+        start -= 1
+        while start and (source[start - 1] in _TEST_GAP or source[start - 1].isspace()):
+            start -= 1
+        if not source.startswith("typing", start - 6):
+            return -1
+        start -= 6
+        while start and (source[start - 1] in _TEST_GAP or source[start - 1].isspace()):
+            start -= 1
+    for begin in (start - 4, start - 2):  # elif, if
+        if begin >= 0:
+            test = _ANY_TYPE_CHECKING_TEST.match(source, begin)
+            if test is not None and test.end() > position:
+                return begin
+    return -1
 
 
 def _width(line: str) -> int:
@@ -439,42 +497,66 @@ def _closing(source: str, quote: str, position: int) -> int:
 
 
 def _triple_quoted(source: str, limit: int) -> Callable[[int], bool] | None:
-    """Whether a position before ``limit`` lies in a triple-quoted string; None if unsure.
+    """Whether a position lies in a triple-quoted string; None if unsure before ``limit``.
 
     Unsure: a triple quote before ``limit`` that may itself sit in a comment or another
     string (text with a quote or ``#`` before it on its line, a backslash before it or its
-    line), or a string never closed.
+    line), or a string never closed. The strings are found up to ``limit`` at once, and
+    further only when a later position is asked about (most files' last import comes early:
+    their docstrings below it are never looked at). A triple quote found unsure there makes
+    every later position count as inside: the callers then read the file token by token.
     """
     openings: list[int] = []
     closings: list[int] = []
-    position = 0
-    while True:
-        opening = _TRIPLE.search(source, position)
-        if opening is None:
-            break
-        start = opening.start()
-        line_start = source.rfind("\n", 0, start) + 1
-        code_from = closings[-1] + 3 if closings else 0  # out of every string from there
-        before = source[max(line_start, code_from) : start]
-        unsure = before.endswith("\\") or (
-            line_start >= 2 and source.startswith("\\\n", line_start - 2)
-        )
-        if not unsure and not _code_of(before):
-            position = opening.end()  # in a comment or a one-line string: no opening
-            continue
-        if unsure:
-            if start < limit:
-                return None
-            break  # no import after it: whether it is a string does not matter
-        closing = _closing(source, opening.group(), opening.end())
-        if closing < 0:
-            return None  # never closed: let tokenize say where
-        openings.append(start)
-        closings.append(closing)
-        position = closing + 3
+    find = source.find
+    state = [0, find('"""'), find("'''"), False]
+    """Where to look on, the next ``\"\"\"`` and ``'''`` from there (-1: none), unsure."""
+
+    def extend(upto: int) -> bool:
+        """Find the strings that open before ``upto``; False if unsure of one (or none closes)."""
+        position, double, single, _ = state
+        while True:
+            if double >= 0 and double < position:
+                double = find('"""', position)
+            if single >= 0 and single < position:
+                single = find("'''", position)
+            if double < 0 and single < 0:
+                break
+            start = double if single < 0 or 0 <= double < single else single
+            if start >= upto:
+                break
+            quote = source[start : start + 3]
+            line_start = source.rfind("\n", 0, start) + 1
+            code_from = closings[-1] + 3 if closings else 0  # out of every string from there
+            before = source[max(line_start, code_from) : start]
+            if before.endswith("\\") or (
+                line_start >= 2 and source.startswith("\\\n", line_start - 2)
+            ):
+                state[3] = True
+                return False
+            if not _code_of(before):
+                position = start + 3  # in a comment or a one-line string: no opening
+                continue
+            closing = _closing(source, quote, start + 3)
+            if closing < 0:
+                state[3] = True
+                return False  # never closed: let tokenize say where
+            openings.append(start)
+            closings.append(closing)
+            position = closing + 3
+        state[:3] = position, double, single
+        return True
+
+    if not extend(limit):
+        return None
+    searched = [limit]
 
     def inside(where: int) -> bool:
         """Whether ``where`` lies in a triple-quoted string, from its opening quotes on."""
+        if where >= searched[0]:
+            if state[3] or not extend(where + 1):
+                return True
+            searched[0] = where + 1
         index = bisect_right(openings, where) - 1  # regions are sorted and disjoint
         return index >= 0 and where <= closings[index]
 
@@ -492,14 +574,12 @@ _NEXT_CODE = re.compile(r"[ \t]*(?:#[^\n]*)?\n(?:[ \t]*(?:#[^\n]*)?\n)*[ \t]*(?P
 _QUALIFIER = re.compile(r"(?<![\w.])importlib[ \t]*\.[ \t]*$")
 
 
-def _dynamic(
-    source: str, inside: Callable[[int], bool], guarded: set[int]
-) -> list[RawImport] | None:
+def _dynamic(source: str, inside: Callable[[int], bool], guarded: set[int]) -> list[Plain] | None:
     """The dynamic imports: calls with a literal first argument; None if unsure of one.
 
     ``import_module("a")``, ``importlib.import_module("a")`` and ``__import__("a")`` count.
     """
-    found: list[tuple[int, RawImport]] = []
+    found: list[tuple[int, Plain]] = []
     for name in ("import_module", "__import__"):
         position = source.find(name)
         while position >= 0:
@@ -509,7 +589,7 @@ def _dynamic(
             if call:
                 line = source.count("\n", 0, call[0]) + 1
                 col = call[0] - (source.rfind("\n", 0, call[0]) + 1)
-                found.append((call[0], RawImport(call[1], "", line, col, line in guarded, True)))
+                found.append((call[0], (call[1], "", line, col, line in guarded, True)))
             position = source.find(name, position + len(name))
     return [imp for _, imp in sorted(found)]
 

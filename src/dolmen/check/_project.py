@@ -10,11 +10,11 @@ from __future__ import annotations
 import functools
 import marshal
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dolmen._pyproject import tool_dolmen
 from dolmen.check._config import TOOL_KEYS, check_settings, module_entry, unknown_keys
 from dolmen.check._files import (
     CACHE_VERSION,
@@ -45,6 +45,8 @@ class Project:
     app: str | None = None
     app_dir: str = "."
     skipped: tuple[Skipped, ...] = ()
+    tool: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    """``[tool.dolmen]`` as read from ``pyproject.toml`` (kept with the answer)."""
     """Files and folders under the roots that could not be looked at, with the reason."""
 
     def module_of(self, dotted: str) -> ModuleSpec | None:
@@ -62,8 +64,18 @@ class Project:
         return {module.package: module for module in self.modules}
 
 
+Listed = tuple[list[tuple[str, str]], list[tuple[int, int]], list[Folder], tuple[Skipped, ...]]
+"""A listing still valid: the files, their (mtime_ns, size), the folders, what was skipped."""
+
+
 def load_project(
-    root: Path, folders: list[Folder] | None = None, *, use_cache: bool = True
+    root: Path,
+    folders: list[Folder] | None = None,
+    *,
+    use_cache: bool = True,
+    listing: Listed | None = None,
+    on_listed: Callable[[Path, CheckSettings, list[tuple[str, str]]], None] | None = None,
+    tool: dict[str, Any] | None = None,
 ) -> tuple[Project, list[tuple[str, str]], list[tuple[int, int]]]:
     """Read ``root/pyproject.toml``, list the Python files and find the modules.
 
@@ -72,15 +84,27 @@ def load_project(
     the folders listed to ``folders`` (see :func:`python_files`); raises CheckConfigError
     for a missing or wrong configuration, and when there is nothing to check (no files,
     no modules). Folders are remembered for the cache, so the cache folder is made first:
-    making it later would change the time of the folder holding it.
+    making it later would change the time of the folder holding it. ``listing`` is the
+    last run's, when no folder changed since: the files are not listed again.
+    ``on_listed`` is called with the root, the settings and the files as soon as they are
+    listed (a cold check starts scanning them then). ``tool`` is ``[tool.dolmen]`` as the
+    last run parsed it from the same ``pyproject.toml`` (its parser is then not loaded).
     """
     root = root.resolve()
     pyproject = root / "pyproject.toml"
-    settings, entries, app, app_dir = _configuration(root, pyproject)
+    settings, entries, app, app_dir, tool = _configuration(root, pyproject, tool)
     if folders is not None:
         make_cache_dir(root / settings.cache_dir)
     skipped: list[Skipped] = []
-    files = python_files(str(root), settings.roots, settings.exclude, folders, skipped)
+    if listing is not None:
+        files, stats, listed_folders, was_skipped = listing
+        skipped = list(was_skipped)
+        if folders is not None:
+            folders.extend(listed_folders)
+    else:
+        files = python_files(str(root), settings.roots, settings.exclude, folders, skipped)
+        if on_listed is not None and files:
+            on_listed(root, settings, files)
     if not files:
         raise CheckConfigError(
             [
@@ -90,16 +114,20 @@ def load_project(
             ],
             _shown(pyproject),
         )
-    stats = stat_files(str(root), files)
+    if listing is None:
+        stats = stat_files(str(root), files)
     cache_dir = root / settings.cache_dir if use_cache else None
     modules = _modules(root, pyproject, settings, entries, (files, stats), cache_dir)
-    return Project(root, settings, modules, app, app_dir, tuple(skipped)), files, stats
+    project = Project(root, settings, modules, app, app_dir, tuple(skipped), tool)
+    return project, files, stats
 
 
 Entries = list[tuple[ModuleSpec, bool]]
 
 
-def _configuration(root: Path, pyproject: Path) -> tuple[CheckSettings, Entries, str | None, str]:
+def _configuration(
+    root: Path, pyproject: Path, tool: dict[str, Any] | None = None
+) -> tuple[CheckSettings, Entries, str | None, str, dict[str, Any]]:
     """The settings, module entries and app of ``pyproject``, every problem reported at once."""
     if not pyproject.is_file():
         raise CheckConfigError(
@@ -111,7 +139,10 @@ def _configuration(root: Path, pyproject: Path) -> tuple[CheckSettings, Entries,
         )
     shown = _shown(pyproject)
     try:
-        tool = tool_dolmen(pyproject)
+        if tool is None:
+            from dolmen._pyproject import tool_dolmen
+
+            tool = tool_dolmen(pyproject)
     except ValueError as error:
         raise CheckConfigError([str(error)]) from None
     table = tool.get("check")
@@ -133,7 +164,7 @@ def _configuration(root: Path, pyproject: Path) -> tuple[CheckSettings, Entries,
     problems.extend(_missing_roots(root, settings))
     if problems:
         raise CheckConfigError(problems, shown)
-    return settings, entries, app, app_dir
+    return settings, entries, app, app_dir, tool
 
 
 def _shown(path: Path) -> str:

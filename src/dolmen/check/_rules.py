@@ -5,10 +5,11 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
+from typing import Any
 
 from dolmen.check._cycles import elementary_cycles
-from dolmen.check._imports import RawImport
+from dolmen.check._imports import Plain
 from dolmen.check._messages import Hit, statement_message
 from dolmen.check._model import RULES, ModuleSpec, Violation
 from dolmen.check._project import Project
@@ -25,7 +26,8 @@ class SourceFile:
     path: str
     dotted: str
     is_package: bool
-    imports: tuple[RawImport, ...]
+    imports: tuple[Plain, ...]
+    """Each import as a :class:`~dolmen.check._imports.RawImport` or its plain tuple."""
 
 
 @dataclass
@@ -47,37 +49,70 @@ class Findings:
     cycles: list[list[str]] = field(default_factory=list)
 
 
-def check_files(project: Project, files: Iterable[SourceFile], known: set[str]) -> Findings:
+FileFindings = tuple[tuple[tuple[Any, ...], ...], tuple[tuple[Any, ...], ...]]
+"""What the rules found in one file, as plain tuples: its violations (the fields of
+:class:`Violation`) and the module edges it makes, each first found where
+((source, target, path, line, col, event_only))."""
+
+
+def check_files(
+    project: Project,
+    files: Iterable[SourceFile | tuple[str, FileFindings]],
+    known: set[str],
+    into: dict[str, FileFindings] | None = None,
+) -> Findings:
     """Apply every rule to every import (``files`` is read once), then the module-level rules.
 
     Each import statement breaks each rule at most once: the names it imports are judged one
-    by one, and the hits of one statement are merged into one violation per rule.
+    by one, and the hits of one statement are merged into one violation per rule. A file
+    given as (path, what the rules found in it before) is not judged again. When ``into``
+    is given, what the rules find in each file is added to it, by path.
     """
     findings = Findings()
     judge = _Judge(project, known, findings)
+    edges = findings.edges
     skip_type_checking = not project.settings.type_checking_imports
     absolute: dict[tuple[str, str], tuple[str, ModuleSpec | None]] = {}
     """(module, name) as written -> (target, its module): the same in every file."""
+    relative: dict[tuple[str, str, str], tuple[str, ModuleSpec | None]] = {}
+    """The same for relative imports, by the package they are written in."""
     owner_of = judge.owner_of
     for source in files:
+        if isinstance(source, tuple):  # judged before: its findings are reused
+            path, (violations, made) = source
+            findings.violations += [Violation(*v) for v in violations]
+            for source_name, target, *where, event_only in made:
+                if (source_name, target) not in edges:
+                    at = (str(where[0]), int(where[1]), int(where[2]))
+                    edges[source_name, target] = Edge(source_name, target, at, bool(event_only))
+            if into is not None:
+                into[path] = (violations, made)
+            continue
+        first = len(findings.violations)
+        judge.made = {}
         importer = project.module_of(source.dotted)
+        base = source.dotted if source.is_package else source.dotted.rpartition(".")[0]
         line, col = 0, -1
         for raw in source.imports:
-            if raw.type_checking and skip_type_checking:
+            if raw[4] and skip_type_checking:  # under TYPE_CHECKING
                 continue
-            if raw.line != line or raw.col != col:  # the next statement
+            if raw[2] != line or raw[3] != col:  # the next statement
                 if judge.hits:
                     judge.flush()
-                line, col = raw.line, raw.col
-            module = raw.module
+                line, col = raw[2], raw[3]
+            module = raw[0]
             if module[:1] == ".":
-                target = resolve(raw, source.dotted, source.is_package, known)
-                owner = owner_of(target)
-            else:
-                found = absolute.get((module, raw.name))
+                key = (base, module, raw[1])
+                found = relative.get(key)
                 if found is None:
                     target = resolve(raw, source.dotted, source.is_package, known)
-                    found = absolute[module, raw.name] = (target, owner_of(target))
+                    found = relative[key] = (target, owner_of(target))
+                target, owner = found
+            else:
+                found = absolute.get((module, raw[1]))
+                if found is None:
+                    target = resolve(raw, source.dotted, source.is_package, known)
+                    found = absolute[module, raw[1]] = (target, owner_of(target))
                 target, owner = found
             if owner is None:
                 needed = importer is not None and judge.third_party
@@ -89,6 +124,13 @@ def check_files(project: Project, files: Iterable[SourceFile], known: set[str]) 
                 judge.one(source, raw, importer, target, owner)
         if judge.hits:
             judge.flush()
+        if into is not None:
+            into[source.path] = (
+                tuple(astuple(v) for v in findings.violations[first:]),
+                tuple(
+                    (*edge, *where, event_only) for edge, (where, event_only) in judge.made.items()
+                ),
+            )
     if project.settings.rule_on("dependency-cycle"):  # finding every cycle can take a while
         _cycles(project, findings)
     if project.settings.unused_dependencies:
@@ -110,6 +152,8 @@ class _Judge:
         }
         self.hits: dict[str, list[Hit]] = {}
         """The current statement's hits, by rule."""
+        self.made: dict[tuple[str, str], tuple[tuple[str, int, int], bool]] = {}
+        """The current file's module edges, each where it is first made."""
         self.off = {rule for rule in RULES if not self.settings.rule_on(rule)}
         """Rules left out by ``select``/``ignore``: their hits get no message, nothing is kept."""
         self.where = ("", 0, 0)
@@ -146,29 +190,30 @@ class _Judge:
     def one(
         self,
         source: SourceFile,
-        raw: RawImport,
+        raw: Plain,
         importer: ModuleSpec | None,
         target: str,
         owner: ModuleSpec | None,
     ) -> None:
         """Judge one imported name (``importer`` or ``owner``, or both, is a module)."""
-        self.where = (source.path, raw.line, raw.col + 1)
+        self.where = (source.path, raw[2], raw[3] + 1)
+        name = raw[1]
         if owner is None:
             if (
                 self.third_party
                 and importer is not None
                 and target.split(".", 1)[0] not in self.tops
             ):
-                self._third_party(importer, source.dotted, target, raw.name)
+                self._third_party(importer, source.dotted, target, name)
             return
         if importer is None:
             if self.outside:
-                self._outside(source.dotted, owner, target, raw.name)
+                self._outside(source.dotted, owner, target, name)
         elif importer is owner:
             if self.inner:
-                self._inner_layers(importer, source.dotted, target, raw.name)
+                self._inner_layers(importer, source.dotted, target, name)
         else:
-            self._across(importer, owner, target, raw.name)
+            self._across(importer, owner, target, name)
 
     def _add(self, hit: Hit) -> None:
         self.hits.setdefault(hit.rule, []).append(hit)
@@ -204,8 +249,10 @@ class _Judge:
         declared = owner.name in module.depends_on
         event_only = not declared and owner.name in module.listens_to
         edge = (module.name, owner.name)
-        if edge not in self.findings.edges:
-            self.findings.edges[edge] = Edge(module.name, owner.name, self.where, event_only)
+        if edge not in self.made:
+            self.made[edge] = (self.where, event_only)
+            if edge not in self.findings.edges:
+                self.findings.edges[edge] = Edge(module.name, owner.name, self.where, event_only)
         if self.undeclared and not declared and not event_only:
             self._add(Hit("undeclared-dependency", module.name, owner.name, target, name, owner))
         if self.private and not owner.is_public(target):

@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
+import contextlib
 import marshal
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import astuple, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dolmen.check._baseline import read_baseline, split_by_baseline
-from dolmen.check._cache import ImportCache, write_atomically
+from dolmen.check._cache import (
+    IMPORTS_FILE,
+    ImportCache,
+    ImportEntries,
+    Prefetch,
+    write_atomically,
+)
 from dolmen.check._event_schemas import RULE as EVENT_SCHEMA
 from dolmen.check._event_schemas import read_events_lock, start_schema_check
+from dolmen.check._file_store import FILES_FILE, FileEntry, FileStore
 from dolmen.check._files import CACHE_VERSION, Folder, settled, warn_discarded
 from dolmen.check._imports import UnreadableFile
 from dolmen.check._model import CheckSettings, Violation
-from dolmen.check._project import Project, load_project
+from dolmen.check._project import Listed, Project, load_project
 from dolmen.check._resolve import with_parents
-from dolmen.check._rules import Edge, Findings, SourceFile, check_files
+from dolmen.check._rules import Edge, FileFindings, Findings, SourceFile, check_files
 from dolmen.check._suppressions import (
     Comments,
     apply_suppressions,
@@ -27,6 +36,9 @@ from dolmen.check._suppressions import (
 )
 from dolmen.check._syntax import PYTHON, Suppression
 from dolmen.check.exceptions import CheckConfigError
+
+if TYPE_CHECKING:
+    from dolmen.check._answers import Listing
 
 
 @dataclass
@@ -52,16 +64,64 @@ class Report:
     """The bytes of the events lock the check compared the events with (None: no lock)."""
 
 
-def run_check(root: Path, *, use_cache: bool = True, use_baseline: bool = True) -> Report:
+def run_check(
+    root: Path,
+    *,
+    use_cache: bool = True,
+    use_baseline: bool = True,
+    listing: Listing | None = None,
+) -> Report:
     """Check the codebase at ``root``; raises CheckConfigError for a broken configuration.
 
     With the cache, a run over files that have not changed since the last one (same
     paths, modification times and sizes, same settings, same events lock) reuses that
-    run's findings.
+    run's findings. ``listing``, the last run's files when no folder changed since, spares
+    listing them again.
     """
     started = time.perf_counter()
     folders: list[Folder] = []
-    project, listed, stats = load_project(root, folders, use_cache=use_cache)
+    known = None
+    tool = None
+    if listing is not None and use_cache:
+        known = (listing.listed, listing.stats, listing.folders, listing.skipped)
+        tool = listing.tool
+    prefetch: list[Prefetch] = []
+    try:
+        return _run(
+            root, use_cache, use_baseline, listing, (known, tool), folders, prefetch, started
+        )
+    finally:
+        for scanning in prefetch:
+            scanning.close()
+
+
+def _run(
+    root: Path,
+    use_cache: bool,
+    use_baseline: bool,
+    listing: Listing | None,
+    last: tuple[Listed | None, dict[str, Any] | None],
+    folders: list[Folder],
+    prefetch: list[Prefetch],
+    started: float,
+) -> Report:
+    def listed_now(root: Path, settings: CheckSettings, files: list[tuple[str, str]]) -> None:
+        """A cold check (no cache yet) starts scanning the files in children at once."""
+        if use_cache:
+            cache_dir = root / settings.cache_dir
+            if (cache_dir / IMPORTS_FILE).exists() or (cache_dir / FILES_FILE).exists():
+                return  # the caches decide which files to read
+        if Prefetch.worth(len(files)):
+            base = str(root)
+            paths = [os.path.join(base, relative) for relative, _ in files]
+            # No process to spare (OSError): the files are scanned when the rules ask.
+            with contextlib.suppress(OSError):
+                prefetch.append(Prefetch(paths, settings.rule_on("parse-error")))
+
+    known, tool = last
+    project, listed, stats = load_project(
+        root, folders, use_cache=use_cache, listing=known, on_listed=listed_now, tool=tool
+    )
     settings = project.settings
     cache_dir = project.root / settings.cache_dir if use_cache else None
     lock = read_events_lock(project)
@@ -71,7 +131,11 @@ def run_check(root: Path, *, use_cache: bool = True, use_baseline: bool = True) 
         findings, kept, suppressed = remembered
         hits = len(listed)
     else:
-        findings, kept, suppressed, hits = _check(project, listed, stats, cache_dir, lock)
+        imports = listing.imports if listing is not None else None
+        scanning = prefetch[0] if prefetch else None
+        findings, kept, suppressed, hits = _check(
+            project, listed, stats, cache_dir, lock, imports, scanning
+        )
         # Every raw violation is in kept or suppressed once chosen; keep the graph only.
         findings.violations = []
         if cache_dir is not None and settled(mtime for mtime, _ in stats):
@@ -107,11 +171,15 @@ def _check(
     stats: list[tuple[int, int]],
     cache_dir: Path | None,
     lock: bytes | None,
+    imports: ImportEntries | None = None,
+    prefetch: Prefetch | None = None,
 ) -> tuple[Findings, list[Violation], list[Violation], int]:
     selected = _selected(EVENT_SCHEMA, project.settings)
     schemas = start_schema_check(project, lock) if selected else None
     try:
-        findings, unreadable, comments, hits = _check_imports(project, listed, stats, cache_dir)
+        findings, unreadable, comments, hits = _check_imports(
+            project, listed, stats, cache_dir, imports, prefetch
+        )
         events = schemas.violations(listed) if schemas is not None else []
     finally:
         if schemas is not None:
@@ -137,32 +205,78 @@ def _check_imports(
     listed: list[tuple[str, str]],
     stats: list[tuple[int, int]],
     cache_dir: Path | None,
+    imports: ImportEntries | None = None,
+    prefetch: Prefetch | None = None,
 ) -> tuple[Findings, list[Violation], Comments, int]:
     """Every rule but ``event-schema``, and the suppression comments of each file.
 
-    Files that cannot be read or parsed are ``parse-error`` violations.
+    Files that cannot be read or parsed are ``parse-error`` violations. What the rules found
+    in each file is kept (``check-files.marshal``): a file unchanged since (same time and
+    size, same settings, modules and list of files) is not read or judged again, so a run
+    after an edit judges the edited files only.
     """
-    cache = ImportCache(cache_dir, judge_syntax=project.settings.rule_on("parse-error"))
-    absolute = [str(project.root / relative) for relative, _ in listed]
+    root = str(project.root)
+    context = _context(project, listed)
+    store = FileStore(cache_dir, context)
+    previous = store.entries
+    reused: list[FileEntry | None] = []
+    stale: list[tuple[str, int, int]] = []
+    for (relative, _), (mtime, size) in zip(listed, stats, strict=True):
+        entry = previous.get(relative)
+        if entry is None or entry[0] != mtime or entry[1] != size:
+            stale.append((os.path.join(root, relative), mtime, size))
+            entry = None
+        reused.append(entry)
+    cache = None
+    if stale:
+        judge = project.settings.rule_on("parse-error")
+        cache = ImportCache(cache_dir, judge_syntax=judge, entries=imports, prefetch=prefetch)
     unreadable: list[Violation] = []
     comments: dict[str, tuple[Suppression, ...]] = {}
+    parse: dict[str, tuple[Any, ...]] = {}
 
-    def files() -> Iterator[SourceFile]:
-        scanned = cache.scanned([(p, *stat) for p, stat in zip(absolute, stats, strict=True)])
-        for (relative, dotted), (imports, syntax, found) in zip(listed, scanned, strict=True):
+    def files() -> Iterator[SourceFile | tuple[str, FileFindings]]:
+        scanned = iter(cache.scanned(stale)) if cache is not None else iter(())
+        for (relative, dotted), entry in zip(listed, reused, strict=True):
+            if entry is not None:
+                if entry[3]:
+                    unreadable.append(Violation(*entry[3]))
+                if entry[4]:
+                    comments[relative] = entry[4]
+                yield relative, entry[2]
+                continue
+            imports, syntax, found = next(scanned)
+            problem = None
             if isinstance(imports, UnreadableFile):
-                unreadable.append(_unreadable(project, relative, dotted, imports))
+                problem = _unreadable(project, relative, dotted, imports)
                 imports = ()
             elif syntax:
-                unreadable.append(_syntax_error(project, relative, dotted, *syntax))
+                problem = _syntax_error(project, relative, dotted, *syntax)
+            if problem is not None:
+                unreadable.append(problem)
+                parse[relative] = astuple(problem)
             if found:
                 comments[relative] = found
             yield SourceFile(relative, dotted, relative.endswith("__init__.py"), imports)
 
     known = with_parents({dotted for _, dotted in listed})
-    findings = check_files(project, files(), known)
-    cache.save(set(absolute))
-    return findings, unreadable, comments, cache.hits
+    judged: dict[str, FileFindings] = {}
+    findings = check_files(project, files(), known, judged)
+    if cache is not None:
+        cache.save({os.path.join(root, relative) for relative, _ in listed})
+    store.save(listed, stats, reused, judged, parse, comments)
+    hits = len(listed) - len(stale) + (cache.hits if cache is not None else 0)
+    return findings, unreadable, comments, hits
+
+
+def _context(project: Project, listed: list[tuple[str, str]]) -> bytes:
+    """What the rules' findings in one file depend on, besides the file itself.
+
+    Settings, modules and every file's dotted name (``from pkg import sub`` reaches
+    ``pkg.sub`` when it exists).
+    """
+    inputs = (project.settings, project.modules, project.app, project.app_dir)
+    return repr(inputs).encode() + b"\0" + "\0".join(d for _, d in listed).encode()
 
 
 def _split_by_baseline(

@@ -33,27 +33,50 @@ def scan_in_children(chunks: Sequence[Chunk], workers: int, scan_many: ScanMany)
         # A fork copies one thread: a lock another thread holds (an import's) stays held.
         yield from _in_pool(chunks, workers, scan_many)
         return
-    children: list[int] = []
-    files: list[Any] = []  # the read end of each child's pipe
+    scanning = Scanning(chunks, workers, scan_many)
     try:
-        for index in range(workers):
-            read, write = os.pipe()
-            pid = os.fork()
-            if pid == 0:  # the child: scan chunks index, index + workers, ...; never return
-                os.close(read)
-                _child(chunks[index::workers], write, scan_many)
-            os.close(write)
-            children.append(pid)
-            files.append(os.fdopen(read, "rb"))
-        for index, chunk in enumerate(chunks):
-            data = _read_chunk(files[index % workers])
-            # A child that died leaves its chunks to be scanned here.
-            yield marshal.loads(data) if data is not None else marshal.loads(scan_many(chunk))
+        yield from scanning.results()
     finally:
-        for file in files:
+        scanning.close()
+
+
+class Scanning:
+    """Children forked at once, scanning ``chunks`` while the caller does other work."""
+
+    def __init__(self, chunks: Sequence[Chunk], workers: int, scan_many: ScanMany) -> None:
+        self.chunks = chunks
+        self.scan_many = scan_many
+        self.children: list[int] = []
+        self.files: list[Any] = []  # the read end of each child's pipe
+        try:
+            for index in range(workers):
+                read, write = os.pipe()
+                pid = os.fork()
+                if pid == 0:  # the child: scan chunks index, index + workers, ...; never return
+                    os.close(read)
+                    _child(chunks[index::workers], write, scan_many)
+                os.close(write)
+                self.children.append(pid)
+                self.files.append(os.fdopen(read, "rb"))
+        except BaseException:
+            self.close()
+            raise
+
+    def results(self) -> Iterator[Any]:
+        """The results of every chunk, in order; a chunk a child did not send is scanned here."""
+        files, workers = self.files, len(self.files)
+        for index, chunk in enumerate(self.chunks):
+            data = _read_chunk(files[index % workers]) if workers else None
+            # A child that died leaves its chunks to be scanned here.
+            yield marshal.loads(data) if data is not None else marshal.loads(self.scan_many(chunk))
+
+    def close(self) -> None:
+        """Close the pipes (a child still writing then stops) and wait for every child."""
+        for file in self.files:
             file.close()
-        for pid in children:
+        for pid in self.children:
             os.waitpid(pid, 0)
+        self.files, self.children = [], []
 
 
 def _child(chunks: Sequence[Chunk], write: int, scan_many: ScanMany) -> None:

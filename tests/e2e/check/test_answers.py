@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 REPLAYED = "<answered from the last run>"
 WITH_CLICK = "<the CLI library was loaded>"
 PROBE = f"""
@@ -251,3 +253,20 @@ def test_a_warm_run_reads_the_settings_kept_with_the_answer_while_pyproject_is_u
     run()
     warm = run()
     assert warm.endswith("<answered from the last run>")  # found in the default folder, not parsed
+
+
+def test_an_edit_of_imports_gets_the_answer_of_a_full_check_without_parsing_pyproject(
+    acme: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    age(acme)
+    check(acme, "--format", "json")
+    monkeypatch.setenv("PARSED_MARK", "<pyproject.toml parsed>")
+    service = acme / "src" / "acme" / "orders" / "service.py"
+    edit(service, "import os\nfrom acme.billing import _hidden\n", at_top=True)
+    after, replayed = check(acme, "--format", "json")
+    assert not replayed
+    assert not after.stderr.endswith("<pyproject.toml parsed>")  # the last run's settings
+    monkeypatch.delenv("PARSED_MARK")
+    full, _ = check(acme, "--format", "json", "--no-cache")
+    assert json.loads(after.stdout) == json.loads(full.stdout)
+    assert any(v["line"] == 2 for v in json.loads(after.stdout)["violations"])

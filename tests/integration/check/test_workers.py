@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshal
 import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
@@ -68,3 +69,60 @@ def test_with_other_threads_running_a_process_pool_does_the_same(
         stop.set()
         other.join()
     assert used == ["pool"]
+
+
+def test_a_scanning_left_unread_stops_and_is_waited_for() -> None:
+    scanning = _workers.Scanning([[str(n)] * 50 for n in range(200)], 2, lengths)
+    children = list(scanning.children)
+    scanning.close()  # the children stop at their next write, into a closed pipe
+    for pid in children:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # already waited for: no zombie left
+
+
+def test_a_cold_check_scans_its_files_as_soon_as_they_are_listed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dolmen.check import _cache
+    from dolmen.check._runner import run_check
+
+    root = many_files(tmp_path)
+    monkeypatch.setattr(_cache, "PARALLEL_FROM", 10)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    started: list[int] = []
+    real = _cache.Prefetch.__init__
+
+    def spy(self: _cache.Prefetch, paths: list[str], judge_syntax: bool) -> None:
+        started.append(len(paths))
+        real(self, paths, judge_syntax)
+
+    monkeypatch.setattr(_cache.Prefetch, "__init__", spy)
+    cold = run_check(root)
+    assert started == [cold.files]
+    assert (root / ".dolmen_cache" / "check-imports.marshal").is_file()
+    warm = run_check(root)  # from the caches: nothing scanned before the stats
+    assert started == [cold.files]
+    serial = run_check(root, use_cache=False)  # no cache: scanned at once too
+    expected = sorted((v.rule, v.path, v.line, v.message) for v in cold.violations)
+    for report in (warm, serial):
+        assert sorted((v.rule, v.path, v.line, v.message) for v in report.violations) == expected
+    assert len(expected) == 40  # private-import and undeclared-dependency in each file
+
+
+def many_files(root: Path) -> Path:
+    (root / "pyproject.toml").write_text(
+        '[tool.dolmen.check]\nroots = ["src"]\n\n[[tool.dolmen.check.modules]]\n'
+        'name = "orders"\npackage = "acme.orders"\n\n[[tool.dolmen.check.modules]]\n'
+        'name = "billing"\npackage = "acme.billing"\n'
+    )
+    for package in ("acme", "acme/orders", "acme/billing"):
+        (root / "src" / package).mkdir(parents=True)
+        (root / "src" / package / "__init__.py").write_text("")
+    for n in range(20):
+        (root / f"src/acme/orders/part{n}.py").write_text(
+            f'"""Part {n}."""\nimport os\nfrom acme.billing import _secret{n}\n'
+        )
+    old = 10**18  # settled: cached
+    for path in root.rglob("*.py"):
+        os.utime(path, ns=(old, old))
+    return root

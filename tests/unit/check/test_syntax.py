@@ -12,8 +12,8 @@ from .test_configuration import MODULES, project
 PYTHON = f"Python {sys.version_info.major}.{sys.version_info.minor}"
 
 
-def parse_errors(root: Path, **options: bool) -> list[tuple[str, int, str]]:
-    report = run_check(root, **options)
+def parse_errors(root: Path, *, use_cache: bool = True) -> list[tuple[str, int, str]]:
+    report = run_check(root, use_cache=use_cache)
     return [(v.path, v.line, v.message) for v in report.violations if v.rule == "parse-error"]
 
 

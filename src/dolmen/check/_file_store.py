@@ -1,0 +1,75 @@
+"""What the rules found in each file, kept so that a run after an edit judges that file alone.
+
+One marshal file, ``<cache_dir>/check-files.marshal``, of plain tuples: for each file (path
+relative to the root) its modification time and size, what the rules found in it (its
+violations and the module edges it makes), its ``parse-error`` and its suppression comments.
+It holds for one context (settings, modules, the list of files): any change there and it is
+set aside whole. A file changed within the last two seconds is not kept (see
+:func:`dolmen.check._files.settled`).
+"""
+
+from __future__ import annotations
+
+import marshal
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from dolmen.check._files import CACHE_VERSION, RACY_NS, warn_discarded
+from dolmen.check._syntax import Suppression
+
+FILES_FILE = "check-files.marshal"
+
+FileEntry = tuple[int, int, Any, tuple[Any, ...], tuple[Suppression, ...]]
+"""(mtime_ns, size, the rules' findings in it, its parse-error or (), its suppressions)."""
+
+
+class FileStore:
+    """Loads and saves the findings of each file for one context."""
+
+    def __init__(self, directory: Path | None, context: bytes) -> None:
+        self.file = directory / FILES_FILE if directory is not None else None
+        self.context = context
+        self.entries: dict[str, FileEntry] = {}
+        if self.file is None:
+            return
+        try:
+            data = self.file.read_bytes()
+        except OSError:
+            return
+        try:
+            version, stored_context, entries = marshal.loads(data)
+        except (EOFError, ValueError, TypeError) as error:
+            warn_discarded(self.file, error)
+            return
+        if version == CACHE_VERSION and stored_context == context and isinstance(entries, dict):
+            self.entries = entries
+
+    def save(
+        self,
+        listed: Sequence[tuple[str, str]],
+        stats: Sequence[tuple[int, int]],
+        reused: Sequence[FileEntry | None],
+        judged: dict[str, Any],
+        parse: dict[str, tuple[Any, ...]],
+        comments: dict[str, tuple[Suppression, ...]],
+    ) -> None:
+        """Keep what was found in each file (``reused`` entries as they were)."""
+        if self.file is None:
+            return
+        limit = time.time_ns() - RACY_NS
+        entries: dict[str, FileEntry] = {}
+        added = False
+        for (relative, _), (mtime, size), entry in zip(listed, stats, reused, strict=True):
+            if entry is not None:
+                entries[relative] = entry
+            elif mtime < limit and relative in judged:
+                found = (judged[relative], parse.get(relative, ()), comments.get(relative, ()))
+                entries[relative] = (mtime, size, *found)
+                added = True
+        if not added and entries.keys() == self.entries.keys():
+            return  # nothing new (a file changed just now is judged again next time)
+        from dolmen.check._cache import write_atomically
+
+        write_atomically(self.file, marshal.dumps((CACHE_VERSION, self.context, entries)))
