@@ -112,6 +112,8 @@ class Observability:
 
             self.metrics = Metrics()  # kept from one start to the next: counters only grow
         self.requests.metrics = self.metrics if settings.enabled and settings.metrics else None
+        if self._count_published not in app.published_observers:
+            app.published_observers.append(self._count_published)
         mounted = [(m, router) for m in app.modules for router in m.routers]
         self.requests.endpoints = endpoint_modules((m.name, r) for m, r in mounted)
         self.requests.templates = route_templates((m.prefix, r) for m, r in mounted)
@@ -180,6 +182,11 @@ class Observability:
             await self.sample_outbox()
         except Exception as error:  # the database may be away for a while
             logger.warning("could not sample the outbox for the metrics: %s", error)
+
+    def _count_published(self, event_types: Sequence[str]) -> None:
+        metrics = self.requests.metrics
+        if metrics is not None:
+            metrics.events_published(event_types)
 
     async def _module_call(self, call: ModuleCall, proceed: Callable[[], Awaitable[Any]]) -> Any:
         metrics = self.requests.metrics
