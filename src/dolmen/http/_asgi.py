@@ -17,6 +17,7 @@ from dolmen.http._inject import endpoint_modules
 from dolmen.http._middleware import UnitOfWorkMiddleware
 from dolmen.http._openapi import install_truthful_openapi
 from dolmen.http._problems import install_problem_handlers
+from dolmen.http._routes import mount_router
 
 if TYPE_CHECKING:
     from dolmen.http._served import ServedApp
@@ -61,9 +62,9 @@ def create_fastapi(app: ServedApp, routers: Sequence[APIRouter] = ()) -> FastAPI
     templates = route_templates((module.prefix, router) for module, router in mounted)
     api.add_middleware(ErrorMiddleware, route_templates=templates)
     for router in routers:
-        api.include_router(router)
+        mount_router(api, router)
     for module, router in mounted:
-        api.include_router(router, prefix=module.prefix)
+        mount_router(api, router, module.prefix)
     return api
 
 
