@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dolmen.config import AppSettings
@@ -136,11 +135,12 @@ class RequestMiddleware:
 
 
 def _add_request_id(message: Message, request_id: str) -> None:
-    headers = message.setdefault("headers", [])
+    headers = message.get("headers", ())
     for name, _ in headers:
         if name.lower() == _REQUEST_ID_HEADER:
             return
-    MutableHeaders(scope=message).append(REQUEST_ID_HEADER, request_id)
+    # A new list: the response may keep the one it sent (Starlette's raw_headers).
+    message["headers"] = [*headers, (_REQUEST_ID_HEADER, request_id.encode("latin-1"))]
 
 
 def _with_id(send: Send, request_id: str) -> Send:
