@@ -47,16 +47,20 @@ Asgi = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 
 
 def tracing_settings() -> dict[str, Any]:
-    """The ``[observability]`` settings that turn traces on at 100%, when this Dolmen has them."""
+    """The ``[observability]`` settings that turn traces on at 100%, when this Dolmen has them.
+
+    Read from the settings' fields, so that the benchmark follows the names they have: a
+    boolean field about traces is set true, a number about trace sampling 1.0.
+    """
     from dolmen.observability import ObservabilitySettings
 
-    fields = ObservabilitySettings.model_fields
     found: dict[str, Any] = {}
-    for name in ("traces", "tracing"):
-        if name in fields:
+    for name, field in ObservabilitySettings.model_fields.items():
+        if "trac" not in name and "span" not in name:
+            continue
+        if field.annotation is bool:
             found[name] = True
-    for name in ("trace_sample_ratio", "traces_sample_ratio", "trace_sampling", "sample_ratio"):
-        if name in fields:
+        elif field.annotation is float and ("sampl" in name or "ratio" in name):
             found[name] = 1.0
     return found
 
