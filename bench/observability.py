@@ -15,7 +15,7 @@ medians over the rounds:
 Servers, each one uvicorn worker pinned to core 0 (``taskset``), wrk on core 1:
 
 - ``bare``: FastAPI, an async ``Depends`` providing the same service (observability_peers/bare.py,
-  whose product lookup is bench/_bare_app.py);
+  whose product lookup is bench/_bare_app.py, with Dolmen's SQLite pool size);
 - ``dolmen-off``: Dolmen with ``[observability] enabled = false``;
 - ``dolmen-on``: Dolmen with everything on: JSON lines to a file (the access log among them),
   metrics, and traces sampled at 100% into the dashboard's buffer when this Dolmen has traces
@@ -62,6 +62,9 @@ from http_overhead import (
     server_stack,
 )
 from observability_micro import tracing_settings
+
+POOL = (("BARE_POOL_SIZE", "20"), ("BARE_MAX_OVERFLOW", "20"))
+"""Dolmen's SQLite pool (20 + 20 overflow) for the FastAPI servers: only the framework differs."""
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -115,7 +118,7 @@ def targets(scenario: str, peers_python: str) -> list[Target]:
         dolmen_app, dolmen_dir = "shop.app:app", EXAMPLES
         database = ()
     return [
-        Target("bare", "observability_peers.bare:app", BENCH, python),
+        Target("bare", "observability_peers.bare:app", BENCH, python, POOL),
         Target(
             "dolmen-off", dolmen_app, dolmen_dir, python, (*database, *observability_env(on=False))
         ),
@@ -127,7 +130,7 @@ def targets(scenario: str, peers_python: str) -> list[Target]:
             "observability_peers.diy:app",
             BENCH,
             peers_python,
-            (("DIY_ACCESS_LOG", str(SCRATCH / "observability-diy-access.log")),),
+            (*POOL, ("DIY_ACCESS_LOG", str(SCRATCH / "observability-diy-access.log"))),
         ),
     ]
 
