@@ -84,7 +84,14 @@ class Observability:
 
     def interceptors(self) -> Sequence[Interceptor]:
         """The module calls' metrics, outermost on the seam (spans come with traces)."""
-        return (Interceptor("dolmen.observability", call=self._module_call, role=OBSERVABILITY),)
+        # Off ([observability] enabled = false), calls go straight to the service, no proxy.
+        observed = Interceptor(
+            "dolmen.observability",
+            call=self._module_call,
+            role=OBSERVABILITY,
+            active=lambda: self.requests.active,
+        )
+        return (observed,)
 
     def delivery_interceptors(
         self,
