@@ -203,8 +203,8 @@ class Observability:
         try:
             return await proceed()
         finally:
-            method = f"{getattr(call.key, '__name__', call.key)}.{call.method}"
-            metrics.call(call.caller, call.target, method, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            metrics.module_call(call.caller, call.target, call.key, call.method, seconds)
 
     async def _delivery_context(
         self, delivery: DeliveryContext, proceed: Callable[[], Awaitable[None]]

@@ -123,6 +123,7 @@ class Metrics:
         self._requests: dict[tuple[str, str, int, str], tuple[Any, Any]] = {}
         self._calls: dict[tuple[str, str, str], tuple[Any, Any]] = {}
         self._published: dict[str, Any] = {}
+        self._calls_by_key: dict[tuple[str, str, Any, str], tuple[Any, Any]] = {}
 
     def request(self, method: str, route: str, status: int, module: str, seconds: float) -> None:
         """Count one request and its duration."""
@@ -146,6 +147,17 @@ class Metrics:
                 self.calls.labels(*key),
                 self.call_duration.labels(*key),
             )
+        children[0].inc()
+        children[1].observe(seconds)
+
+    def module_call(self, caller: str, callee: str, key: Any, method: str, seconds: float) -> None:
+        """Count one cross-module call of ``key.method`` and its duration."""
+        children = self._calls_by_key.get((caller, callee, key, method))
+        if children is None:
+            label = f"{getattr(key, '__name__', key)}.{method}"
+            self.call(caller, callee, label, seconds)  # makes the children
+            self._calls_by_key[caller, callee, key, method] = self._calls[caller, callee, label]
+            return
         children[0].inc()
         children[1].observe(seconds)
 

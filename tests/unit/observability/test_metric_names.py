@@ -63,3 +63,22 @@ def test_each_app_has_its_own_registry() -> None:
 
 def _label_names(family: object) -> set[str]:
     return {name for sample in getattr(family, "samples", ()) for name in sample.labels}
+
+
+class CatalogService:
+    """A service key, as the seam gives it."""
+
+
+def test_module_calls_are_labelled_with_the_service_and_method_names() -> None:
+    metrics = Metrics()
+    for _ in range(2):
+        metrics.module_call("orders", "catalog", CatalogService, "reserve", 0.001)
+    metrics.call("orders", "catalog", "CatalogService.reserve", 0.001)
+    [family] = [
+        f
+        for f in text_string_to_metric_families(exposition(metrics.registry)[0].decode())
+        if f.name == "dolmen_module_calls"
+    ]
+    assert [(s.labels, s.value) for s in family.samples if s.name.endswith("_total")] == [
+        ({"caller": "orders", "callee": "catalog", "method": "CatalogService.reserve"}, 3.0)
+    ]
