@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import re
 import sqlite3
 from collections.abc import Callable, Iterator, MutableMapping
@@ -281,6 +282,26 @@ def test_fastapi_routes_keep_their_dependencies_in_dependant() -> None:
     ):
         assert [call.call for call in router.routes[0].dependant.dependencies]  # type: ignore[attr-defined]
         assert list(injected_keys(router)) == [("/direct", Greeter), ("/nested", Greeter)]
+
+
+def test_fastapis_add_api_route_options_are_attributes_of_the_route() -> None:
+    router = APIRouter(prefix="/items", tags=["items"])
+
+    @router.post("/{item_id}", status_code=201, summary="Add", deprecated=True)
+    async def add(item_id: int) -> dict[str, int]:
+        return {"id": item_id}
+
+    [route] = router.routes
+    options = inspect.signature(APIRouter.add_api_route).parameters
+    skipped = {"self", "path", "endpoint", "route_class_override"}
+    with relies_on(
+        "fastapi",
+        "each option of APIRouter.add_api_route is kept on the APIRoute under the same name "
+        "(its router's prefix, tags and dependencies merged in): Dolmen copies module routes "
+        "onto the app with them, one match per request (http/_routes.py)",
+    ):
+        assert {name for name in options if name not in skipped} <= set(vars(route))
+        assert (route.path, route.tags, route.status_code) == ("/items/{item_id}", ["items"], 201)  # type: ignore[attr-defined]
 
 
 async def test_starlette_puts_the_matched_endpoint_in_the_scope() -> None:

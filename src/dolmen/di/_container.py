@@ -52,6 +52,7 @@ class Container:
         self._singletons: dict[Any, Any] = {}
         self._singleton_locks: dict[Any, asyncio.Lock] = {}
         self._cleanups: list[Callable[[], Awaitable[None]]] = []
+        self._resolutions: dict[tuple[str, Any], CrossModuleResolution] = {}
 
     # -- registration ---------------------------------------------------------------
 
@@ -179,7 +180,9 @@ class Container:
         owner, provider = self._visible_provider(module, key)
         if owner == module or not self._seam.active:
             return cast(T, await self._instance(owner, provider, scope))
-        resolution = CrossModuleResolution(module, owner, key)
+        resolution = self._resolutions.get((module, key))
+        if resolution is None:  # immutable: one per (caller, key), made once
+            resolution = self._resolutions[module, key] = CrossModuleResolution(module, owner, key)
         return cast(
             T, await self._seam.resolve(resolution, lambda: self._instance(owner, provider, scope))
         )

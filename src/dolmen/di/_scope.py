@@ -33,8 +33,10 @@ class ServiceScope:
 
     async def aclose(self) -> None:
         """Release this scope's services."""
+        self.instances.clear()
+        if not self.cleanups:  # most requests: nothing to release
+            return
         from dolmen.di._container import _run_cleanups
 
         cleanups, self.cleanups = self.cleanups, []
-        self.instances.clear()
         await _run_cleanups(cleanups)

@@ -82,13 +82,18 @@ class Interceptor:
     around each coroutine method call on it. Give one or both. ``role`` places it in the
     chain: placement innermost, then policy, then observability outermost; within one
     role, the first declared is the outermost. ``name`` identifies it: declaring two
-    interceptors with one name is an error.
+    interceptors with one name is an error. ``active`` switches its ``call`` on and off
+    while the app runs.
     """
 
     name: str
     resolve: CrossModuleHook | None = None
     call: CallInterceptor | None = None
     role: InterceptorRole = InterceptorRole.OBSERVABILITY
+    active: Callable[[], bool] | None = None
+    """Asked at each resolution whether ``call`` runs on the calls of the service resolved
+    (None: always). An interceptor that is off (metrics and traces switched off, say) then
+    costs nothing: with no ``call`` active, the caller gets the service itself, no proxy."""
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -102,7 +107,7 @@ class Interceptor:
 class Seam:
     """The declared interceptors in chain order, and the proxy classes they need."""
 
-    __slots__ = ("_calls", "_hooks", "_proxies", "active", "interceptors")
+    __slots__ = ("_calls", "_gated", "_hooks", "_proxies", "active", "interceptors")
 
     def __init__(self, interceptors: Iterable[Interceptor] = ()) -> None:
         declared = tuple(interceptors)
@@ -111,7 +116,8 @@ class Seam:
         self.interceptors = tuple(sorted(declared, key=lambda i: -i.role))
         self._hooks = tuple(i.resolve for i in reversed(self.interceptors) if i.resolve)
         self._calls = tuple(i.call for i in self.interceptors if i.call)
-        self._proxies: dict[type[Any], type[ServiceProxy]] = {}
+        self._gated = tuple(i for i in self.interceptors if i.call and i.active)
+        self._proxies: dict[tuple[type[Any], tuple[CallInterceptor, ...]], type[ServiceProxy]] = {}
         self.active = bool(self.interceptors)
 
     async def resolve(self, resolution: CrossModuleResolution, build: Build) -> Any:
@@ -119,12 +125,22 @@ class Seam:
         for hook in self._hooks:
             build = _Step(hook, resolution, build)
         instance = await build()
-        if not self._calls:
+        calls = self._live_calls() if self._gated else self._calls
+        if not calls:
             return instance
-        proxy_class = self._proxies.get(type(instance))
+        proxy_class = self._proxies.get((type(instance), calls))
         if proxy_class is None:
-            proxy_class = self._proxies[type(instance)] = _proxy_class(type(instance), self._calls)
+            proxy_class = _proxy_class(type(instance), calls)
+            self._proxies[type(instance), calls] = proxy_class
         return proxy_class(instance, resolution)
+
+    def _live_calls(self) -> tuple[CallInterceptor, ...]:
+        """The ``call`` functions of the interceptors active now, in chain order."""
+        return tuple(
+            i.call
+            for i in self.interceptors
+            if i.call is not None and (i.active is None or i.active())
+        )
 
 
 class _Step:

@@ -10,13 +10,12 @@ from fastapi import APIRouter, FastAPI
 from fastapi_offline import FastAPIOffline
 
 from dolmen._version import __version__
-from dolmen.config import AppSettings
-from dolmen.http._body_limit import BodyLimitMiddleware
-from dolmen.http._errors import ErrorMiddleware, route_templates
+from dolmen.http._entry import RequestMiddleware
+from dolmen.http._errors import route_templates
 from dolmen.http._inject import endpoint_modules
-from dolmen.http._middleware import UnitOfWorkMiddleware
 from dolmen.http._openapi import install_truthful_openapi
 from dolmen.http._problems import install_problem_handlers
+from dolmen.http._routes import mount_router
 
 if TYPE_CHECKING:
     from dolmen.http._served import ServedApp
@@ -55,21 +54,12 @@ def create_fastapi(app: ServedApp, routers: Sequence[APIRouter] = ()) -> FastAPI
     install_truthful_openapi(api)
     mounted = [(module, router) for module in app.modules for router in module.routers]
     endpoints = endpoint_modules((module.name, router) for module, router in mounted)
-    # Each add_middleware wraps the ones before: the body limit runs before the unit of work.
-    api.add_middleware(UnitOfWorkMiddleware, dolmen_app=app, endpoints=endpoints)
-    api.add_middleware(BodyLimitMiddleware, limit=lambda: _max_body_bytes(app))
     templates = route_templates((module.prefix, router) for module, router in mounted)
-    api.add_middleware(ErrorMiddleware, route_templates=templates)
+    api.add_middleware(
+        RequestMiddleware, dolmen_app=app, endpoints=endpoints, route_templates=templates
+    )
     for router in routers:
-        api.include_router(router)
+        mount_router(api, router)
     for module, router in mounted:
-        api.include_router(router, prefix=module.prefix)
+        mount_router(api, router, module.prefix)
     return api
-
-
-def _max_body_bytes(app: ServedApp) -> int:
-    """The body limit of a started app's configuration; the default until it starts."""
-    if app.started:
-        return app.settings.max_body_bytes
-    default: int = AppSettings.model_fields["max_body_bytes"].default
-    return default

@@ -1,4 +1,4 @@
-"""The outermost Dolmen middleware: a request id on every response, every crash logged once."""
+"""Route templates, and the one log record of a crash or of a refusal by the database."""
 
 from __future__ import annotations
 
@@ -6,12 +6,9 @@ import logging
 from collections.abc import Iterable, Mapping
 
 from fastapi import APIRouter
-from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
-from dolmen.http._database_errors import Refusal, refusal_for
-from dolmen.http._problems import problem
-from dolmen.http._request_id import REQUEST_ID_HEADER, REQUEST_ID_KEY, new_request_id
+from dolmen.http._database_errors import Refusal
 
 logger = logging.getLogger("dolmen.http")
 
@@ -19,60 +16,6 @@ CRASH_DETAIL = (
     "The server could not complete the request; the error was logged. "
     "Quote the request_id when you report it."
 )
-
-
-class ErrorMiddleware:
-    """Gives each request an id and turns any exception left into one log record and a 500.
-
-    The id is the client's ``X-Request-ID`` when it is short and printable, else a new one;
-    it is echoed in the ``X-Request-ID`` response header. An exception that no handler
-    took is logged once, with its traceback, the request id, the method and the route
-    template (``/orders/{order_id}``), and answered with a 500 problem carrying the
-    ``request_id``. Nothing propagates to the server, so it does not log the error again.
-    An exception after the response started can only be logged: the server then closes
-    the connection of the unfinished response.
-
-    A database error that the request's values caused (a unique key already taken, a
-    value the database cannot store) is a 409 or 422 problem instead, logged without a
-    traceback; see :func:`~dolmen.http._database_errors.refusal_for`.
-    """
-
-    def __init__(self, app: ASGIApp, route_templates: Mapping[int, str]) -> None:
-        self.app = app
-        self.route_templates = route_templates
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        # Made by the outer observability middleware when there is one (one id per request).
-        request_id = scope.get(REQUEST_ID_KEY) or new_request_id(scope)
-        scope[REQUEST_ID_KEY] = request_id
-        started = False
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-                headers = MutableHeaders(scope=message)
-                if REQUEST_ID_HEADER not in headers:
-                    headers.append(REQUEST_ID_HEADER, request_id)
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        except Exception as error:
-            route = route_of(scope, self.route_templates)
-            refusal = None if started else refusal_for(error)
-            if refusal is not None:
-                _log_refusal(scope, route, request_id, refusal)
-                response = problem(refusal.status, refusal.detail)
-            else:
-                _log_crash(scope, route, request_id, error, started=started)
-                if started:
-                    return
-                response = problem(500, CRASH_DETAIL, request_id=request_id)
-            await response(scope, receive, send_with_id)
 
 
 def route_templates(routers: Iterable[tuple[str, APIRouter]]) -> dict[int, str]:
@@ -97,7 +40,7 @@ def route_of(scope: Scope, templates: Mapping[int, str]) -> str:
     return path if isinstance(path, str) else str(scope.get("path", "?"))
 
 
-def _log_crash(
+def log_crash(
     scope: Scope, route: str, request_id: str, error: Exception, *, started: bool
 ) -> None:
     method = scope.get("method", "?")
@@ -113,7 +56,7 @@ def _log_crash(
     )
 
 
-def _log_refusal(scope: Scope, route: str, request_id: str, refusal: Refusal) -> None:
+def log_refusal(scope: Scope, route: str, request_id: str, refusal: Refusal) -> None:
     # A unique key taken by a concurrent request is business as usual; a value the
     # database cannot store means the app's validation missed a bound: worth a warning.
     level = logging.INFO if refusal.status == 409 else logging.WARNING

@@ -21,6 +21,10 @@ class UnitOfWorkMiddleware:
     back. Because the commit happens before the status line is sent, a failed
     commit still turns into a 500 instead of a success that did not stick.
     Safe methods (GET, HEAD, OPTIONS) run as read transactions.
+
+    For a FastAPI app of your own around a Dolmen app; the app Dolmen builds does this in its
+    one request middleware (``dolmen.http._entry.RequestMiddleware``), with the request id,
+    the body limit and the error handling.
     """
 
     def __init__(self, app: ASGIApp, dolmen_app: ServedApp, endpoints: dict[Any, str]) -> None:

@@ -27,7 +27,7 @@ def problem(status: int, detail: str | None = None, **extensions: Any) -> JSONRe
 def install_problem_handlers(api: FastAPI, error_map: Mapping[type[BaseException], int]) -> None:
     """Render validation errors, HTTP errors and mapped domain errors as problems.
 
-    Any other exception is left to :class:`~dolmen.http._errors.ErrorMiddleware`, which
+    Any other exception is left to :class:`~dolmen.http._entry.RequestMiddleware`, which
     logs it once and answers 500.
     """
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
 
 from starlette.types import Scope
 
@@ -19,7 +19,8 @@ def new_request_id(scope: Scope) -> str:
     """The client's ``X-Request-ID`` if it is short and printable, else a fresh random id.
 
     A proxy or a client that already names its requests keeps its names in Dolmen's logs;
-    anything else (too long, control characters, spaces) is not echoed back.
+    anything else (too long, control characters, spaces) is not echoed back. A fresh id is
+    32 random hexadecimal digits (128 bits, as a UUID4's hex without its fixed bits).
     """
     for name, value in scope["headers"]:
         if name == _HEADER:
@@ -27,4 +28,4 @@ def new_request_id(scope: Scope) -> str:
             if _USABLE.fullmatch(text):
                 return text
             break
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()

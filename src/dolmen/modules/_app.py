@@ -127,6 +127,9 @@ class App:
         self._fastapi: FastAPI | None = None
         self._asgi: ASGIApp | None = None
         self._event_backend = event_backend
+        self.published_observers: list[Callable[[Sequence[str]], None]] = []
+        """Told the types of the events each unit of work published, once it committed
+        (observability counts them)."""
         """The ports events run on (None: the SQL outbox of the app's database, at start)."""
 
     # -- lifecycle ------------------------------------------------------------------

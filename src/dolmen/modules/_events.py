@@ -118,6 +118,9 @@ class AppEvents:
         envelopes: list[Envelope] = []
         deliveries: list[NewDelivery] = []
         now = self.dispatcher.clock.now()
+        if self.app.published_observers:
+            types = [event.event_name for event, _, _ in published]
+            uow.after_commit(functools.partial(self._tell_published, types))
         for event, subject, traceparent in published:
             handlers = self._by_event.get(event.event_name)
             if not handlers:
@@ -146,6 +149,10 @@ class AppEvents:
             )
         await self.backend.outbox.append(uow, envelopes, deliveries)
         return True
+
+    def _tell_published(self, types: Sequence[str]) -> None:
+        for observer in self.app.published_observers:
+            observer(types)
 
     async def run(self, claimed: Claimed) -> bool:
         """Run the handler of one claimed delivery in a unit of work of its own.

@@ -73,4 +73,9 @@ class Work:
         try:
             await self.uow.rollback()
         finally:
-            await self.scope.aclose()
+            try:
+                await self.scope.aclose()
+            finally:
+                # The scope refers to this work and the work to it: without the cycle, both
+                # are freed at once, not by the garbage collector's next pass.
+                self.scope.state.clear()

@@ -94,7 +94,14 @@ class Observability:
 
     def interceptors(self) -> Sequence[Interceptor]:
         """The module calls' spans and metrics, outermost on the seam."""
-        return (Interceptor("dolmen.observability", call=self._traced_call, role=OBSERVABILITY),)
+        # Off ([observability] enabled = false), calls go straight to the service, no proxy.
+        observed = Interceptor(
+            "dolmen.observability",
+            call=self._traced_call,
+            role=OBSERVABILITY,
+            active=lambda: self.requests.active,
+        )
+        return (observed,)
 
     def delivery_interceptors(
         self,
@@ -122,6 +129,8 @@ class Observability:
 
             self.metrics = Metrics()  # kept from one start to the next: counters only grow
         self.requests.metrics = self.metrics if settings.enabled and settings.metrics else None
+        if self._count_published not in app.published_observers:
+            app.published_observers.append(self._count_published)
         mounted = [(m, router) for m in app.modules for router in m.routers]
         self.requests.endpoints = endpoint_modules((m.name, r) for m, r in mounted)
         self.requests.templates = route_templates((m.prefix, r) for m, r in mounted)
@@ -232,6 +241,11 @@ class Observability:
                 delivery, functools.partial(self._delivery_context, delivery, proceed)
             )
 
+    def _count_published(self, event_types: Sequence[str]) -> None:
+        metrics = self.requests.metrics
+        if metrics is not None:
+            metrics.events_published(event_types)
+
     async def _module_call(self, call: ModuleCall, proceed: Callable[[], Awaitable[Any]]) -> Any:
         metrics = self.requests.metrics
         if metrics is None:
@@ -240,8 +254,8 @@ class Observability:
         try:
             return await proceed()
         finally:
-            method = f"{getattr(call.key, '__name__', call.key)}.{call.method}"
-            metrics.call(call.caller, call.target, method, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            metrics.module_call(call.caller, call.target, call.key, call.method, seconds)
 
     async def _delivery_context(
         self, delivery: DeliveryContext, proceed: Callable[[], Awaitable[None]]

@@ -78,6 +78,12 @@ class Metrics:
             buckets=DURATION_BUCKETS,
             registry=registry,
         )
+        self.published = Counter(
+            "dolmen_events_published_total",
+            "Events published by committed units of work.",
+            ["event_type"],
+            registry=registry,
+        )
         delivery = ["event_type", "handler"]
         self.handled, self.failed, self.retried, self.dead = (
             Counter(f"dolmen_events_{what}_total", text, delivery, registry=registry)
@@ -116,6 +122,8 @@ class Metrics:
         )
         self._requests: dict[tuple[str, str, int, str], tuple[Any, Any]] = {}
         self._calls: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+        self._published: dict[str, Any] = {}
+        self._calls_by_key: dict[tuple[str, str, Any, str], tuple[Any, Any]] = {}
 
     def request(self, method: str, route: str, status: int, module: str, seconds: float) -> None:
         """Count one request and its duration."""
@@ -141,6 +149,25 @@ class Metrics:
             )
         children[0].inc()
         children[1].observe(seconds)
+
+    def module_call(self, caller: str, callee: str, key: Any, method: str, seconds: float) -> None:
+        """Count one cross-module call of ``key.method`` and its duration."""
+        children = self._calls_by_key.get((caller, callee, key, method))
+        if children is None:
+            label = f"{getattr(key, '__name__', key)}.{method}"
+            self.call(caller, callee, label, seconds)  # makes the children
+            self._calls_by_key[caller, callee, key, method] = self._calls[caller, callee, label]
+            return
+        children[0].inc()
+        children[1].observe(seconds)
+
+    def events_published(self, event_types: Iterable[str]) -> None:
+        """Count the events one unit of work published (once it committed)."""
+        for event_type in event_types:
+            child = self._published.get(event_type)
+            if child is None:
+                child = self._published[event_type] = self.published.labels(event_type)
+            child.inc()
 
     def outbox(self, stats: Iterable[HandlerStats]) -> None:
         """Set the outbox gauges from a sample of the delivery statistics."""

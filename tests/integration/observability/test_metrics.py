@@ -108,6 +108,8 @@ async def test_metrics_count_requests_calls_and_deliveries(database_url: str) ->
     assert found[("dolmen_module_call_duration_seconds_count", call)] == 3
     charged = (("event_type", "orders.OrderPlaced"), ("handler", "billing.charge"))
     shipped = (("event_type", "orders.OrderPlaced"), ("handler", "billing.ship"))
+    published = (("event_type", "orders.OrderPlaced"),)
+    assert found[("dolmen_events_published_total", published)] == 3
     assert found[("dolmen_events_handled_total", charged)] == 3
     assert found[("dolmen_events_failed_total", shipped)] == 3
     assert found[("dolmen_events_dead_total", shipped)] == 3

@@ -151,6 +151,36 @@ async def test_call_interceptors_run_around_every_cross_module_coroutine_call() 
     ]
 
 
+async def test_an_inactive_call_interceptor_leaves_the_caller_the_service_itself() -> None:
+    switched_on = False
+    calls: list[str] = []
+
+    async def count(call: ModuleCall, proceed: Proceed) -> Any:
+        calls.append(call.method)
+        return await proceed()
+
+    async def always(call: ModuleCall, proceed: Proceed) -> Any:
+        calls.append(f"always {call.method}")
+        return await proceed()
+
+    metrics = Interceptor("metrics", call=count, active=lambda: switched_on)
+    container = make_container(metrics)
+    off = await container.scope().get(Checkout, "orders")
+    assert type(off.pricing) is FixedPricing  # no proxy: the call costs a direct call
+    assert await off.pricing.price("ab") == 2
+    switched_on = True  # asked again at each resolution
+    on = await container.scope().get(Checkout, "orders")
+    assert isinstance(on.pricing, ServiceProxy)
+    assert await on.pricing.price("abc") == 3
+    assert calls == ["price"]
+    # With another interceptor always on, only the active ones run.
+    switched_on = False
+    both = make_container(metrics, Interceptor("always", call=always, role=InterceptorRole.POLICY))
+    checkout = await both.scope().get(Checkout, "orders")
+    assert await checkout.pricing.price("abcd") == 4
+    assert calls == ["price", "always price"]
+
+
 async def test_the_chain_follows_the_roles_not_the_order_of_declaration() -> None:
     order: list[str] = []
 

@@ -13,6 +13,7 @@ def test_the_metrics_have_prometheus_names_types_and_bounded_labels() -> None:
     metrics.request("GET", "/catalog/products/{sku}", 200, "catalog", 0.004)
     metrics.request("GET", "/catalog/products/{sku}", 200, "catalog", 0.006)
     metrics.call("orders", "catalog", "CatalogService.reserve", 0.001)
+    metrics.events_published(["orders.OrderPlaced", "orders.OrderPlaced"])
     metrics.handled.labels("orders.OrderPlaced", "billing.charge").inc()
     metrics.outbox([HandlerStats("billing.charge", 4, 1, 0, 2, 12.5, dispatchers=0)])
     body, content_type = exposition(metrics.registry)
@@ -30,6 +31,7 @@ def test_the_metrics_have_prometheus_names_types_and_bounded_labels() -> None:
         ),
         "dolmen_module_calls": ("counter", {"caller", "callee", "method"}),
         "dolmen_module_call_duration_seconds": ("histogram", {"caller", "callee", "method", "le"}),
+        "dolmen_events_published": ("counter", {"event_type"}),
         "dolmen_events_handled": ("counter", {"event_type", "handler"}),
         "dolmen_events_failed": ("counter", set()),
         "dolmen_events_retried": ("counter", set()),
@@ -44,6 +46,10 @@ def test_the_metrics_have_prometheus_names_types_and_bounded_labels() -> None:
     assert [
         (s.name, s.labels["route"], s.value) for s in requests if s.name.endswith("_total")
     ] == [("dolmen_http_requests_total", "/catalog/products/{sku}", 2.0)]
+    published = families["dolmen_events_published"].samples
+    assert [(s.labels["event_type"], s.value) for s in published if s.name.endswith("_total")] == [
+        ("orders.OrderPlaced", 2.0)
+    ]
     unhandled = families["dolmen_outbox_unhandled"].samples
     assert [(s.labels["handler"], s.value) for s in unhandled] == [("billing.charge", 4.0)]
 
@@ -57,3 +63,22 @@ def test_each_app_has_its_own_registry() -> None:
 
 def _label_names(family: object) -> set[str]:
     return {name for sample in getattr(family, "samples", ()) for name in sample.labels}
+
+
+class CatalogService:
+    """A service key, as the seam gives it."""
+
+
+def test_module_calls_are_labelled_with_the_service_and_method_names() -> None:
+    metrics = Metrics()
+    for _ in range(2):
+        metrics.module_call("orders", "catalog", CatalogService, "reserve", 0.001)
+    metrics.call("orders", "catalog", "CatalogService.reserve", 0.001)
+    [family] = [
+        f
+        for f in text_string_to_metric_families(exposition(metrics.registry)[0].decode())
+        if f.name == "dolmen_module_calls"
+    ]
+    assert [(s.labels, s.value) for s in family.samples if s.name.endswith("_total")] == [
+        ({"caller": "orders", "callee": "catalog", "method": "CatalogService.reserve"}, 3.0)
+    ]

@@ -1,0 +1,1 @@
+"""The servers of bench/observability.py (served by uvicorn with ``--app-dir bench``)."""
