@@ -44,6 +44,10 @@ _USUAL_LOCK_TIMEOUT = text(
     "WHERE name = 'lock_timeout'"
 )
 _LOCK_NOT_AVAILABLE = "55P03"
+_SLOW_BATCH_SECONDS = 0.05
+"""A batch gives way to a slow handler only once that spent this long outside the database in
+all, too: a pause of the process early in a batch (a busy machine, a garbage collection) does
+not send its other deliveries to run one transaction each."""
 
 
 def _waited_for_a_lock(outcome: bool | Exception) -> bool:
@@ -225,13 +229,13 @@ class AppEvents:
         ``event_id``, as on any retry). Its outcome is the exception.
 
         It stops early, the outcomes covering those that ran, when the handler spent more
-        than ``SLOW_DELIVERY_SECONDS`` per delivery outside the database (waiting on another
-        service, say), or (PostgreSQL) waited longer than ``BATCH_LOCK_TIMEOUT`` for a lock:
-        a batch holds the locks of all its deliveries until it commits, so it gives way
-        rather than wait (and never becomes half of a deadlock). Raises (nothing committed)
-        when the transaction cannot commit, a handler ended the transaction itself (a
-        ``rollback()``), or another process took one of them over after its lease ran out:
-        the dispatcher then runs each alone.
+        than ``SLOW_DELIVERY_SECONDS`` per delivery outside the database, and 50 ms in all
+        (waiting on another service, say), or (PostgreSQL) waited longer than
+        ``BATCH_LOCK_TIMEOUT`` for a lock: a batch holds the locks of all its deliveries
+        until it commits, so it gives way rather than wait (and never becomes half of a
+        deadlock). Raises (nothing committed) when the transaction cannot commit, a handler
+        ended the transaction itself (a ``rollback()``), or another process took one of them
+        over after its lease ran out: the dispatcher then runs each alone.
         """
         subscription = self._by_handler[batch[0].handler]
         try:
@@ -259,7 +263,7 @@ class AppEvents:
             started = time.perf_counter()
             for index, claimed in enumerate(batch):
                 elsewhere = time.perf_counter() - started - database_time.seconds
-                if elsewhere > len(outcomes) * SLOW_DELIVERY_SECONDS > 0:
+                if elsewhere > max(len(outcomes) * SLOW_DELIVERY_SECONDS, _SLOW_BATCH_SECONDS):
                     break  # a slow handler: its other deliveries run side by side instead
                 outcome: bool | Exception
                 if index in known:
