@@ -67,7 +67,7 @@ def _transaction(connection: AsyncConnection) -> object:
 
 
 class _FailedAfterWriting(Exception):  # a signal, not an error
-    """A delivery of a batch without savepoints failed after writing: run it again with them."""
+    """A delivery of a batch without savepoints failed after a statement: run it with them."""
 
     def __init__(self, index: int, error: Exception) -> None:
         super().__init__(index, error)
@@ -220,8 +220,8 @@ class AppEvents:
         """Run deliveries of one handler in one transaction that commits once.
 
         First without a savepoint per delivery (a round trip each saved): while every
-        delivery succeeds, or fails before touching the database, their completions are
-        recorded in the transaction and it commits. When one fails after writing, the
+        delivery succeeds, or fails before running any statement, their completions are
+        recorded in the transaction and it commits. When one fails after running one, the
         transaction is rolled back and the batch runs again, each delivery in a savepoint of
         its own (a failing one then rolls back its own effects and nothing else); the one
         that failed is not run again, the others before it are (their effects in the
