@@ -10,7 +10,8 @@ Workloads, each timed ``--rounds`` times in alternating order, medians reported:
   one publisher process, handled by a handler that does nothing; from the first publish until
   the last one is handled. The same with a handler that inserts one row (Dolmen: in its own
   unit of work, committed with the delivery's completion; the peers: in a transaction of
-  its own, as each one's documentation shows).
+  its own, as each one's documentation shows). For Dolmen also its worker's CPU time per
+  event (less noisy than a rate on a busy machine).
 - latency: one event per committed transaction at a steady ``--rate`` (1,000) per second for
   ``--seconds``; the time from just before the publisher's commit until the handler runs,
   p50 and p99, the first second dropped. For Dolmen also the CPU time per event of its
@@ -20,11 +21,12 @@ Dolmen runs one publisher process (its app without a dispatcher) and one worker 
 app with the dispatcher) on SQLite (a file, WAL, ``synchronous=NORMAL``) and on PostgreSQL
 (``DOLMEN_TEST_POSTGRES_URL``, or postgresql://postgres@127.0.0.1:5432/postgres, a fresh
 database per measurement). The peers run in their own virtual environment
-(bench/.scratch/events-peers, from bench/events_peers/requirements.txt), each on a fresh
-database of the same server (or SQLite file) with its own schema, its own worker and its own
-acknowledgement: PgQueuer and procrastinate on PostgreSQL (bench/events_peers/run_peer.py),
-modupy's outbox on both, Celery and Dramatiq on the local Redis (bench/events_peers.py). The
-slow peers get fewer events (``PEER_EVENTS``): a rate is a rate. Results: docs/benchmarks.md.
+(bench/.scratch/events-peers, from bench/events_peers/requirements.txt, created on the first
+run and again when the requirements change), each on a fresh database of the same server (or
+SQLite file) with its own schema, its own worker and its own acknowledgement: PgQueuer and
+procrastinate on PostgreSQL (bench/events_peers/run_peer.py), modupy's outbox on both, Celery
+and Dramatiq on the local Redis (bench/events_peers.py). The slow peers get fewer events
+(``PEER_EVENTS``): a rate is a rate. Results: docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -63,6 +65,21 @@ PEER_OPTIONS = {
     ("pgqueuer", "noop"): {"batch_size": 100}, ("pgqueuer", "insert"): {"batch_size": 100},
     ("procrastinate", "noop"): {"concurrency": 1}, ("procrastinate", "insert"): {"concurrency": 8},
 }  # fmt: skip
+
+
+def peers_environment() -> None:
+    """Create the peers' virtual environment (bench/.scratch/events-peers) when missing."""
+    requirements = BENCH / "events_peers" / "requirements.txt"
+    stamp = PEERS_PYTHON.parent.parent / "requirements.txt"
+    if PEERS_PYTHON.exists() and stamp.exists() and stamp.read_text() == requirements.read_text():
+        return
+    print(f"creating the peers' environment in {PEERS_PYTHON.parent.parent} ...",
+          file=sys.stderr, flush=True)  # fmt: skip
+    base = getattr(sys, "_base_executable", PYTHON)  # not this venv's: a venv of its own
+    subprocess.run([base, "-m", "venv", "--clear", str(PEERS_PYTHON.parent.parent)], check=True)
+    pip = [str(PEERS_PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, "-r", str(requirements)], check=True)
+    shutil.copyfile(requirements, stamp)  # installed: recreated when the requirements change
 
 
 def run_json(command: list[str], timeout: float = 900) -> dict[str, object]:
@@ -140,11 +157,14 @@ def dolmen(
         warm = [PYTHON, script, "publish", "--database-url", database.url, "--events", "2000"]
         run_json(warm)
         if workload == "throughput":
+            cpu_before = cpu_seconds(worker.pid)
             result = run_json(
                 [PYTHON, script, "publish", "--database-url", database.url,
                  "--events", str(args.events), "--batch", "100"]
             )  # fmt: skip
-            return {"events_per_s": result["events_per_s"], "seconds": result["seconds"]}
+            worker_cpu = round((cpu_seconds(worker.pid) - cpu_before) * 1000 / args.events, 3)
+            return {"events_per_s": result["events_per_s"], "seconds": result["seconds"],
+                    "worker_cpu_ms_per_event": worker_cpu}  # fmt: skip
         cpu_before = cpu_seconds(worker.pid)
         result = run_json(
             [PYTHON, script, "steady", "--database-url", database.url, "--rate", str(args.rate),
@@ -231,12 +251,8 @@ def main() -> None:
                         default=[*SQL_PEERS, *REDIS_PEERS])  # fmt: skip
     parser.add_argument("--no-peers", action="store_true")
     args = parser.parse_args()
-    if not args.no_peers and not PEERS_PYTHON.exists():
-        sys.exit(
-            "the peers' environment is missing; create it with:\n"
-            f"  python3 -m venv {PEERS_PYTHON.parent.parent}\n"
-            f"  {PEERS_PYTHON.parent}/pip install -r bench/events_peers/requirements.txt"
-        )
+    if not args.no_peers:
+        peers_environment()
     cases: list[tuple[str, Callable[[], dict[str, object]]]] = []
     for backend in args.backends:
         for workload, handler in (("throughput", "noop"), ("throughput", "insert"),

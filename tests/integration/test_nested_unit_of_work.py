@@ -118,3 +118,18 @@ async def test_on_sqlite_a_nested_unit_of_work_costs_no_trip_of_its_own(
     with contextlib.closing(sqlite3.connect(tmp_path / "app.db")) as stored:
         rows = stored.execute("SELECT name FROM items__items ORDER BY 1").fetchall()
     assert [name for (name,) in rows] == ["a", "b", "c"]
+
+
+async def test_a_nested_unit_of_work_without_a_savepoint_writes_in_the_outer_transaction(
+    database: Database,
+) -> None:
+    outer = UnitOfWork(database)
+    joined = outer.nested(savepoint=False)
+    await add(joined, "a")
+    await joined.commit()
+    failing = outer.nested(savepoint=False)
+    await add(failing, "b")
+    await failing.rollback()  # undoes nothing alone: whoever nested it rolls back the outer
+    assert await names(database) == []
+    await outer.commit()
+    assert await names(database) == ["a", "b"]

@@ -1,12 +1,14 @@
-"""Several deliveries of one handler in one transaction, each in a savepoint of its own.
+"""Several deliveries of one handler in one transaction that commits once.
 
 One transaction per delivery is what a handler that writes costs most (its BEGIN, COMMIT, a
 connection from the pool, and on SQLite a turn at the write lock). A dispatcher given a
 :data:`BatchRunner` hands it the deliveries of one handler claimed together: the runner
-runs them one after the other in one transaction, each in a ``SAVEPOINT`` (a failing one
-rolls back its own effects and nothing else, and is retried or goes dead alone), records
-the completions of those that succeeded in that transaction, and commits once. Once-only
-effects hold as before: a delivery's effects and its completion commit together.
+runs them one after the other in one transaction, records the completions of those that
+succeeded in that transaction, and commits once. A failing one must undo its own effects and
+nothing else, and is retried or goes dead alone: the app's runner runs the batch without
+savepoints first, and again with a ``SAVEPOINT`` per delivery once one fails after running a
+statement. Once-only effects hold as before: a delivery's effects and its completion commit
+together.
 """
 
 from __future__ import annotations

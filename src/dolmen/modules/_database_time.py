@@ -16,16 +16,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 
 class DatabaseTime:
-    """Seconds the statements of ``connection`` took, from now until :meth:`close`."""
+    """Seconds the statements of ``connection`` took, and how many ran, until :meth:`close`."""
 
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection.sync_connection
         self.seconds = 0.0
+        self.statements = 0
         self._began = 0.0
         event.listen(self._connection, "before_cursor_execute", self._before)
         event.listen(self._connection, "after_cursor_execute", self._after)
 
     def _before(self, *_: Any) -> None:
+        self.statements += 1
         self._began = time.perf_counter()
 
     def _after(self, *_: Any) -> None:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dolmen.events import (
     SLOW_DELIVERY_SECONDS,
@@ -27,12 +28,12 @@ from dolmen.events import (
     PoisonEvent,
 )
 from dolmen.modules._database_time import DatabaseTime
+from dolmen.modules._work import Work
 from dolmen.persistence import UnitOfWork, sqlstate
 
 if TYPE_CHECKING:
     from dolmen.modules._app import App
     from dolmen.modules._module import Subscription
-    from dolmen.modules._work import Work
 
 
 BATCH_LOCK_TIMEOUT = "50ms"
@@ -43,6 +44,10 @@ _USUAL_LOCK_TIMEOUT = text(
     "WHERE name = 'lock_timeout'"
 )
 _LOCK_NOT_AVAILABLE = "55P03"
+_SLOW_BATCH_SECONDS = 0.05
+"""A batch gives way to a slow handler only once that spent this long outside the database in
+all, too: a pause of the process early in a batch (a busy machine, a garbage collection) does
+not send its other deliveries to run one transaction each."""
 
 
 def _waited_for_a_lock(outcome: bool | Exception) -> bool:
@@ -53,6 +58,33 @@ def _waited_for_a_lock(outcome: bool | Exception) -> bool:
             return True
         error = error.__cause__ or error.__context__
     return False
+
+
+def _transaction(connection: AsyncConnection) -> object:
+    """The transaction ``connection`` is in (a new one once a handler ended it)."""
+    sync = connection.sync_connection
+    return None if sync is None else sync.get_transaction()
+
+
+class _FailedAfterWriting(Exception):  # a signal, not an error
+    """A delivery of a batch without savepoints failed after a statement: run it with them."""
+
+    def __init__(self, index: int, error: Exception) -> None:
+        super().__init__(index, error)
+        self.index = index
+        self.error = error
+
+
+class BatchEnded(RuntimeError):
+    """A handler ended the transaction its batch of deliveries shares (a ``rollback()``)."""
+
+    def __init__(self, handler: str) -> None:
+        super().__init__(
+            f"handler {handler!r} ended the transaction of its batch of deliveries (it called "
+            "rollback() on its session or connection?); each of them runs alone now, where a "
+            "rollback undoes only its own delivery. Raise an exception instead to undo a "
+            "delivery's writes: it is retried"
+        )
 
 
 class AppEvents:
@@ -196,36 +228,65 @@ class AppEvents:
         return recorded
 
     async def run_batch(self, batch: Sequence[Claimed]) -> list[bool | Exception]:
-        """Run deliveries of one handler in one transaction, each in a savepoint of its own.
+        """Run deliveries of one handler in one transaction that commits once.
 
-        A delivery whose handler raises has its savepoint rolled back (its outcome is the
-        exception); the completions of the others are recorded in the transaction, which
-        commits once. It stops early, the outcomes covering those that ran, when the handler
-        spent more than ``SLOW_DELIVERY_SECONDS`` per delivery outside the database (waiting
-        on another service, say), or (PostgreSQL) waited longer than ``BATCH_LOCK_TIMEOUT``
-        for a lock: a batch holds the locks of all its deliveries until it commits, so it
-        gives way rather than wait (and never becomes half of a deadlock). Raises (nothing
-        committed) when the transaction cannot commit, or another process took one of them
-        over after its lease ran out.
+        First without a savepoint per delivery (a round trip each saved): while every
+        delivery succeeds, or fails before running any statement, their completions are
+        recorded in the transaction and it commits. When one fails after running one, the
+        transaction is rolled back and the batch runs again, each delivery in a savepoint of
+        its own (a failing one then rolls back its own effects and nothing else); the one
+        that failed is not run again, the others before it are (their effects in the
+        database were undone with the transaction; effects outside it are keyed by
+        ``event_id``, as on any retry). Its outcome is the exception.
+
+        It stops early, the outcomes covering those that ran, when the handler spent more
+        than ``SLOW_DELIVERY_SECONDS`` per delivery outside the database, and 50 ms in all
+        (waiting on another service, say), or (PostgreSQL) waited longer than
+        ``BATCH_LOCK_TIMEOUT`` for a lock: a batch holds the locks of all its deliveries
+        until it commits, so it gives way rather than wait (and never becomes half of a
+        deadlock). Raises (nothing committed) when the transaction cannot commit, a handler
+        ended the transaction itself (a ``rollback()``), or another process took one of them
+        over after its lease ran out: the dispatcher then runs each alone.
         """
         subscription = self._by_handler[batch[0].handler]
+        try:
+            return await self._run_together(batch, subscription, {})
+        except _FailedAfterWriting as failed:
+            return await self._run_together(batch, subscription, {failed.index: failed.error})
+
+    async def _run_together(
+        self, batch: Sequence[Claimed], subscription: Subscription, known: dict[int, Exception]
+    ) -> list[bool | Exception]:
+        """One try at :meth:`run_batch`: with savepoints once ``known`` holds a failure."""
         assert self.app.database is not None  # started
+        savepoints = bool(known)
         outer = UnitOfWork(self.app.database)
         outcomes: list[bool | Exception] = []
         database_time: DatabaseTime | None = None
         try:
             connection = await outer.connection()
             await connection.begin()  # on SQLite: waits for the write lock, not timed below
+            transaction = _transaction(connection)
             postgres = not self.app.database.is_sqlite
             if postgres:
                 await connection.execute(_SHORT_LOCK_TIMEOUT)
             database_time = DatabaseTime(connection)
             started = time.perf_counter()
-            for claimed in batch:
+            for index, claimed in enumerate(batch):
                 elsewhere = time.perf_counter() - started - database_time.seconds
-                if elsewhere > len(outcomes) * SLOW_DELIVERY_SECONDS > 0:
+                if elsewhere > max(len(outcomes) * SLOW_DELIVERY_SECONDS, _SLOW_BATCH_SECONDS):
                     break  # a slow handler: its other deliveries run side by side instead
-                outcome = await self._run_nested(claimed, subscription, outer)
+                outcome: bool | Exception
+                if index in known:
+                    outcome = known[index]  # it failed in the try without savepoints
+                else:
+                    statements = database_time.statements
+                    outcome = await self._run_nested(claimed, subscription, outer, savepoints)
+                    if _transaction(connection) is not transaction:
+                        raise BatchEnded(claimed.handler)
+                    wrote = database_time.statements > statements
+                    if isinstance(outcome, Exception) and wrote and not savepoints:
+                        raise _FailedAfterWriting(index, outcome)
                 if _waited_for_a_lock(outcome):
                     break  # not run: it runs alone, once this batch's locks are released
                 outcomes.append(outcome)
@@ -243,12 +304,12 @@ class AppEvents:
         return outcomes
 
     async def _run_nested(
-        self, claimed: Claimed, subscription: Subscription, outer: UnitOfWork
+        self, claimed: Claimed, subscription: Subscription, outer: UnitOfWork, savepoint: bool
     ) -> bool | Exception:
         """Run one delivery in a unit of work nested in ``outer``: True, or what it raised."""
         try:
             event = claimed.event(subscription.event_type)
-            work = self.app.begin(subscription.module, within=outer)
+            work = self._nested_work(subscription, outer, savepoint)
             try:
                 await self._call(subscription, event, claimed.context(), work)
                 await work.commit()
@@ -257,6 +318,13 @@ class AppEvents:
         except Exception as error:
             return error
         return True
+
+    def _nested_work(self, subscription: Subscription, outer: UnitOfWork, savepoint: bool) -> Work:
+        """A unit of work for one delivery of a batch, in ``outer``'s transaction."""
+        scope = self.app.container.scope()
+        uow = outer.nested(savepoint=savepoint)
+        scope.state["uow"] = uow
+        return Work(scope, uow, subscription.module, self.write, self.wake)
 
     async def _call(
         self, subscription: Subscription, event: Event, context: DeliveryContext, work: Work

@@ -43,6 +43,8 @@ class UnitOfWork:
         """A nested unit of work's savepoint, once begun."""
         self._nested = 0
         """How many nested units of work have begun a savepoint in this one."""
+        self._joined = False
+        """A nested unit of work without a savepoint of its own (see :meth:`nested`)."""
         self._connection: AsyncConnection | None = None
         self._sessions: dict[str, AsyncSession] = {}
         self._before_commit: list[Callable[[], Awaitable[None]]] = []
@@ -59,7 +61,7 @@ class UnitOfWork:
         """Whether this unit of work runs in a savepoint of another one's transaction."""
         return self._parent is not None
 
-    def nested(self) -> UnitOfWork:
+    def nested(self, *, savepoint: bool = True) -> UnitOfWork:
         """A unit of work in this one's transaction, in a ``SAVEPOINT`` begun on its first use.
 
         Its :meth:`commit` flushes its sessions (this unit of work's commit then makes it
@@ -67,11 +69,16 @@ class UnitOfWork:
         undoing what it did and nothing else; its ``after_commit`` callbacks run after this
         unit of work commits. Nested units of work run one after the other, never at once.
         Only a writing unit of work has nested ones.
+
+        With ``savepoint=False`` it joins this transaction without a savepoint (a round trip
+        saved): its :meth:`rollback` then undoes nothing, and whoever nested it must roll
+        back this whole unit of work when it fails.
         """
         if not self._write:
             raise TypeError("a read-only unit of work has no transaction to nest in")
         child = UnitOfWork(self._database)
         child._parent = self
+        child._joined = not savepoint
         return child
 
     async def _begin_savepoint(self, child: UnitOfWork) -> AsyncConnection:
@@ -97,7 +104,13 @@ class UnitOfWork:
         if self._closed:
             raise UnitOfWorkClosedError("this unit of work is finished; open a new one")
         if self._connection is None and self._parent is not None:
-            self._connection = await self._parent._begin_savepoint(self)
+            if self._joined:
+                connection = await self._parent.connection()
+                if not connection.in_transaction():
+                    await connection.begin()  # (its sessions join it, never end it)
+                self._connection = connection
+            else:
+                self._connection = await self._parent._begin_savepoint(self)
         if self._connection is None:
             # A writing unit of work begins its transaction on the first statement, not
             # here: on SQLite that is when it takes the write lock (BEGIN IMMEDIATE), so a

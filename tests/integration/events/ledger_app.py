@@ -53,6 +53,8 @@ class Behaviour:
     """``handler:event id`` of the deliveries running now (shared by apps that compete)."""
     overlaps: list[str] = field(default_factory=list)
     contexts: list[DeliveryContext] = field(default_factory=list)
+    roll_back: set[str] = field(default_factory=set)
+    """Accounts whose deposit the handler writes, then rolls back on its session itself."""
 
 
 class Refused(Exception):
@@ -120,6 +122,8 @@ def make_app(
             if event.account in behaviour.refuse:
                 raise Refused(f"account {event.account} is closed")
             await tally.record(handler, context.event_id, event)  # rolled back if we fail below
+            if event.account in behaviour.roll_back:
+                await tally.session.rollback()
             left = behaviour.fail_first.get(f"{handler}:{event.account}", 0)
             if left:
                 behaviour.fail_first[f"{handler}:{event.account}"] = left - 1
