@@ -73,6 +73,24 @@ def postgres_url() -> Iterator[str]:
 
 
 @pytest.fixture
+def rabbitmq_url() -> str:
+    """The RabbitMQ broker of the tests (DOLMEN_TEST_RABBITMQ_URL)."""
+    return service_url("DOLMEN_TEST_RABBITMQ_URL")
+
+
+@pytest.fixture
+def nats_url() -> str:
+    """The NATS server, with JetStream, of the tests (DOLMEN_TEST_NATS_URL)."""
+    return service_url("DOLMEN_TEST_NATS_URL")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The Redis server of the tests (DOLMEN_TEST_REDIS_URL)."""
+    return service_url("DOLMEN_TEST_REDIS_URL")
+
+
+@pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     """The URL of a SQLite file in the test's temporary folder."""
     return f"sqlite:///{tmp_path / 'app.db'}"

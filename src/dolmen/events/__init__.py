@@ -2,8 +2,8 @@
 
 Declared in a module's api, published in a unit of work, written to the outbox in its
 transaction and delivered to each handler with retries. The runtime runs on ports
-(:class:`Outbox`, :class:`DeliveryQueue`, :class:`Wakeup`) with implementations in the
-app's database and in memory (:class:`EventBackend`).
+(:class:`Outbox`, :class:`DeliveryQueue`, :class:`Inbox`, :class:`Wakeup`) with
+implementations in the app's database and in memory (:class:`EventBackend`).
 """
 
 from dolmen.events._admin import EventAdmin
@@ -16,7 +16,7 @@ from dolmen.events._envelope import Envelope
 from dolmen.events._event import Event
 from dolmen.events._memory_store import InMemoryDeliveryStore
 from dolmen.events._outbox_table import tables as OUTBOX_TABLES
-from dolmen.events._ports import DeliveryQueue, DeliveryStore, Outbox, Wakeup
+from dolmen.events._ports import DeliveryQueue, DeliveryStore, Inbox, Outbox, Wakeup
 from dolmen.events._publisher import EventPublisher, ModulePublisher, PendingEvents
 from dolmen.events._records import Claimed, DeadLetter, HandlerStats, NewDelivery, Selection
 from dolmen.events._retry import NonRetryable, Retry
@@ -53,6 +53,7 @@ __all__ = [
     "ForeignEventError",
     "HandlerStats",
     "InMemoryDeliveryStore",
+    "Inbox",
     "LeaseLost",
     "LockFileError",
     "ModulePublisher",

@@ -69,6 +69,8 @@ class InMemoryDeliveryStore:
         self._deliveries: dict[int, _Delivery] = {}
         self._ids = itertools.count(1)
         self._dispatchers: dict[str, tuple[frozenset[str], float]] = {}
+        self._received: dict[tuple[str, str], float] = {}
+        """When each (event id, handler) taken in from another unit was (see receive)."""
         self.hints: set[Callable[[], None]] = set()
         """How the apps sharing this store wake each other (see ``EventBackend.in_memory``)."""
 
@@ -96,6 +98,26 @@ class InMemoryDeliveryStore:
                 d.max_attempts, available_at=now, created_at=now,
             )  # fmt: skip
             self._deliveries[delivery.id] = delivery
+
+    async def receive(
+        self, envelopes: Sequence[Envelope], new: Sequence[NewDelivery], now: float
+    ) -> int:
+        """Store the deliveries whose (event id, handler) was not received before."""
+        fresh = []
+        for d in new:
+            if (d.event_id, d.handler) not in self._received:
+                self._received[d.event_id, d.handler] = now
+                fresh.append(d)
+        if fresh:
+            self._store(envelopes, fresh)
+        return len(fresh)
+
+    async def forget_received(self, before: float) -> int:
+        """Forget the events received before ``before``."""
+        old = [key for key, at in self._received.items() if at < before]
+        for key in old:
+            del self._received[key]
+        return len(old)
 
     async def claim(
         self,

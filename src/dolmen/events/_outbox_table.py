@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.sql import ColumnElement
 
 from dolmen.events._envelope import Envelope
-from dolmen.events._records import DEAD, DONE, PENDING, RUNNING, Claimed
+from dolmen.events._records import DEAD, DONE, PENDING, RUNNING, Claimed, NewDelivery
 from dolmen.persistence import ModuleTables
 
 OUTBOX_MODULE = "dolmen"
@@ -70,6 +70,14 @@ dispatchers = tables.table(
     Column("owner", String(100), primary_key=True),
     Column("handlers", Text, nullable=False),  # a JSON array of handler names
     Column("until", Double, nullable=False),
+)
+received = tables.table(
+    "received",
+    # The events taken in from another unit, per handler (see Inbox.receive): a redelivered
+    # message finds its row and adds no delivery, even once that delivery is done and deleted.
+    Column("event_id", String(36), primary_key=True),
+    Column("handler", String(200), primary_key=True),
+    Column("received_at", Double, nullable=False),
 )
 _c = deliveries.c
 IS_PENDING = _c.status == PENDING
@@ -221,3 +229,33 @@ def envelope_from(row: Any) -> Envelope:
         row.event_id, row.event_type, row.event_version, row.source, float(row.published_at),
         row.data, row.subject, row.traceparent,
     )  # fmt: skip
+
+
+def delivery_rows(
+    envelopes: Sequence[Envelope], new: Sequence[NewDelivery]
+) -> list[dict[str, Any]]:
+    """The rows of ``dolmen__deliveries`` for ``new`` deliveries of ``envelopes``, pending."""
+    by_id = {e.id: e for e in envelopes}
+    rows = []
+    for d in new:
+        e = by_id[d.event_id]
+        rows.append(
+            {
+                "handler": d.handler,
+                "ordering_key": d.ordering_key,
+                "status": PENDING,
+                "attempts": 0,
+                "max_attempts": d.max_attempts,
+                "available_at": e.time,
+                "created_at": e.time,
+                "event_id": e.id,
+                "event_type": e.type,
+                "event_version": e.version,
+                "source": e.source,
+                "subject": e.subject,
+                "published_at": e.time,
+                "data": e.data,
+                "traceparent": e.traceparent,
+            }
+        )
+    return rows

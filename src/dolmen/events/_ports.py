@@ -138,6 +138,30 @@ class DeliveryQueue(Protocol):
         ...
 
 
+class Inbox(Protocol):
+    """Where a unit takes in the events another unit sent it through a broker, once each.
+
+    Both of Dolmen's delivery stores are one. A broker delivers at least once: the same
+    event may come again (its acknowledgement was lost, its consumer died), and must then
+    add nothing.
+    """
+
+    async def receive(
+        self, envelopes: Sequence[Envelope], deliveries: Sequence[NewDelivery], now: float
+    ) -> int:
+        """Write the deliveries not received before, with their events, in one transaction.
+
+        A delivery counts as received before when one with the same event id and handler
+        was (its row in ``dolmen__received``, kept after the delivery is done). Returns how
+        many deliveries were written.
+        """
+        ...
+
+    async def forget_received(self, before: float) -> int:
+        """Forget the events received before ``before``; a copy of one arriving later is new."""
+        ...
+
+
 class DeliveryStore(Outbox, DeliveryQueue, Protocol):
     """An outbox that is also the queue of its deliveries (both of Dolmen's are)."""
 

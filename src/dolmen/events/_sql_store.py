@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import ColumnElement
 
-from dolmen.events import _sqlite_outbox
+from dolmen.events import _sql_inbox, _sqlite_outbox
 from dolmen.events._envelope import Envelope
 from dolmen.events._outbox_table import (
     CLAIM_POSTGRES,
@@ -24,8 +24,10 @@ from dolmen.events._outbox_table import (
     RELEASE,
     claimed_from,
     deliveries,
+    delivery_rows,
     dispatchers,
     envelope_from,
+    received,
 )
 from dolmen.events._records import (
     DEAD,
@@ -78,33 +80,21 @@ class SqlDeliveryStore:
         if uow is None:
             raise ValueError("the SQL outbox writes in the publishing unit of work only")
         connection = await uow.connection()
-        by_id = {e.id: e for e in envelopes}
-        rows = []
-        for d in new:
-            e = by_id[d.event_id]
-            rows.append(
-                {
-                    "handler": d.handler,
-                    "ordering_key": d.ordering_key,
-                    "status": PENDING,
-                    "attempts": 0,
-                    "max_attempts": d.max_attempts,
-                    "available_at": e.time,
-                    "created_at": e.time,
-                    "event_id": e.id,
-                    "event_type": e.type,
-                    "event_version": e.version,
-                    "source": e.source,
-                    "subject": e.subject,
-                    "published_at": e.time,
-                    "data": e.data,
-                    "traceparent": e.traceparent,
-                }
-            )
+        rows = delivery_rows(envelopes, new)
         if self._postgres or uow.is_nested:  # (a savepoint may be rolled back: not deferred)
             await connection.execute(insert(deliveries), rows)
         else:  # in the COMMIT's trip to the driver's thread
             await _sqlite_outbox.append_at_commit(connection, rows)
+
+    async def receive(
+        self, envelopes: Sequence[Envelope], new: Sequence[NewDelivery], now: float
+    ) -> int:
+        """Write the deliveries not received before (see :meth:`Inbox.receive`)."""
+        return await _sql_inbox.receive(self.database, envelopes, new, now)
+
+    async def forget_received(self, before: float) -> int:
+        """Forget the events received before ``before`` (see :meth:`Inbox.forget_received`)."""
+        return await self._write(delete(received).where(received.c.received_at < before))
 
     def _alone(self) -> AsyncEngine:
         """The engine for statements that each run in a transaction of their own.

@@ -311,6 +311,8 @@ def _outbox_revision(sync: Connection) -> str | None:
     inspector = inspect(sync)
     if not inspector.has_table(OUTBOX_TABLES.table_name("deliveries"), schema=schema):
         return None
+    if inspector.has_table(OUTBOX_TABLES.table_name("received"), schema=schema):
+        return "dolmen_0003"
     if inspector.has_table(OUTBOX_TABLES.table_name("dispatchers"), schema=schema):
         return "dolmen_0002"
     return BASELINE

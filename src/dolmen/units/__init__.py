@@ -2,17 +2,52 @@
 
 ``[units]`` in the configuration names the units and the modules each one runs
 (:class:`UnitsSettings`); :class:`Topology` is that plan checked against the app's modules.
+Events cross units through a :class:`Transport` (a broker): a :class:`Relay` sends a unit's
+events from its outbox, an :class:`Intake` takes them into the receiving unit's outbox.
 """
 
+from dolmen.units._intake import KEEP_RECEIVED_SECONDS, Intake, LocalHandler
+from dolmen.units._relay import FORWARD_RETRY, Relay, forward_handler
 from dolmen.units._settings import UnitSettings, UnitsSettings
 from dolmen.units._topology import SINGLE_UNIT, CrossUnitCall, Topology, TopologyError, Unit
+from dolmen.units._transports._factory import transport_for
+from dolmen.units._transports._memory import InMemoryBroker, InMemoryTransport
+from dolmen.units._transports._nats import NatsTransport
+from dolmen.units._transports._port import (
+    DEFAULT_PARTITIONS,
+    OnBatch,
+    Transport,
+    TransportError,
+    TransportSubscription,
+    partition_of,
+)
+from dolmen.units._transports._rabbitmq import RabbitMQTransport
+from dolmen.units._transports._redis import RedisTransport
 
 __all__ = [
+    "DEFAULT_PARTITIONS",
+    "FORWARD_RETRY",
+    "KEEP_RECEIVED_SECONDS",
     "SINGLE_UNIT",
     "CrossUnitCall",
+    "InMemoryBroker",
+    "InMemoryTransport",
+    "Intake",
+    "LocalHandler",
+    "NatsTransport",
+    "OnBatch",
+    "RabbitMQTransport",
+    "RedisTransport",
+    "Relay",
     "Topology",
     "TopologyError",
+    "Transport",
+    "TransportError",
+    "TransportSubscription",
     "Unit",
     "UnitSettings",
     "UnitsSettings",
+    "forward_handler",
+    "partition_of",
+    "transport_for",
 ]

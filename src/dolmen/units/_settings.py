@@ -78,6 +78,16 @@ class UnitsSettings(BaseModel):
         default=None,
         description="The broker's URL (amqp://…, nats://…, redis://…) for those transports.",
     )
+    event_partitions: int = Field(
+        default=8,
+        ge=1,
+        le=256,
+        description=(
+            "Partitions of each unit's events on the broker: one subject's events stay in "
+            "one, read in order by one consumer at a time; more partitions, more consumers "
+            "at work. The same number in every unit."
+        ),
+    )
     call_timeout_seconds: float = Field(
         default=5.0, gt=0, le=300, description="How long a call to another unit may take."
     )

@@ -54,7 +54,7 @@ def test_a_first_migration_is_written_and_applied_and_a_drift_fails_the_check(
     code, out, _ = db(tmp_path, "upgrade")
     assert (code, out.splitlines()) == (
         0,
-        ["upgraded dolmen: nothing -> dolmen_0002", "upgraded notes: nothing -> notes_0001"],
+        ["upgraded dolmen: nothing -> dolmen_0003", "upgraded notes: nothing -> notes_0001"],
     )
 
     write_project(tmp_path, extra='Column("pinned", Integer, nullable=True),')  # a drift

@@ -44,7 +44,7 @@ async def test_a_database_of_the_release_before_migrations_is_upgraded_with_its_
             await prepare_schema(database, [], "check")  # nothing changed behind its back
         assert await migrations.upgrade(database) == [
             "dolmen: recorded at dolmen_0001 (an outbox made without migrations)",
-            "dolmen: dolmen_0001 -> dolmen_0002",
+            "dolmen: dolmen_0001 -> dolmen_0003",
         ]
         await prepare_schema(database, [], "check")
         prefix = "" if database.is_sqlite else "dolmen."
@@ -67,7 +67,7 @@ async def test_an_outbox_created_at_start_up_in_development_is_adopted_by_the_up
     try:
         migrations = Migrations.of([])
         assert await migrations.upgrade(database) == [
-            "dolmen: recorded at dolmen_0002 (an outbox made without migrations)"
+            "dolmen: recorded at dolmen_0003 (an outbox made without migrations)"
         ]
         assert await migrations.problems(database) == []
     finally:
@@ -89,7 +89,7 @@ async def test_start_up_changes_the_schema_only_as_the_setting_says(
         with pytest.raises(SchemaNotCurrentError) as refused:
             await app.start()
         assert str(refused.value).splitlines()[1:] == [
-            "  module 'dolmen' is at no revision, behind: code has dolmen_0002",
+            "  module 'dolmen' is at no revision, behind: code has dolmen_0003",
             "run 'dolmen db upgrade' to apply them (or set [app] database_schema = \"migrate\" "
             'to apply them at start-up; database_schema = "create" creates tables without '
             "migrations, for development)",
@@ -99,4 +99,4 @@ async def test_start_up_changes_the_schema_only_as_the_setting_says(
     async with app.running():
         assert app.database is not None
         current = await Migrations.of(app.modules).current(app.database)
-    assert current == {"dolmen": ("dolmen_0002",) if schema == "migrate" else ()}
+    assert current == {"dolmen": ("dolmen_0003",) if schema == "migrate" else ()}

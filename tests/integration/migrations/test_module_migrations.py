@@ -84,7 +84,7 @@ async def test_a_module_s_migrations_go_up_and_down_keeping_its_data(
     database = await opened(database_url, first)
     try:
         assert await Migrations.of([first]).upgrade(database) == [
-            "dolmen: nothing -> dolmen_0002",
+            "dolmen: nothing -> dolmen_0003",
             "ledger: nothing -> ledger_0001",
         ]
         async with database.write_engine.begin() as connection:
@@ -140,7 +140,7 @@ async def test_upgrade_runs_the_modules_in_dependency_order(
     database = await opened(sqlite_url, sales, stock)
     try:
         assert await migrations.upgrade(database) == [
-            "dolmen: nothing -> dolmen_0002",
+            "dolmen: nothing -> dolmen_0003",
             "stock: nothing -> stock_0001",
             "sales: nothing -> sales_0001",
         ]

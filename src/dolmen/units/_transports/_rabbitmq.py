@@ -1,0 +1,234 @@
+"""Events across units over RabbitMQ (aio-pika): a queue per partition, single active consumer."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from dolmen.events import Envelope
+from dolmen.units._transports._backoff import Backoff
+from dolmen.units._transports._consumers import Consumers
+from dolmen.units._transports._port import (
+    DEFAULT_PARTITIONS,
+    OnBatch,
+    TransportError,
+    TransportSubscription,
+    decode,
+    encode,
+    partition_of,
+)
+
+if TYPE_CHECKING:
+    from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage
+
+logger = logging.getLogger("dolmen.units")
+QUEUE_ARGUMENTS: dict[str, Any] = {"x-single-active-consumer": True}
+
+
+def _aio_pika() -> Any:
+    try:
+        import aio_pika
+    except ImportError as missing:
+        raise TransportError(
+            "the rabbitmq transport needs aio-pika: pip install 'dolmen[rabbitmq]'"
+        ) from missing
+    return aio_pika
+
+
+class RabbitMQTransport:
+    """A :class:`Transport` over RabbitMQ: ``pip install 'dolmen[rabbitmq]'``.
+
+    A destination is ``partitions`` durable classic queues, ``dolmen.<unit>.<n>``, each
+    with *single active consumer*: however many processes consume it, the broker hands a
+    queue's messages to one of them at a time, in order, and to the next one when it goes.
+    Messages are persistent and each send waits for the broker's publisher confirms. A
+    consumer takes up to ``batch_size`` messages (its prefetch), hands them to ``on_batch``,
+    then acknowledges them at once; if ``on_batch`` raises, its channel is closed, which
+    puts every unacknowledged message back at its place in the queue.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        partitions: int = DEFAULT_PARTITIONS,
+        batch_size: int = 100,
+        timeout: float = 10.0,
+    ) -> None:
+        self.url = url
+        self.partitions = partitions
+        self.batch_size = batch_size
+        self.timeout = timeout
+        self._connection: AbstractConnection | None = None
+        self._publisher: AbstractChannel | None = None
+        self._declared: set[str] = set()
+        self._lock = asyncio.Lock()
+        self._subscriptions: list[Consumers] = []
+
+    @staticmethod
+    def queue(destination: str, partition: int) -> str:
+        """The name of one partition's queue."""
+        return f"dolmen.{destination}.{partition}"
+
+    def _queue_of(self, destination: str, envelope: Envelope) -> str:
+        return self.queue(destination, partition_of(envelope, self.partitions))
+
+    async def open(self) -> None:
+        """Connect (raises :class:`TransportError` when the broker cannot be reached)."""
+        await self._connected()
+
+    async def close(self) -> None:
+        """Stop the subscriptions and disconnect (unacknowledged messages are requeued)."""
+        subscriptions, self._subscriptions = self._subscriptions, []
+        for subscription in subscriptions:
+            await subscription.stop()
+        connection, self._connection, self._publisher = self._connection, None, None
+        self._declared.clear()
+        if connection is not None and not connection.is_closed:
+            await connection.close()
+
+    async def ping(self) -> None:
+        """Raise :class:`TransportError` unless the broker is connected."""
+        await self._connected()
+
+    async def _connected(self) -> AbstractConnection:
+        async with self._lock:
+            if self._connection is None or self._connection.is_closed:
+                self._publisher = None
+                self._declared.clear()
+                try:
+                    self._connection = await _aio_pika().connect(self.url, timeout=self.timeout)
+                except (TimeoutError, OSError, Exception) as error:
+                    raise TransportError(f"RabbitMQ at {_safe(self.url)}: {error}") from error
+            return self._connection
+
+    async def _declare(self, channel: AbstractChannel, destination: str) -> None:
+        for partition in range(self.partitions):
+            await channel.declare_queue(
+                self.queue(destination, partition), durable=True, arguments=QUEUE_ARGUMENTS
+            )
+
+    async def send(self, destination: str, envelopes: Sequence[Envelope]) -> None:
+        """Publish persistent messages, one per envelope, and wait for the broker's confirms."""
+        aio_pika = _aio_pika()
+        try:
+            connection = await self._connected()
+            if self._publisher is None or self._publisher.is_closed:
+                self._publisher = await connection.channel(publisher_confirms=True)
+                self._declared.clear()
+            channel = self._publisher
+            if destination not in self._declared:  # unroutable messages would be dropped
+                await self._declare(channel, destination)
+                self._declared.add(destination)
+            exchange = channel.default_exchange
+            await asyncio.gather(
+                *(
+                    exchange.publish(
+                        aio_pika.Message(
+                            encode(envelope),
+                            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                            message_id=envelope.id,
+                            content_type="application/json",
+                        ),
+                        routing_key=self._queue_of(destination, envelope),
+                        timeout=self.timeout,
+                    )
+                    for envelope in envelopes
+                )
+            )
+        except TransportError:
+            raise
+        except Exception as error:
+            raise TransportError(f"sending to {destination!r} over RabbitMQ: {error}") from error
+
+    async def subscribe(self, destination: str, on_batch: OnBatch) -> TransportSubscription:
+        """Consume every partition queue of ``destination`` (active on those no one else has)."""
+        consumers = Consumers(f"rabbitmq:{destination}")
+        for partition in range(self.partitions):
+            queue = self.queue(destination, partition)
+            consumers.run(self._consume(destination, queue, on_batch), str(partition))
+        self._subscriptions.append(consumers)
+        return consumers
+
+    async def drop(self, destination: str) -> None:
+        """Delete ``destination``'s queues and what they hold (tests, a unit retired)."""
+        connection = await self._connected()
+        channel = await connection.channel()
+        try:
+            for partition in range(self.partitions):
+                await channel.queue_delete(self.queue(destination, partition))
+        finally:
+            await channel.close()
+
+    async def _consume(self, destination: str, queue_name: str, on_batch: OnBatch) -> None:
+        backoff = Backoff()
+        while True:
+            channel: AbstractChannel | None = None
+            try:
+                connection = await self._connected()
+                channel = await connection.channel()
+                await channel.set_qos(prefetch_count=self.batch_size)
+                await self._declare(channel, destination)
+                queue = await channel.get_queue(queue_name)
+                buffer: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+                await queue.consume(_put(buffer))
+                while True:
+                    batch = await _take(buffer, self.batch_size)
+                    await on_batch(_envelopes(batch))
+                    await batch[-1].ack(multiple=True)
+                    backoff.reset()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.warning("consuming %s failed; its unacknowledged messages come again",
+                               queue_name, exc_info=True)  # fmt: skip
+            finally:
+                if channel is not None and not channel.is_closed:
+                    await asyncio.shield(_quietly_close(channel))
+            await backoff.wait()
+
+
+def _put(buffer: asyncio.Queue[AbstractIncomingMessage]) -> Any:
+    async def put(message: AbstractIncomingMessage) -> None:
+        buffer.put_nowait(message)
+
+    return put
+
+
+async def _take(
+    buffer: asyncio.Queue[AbstractIncomingMessage], most: int
+) -> list[AbstractIncomingMessage]:
+    """The messages waiting (at least one, at most ``most``)."""
+    batch = [await buffer.get()]
+    while len(batch) < most and not buffer.empty():
+        batch.append(buffer.get_nowait())
+    return batch
+
+
+def _envelopes(messages: Sequence[AbstractIncomingMessage]) -> list[Envelope]:
+    envelopes = []
+    for message in messages:
+        try:
+            envelopes.append(decode(message.body))
+        except ValueError:
+            logger.error("dropped a message that is no Dolmen envelope: %r", message.body[:200])
+    return envelopes
+
+
+async def _quietly_close(channel: AbstractChannel) -> None:
+    try:
+        await channel.close()
+    except Exception:
+        logger.debug("closing a channel failed", exc_info=True)
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for messages."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"

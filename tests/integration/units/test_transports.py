@@ -1,0 +1,206 @@
+"""Every transport carries envelopes between units at least once, in order per subject.
+
+The same tests run on the in-memory transport and on each broker (RabbitMQ, NATS
+JetStream, Redis Streams), each test on a destination of its own, deleted afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+
+import pytest
+
+from dolmen.events import Envelope
+from dolmen.events._envelope import new_event_id
+from dolmen.units import (
+    InMemoryBroker,
+    InMemoryTransport,
+    NatsTransport,
+    RabbitMQTransport,
+    RedisTransport,
+    Transport,
+)
+from tests.waiting import within
+
+LEASE = 1.0
+"""Short leases (NATS, Redis) so that a dead consumer's partitions change hands quickly."""
+PARTITIONS = 4
+
+
+@dataclass
+class Broker:
+    """Makes transports to one broker, as separate processes would have them."""
+
+    make: Callable[[], Transport]
+    made: list[Transport] = field(default_factory=list)
+
+    async def transport(self) -> Transport:
+        transport = self.make()
+        await transport.open()
+        self.made.append(transport)
+        return transport
+
+
+@pytest.fixture(params=["memory", "rabbitmq", "nats", "redis"])
+async def broker(request: pytest.FixtureRequest) -> AsyncIterator[Broker]:
+    """One broker per kind, its transports closed and the test's destination dropped after."""
+    kind = request.param
+    if kind == "memory":
+        shared = InMemoryBroker(partitions=PARTITIONS)
+        made = Broker(lambda: InMemoryTransport(shared, retry_seconds=0.01))
+    elif kind == "rabbitmq":
+        url = request.getfixturevalue("rabbitmq_url")
+        made = Broker(lambda: RabbitMQTransport(url, partitions=PARTITIONS))
+    elif kind == "nats":
+        url = request.getfixturevalue("nats_url")
+        made = Broker(lambda: NatsTransport(url, partitions=PARTITIONS, lease_seconds=LEASE))
+    else:
+        url = request.getfixturevalue("redis_url")
+        made = Broker(lambda: RedisTransport(url, partitions=PARTITIONS, lease_seconds=LEASE))
+    yield made
+    for transport in made.made:
+        await transport.close()
+    cleaner = made.make()
+    drop = getattr(cleaner, "drop", None)
+    if drop is not None:
+        try:
+            await cleaner.open()
+            await drop(DESTINATION.get())
+        finally:
+            await cleaner.close()
+
+
+class _Destination:
+    """The test's own destination (queues, streams) on the shared brokers."""
+
+    name = ""
+
+    def new(self) -> str:
+        self.name = f"t{uuid.uuid4().hex[:10]}"
+        return self.name
+
+    def get(self) -> str:
+        return self.name
+
+
+DESTINATION = _Destination()
+
+
+def envelope(label: str, subject: str | None = None) -> Envelope:
+    return Envelope(
+        id=new_event_id(),
+        type="orders.OrderPlaced",
+        version=1,
+        source="/shop/orders",
+        time=1_700_000_000.0,
+        data=json.dumps({"label": label}),
+        subject=subject,
+        traceparent="00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+    )
+
+
+@dataclass
+class Received:
+    """What ``on_batch`` was given, batch by batch, by which consumer."""
+
+    batches: list[tuple[str, list[Envelope]]] = field(default_factory=list)
+
+    def handler(self, consumer: str) -> Callable[[Sequence[Envelope]], asyncio.Future[None]]:
+        async def on_batch(envelopes: Sequence[Envelope]) -> None:
+            self.batches.append((consumer, list(envelopes)))
+
+        return on_batch  # type: ignore[return-value]
+
+    @property
+    def envelopes(self) -> list[Envelope]:
+        return [e for _, batch in self.batches for e in batch]
+
+    def ids(self) -> set[str]:
+        return {e.id for e in self.envelopes}
+
+
+async def test_a_sent_batch_is_received_whole_with_every_attribute(broker: Broker) -> None:
+    destination = DESTINATION.new()
+    sender, receiver = await broker.transport(), await broker.transport()
+    received = Received()
+    await receiver.subscribe(destination, received.handler("r"))
+    sent = [envelope(f"o{i}", subject=f"order-{i % 3}") for i in range(10)] + [envelope("x")]
+
+    await sender.send(destination, sent)
+
+    assert await within(30, lambda: received.ids() == {e.id for e in sent})
+    assert sorted(received.envelopes, key=lambda e: e.id) == sorted(sent, key=lambda e: e.id)
+
+
+async def test_a_batch_whose_handler_raised_comes_again(broker: Broker) -> None:
+    destination = DESTINATION.new()
+    transport = await broker.transport()
+    tries: list[list[str]] = []
+
+    async def on_batch(envelopes: Sequence[Envelope]) -> None:
+        tries.append([e.id for e in envelopes])
+        if len(tries) == 1:
+            raise RuntimeError("the outbox is unavailable")
+
+    await transport.subscribe(destination, on_batch)
+    sent = envelope("o1", subject="order-1")
+    await transport.send(destination, [sent])
+
+    assert await within(30, lambda: len(tries) >= 2)
+    assert tries[0] == [sent.id]
+    assert tries[1] == [sent.id]  # the same message again, nothing lost
+
+
+async def test_one_subjects_events_arrive_in_send_order_with_two_consumers(
+    broker: Broker,
+) -> None:
+    destination = DESTINATION.new()
+    sender = await broker.transport()
+    received = Received()
+    for name in ("a", "b"):
+        consumer = await broker.transport()
+        await consumer.subscribe(destination, received.handler(name))
+    sent = [envelope(f"o{i}", subject=f"order-{i % 5}") for i in range(60)]
+    for start in range(0, 60, 7):  # several sends, several messages of a subject in each
+        await sender.send(destination, sent[start : start + 7])
+
+    assert await within(30, lambda: len(received.ids()) == 60)
+    for subject in {e.subject for e in sent}:
+        order = [e.id for e in received.envelopes if e.subject == subject]
+        assert order == [e.id for e in sent if e.subject == subject]
+
+
+async def test_a_consumer_that_dies_before_acknowledging_leaves_its_batch_to_another(
+    broker: Broker,
+) -> None:
+    destination = DESTINATION.new()
+    sender = await broker.transport()
+    doomed = await broker.transport()
+    stuck: list[str] = []
+
+    async def never_returns(envelopes: Sequence[Envelope]) -> None:
+        stuck.extend(e.id for e in envelopes)
+        await asyncio.Event().wait()
+
+    await doomed.subscribe(destination, never_returns)
+    sent = [envelope(f"o{i}", subject="order-1") for i in range(3)]
+    await sender.send(destination, sent)
+    assert await within(30, lambda: len(stuck) > 0)  # the first consumer holds them, no ack
+
+    survivor = await broker.transport()
+    received = Received()
+    await survivor.subscribe(destination, received.handler("survivor"))
+    await doomed.close()  # its process ends: nothing acknowledged
+
+    assert await within(30, lambda: received.ids() == {e.id for e in sent})
+    assert [e.id for e in received.envelopes] == [e.id for e in sent]  # still in order
+
+
+async def test_ping_tells_whether_the_broker_answers(broker: Broker) -> None:
+    DESTINATION.new()
+    transport = await broker.transport()
+    await transport.ping()
