@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -202,6 +203,7 @@ class NatsTransport:
         nats, backoff, revision = _nats(), Backoff(), None
         key = f"{destination}.{partition}"
         subscription: Any = None
+        ready_at = 0.0  # after a take-over, when what the last holder left is due again
         while True:
             try:
                 js = await self._connected()
@@ -209,20 +211,22 @@ class NatsTransport:
                 taken = revision is None
                 revision = await self._hold(kv, key, revision)
                 if revision is None:
-                    subscription = None
+                    subscription = await _unsubscribed(subscription)
                     await asyncio.sleep(self.lease_seconds / 3)
                     continue
                 if subscription is None:
                     subscription = await self._pull(js, destination, partition)
-                    if taken and (await subscription.consumer_info()).num_ack_pending:
-                        # What a holder that died left is delivered again after ack_wait,
-                        # before newer messages: wait for it, to keep the order.
-                        await asyncio.sleep(self.lease_seconds)
-                        continue
+                if taken and (await subscription.consumer_info()).num_ack_pending:
+                    # What a holder that died left is delivered again after ack_wait, before
+                    # newer messages: wait for that (holding the lease), to keep the order.
+                    ready_at = time.monotonic() + self.lease_seconds
+                if time.monotonic() < ready_at:
+                    await asyncio.sleep(self.lease_seconds / 3)
+                    continue
                 try:
                     messages = await subscription.fetch(self.batch_size, self.lease_seconds / 3)
-                except nats.errors.TimeoutError:
-                    continue
+                except (TimeoutError, nats.errors.TimeoutError):
+                    continue  # nothing new
                 try:
                     await on_batch(_envelopes(messages))
                 except Exception:
@@ -237,7 +241,7 @@ class NatsTransport:
             except Exception:
                 logger.warning("consuming %s failed; its unacknowledged messages come again",
                                self.subject(destination, partition), exc_info=True)  # fmt: skip
-                subscription = None
+                subscription = await _unsubscribed(subscription)
                 await backoff.wait()
 
     async def _pull(self, js: JetStreamContext, destination: str, partition: int) -> Any:
@@ -264,3 +268,12 @@ def _envelopes(messages: Sequence[Any]) -> list[Envelope]:
         except ValueError:
             logger.error("dropped a message that is no Dolmen envelope: %r", message.data[:200])
     return envelopes
+
+
+async def _unsubscribed(subscription: Any) -> None:
+    """Drop a pull subscription (its consumer stays on the server, durable)."""
+    if subscription is not None:
+        try:
+            await subscription.unsubscribe()
+        except Exception:
+            logger.debug("unsubscribing failed", exc_info=True)
