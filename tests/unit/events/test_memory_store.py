@@ -46,3 +46,22 @@ async def test_a_delivery_is_due_from_its_publish_time(
     assert await store.claim("here", HANDLERS, 10, clock.now() - 1, 30.0) == []
     assert await store.unsettled(due_by=clock.now() - 1) == 0
     assert await store.unsettled() == 1
+
+
+async def test_events_taken_in_from_another_unit_are_written_once_per_handler() -> None:
+    from dolmen.events import Envelope, InMemoryDeliveryStore, NewDelivery
+
+    store = InMemoryDeliveryStore()
+    placed = Envelope("e1", "orders.OrderPlaced", 1, "/shop/orders", 100.0, "{}", "order-1")
+    new = [
+        NewDelivery("e1", "billing.charge", placed.type, 3, "order-1"),
+        NewDelivery("e1", "billing.audit", placed.type, 3),
+    ]
+
+    assert await store.receive([placed], new, 100.0) == 2
+    claimed = await store.claim("here", {"billing.charge", "billing.audit"}, 10, 100.0, 30.0)
+    await store.complete([c.id for c in claimed], "here", 100.0)
+    assert await store.receive([placed], new, 101.0) == 0  # again, after its handlers ran
+
+    assert await store.forget_received(100.5) == 2
+    assert await store.receive([placed], new[:1], 102.0) == 1  # forgotten: new again

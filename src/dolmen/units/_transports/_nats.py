@@ -211,7 +211,8 @@ class NatsTransport:
                 taken = revision is None
                 revision = await self._hold(kv, key, revision)
                 if revision is None:
-                    subscription = await _unsubscribed(subscription)
+                    await _unsubscribed(subscription)
+                    subscription = None
                     await asyncio.sleep(self.lease_seconds / 3)
                     continue
                 if subscription is None:
@@ -241,7 +242,8 @@ class NatsTransport:
             except Exception:
                 logger.warning("consuming %s failed; its unacknowledged messages come again",
                                self.subject(destination, partition), exc_info=True)  # fmt: skip
-                subscription = await _unsubscribed(subscription)
+                await _unsubscribed(subscription)
+                subscription = None
                 await backoff.wait()
 
     async def _pull(self, js: JetStreamContext, destination: str, partition: int) -> Any:
