@@ -1,9 +1,10 @@
 """Print pip constraints that pin each of Dolmen's dependencies to its lowest supported version.
 
     python ci/lowest.py > lowest.txt
-    pip install -c lowest.txt -e ".[postgres]"
+    pip install -c lowest.txt -e ".[postgres,rabbitmq,nats,redis]"
 
-The pins are read from pyproject.toml (the runtime dependencies and the ``postgres`` extra),
+The pins are read from pyproject.toml (the runtime dependencies and the extras of
+:data:`PINNED_EXTRAS`),
 so they follow its lower bounds: a bound raised there is tested from the next run on.
 ``python ci/lowest.py --tools`` prints instead the development tools the tests need there,
 with their ranges from the ``dev`` extra, less those that the lowest versions do not install
@@ -18,10 +19,15 @@ import tomllib
 from pathlib import Path
 
 PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
-NOT_TOOLS = {"mypy", "ruff", "sarif-pydantic", "schemathesis", "asyncpg", "playwright"}
+PINNED_EXTRAS = ("postgres", "rabbitmq", "nats", "redis")
+"""The extras whose dependencies are pinned too: the database driver and the broker clients."""
+NOT_TOOLS = {
+    "mypy", "ruff", "sarif-pydantic", "schemathesis", "asyncpg", "aio-pika", "nats-py", "redis",
+    "playwright",
+}  # fmt: skip
 """Not needed by the tiers run on the lowest versions (sarif-pydantic also needs a newer
-pydantic; playwright drives the browser tests, which are end-to-end); asyncpg comes pinned,
-from the ``postgres`` extra."""
+pydantic; playwright drives the browser tests, which are end-to-end); asyncpg and the broker
+clients come pinned, from their extras."""
 LOWER = re.compile(r"^([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?\s*(?:>=\s*([^,;\s]+))?")
 
 
@@ -52,7 +58,8 @@ def main(arguments: list[str]) -> None:
     if arguments == ["--tools"]:
         print("\n".join(r for r in extras["dev"] if name(r) not in NOT_TOOLS))
     elif not arguments:
-        print("\n".join(pins([*project["dependencies"], *extras["postgres"]])))
+        pinned = [r for extra in PINNED_EXTRAS for r in extras[extra]]
+        print("\n".join(pins([*project["dependencies"], *pinned])))
     else:
         raise SystemExit("usage: python ci/lowest.py [--tools]")
 

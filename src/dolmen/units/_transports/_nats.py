@@ -116,10 +116,14 @@ class NatsTransport:
         async with self._lock:
             if self._client is None or self._client.is_closed:
                 try:
-                    self._client = await _nats().connect(
-                        self.url, connect_timeout=self.timeout, allow_reconnect=True,
-                        max_reconnect_attempts=-1,
+                    # No reconnection inside the client: a lost connection closes it, and
+                    # the next send, ping or consumer turn connects again (with backoff).
+                    # (max_reconnect_attempts=0 would mean "forever" to the first connect.)
+                    connecting = _nats().connect(
+                        self.url, connect_timeout=self.timeout, allow_reconnect=False,
+                        max_reconnect_attempts=1, reconnect_time_wait=0.2, error_cb=_log_error,
                     )  # fmt: skip
+                    self._client = await asyncio.wait_for(connecting, self.timeout)
                 except Exception as error:
                     raise TransportError(f"NATS at {self.url.split('@')[-1]}: {error!r}") from error
                 self._js, self._kv = self._client.jetstream(timeout=self.timeout), None
@@ -279,3 +283,7 @@ async def _unsubscribed(subscription: Any) -> None:
             await subscription.unsubscribe()
         except Exception:
             logger.debug("unsubscribing failed", exc_info=True)
+
+
+async def _log_error(error: Exception) -> None:
+    logger.debug("NATS: %r", error)
