@@ -123,12 +123,14 @@ class NatsTransport:
                         self.url, connect_timeout=self.timeout, allow_reconnect=False,
                         max_reconnect_attempts=1, reconnect_time_wait=0.2, error_cb=_log_error,
                     )  # fmt: skip
-                    self._client = await asyncio.wait_for(connecting, self.timeout)
+                    client = await asyncio.wait_for(connecting, self.timeout)
                 except Exception as error:
                     raise TransportError(f"NATS at {self.url.split('@')[-1]}: {error!r}") from error
-                self._js, self._kv = self._client.jetstream(timeout=self.timeout), None
+                self._client, self._kv = client, None
+                self._js = client.jetstream(timeout=self.timeout)
                 self._streams.clear()
-            assert self._js is not None
+            if self._js is None:  # (only while the client connects)
+                raise TransportError("NATS: not connected")
             return self._js
 
     async def _stream(self, js: JetStreamContext, destination: str) -> None:
