@@ -9,6 +9,8 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 logger = logging.getLogger("dolmen.units")
+STOP_SECONDS = 10.0
+"""How long stopping waits for a consumer's loop to end."""
 
 
 class Consumers:
@@ -17,6 +19,9 @@ class Consumers:
     def __init__(self, name: str) -> None:
         self.name = name
         self._tasks: list[asyncio.Task[None]] = []
+        self.stopping = False
+        """Set by :meth:`stop`: the loops end at their next turn (should a client library
+        swallow their cancellation)."""
         self._on_stop: list[Callable[[], Awaitable[None]]] = []
 
     def run(self, work: Coroutine[Any, Any, None], label: str) -> None:
@@ -31,10 +36,15 @@ class Consumers:
 
     async def stop(self) -> None:
         """Cancel the tasks (a batch being processed is not acknowledged), then clean up."""
+        self.stopping = True
         tasks, self._tasks = self._tasks, []
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=STOP_SECONDS)
+            if late:
+                logger.warning("%d consumers of %s did not stop in %s s; left behind",
+                               len(late), self.name, STOP_SECONDS)  # fmt: skip
         steps, self._on_stop = self._on_stop, []
         for step in steps:
             with contextlib.suppress(Exception):

@@ -112,7 +112,7 @@ class InMemoryTransport:
         consumers = Consumers(f"memory:{destination}")
         for partition in range(self.broker.partitions):
             key = (destination, partition)
-            consumers.run(self._consume(key, on_batch), str(partition))
+            consumers.run(self._consume(key, on_batch, consumers), str(partition))
             consumers.on_stop(self._releasing(key))
         self._subscriptions.append(consumers)
         return consumers
@@ -120,9 +120,9 @@ class InMemoryTransport:
     def _releasing(self, key: tuple[str, int]) -> _Release:
         return _Release(self, key)
 
-    async def _consume(self, key: tuple[str, int], on_batch: OnBatch) -> None:
+    async def _consume(self, key: tuple[str, int], on_batch: OnBatch, consumers: Consumers) -> None:
         broker = self.broker
-        while True:
+        while not consumers.stopping:
             owner = broker._owners.setdefault(key, self)
             queue = broker._queues.get(key)
             if owner is not self or not queue or not broker.reachable:

@@ -163,7 +163,9 @@ class NatsTransport:
         """Consume each partition of ``destination`` whose lease this transport gets."""
         consumers = Consumers(f"nats:{destination}")
         for partition in range(self.partitions):
-            consumers.run(self._consume(destination, partition, on_batch), str(partition))
+            consumers.run(
+                self._consume(destination, partition, on_batch, consumers), str(partition)
+            )
             consumers.on_stop(self._release(destination, partition))
         self._subscriptions.append(consumers)
         return consumers
@@ -205,12 +207,14 @@ class NatsTransport:
         except errors.KeyWrongLastSequenceError:
             return None
 
-    async def _consume(self, destination: str, partition: int, on_batch: OnBatch) -> None:
+    async def _consume(
+        self, destination: str, partition: int, on_batch: OnBatch, consumers: Consumers
+    ) -> None:
         nats, backoff, revision = _nats(), Backoff(), None
         key = f"{destination}.{partition}"
         subscription: Any = None
         ready_at = 0.0  # after a take-over, when what the last holder left is due again
-        while True:
+        while not consumers.stopping:
             try:
                 js = await self._connected()
                 kv = await self._leases(js)

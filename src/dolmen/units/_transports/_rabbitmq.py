@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("dolmen.units")
 QUEUE_ARGUMENTS: dict[str, Any] = {"x-single-active-consumer": True}
+LINGER_TURNS = 20
+"""Turns of the event loop a consumer waits for more messages before taking a batch in."""
 
 
 def _aio_pika() -> Any:
@@ -148,7 +150,7 @@ class RabbitMQTransport:
         consumers = Consumers(f"rabbitmq:{destination}")
         for partition in range(self.partitions):
             queue = self.queue(destination, partition)
-            consumers.run(self._consume(destination, queue, on_batch), str(partition))
+            consumers.run(self._consume(destination, queue, on_batch, consumers), str(partition))
         self._subscriptions.append(consumers)
         return consumers
 
@@ -162,9 +164,11 @@ class RabbitMQTransport:
         finally:
             await channel.close()
 
-    async def _consume(self, destination: str, queue_name: str, on_batch: OnBatch) -> None:
+    async def _consume(
+        self, destination: str, queue_name: str, on_batch: OnBatch, consumers: Consumers
+    ) -> None:
         backoff = Backoff()
-        while True:
+        while not consumers.stopping:
             channel: AbstractChannel | None = None
             try:
                 connection = await self._connected()
@@ -174,7 +178,7 @@ class RabbitMQTransport:
                 queue = await channel.get_queue(queue_name)
                 buffer: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
                 await queue.consume(_put(buffer))
-                while True:
+                while not consumers.stopping:
                     batch = await _take(buffer, self.batch_size)
                     await on_batch(_envelopes(batch))
                     await batch[-1].ack(multiple=True)
@@ -200,10 +204,19 @@ def _put(buffer: asyncio.Queue[AbstractIncomingMessage]) -> Any:
 async def _take(
     buffer: asyncio.Queue[AbstractIncomingMessage], most: int
 ) -> list[AbstractIncomingMessage]:
-    """The messages waiting (at least one, at most ``most``)."""
+    """The messages waiting (at least one, at most ``most``).
+
+    Messages arrive one frame at a time: after the first, the loop gets a few turns
+    (:data:`LINGER_TURNS`) to let those already on the socket join the batch, so that a
+    burst is taken in by one transaction rather than one per message.
+    """
     batch = [await buffer.get()]
-    while len(batch) < most and not buffer.empty():
-        batch.append(buffer.get_nowait())
+    for _ in range(LINGER_TURNS):
+        while len(batch) < most and not buffer.empty():
+            batch.append(buffer.get_nowait())
+        if len(batch) >= most:
+            break
+        await asyncio.sleep(0)
     return batch
 
 

@@ -129,7 +129,7 @@ class RedisTransport:
         consumers = Consumers(f"redis:{destination}")
         for partition in range(self.partitions):
             stream = self.stream(destination, partition)
-            consumers.run(self._consume(stream, on_batch), str(partition))
+            consumers.run(self._consume(stream, on_batch, consumers), str(partition))
             consumers.on_stop(self._release(stream))
         self._subscriptions.append(consumers)
         return consumers
@@ -145,10 +145,10 @@ class RedisTransport:
         keys = [self.stream(destination, p) for p in range(self.partitions)]
         await self._redis().delete(*keys, *(f"{key}:owner" for key in keys))
 
-    async def _consume(self, stream: str, on_batch: OnBatch) -> None:
+    async def _consume(self, stream: str, on_batch: OnBatch, consumers: Consumers) -> None:
         backoff = Backoff()
         lease_ms = int(self.lease_seconds * 1000)
-        while True:
+        while not consumers.stopping:
             try:
                 client = self._redis()
                 if not await client.eval(RENEW, 1, f"{stream}:owner", self.name, lease_ms):
