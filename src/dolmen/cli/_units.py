@@ -33,14 +33,18 @@ CURRENT_VARIABLE = "DOLMEN__UNITS__CURRENT"
     help="Folder put first on the import path to find APP.",
 )
 def units_command(app_spec: str, as_json: bool, environment: str | None, app_dir: str) -> None:
-    """Print APP's deployment units: each one's modules, routes, event handlers and url,
-    and how the units reach each other (calls over HTTP, events through the transport)."""
+    """Print APP's deployment units and how they reach each other.
+
+    Each unit with its modules, routes, event handlers and url; then the calls across
+    units (over HTTP) and the events across units (through the transport).
+    """
     from dolmen.cli._project import find_app
-    from dolmen.units import Topology
+    from dolmen.units import Topology, UnitsSettings
 
     app = find_app(app_spec, app_dir)
     config = app.load_config(environment=environment)
     settings = config.section("units")
+    assert isinstance(settings, UnitsSettings)  # the Units extension's section
     topology = Topology.of(settings, app.modules)
     described = describe(app, topology, settings)
     click.echo(json.dumps(described, indent=2) if as_json else render(described))
@@ -136,7 +140,7 @@ def _routes(module: Module) -> list[dict[str, str]]:
         for router in module.routers
         for route in router.routes
         if isinstance(route, APIRoute)
-        for method in sorted(route.methods)
+        for method in sorted(route.methods or ())
     ]
 
 

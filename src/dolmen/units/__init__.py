@@ -7,7 +7,6 @@ process (``dolmen run --unit NAME``); ``dolmen units APP`` prints the topology.
 """
 
 from dolmen.units._extension import Units
-
 from dolmen.units._settings import UnitSettings, UnitsSettings
 from dolmen.units._topology import SINGLE_UNIT, CrossUnitCall, Topology, TopologyError, Unit
 

@@ -55,8 +55,7 @@ RemoteFactory = Callable[[Topology, UnitsSettings, Any], Remote]
 
 
 class Units:
-    """Deployment units: which of the app's modules this process runs, and how it reaches
-    the others.
+    """Deployment units: which of the app's modules this process runs, and where the rest are.
 
     ``[units]`` declares the units (:class:`UnitsSettings`); ``[units] current`` (set by
     ``dolmen run --unit NAME``) picks the one this process runs: only its modules' routes,
@@ -129,7 +128,9 @@ class Units:
         """Unchanged."""
         return asgi
 
-    async def _place(self, resolution: CrossModuleResolution, build: Callable[[], Awaitable[Any]]) -> Any:
+    async def _place(
+        self, resolution: CrossModuleResolution, build: Callable[[], Awaitable[Any]]
+    ) -> Any:
         """Build the service here, unless remote calls place its module elsewhere."""
         resolve = self._resolve
         if resolve is None:

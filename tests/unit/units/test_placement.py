@@ -295,8 +295,7 @@ async def test_without_remote_calls_another_module_s_service_is_built_here(
     app = make_app([], {**SPLIT, "current": "front"}, url=f"sqlite:///{tmp_path / 'a.db'}")
     LocalStock.built = 0
 
-    async with app.running():
-        async with app.unit_of_work("sales") as work:
-            sales = await work.get(Sales)
-            assert await sales.stock.reserve("KB") == "KB reserved here"
+    async with app.running(), app.unit_of_work("sales") as work:
+        sales = await work.get(Sales)
+        assert await sales.stock.reserve("KB") == "KB reserved here"
     assert LocalStock.built == 1
