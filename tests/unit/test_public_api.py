@@ -66,6 +66,10 @@ EXPECTED = {
         "LogContextFilter", "Observability", "ObservabilitySettings", "Redactor", "SpanRecord",
         "TraceBuffer", "TraceSummary",
     ],
+    "dolmen.units": [
+        "SINGLE_UNIT", "CrossUnitCall", "Topology", "TopologyError", "Unit", "UnitSettings",
+        "Units", "UnitsSettings",
+    ],
     "dolmen.migrations": [
         "CrossModuleMigrationError", "MigrationError", "MigrationHistory", "Migrations",
         "SchemaNotCurrentError", "dolmen_history", "module_history", "prepare_schema",
