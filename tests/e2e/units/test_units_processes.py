@@ -123,3 +123,25 @@ def test_units_prints_the_shop_s_three_units(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "unit storefront (no url, 1 replica)\n  modules   catalog, orders\n" in result.stdout
     assert "  orders.OrderPlaced: storefront -> billing (billing.charge_order)" in result.stdout
+
+
+def test_a_topology_that_does_not_fit_the_modules_is_reported_with_each_problem(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "dolmen.toml").write_text(
+        '[units.unit.front]\nmodules = ["catalog", "order"]\n'
+        '[units.unit.back]\nmodules = ["billing", "notifications"]\n'
+    )
+    (tmp_path / "split_shop.py").write_text(
+        "from dolmen import App\n"
+        "from shop.app import app as shop\n"
+        "app = App('shop', shop.modules)  # its configuration: ./dolmen.toml\n"
+    )
+    env = env_for(tmp_path)
+
+    for command in (["units", "split_shop:app"], ["run", "split_shop:app", "--unit", "front"]):
+        result = dolmen(*command, "--app-dir", str(tmp_path), cwd=tmp_path, env=env)
+        assert result.returncode == 2, result.stderr
+        assert "[units] has 2 problems:" in result.stderr
+        assert "unit 'front' lists module 'order', which the app does not have" in result.stderr
+        assert "module 'orders' is in no unit" in result.stderr
