@@ -33,6 +33,7 @@ from dolmen.modules._extension import DeliveryInterceptor, Extension, missing_ho
 from dolmen.modules._gc import freeze_startup_objects
 from dolmen.modules._graph import ordered_modules
 from dolmen.modules._module import Module, Subscription
+from dolmen.modules._placement import placed_modules
 from dolmen.modules._sections import FRAMEWORK_SECTIONS, check_sections
 from dolmen.modules._wiring import build_container
 from dolmen.modules._work import Work
@@ -106,7 +107,7 @@ class App:
         self.environment = environment
         self._code_config: dict[str, Any] = {k: dict(v) for k, v in (config or {}).items()}
         self._config: LoadedConfig | None = None
-        self._local: list[Module] | None = None
+        self._placed: tuple[list[Module], frozenset[str]] | None = None
         self._served: list[str] | None = None  # the modules whose routes the ASGI app has
         # Declarations, read once like the modules': the App's own interceptors first, then
         # the extensions' in their order (the seam orders them by role, then by this order).
@@ -189,28 +190,17 @@ class App:
         start-up and shutdown hooks and event handlers are this process's. The others'
         services stay reachable through the seam, where placement decides where they run.
         """
-        if self._local is None:
-            self._local = self._placed(self.config)
-        return self._local
+        return self._placement()[0]
 
-    def _placed(self, config: LoadedConfig) -> list[Module]:
-        """The modules every extension lets this process run, under ``config``."""
-        known = {m.name for m in self.modules}
-        chosen: set[str] | None = None
-        for extension, section in zip(self.extensions, self._extension_sections, strict=True):
-            names = extension.local_modules(self, config.section(section.name) if section else None)
-            if names is None:
-                continue
-            unknown = sorted(set(names) - known)
-            if unknown:
-                raise CompositionError(
-                    f"extension {extension!r} places modules {unknown} in this process, but "
-                    f"app {self.name!r} has no such module; it has {sorted(known)}"
-                )
-            chosen = set(names) if chosen is None else chosen & set(names)
-        if chosen is None:
-            return self.modules
-        return [m for m in self.modules if m.name in chosen]
+    def _placement(self) -> tuple[list[Module], frozenset[str]]:
+        """The modules this process runs, and their names (placed on first use)."""
+        if self._placed is None:
+            self._run_here(placed_modules(self, self.config, self._extension_sections))
+            assert self._placed is not None  # just set
+        return self._placed
+
+    def _run_here(self, local: list[Module]) -> None:
+        self._placed = (local, frozenset(m.name for m in local))
 
     @property
     def settings(self) -> AppSettings:
@@ -248,14 +238,14 @@ class App:
         if self.started:
             return
         config = self._config = self.load_config()
-        local = self._placed(config)
+        local = placed_modules(self, config, self._extension_sections)
         if self._served is not None and self._served != [m.name for m in local]:
             raise CompositionError(
                 f"app {self.name!r} serves the routes of modules {self._served}, but its "
                 f"configuration now runs {[m.name for m in local]} here; the modules a "
                 "process runs cannot change once its routes are built: start a new process"
             )
-        self._local = local
+        self._run_here(local)
         for extension, section in zip(self.extensions, self._extension_sections, strict=True):
             await extension.configure(self, config.section(section.name) if section else None)
         database = Database(
@@ -384,7 +374,7 @@ class App:
         """
         if module not in {m.name for m in self.modules}:
             raise CompositionError(f"app {self.name!r} has no module {module!r}")
-        if module not in {m.name for m in self.local_modules}:
+        if module not in self._placement()[1]:
             raise CompositionError(
                 f"module {module!r} does not run in this process of app {self.name!r}, which "
                 f"runs {[m.name for m in self.local_modules]}; run the command in a process "
