@@ -145,3 +145,7 @@ def test_a_topology_that_does_not_fit_the_modules_is_reported_with_each_problem(
         assert "[units] has 2 problems:" in result.stderr
         assert "unit 'front' lists module 'order', which the app does not have" in result.stderr
         assert "module 'orders' is in no unit" in result.stderr
+    checked = dolmen("config", "check", "--app", "split_shop:app", "--app-dir", str(tmp_path),
+                     cwd=tmp_path, env=env)  # fmt: skip
+    assert checked.returncode == 1, checked.stderr
+    assert "unit 'front' lists module 'order', which the app does not have" in checked.stderr
