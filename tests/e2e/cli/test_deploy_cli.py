@@ -62,8 +62,15 @@ def _no_secret_in(text: str) -> None:
         assert secret not in text
 
 
-@pytest.mark.parametrize("database", ["postgresql", "sqlite"])
-@pytest.mark.parametrize("transport", ["database", "rabbitmq", "nats", "redis"])
+@pytest.mark.parametrize(
+    ("transport", "database"),
+    [
+        ("database", "sqlite"),
+        ("rabbitmq", "postgresql"),
+        ("nats", "sqlite"),
+        ("redis", "postgresql"),
+    ],
+)  # every transport, and both databases (tests/unit/units/test_deploy.py has each pair)
 def test_compose_writes_a_valid_compose_file_without_secrets(
     tmp_path: Path, transport: str, database: str
 ) -> None:
@@ -188,3 +195,40 @@ def test_kubernetes_on_sqlite_exits_2_saying_to_use_postgresql(tmp_path: Path) -
 
     assert result.returncode == 2
     assert "uses SQLite, which pods cannot share" in result.stderr
+
+
+def test_the_secret_and_the_broker_need_not_be_known_where_the_files_are_written(
+    tmp_path: Path,
+) -> None:
+    """Units that call each other need the [units] secret, which the deployment provides."""
+    project = _project(
+        tmp_path,
+        "rabbitmq",
+        units='[units]\ntransport = "rabbitmq"\n\n'
+        '[units.unit.catalog]\nmodules = ["catalog"]\nurl = "http://catalog:8000"\n\n'
+        '[units.unit.rest]\nmodules = ["orders", "billing", "notifications"]\n',
+    )
+    env = env_for(project, DOLMEN_DATABASE_URL=DATABASES["postgresql"])  # no secret, no broker
+
+    compose = dolmen("deploy", "compose", "myshop:app", "--env", "prod", cwd=project, env=env)
+    kubernetes = dolmen("deploy", "kubernetes", "myshop:app", "--env", "prod", cwd=project, env=env)
+
+    assert compose.returncode == 0, compose.stderr
+    assert kubernetes.returncode == 0, kubernetes.stderr
+    document = yaml.safe_load(compose.stdout)
+    assert document["services"]["rest"]["secrets"] == ["units__secret"]
+    for stand_in in ("deploy-time placeholder", "provided-by-the-deployment"):  # _deploy.py's
+        assert stand_in not in compose.stdout + kubernetes.stdout
+    assert "--from-literal=units-secret=..." in kubernetes.stdout
+    assert "--from-literal=broker-url=..." in kubernetes.stdout
+
+
+def test_a_dolmen_units_current_of_this_machine_is_ignored(tmp_path: Path) -> None:
+    project = _project(tmp_path, "nats")
+    env = {**_env(project, "postgresql"), "DOLMEN__UNITS__CURRENT": "billing"}
+
+    result = dolmen("deploy", "compose", "myshop:app", "--env", "prod", cwd=project, env=env)
+
+    assert result.returncode == 0, result.stderr
+    services = yaml.safe_load(result.stdout)["services"]
+    assert services["storefront"]["environment"]["DOLMEN__UNITS__CURRENT"] == "storefront"
