@@ -63,7 +63,8 @@ EXPECTED = {
     ],
     "dolmen.cli": ["cli", "main"],
     "dolmen.units.deploy": [
-        "Database", "DeployError", "Deployment", "compose_file", "compose_header", "dump_yaml",
+        "Database", "DeployError", "Deployment", "compose_file", "compose_header",
+        "deployed_topology", "dump_yaml",
         "kubernetes_header", "kubernetes_manifests", "secret_keys", "secret_name",
     ],
     "dolmen.observability": [

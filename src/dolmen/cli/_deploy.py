@@ -15,11 +15,9 @@ from dolmen.cli._project import find_named_app
 if TYPE_CHECKING:
     from dolmen.config import LoadedConfig
     from dolmen.modules import App
-    from dolmen.units import UnitsSettings
     from dolmen.units.deploy import Deployment
 
 F = TypeVar("F", bound=Callable[..., Any])
-PLACEHOLDER_SECRET = "deploy-time placeholder: never written, never used"
 
 
 @click.group("deploy")
@@ -146,7 +144,7 @@ def _deployment(
 ) -> Deployment:
     """The app's deployment in ``environment``: its [units] checked, or the problems and exit 2."""
     from dolmen.config import AppSettings
-    from dolmen.units import Topology, TopologyError, UnitsSettings
+    from dolmen.units import UnitsSettings
     from dolmen.units.deploy import Deployment
 
     app, spec = find_named_app(app_spec, app_dir)
@@ -154,23 +152,17 @@ def _deployment(
     settings = config.section("units")
     if not isinstance(settings, UnitsSettings):  # pragma: no cover - a section of another kind
         raise click.ClickException("the [units] section is not dolmen.units.UnitsSettings")
-    try:
-        topology = Topology.of(_as_deployed(settings), app.modules)
-    except TopologyError as error:
-        click.echo(str(error), err=True)
-        sys.exit(2)
     app_settings = config.section("app")
     if not isinstance(app_settings, AppSettings):  # pragma: no cover - the schema puts it there
         raise click.ClickException("the [app] section is not dolmen.config.AppSettings")
-    database_url = app_settings.effective_database_url(app.name)
     return _or_exit(
         lambda: Deployment.plan(
             app=app.name,
             spec=spec,
             environment=config.environment,
-            topology=topology,
             settings=settings,
-            database_url=database_url,
+            modules=app.modules,
+            database_url=app_settings.effective_database_url(app.name),
             image=image,
             build=build,
         )
@@ -198,32 +190,17 @@ def _config(app: App, environment: str | None) -> LoadedConfig:
     )
 
 
-def _as_deployed(settings: UnitsSettings) -> UnitsSettings:
-    """``settings`` as the deployed processes see them: the deployment provides the rest.
-
-    The secret and the broker's URL come from where the deployment keeps them, so this
-    machine need not know them; and no unit is chosen (this command writes every unit).
-    """
-    from pydantic import SecretStr
-
-    update: dict[str, Any] = {"current": None}
-    if settings.secret is None:
-        update["secret"] = SecretStr(PLACEHOLDER_SECRET)
-    if settings.transport != "database" and settings.broker_url is None:
-        update["broker_url"] = f"{settings.transport}://provided-by-the-deployment"
-    return settings.model_copy(update=update)
-
-
 T = TypeVar("T")
 
 
 def _or_exit(make: Callable[[], T]) -> T:
-    """``make()``, or its DeployError's problems on standard error and exit 2."""
+    """``make()``, or the problems it found (the topology's, the deployment's) and exit 2."""
+    from dolmen.units import TopologyError
     from dolmen.units.deploy import DeployError
 
     try:
         return make()
-    except DeployError as error:
+    except (TopologyError, DeployError) as error:
         click.echo(str(error), err=True)
         sys.exit(2)
 

@@ -217,8 +217,7 @@ def test_the_secret_and_the_broker_need_not_be_known_where_the_files_are_written
     assert kubernetes.returncode == 0, kubernetes.stderr
     document = yaml.safe_load(compose.stdout)
     assert document["services"]["rest"]["secrets"] == ["units__secret"]
-    for stand_in in ("deploy-time placeholder", "provided-by-the-deployment"):  # _deploy.py's
-        assert stand_in not in compose.stdout + kubernetes.stdout
+    assert "stand-in" not in compose.stdout + kubernetes.stdout  # deployed_topology's
     assert "--from-literal=units-secret=..." in kubernetes.stdout
     assert "--from-literal=broker-url=..." in kubernetes.stdout
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from dolmen.units import Topology, UnitsSettings
+from dolmen.units import TopologyError, UnitsSettings
 from dolmen.units.deploy import (
     DeployError,
     Deployment,
@@ -73,8 +73,8 @@ def _deployment(
         app="shop",
         spec="shop.app:app",
         environment="prod",
-        topology=Topology.of(settings, SHOP),
         settings=settings,
+        modules=SHOP,
         database_url=database_url,
     )
 
@@ -344,3 +344,44 @@ def test_yaml_writes_numbers_booleans_and_empty_collections() -> None:
 
     assert yaml.safe_load(dump_yaml(document, ["a comment"])) == document
     assert dump_yaml(document, ["a comment"]).startswith("# a comment\n")
+
+
+def test_the_secret_and_the_broker_url_are_the_deployments_to_provide() -> None:
+    split_catalog = {
+        "catalog": {"modules": ["catalog"], "url": "http://catalog:8000"},
+        "rest": {"modules": ["orders", "billing", "notifications"]},
+    }
+    settings = UnitsSettings.model_validate(
+        {"unit": split_catalog, "transport": "redis", "current": "rest"}
+    )
+
+    deployment = Deployment.plan(
+        app="shop",
+        spec="shop.app:app",
+        environment="prod",
+        settings=settings,
+        modules=SHOP,
+        database_url=POSTGRES_URL,
+    )
+
+    assert deployment.secret  # orders calls catalog across units
+    assert deployment.topology.current is None  # every unit is written
+    assert "stand-in" not in _compose_text(deployment) + _kubernetes_text(deployment)
+
+
+def test_a_topology_that_does_not_fit_the_modules_is_refused() -> None:
+    settings = UnitsSettings.model_validate({"unit": {"all": {"modules": ["catalog", "orders"]}}})
+
+    with pytest.raises(TopologyError) as raised:
+        Deployment.plan(
+            app="shop",
+            spec="shop.app:app",
+            environment="prod",
+            settings=settings,
+            modules=SHOP,
+            database_url=POSTGRES_URL,
+        )
+
+    assert raised.value.problems == [
+        "modules 'billing', 'notifications' are in no unit: add them to the modules of one"
+    ]

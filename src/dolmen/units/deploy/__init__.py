@@ -12,7 +12,7 @@ from dolmen.units.deploy._kubernetes import (
     secret_keys,
     secret_name,
 )
-from dolmen.units.deploy._plan import Database, DeployError, Deployment
+from dolmen.units.deploy._plan import Database, DeployError, Deployment, deployed_topology
 from dolmen.units.deploy._yaml import dump_yaml
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "Deployment",
     "compose_file",
     "compose_header",
+    "deployed_topology",
     "dump_yaml",
     "kubernetes_header",
     "kubernetes_manifests",

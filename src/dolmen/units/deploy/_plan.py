@@ -7,8 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
+from pydantic import SecretStr
+
 from dolmen.units._settings import Transport, UnitsSettings
-from dolmen.units._topology import Topology, Unit
+from dolmen.units._topology import PlacedModule, Topology, Unit
 
 PORT = 8000
 """The port each unit serves on, inside its container."""
@@ -83,13 +85,19 @@ class Deployment:
         app: str,
         spec: str,
         environment: str,
-        topology: Topology,
         settings: UnitsSettings,
+        modules: Sequence[PlacedModule],
         database_url: str,
         image: str | None = None,
         build: str | None = None,
     ) -> Deployment:
-        """The deployment of ``topology``; DeployError lists what stands in the way."""
+        """The deployment of the units ``settings`` declare for ``modules``.
+
+        TopologyError lists what does not fit the modules, DeployError what else stands in
+        the way. The ``[units]`` secret and the broker's URL need not be set: the
+        deployment provides them (see :func:`deployed_topology`).
+        """
+        topology = deployed_topology(settings, modules)
         return cls(
             app=app,
             spec=spec,
@@ -127,6 +135,21 @@ class Deployment:
     def current(self, unit: Unit) -> dict[str, str]:
         """The variable naming the unit a process runs (none for an app of one unit)."""
         return {"DOLMEN__UNITS__CURRENT": unit.name} if self.topology.split else {}
+
+
+def deployed_topology(settings: UnitsSettings, modules: Sequence[PlacedModule]) -> Topology:
+    """The topology of the deployed processes, checked as ``dolmen run`` checks it.
+
+    Where the files are written, the ``[units]`` secret and the broker's URL are often not
+    known (they live where the deployment keeps its secrets): stand-ins take their place for
+    the checks, never written. No unit is chosen: the files run every unit.
+    """
+    update: dict[str, object] = {"current": None}
+    if settings.secret is None:
+        update["secret"] = SecretStr("stand-in for the deployment's secret, never written")
+    if settings.transport != "database" and settings.broker_url is None:
+        update["broker_url"] = f"{settings.transport}://stand-in-for-the-deployments-broker"
+    return Topology.of(settings.model_copy(update=update), modules)
 
 
 def dns_label(name: str) -> str:
