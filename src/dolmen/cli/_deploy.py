@@ -125,14 +125,25 @@ def kubernetes_command(
     deployment = _deployment(app_spec, app_dir, environment, image, None)
     manifests = _or_exit(lambda: kubernetes_manifests(deployment, namespace))
     header = kubernetes_header(deployment)
-    if output == "-":
-        documents = [dump_yaml(resource) for _, resource in manifests]
-        click.echo(dump_yaml({}, header).replace("{}\n", "") + "---\n".join(documents), nl=False)
+    if output == "-":  # one stream of documents, the header once at the top
+        documents = [dump_yaml(r, header if i == 0 else ()) for i, (_, r) in enumerate(manifests)]
+        click.echo("---\n".join(documents), nl=False)
         return
     folder = Path(output)
-    folder.mkdir(parents=True, exist_ok=True)
     for name, resource in manifests:
         _write(str(folder / name), dump_yaml(resource, header))
+    _remove_stale(folder, {name for name, _ in manifests}, header[0])
+
+
+def _remove_stale(folder: Path, written: set[str], first_line: str) -> None:
+    """Remove the files an earlier run wrote for units that are gone (and only those)."""
+    for path in sorted(folder.glob("*.yaml")):
+        if path.name in written:
+            continue
+        with path.open(encoding="utf-8") as file:
+            if file.readline().rstrip("\n") == f"# {first_line}":
+                path.unlink()
+                click.echo(f"removed {path} (its unit is gone)", err=True)
 
 
 def _deployment(
@@ -209,5 +220,7 @@ def _write(output: str, text: str) -> None:
     if output == "-":
         click.echo(text, nl=False)
         return
-    Path(output).write_text(text, encoding="utf-8")
+    path = Path(output)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
     click.echo(f"wrote {output}", err=True)

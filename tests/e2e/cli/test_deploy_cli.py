@@ -231,3 +231,26 @@ def test_a_dolmen_units_current_of_this_machine_is_ignored(tmp_path: Path) -> No
     assert result.returncode == 0, result.stderr
     services = yaml.safe_load(result.stdout)["services"]
     assert services["storefront"]["environment"]["DOLMEN__UNITS__CURRENT"] == "storefront"
+
+
+def test_kubernetes_written_again_removes_the_files_of_a_unit_that_is_gone(tmp_path: Path) -> None:
+    project = _project(tmp_path, "nats")
+    env = _env(project, "postgresql")
+    command = ("deploy", "kubernetes", "myshop:app", "--env", "prod", "--output", "k8s")
+    assert dolmen(*command, cwd=project, env=env).returncode == 0
+    (project / "k8s" / "namespace.yaml").write_text("apiVersion: v1\nkind: Namespace\n")
+    (project / "config" / "dolmen.prod.toml").write_text(
+        '[units]\ntransport = "nats"\nbroker_url = "nats://nats.internal:4222"\n\n'
+        '[units.unit.storefront]\nmodules = ["catalog", "orders"]\n\n'
+        '[units.unit.back-office]\nmodules = ["billing", "notifications"]\n'
+    )
+
+    result = dolmen(*command, cwd=project, env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (project / "k8s").iterdir()) == [
+        "configmap.yaml", "namespace.yaml",
+        "shop-back-office-deployment.yaml", "shop-back-office-service.yaml",
+        "shop-storefront-deployment.yaml", "shop-storefront-service.yaml",
+    ]  # fmt: skip
+    assert "removed k8s/shop-billing-deployment.yaml (its unit is gone)" in result.stderr
