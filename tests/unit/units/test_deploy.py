@@ -385,3 +385,15 @@ def test_a_topology_that_does_not_fit_the_modules_is_refused() -> None:
     assert raised.value.problems == [
         "modules 'billing', 'notifications' are in no unit: add them to the modules of one"
     ]
+
+
+def test_a_database_user_or_name_with_reserved_characters_stays_one_url() -> None:
+    deployment = _deployment(database_url="postgresql://shop%40eu:pw@db/shop%2Fmain")
+
+    services = compose_file(deployment)["services"]
+
+    url = services["billing"]["environment"]["DOLMEN_DATABASE_URL"]
+    assert url.startswith("postgresql://shop%40eu:${POSTGRES_PASSWORD:?")
+    assert url.endswith("@postgres:5432/shop%2Fmain")
+    assert services["postgres"]["environment"]["POSTGRES_USER"] == "shop@eu"
+    assert services["postgres"]["environment"]["POSTGRES_DB"] == "shop/main"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from dolmen.units._topology import Unit
 from dolmen.units.deploy._brokers import BROKERS, Broker, required
@@ -108,8 +109,8 @@ def _environment(deployment: Deployment, broker: Broker | None) -> dict[str, str
     database = deployment.database
     if database.backend == "postgresql":
         url = (
-            f"{database.driver}://{database.user}:{POSTGRES_PASSWORD}@{POSTGRES}:5432/"
-            f"{database.name}"
+            f"{database.driver}://{quote(database.user, safe='')}:{POSTGRES_PASSWORD}"
+            f"@{POSTGRES}:5432/{quote(database.name, safe='')}"
         )
     else:
         url = f"{database.driver}:///{SQLITE_DIR}/{database.name}"
