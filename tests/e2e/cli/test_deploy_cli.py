@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -254,3 +257,31 @@ def test_kubernetes_written_again_removes_the_files_of_a_unit_that_is_gone(tmp_p
         "shop-storefront-deployment.yaml", "shop-storefront-service.yaml",
     ]  # fmt: skip
     assert "removed k8s/shop-billing-deployment.yaml (its unit is gone)" in result.stderr
+
+
+@pytest.mark.skipif(
+    shutil.which("docker-compose") is None,
+    reason="docker-compose is not installed (apt-get install docker-compose): the file is "
+    "checked against the published schemas only",
+)
+def test_docker_compose_reads_the_file_and_asks_for_the_passwords(tmp_path: Path) -> None:
+    project = _project(tmp_path, "rabbitmq")
+    result = dolmen(
+        "deploy", "compose", "myshop:app", "--env", "prod", "--output", "compose.yaml",
+        cwd=project, env=_env(project, "postgresql"),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    (project / "secrets").mkdir()
+    (project / "secrets" / "units__secret").write_text("s" * 32)
+    config = ["docker-compose", "--file", "compose.yaml", "config", "--quiet"]
+    clean = {k: v for k, v in os.environ.items() if not k.endswith("_PASSWORD")}
+
+    missing = subprocess.run(config, cwd=project, env=clean, capture_output=True, text=True)
+    given = subprocess.run(
+        config, cwd=project, capture_output=True, text=True,
+        env={**clean, "POSTGRES_PASSWORD": "p" * 24, "RABBITMQ_PASSWORD": "r" * 24},
+    )  # fmt: skip
+
+    assert missing.returncode != 0
+    assert "set POSTGRES_PASSWORD: see the top of this file" in missing.stderr
+    assert given.returncode == 0, given.stderr
