@@ -221,6 +221,11 @@ def _write(output: str, text: str) -> None:
         click.echo(text, nl=False)
         return
     path = Path(output)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise click.ClickException(
+            f"cannot write {output}: {error.strerror or error}; choose another --output"
+        ) from None
     click.echo(f"wrote {output}", err=True)

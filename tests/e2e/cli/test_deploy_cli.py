@@ -285,3 +285,18 @@ def test_docker_compose_reads_the_file_and_asks_for_the_passwords(tmp_path: Path
     assert missing.returncode != 0
     assert "set POSTGRES_PASSWORD: see the top of this file" in missing.stderr
     assert given.returncode == 0, given.stderr
+
+
+def test_an_output_that_cannot_be_written_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    project = _project(tmp_path, "nats")
+    (project / "compose.yaml").mkdir()
+
+    result = dolmen(
+        "deploy", "compose", "myshop:app", "--env", "prod", "--output", "compose.yaml",
+        cwd=project, env=_env(project, "postgresql"),
+    )  # fmt: skip
+
+    assert result.returncode == 1
+    assert result.stderr == (
+        "Error: cannot write compose.yaml: Is a directory; choose another --output\n"
+    )

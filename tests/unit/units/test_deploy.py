@@ -397,3 +397,13 @@ def test_a_database_user_or_name_with_reserved_characters_stays_one_url() -> Non
     assert url.endswith("@postgres:5432/shop%2Fmain")
     assert services["postgres"]["environment"]["POSTGRES_USER"] == "shop@eu"
     assert services["postgres"]["environment"]["POSTGRES_DB"] == "shop/main"
+
+
+def test_kubernetes_refuses_a_namespace_kubernetes_would_refuse() -> None:
+    with pytest.raises(DeployError) as raised:
+        kubernetes_manifests(_deployment(database_url=SQLITE_URL), namespace="Shop_Prod")
+
+    assert [p.split(" ", 2)[:2] for p in raised.value.problems] == [
+        ["namespace", "'Shop_Prod'"],
+        ["environment", "'prod'"],
+    ]

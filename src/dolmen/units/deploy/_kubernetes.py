@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from dolmen.units._topology import Unit
 from dolmen.units.deploy._plan import PORT, DeployError, Deployment, dns_label, unit_url_variable
+
+_NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 Manifest = tuple[str, dict[str, Any]]
 """A file name and the resource it holds."""
@@ -28,15 +31,21 @@ def kubernetes_manifests(deployment: Deployment, namespace: str | None = None) -
     broker and the units it calls). The broker is expected to run already, in the cluster
     or beside it: a broker's persistence and clustering are its operator's job.
     """
-    if deployment.database.backend != "postgresql":
-        raise DeployError(
-            [
-                f"environment {deployment.environment!r} uses SQLite, which pods cannot "
-                "share: set [app] database_url in dolmen."
-                f"{deployment.environment}.toml (or DOLMEN_DATABASE_URL) to a "
-                "postgresql:// URL; the pods take the real one from the Secret"
-            ]
+    problems = []
+    if namespace is not None and not _NAMESPACE.match(namespace):
+        problems.append(
+            f"namespace {namespace!r} is not a Kubernetes namespace: lower-case letters, "
+            "digits and '-', starting and ending with a letter or digit, at most 63"
         )
+    if deployment.database.backend != "postgresql":
+        problems.append(
+            f"environment {deployment.environment!r} uses SQLite, which pods cannot "
+            "share: set [app] database_url in dolmen."
+            f"{deployment.environment}.toml (or DOLMEN_DATABASE_URL) to a "
+            "postgresql:// URL; the pods take the real one from the Secret"
+        )
+    if problems:
+        raise DeployError(problems)
     manifests: list[Manifest] = [("configmap.yaml", _config_map(deployment, namespace))]
     for unit in deployment.units:
         name = _name(deployment, unit)
