@@ -407,3 +407,43 @@ def test_kubernetes_refuses_a_namespace_kubernetes_would_refuse() -> None:
         ["namespace", "'Shop_Prod'"],
         ["environment", "'prod'"],
     ]
+
+
+def test_a_unit_starts_after_the_units_it_calls_unless_they_call_it_back() -> None:
+    @dataclass(frozen=True)
+    class Placed:
+        name: str
+        depends_on: Sequence[str] = ()
+
+    # No cycle among the modules; one among the units: third (c, f) and fourth (d).
+    modules = [
+        Placed("a"), Placed("b", ("a",)), Placed("c", ("b",)), Placed("d", ("c",)),
+        Placed("f", ("d",)),
+    ]  # fmt: skip
+    units = {
+        "first": {"modules": ["a"], "url": "http://first:8000"},
+        "second": {"modules": ["b"], "url": "http://second:8000"},
+        "third": {"modules": ["c", "f"], "url": "http://third:8000"},
+        "fourth": {"modules": ["d"], "url": "http://fourth:8000"},
+    }
+    settings = UnitsSettings.model_validate({"unit": units, "secret": UNITS_SECRET})
+    deployment = Deployment.plan(
+        app="abc",
+        spec="abc:app",
+        environment="prod",
+        settings=settings,
+        modules=modules,
+        database_url=POSTGRES_URL,
+    )
+
+    services = compose_file(deployment)["services"]
+
+    def units_first(name: str) -> list[str]:
+        return [s for s in services[name]["depends_on"] if s not in ("migrate", "postgres")]
+
+    assert units_first("first") == []
+    assert units_first("second") == ["first"]
+    assert units_first("third") == ["second"]  # fourth calls third back: they start together
+    assert units_first("fourth") == []
+    for schema in COMPOSE_SCHEMAS:
+        assert compose_errors(yaml.safe_load(dump_yaml(compose_file(deployment))), schema) == []

@@ -147,6 +147,8 @@ def _unit_service(
         depends_on[broker.service] = {"condition": "service_healthy"}
     if deployment.database.backend == "postgresql":
         depends_on[POSTGRES] = {"condition": "service_healthy"}
+    for called in _called_first(deployment, unit):
+        depends_on[dns_label(called)] = {"condition": "service_healthy"}
     service = _app_service(deployment)
     service.update(
         command=deployment.run_command(unit),
@@ -167,6 +169,30 @@ def _unit_service(
     if deployment.secret:
         service["secrets"] = [UNITS_SECRET]
     return dict(sorted(service.items()))
+
+
+def _called_first(deployment: Deployment, unit: Unit) -> list[str]:
+    """The units ``unit`` calls, to start before it: all but those that call it back.
+
+    Compose refuses a cycle of ``depends_on``; units that call each other start together,
+    and their calls wait for the other (its readiness says so).
+    """
+    calls = {(c.caller_unit, c.target_unit) for c in deployment.topology.calls}
+
+    def reaches(start: str, goal: str) -> bool:
+        seen, todo = set(), [start]
+        while todo:
+            current = todo.pop()
+            if current == goal:
+                return True
+            if current not in seen:
+                seen.add(current)
+                todo.extend(target for caller, target in calls if caller == current)
+        return False
+
+    return sorted(
+        target for caller, target in calls if caller == unit.name and not reaches(target, caller)
+    )
 
 
 def _migrate_service(deployment: Deployment, broker: Broker | None) -> dict[str, Any]:
