@@ -447,3 +447,12 @@ def test_a_unit_starts_after_the_units_it_calls_unless_they_call_it_back() -> No
     assert units_first("fourth") == []
     for schema in COMPOSE_SCHEMAS:
         assert compose_errors(yaml.safe_load(dump_yaml(compose_file(deployment))), schema) == []
+
+
+def test_a_database_dolmen_does_not_run_on_is_refused() -> None:
+    with pytest.raises(DeployError) as raised:
+        _deployment(database_url="mysql://shop:pw@db/shop")
+
+    assert raised.value.problems == [
+        "the database is 'mysql'; Dolmen deploys on PostgreSQL or SQLite"
+    ]

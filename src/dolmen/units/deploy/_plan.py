@@ -39,6 +39,7 @@ class Database:
     name: str
     """The PostgreSQL database, or the SQLite file's name."""
     user: str
+    """The PostgreSQL user (``dolmen`` when the URL names none); empty for SQLite."""
 
     @classmethod
     def of_url(cls, url: str, app_name: str) -> Database:
