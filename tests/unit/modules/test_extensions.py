@@ -248,3 +248,49 @@ def test_an_observability_given_replaces_the_default_one_and_goes_first() -> Non
     assert app.extensions[0] is mine
     assert [type(e) for e in app.extensions].count(DolmenObservability) == 1
     assert app.extensions[3:] == (plain,)
+
+
+class Placing(Extension):
+    """Lets only ``names`` run in this process (None: no say)."""
+
+    def __init__(self, names: Sequence[str] | None) -> None:
+        self.names = names
+        self.asked: list[Any] = []
+
+    def local_modules(self, app: App, settings: Any) -> Sequence[str] | None:
+        self.asked.append(settings)
+        return self.names
+
+
+SHOP = [Module("catalog"), Module("orders", depends_on=["catalog"]), Module("billing")]
+
+
+def test_an_app_runs_the_modules_every_extension_lets_it_run() -> None:
+    first, second = Placing(["catalog", "orders"]), Placing(["orders", "billing", "catalog"])
+    app = app_with(first, Placing(None), second, modules=SHOP)
+
+    assert [m.name for m in app.local_modules] == ["catalog", "orders"]  # dependency order
+    assert first.asked == [None]  # its section's settings: it has none
+    everywhere = app_with(Placing(None), modules=SHOP)
+    assert everywhere.local_modules == everywhere.modules  # no say: every module runs here
+
+
+def test_an_extension_placing_a_module_the_app_lacks_is_refused() -> None:
+    app = app_with(Placing(["catalog", "shipping"]), modules=SHOP)
+
+    with pytest.raises(CompositionError, match=r"places modules \['shipping'\] in this process"):
+        app.local_modules  # noqa: B018 (placed on first use)
+
+
+async def test_only_the_local_modules_routes_are_served() -> None:
+    routes = APIRouter()
+
+    @routes.get("/ping")
+    async def ping() -> dict[str, str]:
+        return {"pong": "yes"}
+
+    modules = [Module("catalog", routers=[routes]), Module("billing", routers=[routes])]
+    app = app_with(Placing(["billing"]), modules=modules)
+
+    assert "/billing/ping" in app.asgi().openapi()["paths"]
+    assert "/catalog/ping" not in app.asgi().openapi()["paths"]
