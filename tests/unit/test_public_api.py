@@ -64,7 +64,7 @@ EXPECTED = {
     "dolmen.cli": ["cli", "main"],
     "dolmen.observability": [
         "LogContextFilter", "Observability", "ObservabilitySettings", "Redactor", "SpanRecord",
-        "TraceBuffer", "TraceSummary",
+        "TraceBuffer", "TraceSummary", "current_request_id",
     ],
     "dolmen.migrations": [
         "CrossModuleMigrationError", "MigrationError", "MigrationHistory", "Migrations",
