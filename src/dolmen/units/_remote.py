@@ -85,6 +85,7 @@ class RemoteCalls:
         self.topology = topology
         self.settings = settings
         self.app = app
+        self._local = topology.local_modules  # read on every cross-module resolution
         secret = settings.secret.get_secret_value().encode() if settings.secret else None
         self._secret = secret
         self._errors: DeclaredErrors | None = None
@@ -118,7 +119,7 @@ class RemoteCalls:
     async def _place(
         self, resolution: CrossModuleResolution, build: Callable[[], Awaitable[Any]]
     ) -> Any:
-        if self.topology.is_local(resolution.target):
+        if resolution.target in self._local:
             return await build()
         return self.client(resolution.target, resolution.key)
 
