@@ -101,6 +101,7 @@ class RemoteCalls:
             **options,
         )
         self._clients: dict[tuple[str, Any], RemoteService] = {}
+        self._interceptor: Interceptor | None = None
 
     def errors(self) -> DeclaredErrors:
         """The exception types that cross units: the modules' declared errors (read once)."""
@@ -110,11 +111,13 @@ class RemoteCalls:
 
     def interceptor(self) -> Interceptor:
         """The placement interceptor: local modules' services built here, others remote."""
-        from dolmen.di import Interceptor, InterceptorRole
+        if self._interceptor is None:
+            from dolmen.di import Interceptor, InterceptorRole
 
-        return Interceptor(
-            "dolmen.units.placement", resolve=self._place, role=InterceptorRole.PLACEMENT
-        )
+            self._interceptor = Interceptor(
+                "dolmen.units.placement", resolve=self._place, role=InterceptorRole.PLACEMENT
+            )
+        return self._interceptor
 
     async def _place(
         self, resolution: CrossModuleResolution, build: Callable[[], Awaitable[Any]]
