@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,8 @@ from dolmen.units._errors import ERROR_FIELD, DeclaredErrors
 from dolmen.units._signing import signed_headers
 from dolmen.units._wire import MethodContract, ServiceContract
 from dolmen.units.exceptions import RemoteCallError, RemoteCallTimeout
+
+logger = logging.getLogger("dolmen.units")
 
 CALL_PATH = "/_units/call"
 """Where a unit serves its modules' public services to the other units (not below
@@ -135,12 +138,26 @@ class Channel:
                 retried = method.idempotent and response.status_code in RETRIED_STATUSES
                 if not retried or attempt == attempts:
                     return self._answer(target, where, method, response)
-                await self._sleep(_backoff(attempt))
+                await self._retry(where, target, attempt, attempts, f"{response.status_code}")
                 continue
             if not safe or attempt == attempts:
                 raise failure
-            await self._sleep(_backoff(attempt))
+            await self._retry(where, target, attempt, attempts, type(failure.__cause__).__name__)
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def _retry(
+        self, where: str, target: Target, attempt: int, attempts: int, reason: str
+    ) -> None:
+        logger.warning(
+            "the call %s to unit %r failed (%s); attempt %d of %d next",
+            where,
+            target.unit,
+            reason,
+            attempt + 1,
+            attempts,
+            extra={"unit": target.unit, "call": where},
+        )
+        await self._sleep(_backoff(attempt))
 
     def _answer(
         self, target: Target, where: str, method: MethodContract, response: httpx.Response

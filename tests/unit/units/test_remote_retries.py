@@ -74,7 +74,7 @@ def catalog(remote: RemoteCalls) -> CatalogService:
 
 
 async def test_a_call_that_cannot_connect_is_retried_even_if_not_idempotent(
-    tmp_path: Path,
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     network = Network(refuse_connection, refuse_connection, answer(200, []))
     remote = remote_calls(tmp_path, network)
@@ -85,6 +85,12 @@ async def test_a_call_that_cannot_connect_is_retried_even_if_not_idempotent(
     assert network.waits == [0.05, 0.1]
     nonces = {r.headers[NONCE_HEADER] for r in network.requests}
     assert len(nonces) == RETRIES + 1  # each attempt signed anew: the callee sees no replay
+    retried = [r.getMessage() for r in caplog.records if r.name == "dolmen.units"]
+    assert retried == [
+        "the call catalog.CatalogService.reserve to unit 'catalog' failed (ConnectError); "
+        f"attempt {n} of {RETRIES + 1} next"
+        for n in (2, 3)
+    ]
 
 
 async def test_a_unit_that_never_answers_is_a_clear_error(tmp_path: Path) -> None:
