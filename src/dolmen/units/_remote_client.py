@@ -115,35 +115,43 @@ class Channel:
             headers.update(signed_headers(self._secret, "POST", path, body))
             try:
                 response = await self.client.post(url, content=body, headers=headers)
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
-                # The request never left this process: repeating it is always safe.
-                failure: RemoteCallError = _unreachable(where, target, url, error)
-                safe = True
-            except httpx.TimeoutException as error:
-                failure = RemoteCallTimeout(
-                    f"the call {where} to unit {target.unit!r} ({url}) timed out after "
-                    f"{self._timeout:g} s ([units] call_timeout_seconds)"
-                    f"{_attempts(attempt)}; it may have run there"
-                )
-                failure.__cause__ = error
-                safe = method.idempotent
             except httpx.TransportError as error:
-                failure = RemoteCallError(
-                    f"the call {where} to unit {target.unit!r} ({url}) failed on its way: "
-                    f"{type(error).__name__}: {error}{_attempts(attempt)}; it may have run there"
-                )
-                failure.__cause__ = error
-                safe = method.idempotent
-            else:
-                retried = method.idempotent and response.status_code in RETRIED_STATUSES
-                if not retried or attempt == attempts:
-                    return self._answer(target, where, method, response)
-                await self._retry(where, target, attempt, attempts, f"{response.status_code}")
+                failure, safe = self._failure(error, where, target, url, attempt, method)
+                if not safe or attempt == attempts:
+                    raise failure from error
+                await self._retry(where, target, attempt, attempts, type(error).__name__)
                 continue
-            if not safe or attempt == attempts:
-                raise failure
-            await self._retry(where, target, attempt, attempts, type(failure.__cause__).__name__)
+            retried = method.idempotent and response.status_code in RETRIED_STATUSES
+            if not retried or attempt == attempts:
+                return self._answer(target, where, method, response)
+            await self._retry(where, target, attempt, attempts, str(response.status_code))
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _failure(
+        self,
+        error: httpx.TransportError,
+        where: str,
+        target: Target,
+        url: str,
+        attempt: int,
+        method: MethodContract,
+    ) -> tuple[RemoteCallError, bool]:
+        """The error a failed attempt raises, and whether repeating the call is safe."""
+        if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+            # The request never left this process: repeating it is always safe.
+            return _unreachable(where, target, url, error), True
+        if isinstance(error, httpx.TimeoutException):
+            timeout = RemoteCallTimeout(
+                f"the call {where} to unit {target.unit!r} ({url}) timed out after "
+                f"{self._timeout:g} s ([units] call_timeout_seconds)"
+                f"{_attempts(attempt)}; it may have run there"
+            )
+            return timeout, method.idempotent
+        lost = RemoteCallError(
+            f"the call {where} to unit {target.unit!r} ({url}) failed on its way: "
+            f"{type(error).__name__}: {error}{_attempts(attempt)}; it may have run there"
+        )
+        return lost, method.idempotent
 
     async def _retry(
         self, where: str, target: Target, attempt: int, attempts: int, reason: str
@@ -206,13 +214,11 @@ def _propagator() -> Any:
 
 
 def _unreachable(where: str, target: Target, url: str, error: Exception) -> RemoteCallError:
-    failure = RemoteCallError(
+    return RemoteCallError(
         f"could not reach unit {target.unit!r} at {url} for the call {where}: "
-        f"{type(error).__name__}: {error or 'no answer'}; is it running, and is its "
+        f"{type(error).__name__}: {str(error) or 'no answer'}; is it running, and is its "
         f"[units.unit.{target.unit}] url right?"
     )
-    failure.__cause__ = error
-    return failure
 
 
 def _attempts(attempt: int) -> str:
