@@ -63,16 +63,9 @@ class CallServer:
     async def handle(self, request: Request) -> Response:
         """Check the call's signature, then run it in a unit of work of the target module."""
         body = await request.body()
-        if self.verifier is None:
-            return problem(
-                403,
-                "this unit takes no calls from other units: its [units] secret is not set",
-            )
-        try:
-            self.verifier.verify("POST", request.scope["path"], request.headers, body)
-        except SignatureRefused as refused:
-            logger.warning("refused a call to %s: %s", request.scope["path"], refused)
-            return problem(401, str(refused))
+        refused = self._refusal(request.scope["path"], request.headers, body)
+        if refused is not None:
+            return refused
         params: Mapping[str, str] = request.path_params
         module, name, method_name = params["module"], params["service"], params["method"]
         key = self.services.get((module, name))
@@ -99,6 +92,19 @@ class CallServer:
                 errors=json.loads(error.json(include_url=False, include_input=False)),
             )
         return await self._run(module, key, method_name, method.encode_result, arguments)
+
+    def _refusal(self, path: str, headers: Mapping[str, str], body: bytes) -> Response | None:
+        """The 401 or 403 problem for a call not signed right; None for a signed one."""
+        if self.verifier is None:
+            return problem(
+                403, "this unit takes no calls from other units: its [units] secret is not set"
+            )
+        try:
+            self.verifier.verify("POST", path, headers, body)
+        except SignatureRefused as refused:
+            logger.warning("refused a call to %s: %s", path, refused)
+            return problem(401, str(refused))
+        return None
 
     async def _run(
         self,
