@@ -1,28 +1,31 @@
 """The shop split in two units for the tests of remote calls: catalog, and the rest.
 
-Until the ``Units`` extension wires :class:`~dolmen.units.RemoteCalls` into apps, a small
-extension here does what it will: the placement interceptor, the internal router, and the
-pooled client's start and stop, for a topology given in code.
+Each unit is the shop's ``App`` with its own ``Units`` extension, whose ``RemoteCalls`` may
+talk through a test transport (``httpx.ASGITransport`` of the other unit) and wait with a
+test ``sleep``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import httpx
-from fastapi import APIRouter
 from shop.billing.module import module as billing
 from shop.catalog.module import module as catalog
 from shop.notifications.module import module as notifications
 from shop.orders.module import module as orders
 
 from dolmen import App
-from dolmen.di import CrossModuleResolution, Interceptor, InterceptorRole
-from dolmen.units import RemoteCalls, Topology, UnitsSettings
+from dolmen.units import RemoteCalls, Topology, Units, UnitsSettings
 
-SHOP = Path(__file__).resolve().parents[1] / "examples" / "shop"
+HERE = Path(__file__).resolve().parent
+SHOP_SETTINGS: Mapping[str, Mapping[str, Any]] = {
+    "billing": {"charge_limit": "1000.00", "gateway_latency_ms": 0},
+    "notifications": {"sender_name": "Dolmen Shop"},
+}
+"""The shop's dolmen.toml but its [units]."""
 SECRET = "a-test-secret-of-at-least-32-characters"
 MODULES = [catalog, orders, billing, notifications]
 
@@ -44,66 +47,8 @@ def units_settings(
     )
 
 
-class CallsForTests:
-    """A stand-in for the Units extension: wires one RemoteCalls into one App."""
-
-    def __init__(
-        self,
-        settings: UnitsSettings,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        sleep: Callable[[float], Awaitable[None]] | None = None,
-    ) -> None:
-        self.settings = settings
-        self.topology = Topology.of(settings, MODULES)
-        self.transport = transport
-        self.sleep = sleep
-        self.remote: RemoteCalls | None = None
-
-    def attach(self, app: App) -> RemoteCalls:
-        """Make the app's RemoteCalls (the app is built: its interceptor exists already)."""
-        self.remote = RemoteCalls(
-            self.topology, self.settings, app, transport=self.transport, sleep=self.sleep
-        )
-        return self.remote
-
-    def _calls(self) -> RemoteCalls:
-        if self.remote is None:
-            raise RuntimeError("attach the app first")
-        return self.remote
-
-    def section(self) -> None:
-        return None
-
-    def interceptors(self) -> Sequence[Interceptor]:
-        async def place(resolution: CrossModuleResolution, build: Callable[[], Any]) -> Any:
-            resolve = self._calls().interceptor().resolve
-            assert resolve is not None
-            return await resolve(resolution, build)
-
-        return [Interceptor("tests.units", resolve=place, role=InterceptorRole.PLACEMENT)]
-
-    def delivery_interceptors(self) -> Sequence[Any]:
-        return ()
-
-    async def configure(self, app: Any, settings: Any) -> None:
-        return None
-
-    async def on_database(self, database: Any) -> None:
-        return None
-
-    async def start(self) -> None:
-        await self._calls().start()
-
-    async def stop(self) -> None:
-        await self._calls().stop()
-
-    def routers(self) -> Sequence[APIRouter]:
-        router = self._calls().router()
-        return [] if router is None else [router]
-
-    def wrap_asgi(self, asgi: Any) -> Any:
-        return asgi
+def _secret(settings: UnitsSettings) -> str | None:
+    return None if settings.secret is None else settings.secret.get_secret_value()
 
 
 def unit_app(
@@ -117,18 +62,25 @@ def unit_app(
     units: Mapping[str, Any] | None = None,
 ) -> tuple[App, RemoteCalls]:
     """The shop as unit ``unit`` (``catalog`` or ``orders``) on ``database_url``."""
-    calls = CallsForTests(
-        units_settings(catalog_url, unit, **(units or {})), transport=transport, sleep=sleep
-    )
+    made: list[RemoteCalls] = []
+
+    def remote(topology: Topology, settings: UnitsSettings, app: Any) -> RemoteCalls:
+        made.append(RemoteCalls(topology, settings, app, transport=transport, sleep=sleep))
+        return made[-1]
+
+    settings = units_settings(catalog_url, unit, **(units or {}))
     app = App(
         f"shop-{unit}",
         modules=MODULES,
         config={
             "app": {"database_url": database_url},
             "observability": {"configure_logging": False},
+            "units": settings.model_dump(mode="json") | {"secret": _secret(settings)},
+            **SHOP_SETTINGS,
             **(config or {}),
         },
-        config_dir=SHOP,
-        extensions=[calls],
+        config_dir=HERE,  # not the shop's folder: its dolmen.toml splits the shop otherwise
+        extensions=[Units(remote=remote)],
     )
-    return app, calls.attach(app)
+    assert app.local_modules  # the configuration is read, the topology placed: RemoteCalls made
+    return app, made[-1]

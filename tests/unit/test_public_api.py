@@ -64,7 +64,7 @@ EXPECTED = {
     "dolmen.cli": ["cli", "main"],
     "dolmen.units": [
         "SINGLE_UNIT", "CrossUnitCall", "RemoteCallError", "RemoteCallTimeout", "RemoteCalls",
-        "RemoteCallsUnavailable", "Topology", "TopologyError", "Unit", "UnitSettings",
+        "RemoteCallsUnavailable", "Topology", "TopologyError", "Unit", "UnitSettings", "Units",
         "UnitsSettings", "idempotent",
     ],
     "dolmen.units.deploy": [
@@ -75,10 +75,6 @@ EXPECTED = {
     "dolmen.observability": [
         "LogContextFilter", "Observability", "ObservabilitySettings", "Redactor", "SpanRecord",
         "TraceBuffer", "TraceSummary", "current_request_id",
-    ],
-    "dolmen.units": [
-        "SINGLE_UNIT", "CrossUnitCall", "Topology", "TopologyError", "Unit", "UnitSettings",
-        "Units", "UnitsSettings",
     ],
     "dolmen.migrations": [
         "CrossModuleMigrationError", "MigrationError", "MigrationHistory", "Migrations",
