@@ -7,11 +7,9 @@ Dolmen app (read statically, nothing is imported), or, for any other codebase,
 
 from __future__ import annotations
 
-import functools
 import marshal
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,24 +28,39 @@ from dolmen.check._resolve import with_parents
 from dolmen.check.exceptions import CheckConfigError
 
 
-@dataclass(frozen=True)
 class Project:
     """A codebase to check: its folder, settings, modules and Python files.
 
     ``app`` is ``[tool.dolmen] app`` (``package.module:attribute``) when the project names
     its Dolmen app, and ``app_dir`` the folder it is imported from (``[tool.dolmen]
-    app-dir``, relative to the root): the ``event-schema`` rule imports it.
+    app-dir``, relative to the root): the ``event-schema`` rule imports it. ``skipped``:
+    the files and folders under the roots that could not be looked at, with the reason;
+    ``tool``: ``[tool.dolmen]`` as read from ``pyproject.toml`` (kept with the answer).
     """
 
-    root: Path
-    settings: CheckSettings
-    modules: tuple[ModuleSpec, ...]
-    app: str | None = None
-    app_dir: str = "."
-    skipped: tuple[Skipped, ...] = ()
-    tool: dict[str, Any] | None = field(default=None, compare=False, repr=False)
-    """``[tool.dolmen]`` as read from ``pyproject.toml`` (kept with the answer)."""
-    """Files and folders under the roots that could not be looked at, with the reason."""
+    __slots__ = ("_by_package", "app", "app_dir", "modules", "root", "settings", "skipped", "tool")
+
+    def __init__(
+        self,
+        root: Path,
+        settings: CheckSettings,
+        modules: tuple[ModuleSpec, ...],
+        app: str | None = None,
+        app_dir: str = ".",
+        skipped: tuple[Skipped, ...] = (),
+        tool: dict[str, Any] | None = None,
+    ) -> None:
+        self.root = root
+        self.settings = settings
+        self.modules = modules
+        self.app = app
+        self.app_dir = app_dir
+        self.skipped = skipped
+        self.tool = tool
+        self._by_package = {module.package: module for module in modules}
+
+    def __repr__(self) -> str:
+        return f"Project({self.root!r}, {self.settings!r}, {self.modules!r}, {self.app!r})"
 
     def module_of(self, dotted: str) -> ModuleSpec | None:
         """The module whose package contains ``dotted``, the deepest one if nested."""
@@ -58,10 +71,6 @@ class Project:
             if module is not None:
                 return module
         return None
-
-    @functools.cached_property
-    def _by_package(self) -> dict[str, ModuleSpec]:
-        return {module.package: module for module in self.modules}
 
 
 Listed = tuple[list[tuple[str, str]], list[tuple[int, int]], list[Folder], tuple[Skipped, ...]]

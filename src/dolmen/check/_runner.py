@@ -7,7 +7,6 @@ import marshal
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import astuple, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,27 +40,52 @@ if TYPE_CHECKING:
     from dolmen.check._answers import Listing
 
 
-@dataclass
 class Report:
-    """The outcome of one check."""
+    """The outcome of one check.
 
-    project: Project
-    violations: list[Violation]
-    baselined: list[Violation] = field(default_factory=list)
-    suppressed: list[Violation] = field(default_factory=list)
-    gone: list[dict[str, str]] = field(default_factory=list)
-    findings: Findings | None = None
-    files: int = 0
-    cache_hits: int = 0
-    seconds: float = 0.0
-    listed: list[tuple[str, str]] = field(default_factory=list)
-    """Every file checked: (path relative to the root, dotted name)."""
-    stats: list[tuple[int, int]] = field(default_factory=list)
-    """(mtime_ns, size) of each file in ``listed``, taken before it was read."""
-    folders: list[Folder] = field(default_factory=list)
-    """Every folder listed, with its modification time taken before it was listed."""
-    events_lock: bytes | None = None
-    """The bytes of the events lock the check compared the events with (None: no lock)."""
+    ``listed``: every file checked (path relative to the root, dotted name); ``stats``: the
+    (mtime_ns, size) of each, taken before it was read; ``folders``: every folder listed,
+    with its modification time taken before it was listed; ``events_lock``: the bytes of
+    the events lock the check compared the events with (None: no lock).
+    """
+
+    __slots__ = (
+        *("baselined", "cache_hits", "events_lock", "files", "findings", "folders", "gone"),
+        *("listed", "project", "seconds", "stats", "suppressed", "violations"),
+    )
+
+    def __init__(
+        self,
+        project: Project,
+        violations: list[Violation],
+        baselined: list[Violation] | None = None,
+        suppressed: list[Violation] | None = None,
+        gone: list[dict[str, str]] | None = None,
+        findings: Findings | None = None,
+        files: int = 0,
+        cache_hits: int = 0,
+        seconds: float = 0.0,
+        listed: list[tuple[str, str]] | None = None,
+        stats: list[tuple[int, int]] | None = None,
+        folders: list[Folder] | None = None,
+        events_lock: bytes | None = None,
+    ) -> None:
+        self.project = project
+        self.violations = violations
+        self.baselined = baselined or []
+        self.suppressed = suppressed or []
+        self.gone = gone or []
+        self.findings = findings
+        self.files = files
+        self.cache_hits = cache_hits
+        self.seconds = seconds
+        self.listed = listed or []
+        self.stats = stats or []
+        self.folders = folders or []
+        self.events_lock = events_lock
+
+    def __repr__(self) -> str:
+        return f"Report({self.project!r}, {self.violations!r}, files={self.files})"
 
 
 def run_check(
@@ -254,7 +278,7 @@ def _check_imports(
                 problem = _syntax_error(project, relative, dotted, *syntax)
             if problem is not None:
                 unreadable.append(problem)
-                parse[relative] = astuple(problem)
+                parse[relative] = tuple(problem)
             if found:
                 comments[relative] = found
             yield SourceFile(relative, dotted, relative.endswith("__init__.py"), imports)
@@ -373,7 +397,7 @@ def _plain_results(
     """The results as tuples of strings and numbers, for marshal."""
     edges = tuple((e.source, e.target, e.where, e.event_only) for e in findings.edges.values())
     cycles = tuple(tuple(cycle) for cycle in findings.cycles)
-    return (edges, cycles, tuple(map(astuple, kept)), tuple(map(astuple, suppressed)))
+    return (edges, cycles, tuple(map(tuple, kept)), tuple(map(tuple, suppressed)))
 
 
 def _results_from(plain: tuple[Any, ...]) -> Remembered:

@@ -9,7 +9,6 @@ violation is reported (``unused-suppression``), like ruff's ``RUF100``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from pathlib import Path
 
 from dolmen.check._config import did_you_mean
@@ -53,8 +52,7 @@ def apply_suppressions(
             suppressed.append(violation)
             continue
         kept.append(
-            replace(
-                violation,
+            violation._replace(
                 message=f"{violation.message} (the suppression on this line has no reason: "
                 f"write '# dolmen: ignore[{rule}] <why>')",
             )
