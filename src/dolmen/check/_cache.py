@@ -224,7 +224,7 @@ class ImportCache:
 
     def __init__(
         self,
-        directory: Path | None,
+        directory: str | os.PathLike[str] | None,
         *,
         judge_syntax: bool = True,
         entries: ImportEntries | None = None,
@@ -236,7 +236,7 @@ class ImportCache:
         """
         self.judge_syntax = judge_syntax
         self.prefetch = prefetch if prefetch and prefetch.judge_syntax == judge_syntax else None
-        self.file = directory / IMPORTS_FILE if directory else None
+        self.file = os.path.join(directory, IMPORTS_FILE) if directory else None
         self.entries = ImportEntries({}, self.file)
         self.hits = 0
         self.misses = 0
@@ -323,9 +323,11 @@ def _as_imports(scanned: Scanned) -> tuple[Plain, ...] | UnreadableFile:
     return scanned  # plain tuples: the rules index them
 
 
-def write_atomically(file: Path, data: bytes) -> None:
+def write_atomically(file: str | os.PathLike[str], data: bytes) -> None:
     """Replace ``file`` with ``data`` in one step, in a git-ignored cache folder."""
-    make_cache_dir(file.parent)
-    temporary = file.with_suffix(".tmp")
-    temporary.write_bytes(data)
-    temporary.replace(file)
+    path = os.fspath(file)
+    make_cache_dir(os.path.dirname(path))
+    temporary = f"{os.path.splitext(path)[0]}.tmp"
+    with open(temporary, "wb") as out:
+        out.write(data)
+    os.replace(temporary, path)

@@ -11,9 +11,9 @@ set aside whole. A file changed within the last two seconds is not kept (see
 from __future__ import annotations
 
 import marshal
+import os
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from dolmen.check._files import CACHE_VERSION, RACY_NS, warn_discarded
@@ -28,14 +28,15 @@ FileEntry = tuple[int, int, Any, tuple[Any, ...], tuple[Suppression, ...]]
 class FileStore:
     """Loads and saves the findings of each file for one context."""
 
-    def __init__(self, directory: Path | None, context: bytes) -> None:
-        self.file = directory / FILES_FILE if directory is not None else None
+    def __init__(self, directory: str | None, context: bytes) -> None:
+        self.file = os.path.join(directory, FILES_FILE) if directory is not None else None
         self.context = context
         self.entries: dict[str, FileEntry] = {}
         if self.file is None:
             return
         try:
-            data = self.file.read_bytes()
+            with open(self.file, "rb") as file:
+                data = file.read()
         except OSError:
             return
         try:

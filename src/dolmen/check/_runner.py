@@ -7,7 +7,6 @@ import marshal
 import os
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dolmen.check._baseline import read_baseline, split_by_baseline
@@ -89,7 +88,7 @@ class Report:
 
 
 def run_check(
-    root: Path,
+    root: str | os.PathLike[str],
     *,
     use_cache: bool = True,
     use_baseline: bool = True,
@@ -120,7 +119,7 @@ def run_check(
 
 
 def _run(
-    root: Path,
+    root: str | os.PathLike[str],
     use_cache: bool,
     use_baseline: bool,
     listing: Listing | None,
@@ -129,15 +128,15 @@ def _run(
     prefetch: list[Prefetch],
     started: float,
 ) -> Report:
-    def listed_now(root: Path, settings: CheckSettings, files: list[tuple[str, str]]) -> None:
+    def listed_now(root: str, settings: CheckSettings, files: list[tuple[str, str]]) -> None:
         """A cold check (no cache yet) starts scanning the files in children at once."""
         if use_cache:
-            cache_dir = root / settings.cache_dir
-            if (cache_dir / IMPORTS_FILE).exists() or (cache_dir / FILES_FILE).exists():
+            cache_dir = os.path.join(root, settings.cache_dir)
+            cached = (os.path.join(cache_dir, name) for name in (IMPORTS_FILE, FILES_FILE))
+            if any(map(os.path.exists, cached)):
                 return  # the caches decide which files to read
         if Prefetch.worth(len(files)):
-            base = str(root)
-            paths = [os.path.join(base, relative) for relative, _ in files]
+            paths = [os.path.join(root, relative) for relative, _ in files]
             # No process to spare (OSError): the files are scanned when the rules ask.
             with contextlib.suppress(OSError):
                 prefetch.append(Prefetch(paths, settings.rule_on("parse-error")))
@@ -147,7 +146,7 @@ def _run(
         root, folders, use_cache=use_cache, listing=known, on_listed=listed_now, tool=tool
     )
     settings = project.settings
-    cache_dir = project.root / settings.cache_dir if use_cache else None
+    cache_dir = os.path.join(project.folder, settings.cache_dir) if use_cache else None
     lock = read_events_lock(project)
     key = _fingerprint(project, listed, stats, lock)
     remembered = _remembered(cache_dir, key)
@@ -164,7 +163,8 @@ def _run(
         findings.violations = []
         if cache_dir is not None and settled(mtime for mtime, _ in stats):
             plain = _plain_results(findings, kept, suppressed)
-            write_atomically(cache_dir / RESULTS_FILE, marshal.dumps((CACHE_VERSION, key, plain)))
+            results = marshal.dumps((CACHE_VERSION, key, plain))
+            write_atomically(os.path.join(cache_dir, RESULTS_FILE), results)
     new, baselined, gone = kept, list[Violation](), list[dict[str, str]]()
     if use_baseline:
         new, baselined, gone = _split_by_baseline(project, kept)
@@ -193,7 +193,7 @@ def _check(
     project: Project,
     listed: list[tuple[str, str]],
     stats: list[tuple[int, int]],
-    cache_dir: Path | None,
+    cache_dir: str | None,
     lock: bytes | None,
     imports: ImportEntries | None = None,
     prefetch: Prefetch | None = None,
@@ -213,14 +213,14 @@ def _check(
         raise CheckConfigError(problems)
     raw = findings.violations + unreadable + _skipped(project) + events
     chosen = [v for v in raw if _selected(v.rule, project.settings)]
-    kept, suppressed, used = apply_suppressions(chosen, comments, project.root)
+    kept, suppressed, used = apply_suppressions(chosen, comments, project.folder)
     modules = {v.path: v.module for v in unreadable}  # a module name for each commented file
     for relative, dotted in listed:
         if relative in comments:
             module = project.module_of(dotted)
             modules[relative] = module.name if module else ""
     unused = unused_suppressions(comments, used, project.settings, modules)
-    more, quiet, _ = apply_suppressions(unused, comments, project.root)
+    more, quiet, _ = apply_suppressions(unused, comments, project.folder)
     return findings, kept + more, suppressed + quiet, hits
 
 
@@ -228,7 +228,7 @@ def _check_imports(
     project: Project,
     listed: list[tuple[str, str]],
     stats: list[tuple[int, int]],
-    cache_dir: Path | None,
+    cache_dir: str | None,
     imports: ImportEntries | None = None,
     prefetch: Prefetch | None = None,
 ) -> tuple[Findings, list[Violation], Comments, int]:
@@ -239,7 +239,7 @@ def _check_imports(
     size, same settings, modules and list of files) is not read or judged again, so a run
     after an edit judges the edited files only.
     """
-    root = str(project.root)
+    root = project.folder
     context = _context(project, listed)
     store = FileStore(cache_dir, context)
     previous = store.entries
@@ -307,7 +307,7 @@ def _split_by_baseline(
     project: Project, kept: list[Violation]
 ) -> tuple[list[Violation], list[Violation], list[dict[str, str]]]:
     """(new, known, gone) against the baseline file; a baseline that cannot be read is an error."""
-    path = project.root / project.settings.baseline
+    path = os.path.join(project.folder, project.settings.baseline)
     try:
         return split_by_baseline(kept, read_baseline(path))
     except (ValueError, KeyError, TypeError, AttributeError, OSError) as error:
@@ -317,7 +317,7 @@ def _split_by_baseline(
                 f"the baseline cannot be read ({problem}); restore it from version control "
                 "or write it again with `dolmen check --write-baseline`"
             ],
-            str(path.relative_to(project.root)),
+            os.path.relpath(path, project.folder),
         ) from None
 
 
@@ -372,13 +372,14 @@ def _fingerprint(
     return b"\0".join((repr(inputs).encode(), lock_part, files.encode()))
 
 
-def _remembered(cache_dir: Path | None, key: bytes) -> Remembered | None:
+def _remembered(cache_dir: str | None, key: bytes) -> Remembered | None:
     """The last run's results, when its key is ``key``; a file that cannot be read is dropped."""
     if cache_dir is None:
         return None
-    path = cache_dir / RESULTS_FILE
+    path = os.path.join(cache_dir, RESULTS_FILE)
     try:
-        stored = path.read_bytes()
+        with open(path, "rb") as file:
+            stored = file.read()
     except OSError:
         return None
     try:

@@ -8,8 +8,8 @@ violation is reported (``unused-suppression``), like ruff's ``RUF100``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
-from pathlib import Path
 
 from dolmen.check._config import did_you_mean
 from dolmen.check._model import RULES, CheckSettings, Violation
@@ -24,7 +24,7 @@ Used = set[tuple[str, int, str]]
 
 
 def apply_suppressions(
-    violations: list[Violation], comments: Comments, root: Path
+    violations: list[Violation], comments: Comments, root: str | os.PathLike[str]
 ) -> tuple[list[Violation], list[Violation], Used]:
     """(kept, suppressed, used): split by the suppression on each violation's line.
 
@@ -41,7 +41,7 @@ def apply_suppressions(
         if found is None:
             found = others.get(violation.path)
             if found is None:
-                found = others[violation.path] = _read(root / violation.path)
+                found = others[violation.path] = _read(os.path.join(root, violation.path))
         rule, line = violation.rule, violation.line
         match = next((c for c in found if c[0] == line and rule in c[2]), None)
         if match is None:
@@ -60,9 +60,10 @@ def apply_suppressions(
     return kept, suppressed, used
 
 
-def _read(path: Path) -> tuple[Suppression, ...]:
+def _read(path: str) -> tuple[Suppression, ...]:
     try:
-        return suppressions_in(path.read_bytes())
+        with open(path, "rb") as file:
+            return suppressions_in(file.read())
     except OSError:
         return ()
 
