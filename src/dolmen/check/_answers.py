@@ -258,7 +258,8 @@ def _same_after_edits(
             data = file.read()
         if b"Module" in data:
             return False  # it may declare a module now
-        scanned, syntax, suppressions = scan_quietly(data, path, judge)
+        found = scanned, syntax, suppressions = scan_quietly(data, path, judge)
+        entries.scanned_now[path] = (*now[index], judge, found)  # not scanned again
         if scanned != entry[2] or suppressions != entry[4] or (judge and syntax != entry[3]):
             return False
     return True

@@ -41,7 +41,9 @@ def declared_in_code(
     found = {} if known is None else known
     limit = time.time_ns() - RACY_NS
     for (relative, dotted), (mtime, size) in zip(files, stats, strict=True):
-        if only_declaration_files and os.path.basename(relative) != "module.py":
+        if only_declaration_files and (
+            not relative.endswith("module.py") or os.path.basename(relative) != "module.py"
+        ):
             continue
         cached = found.get(relative)
         if cached is not None and cached[0] == mtime and cached[1] == size:

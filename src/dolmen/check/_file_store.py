@@ -56,7 +56,11 @@ class FileStore:
         parse: dict[str, tuple[Any, ...]],
         comments: dict[str, tuple[Suppression, ...]],
     ) -> None:
-        """Keep what was found in each file (``reused`` entries as they were)."""
+        """Keep what was found in each file (``reused`` entries as they were).
+
+        A file changed just now is judged again next time: its entry stays as it was (it
+        still describes the file at its old time and size, should it come back to them).
+        """
         if self.file is None:
             return
         limit = time.time_ns() - RACY_NS
@@ -69,6 +73,8 @@ class FileStore:
                 found = (judged[relative], parse.get(relative, ()), comments.get(relative, ()))
                 entries[relative] = (mtime, size, *found)
                 added = True
+            elif relative in self.entries:
+                entries[relative] = self.entries[relative]
         if not added and entries.keys() == self.entries.keys():
             return  # nothing new (a file changed just now is judged again next time)
         from dolmen.check._cache import write_atomically

@@ -213,14 +213,15 @@ def _check(
         raise CheckConfigError(problems)
     raw = findings.violations + unreadable + _skipped(project) + events
     chosen = [v for v in raw if _selected(v.rule, project.settings)]
-    kept, suppressed, used = apply_suppressions(chosen, comments, project.folder)
+    scanned = {relative for relative, _ in listed}.difference(v.path for v in unreadable)
+    kept, suppressed, used = apply_suppressions(chosen, comments, project.folder, scanned)
     modules = {v.path: v.module for v in unreadable}  # a module name for each commented file
     for relative, dotted in listed:
         if relative in comments:
             module = project.module_of(dotted)
             modules[relative] = module.name if module else ""
     unused = unused_suppressions(comments, used, project.settings, modules)
-    more, quiet, _ = apply_suppressions(unused, comments, project.folder)
+    more, quiet, _ = apply_suppressions(unused, comments, project.folder, scanned)
     return findings, kept + more, suppressed + quiet, hits
 
 

@@ -9,7 +9,7 @@ violation is reported (``unused-suppression``), like ruff's ``RUF100``.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 
 from dolmen.check._config import did_you_mean
 from dolmen.check._model import RULES, CheckSettings, Violation
@@ -24,20 +24,26 @@ Used = set[tuple[str, int, str]]
 
 
 def apply_suppressions(
-    violations: list[Violation], comments: Comments, root: str | os.PathLike[str]
+    violations: list[Violation],
+    comments: Comments,
+    root: str | os.PathLike[str],
+    scanned: Container[str] = (),
 ) -> tuple[list[Violation], list[Violation], Used]:
     """(kept, suppressed, used): split by the suppression on each violation's line.
 
     ``used`` says which suppressions matched. A suppression without a reason suppresses
-    nothing: the violation stays, and its message says what is missing. A violation in a
-    file that was not checked (``pyproject.toml``, for a ``depends_on``) is matched against
-    that file's comments, read then.
+    nothing: the violation stays, and its message says what is missing. ``comments`` holds
+    the suppressions of the files in ``scanned`` that have any: a violation in another
+    file (``pyproject.toml``, for a ``depends_on``; a file that could not be decoded) is
+    matched against that file's comments, read then.
     """
     others: dict[str, tuple[Suppression, ...]] = {}
     kept, suppressed = [], []
     used: Used = set()
     for violation in violations:
         found = comments.get(violation.path)
+        if found is None and violation.path in scanned:
+            found = ()
         if found is None:
             found = others.get(violation.path)
             if found is None:
