@@ -53,10 +53,21 @@ def answer_key(
         f"{relative}\0{mtime}\0{size}"
         for (relative, _), (mtime, size) in zip(listed, stats, strict=True)
     )
+    return answer_inputs(root, output_format, pyproject, baseline, events_lock) + files.encode()
+
+
+def answer_inputs(
+    root: str,
+    output_format: str,
+    pyproject: bytes,
+    baseline: bytes | None,
+    events_lock: bytes | None,
+) -> bytes:
+    """The start of :func:`answer_key`: everything but the files (their sizes make it unique)."""
     optional = (baseline, events_lock)
     sizes = tuple(-1 if part is None else len(part) for part in optional)
     head = repr((CACHE_VERSION, __version__, root, output_format, len(pyproject), sizes)).encode()
-    return b"\0".join((head, pyproject, *(part or b"" for part in optional), files.encode()))
+    return b"\0".join((head, pyproject, *(part or b"" for part in optional), b""))
 
 
 def answer_file(root: str, cache_dir: str, output_format: str) -> str:
@@ -166,7 +177,10 @@ def _replayed(path: str, output_format: str) -> int | Listing | None:
         fresh = answer_key(root, output_format, pyproject, baseline, lock, listed, now)
         if fresh != key:
             imports: list[Any] = []
-            if not _same_after_edits(root, table, listed, stats, now, declaring, imports):
+            inputs = answer_inputs(root, output_format, pyproject, baseline, lock)
+            if not key.startswith(inputs) or not _same_after_edits(
+                root, table, listed, stats, now, declaring, imports
+            ):
                 read = imports[0] if imports else None
                 parsed = table.get("tool")
                 return Listing(listed, now, folders, tuple(map(tuple, skipped)), read, parsed)

@@ -208,6 +208,19 @@ def test_an_edit_that_moves_or_adds_an_import_or_a_suppression_is_checked_again(
     assert "unused-suppression" in {v["rule"] for v in json.loads(suppressed.stdout)["violations"]}
 
 
+def test_an_edit_that_changes_no_import_is_checked_again_when_the_baseline_changed_too(
+    acme: Path,
+) -> None:
+    age(acme)
+    check(acme)
+    assert check(acme, "--write-baseline")[0].returncode == 0
+    edit(acme / "src" / "acme" / "orders" / "service.py", "# no import changed\n")
+    after, replayed = check(acme)
+    assert not replayed
+    assert after.returncode == 0
+    assert "17 baselined" in after.stdout
+
+
 def test_an_edit_is_compared_with_what_the_answer_saw_not_with_a_later_run(acme: Path) -> None:
     age(acme)
     check(acme, "--format", "json")
