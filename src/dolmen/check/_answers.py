@@ -178,8 +178,9 @@ def _replayed(path: str, output_format: str) -> int | Listing | None:
         if fresh != key:
             imports: list[Any] = []
             inputs = answer_inputs(root, output_format, pyproject, baseline, lock)
+            last = (listed, now, folders, tuple(map(tuple, skipped)))
             if not key.startswith(inputs) or not _same_after_edits(
-                root, table, listed, stats, now, declaring, imports
+                root, table, last, stats, declaring, imports
             ):
                 read = imports[0] if imports else None
                 parsed = table.get("tool")
@@ -229,21 +230,24 @@ EDITS = 20
 def _same_after_edits(
     root: str,
     table: Settings,
-    listed: Sequence[tuple[str, str]],
+    last: tuple[list[tuple[str, str]], list[tuple[int, int]], list[Folder], tuple[Any, ...]],
     stats: Sequence[tuple[int, int]],
-    now: Sequence[tuple[int, int]],
     declaring: Sequence[str],
     imports: list[Any],
 ) -> bool:
-    """Whether the files changed since the answer (``stats`` -> ``now``) leave it unchanged.
+    """Whether the files changed since the answer (``stats`` -> ``last``'s) leave it unchanged.
 
+    ``last`` is the listing as it is now: files, their (mtime_ns, size), folders, skipped.
     Each changed file is scanned again and compared with the import cache's entry for it, if
     that entry is the one the answer was computed from (same time and size): the same
     imports at the same lines, syntax verdict and suppression comments give the same
     answer, unless the file declares (or declared) a module, or the ``event-schema`` rule
-    imports the app (an edit may change an event). The import cache, once read, is added
-    to ``imports`` (only the parts holding the changed files are decoded).
+    imports the app (an edit may change an event). Files whose imports changed are judged
+    by the rules (:mod:`dolmen.check._same_findings`): the same findings give the same
+    answer too. The import cache, once read, is added to ``imports`` (only the parts
+    holding the changed files are decoded).
     """
+    listed, now = last[0], last[1]
     changed = [index for index, (old, new) in enumerate(zip(stats, now, strict=True)) if old != new]
     if not changed or len(changed) > EDITS or len(stats) != len(now):
         return False
@@ -262,6 +266,7 @@ def _same_after_edits(
     imports.append(entries)
 
     judge = on("parse-error")
+    edited: list[tuple[int, Any]] = []
     for index in changed:
         relative = listed[index][0]
         path = os.path.join(root, relative)
@@ -274,9 +279,22 @@ def _same_after_edits(
             return False  # it may declare a module now
         found = scanned, syntax, suppressions = scan_quietly(data, path, judge)
         entries.scanned_now[path] = (*now[index], judge, found)  # not scanned again
-        if scanned != entry[2] or suppressions != entry[4] or (judge and syntax != entry[3]):
+        if suppressions != entry[4] or (judge and syntax != entry[3]):
             return False
+        if scanned != entry[2]:
+            if _unreadable(scanned) or _unreadable(entry[2]):
+                return False
+            edited.append((index, scanned))
+    if edited:
+        from dolmen.check._same_findings import same_findings  # imports changed
+
+        return same_findings(root, table.get("tool"), last, stats, edited)
     return True
+
+
+def _unreadable(scanned: Any) -> bool:
+    """Whether a scan says the file cannot be read (``(line, reason)``, not imports)."""
+    return bool(scanned) and isinstance(scanned[0], int)
 
 
 def _parse(argv: Sequence[str]) -> tuple[str, str] | None:

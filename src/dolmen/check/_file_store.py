@@ -14,10 +14,13 @@ import marshal
 import os
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dolmen.check._files import CACHE_VERSION, RACY_NS, warn_discarded
 from dolmen.check._syntax import Suppression
+
+if TYPE_CHECKING:
+    from dolmen.check._project import Project
 
 FILES_FILE = "check-files.marshal"
 
@@ -80,3 +83,13 @@ class FileStore:
         from dolmen.check._cache import write_atomically
 
         write_atomically(self.file, marshal.dumps((CACHE_VERSION, self.context, entries)))
+
+
+def file_context(project: Project, listed: list[tuple[str, str]]) -> bytes:
+    """What the rules' findings in one file depend on, besides the file itself.
+
+    Settings, modules and every file's dotted name (``from pkg import sub`` reaches
+    ``pkg.sub`` when it exists).
+    """
+    inputs = (project.settings, project.modules, project.app, project.app_dir)
+    return repr(inputs).encode() + b"\0" + "\0".join(d for _, d in listed).encode()

@@ -19,7 +19,7 @@ from dolmen.check._cache import (
 )
 from dolmen.check._event_schemas import RULE as EVENT_SCHEMA
 from dolmen.check._event_schemas import read_events_lock, start_schema_check
-from dolmen.check._file_store import FILES_FILE, FileEntry, FileStore
+from dolmen.check._file_store import FILES_FILE, FileEntry, FileStore, file_context
 from dolmen.check._files import CACHE_VERSION, Folder, settled, warn_discarded
 from dolmen.check._imports import UnreadableFile
 from dolmen.check._model import CheckSettings, Violation
@@ -241,7 +241,7 @@ def _check_imports(
     after an edit judges the edited files only.
     """
     root = project.folder
-    context = _context(project, listed)
+    context = file_context(project, listed)
     store = FileStore(cache_dir, context)
     previous = store.entries
     reused: list[FileEntry | None] = []
@@ -292,16 +292,6 @@ def _check_imports(
     store.save(listed, stats, reused, judged, parse, comments)
     hits = len(listed) - len(stale) + (cache.hits if cache is not None else 0)
     return findings, unreadable, comments, hits
-
-
-def _context(project: Project, listed: list[tuple[str, str]]) -> bytes:
-    """What the rules' findings in one file depend on, besides the file itself.
-
-    Settings, modules and every file's dotted name (``from pkg import sub`` reaches
-    ``pkg.sub`` when it exists).
-    """
-    inputs = (project.settings, project.modules, project.app, project.app_dir)
-    return repr(inputs).encode() + b"\0" + "\0".join(d for _, d in listed).encode()
 
 
 def _split_by_baseline(
