@@ -3,6 +3,8 @@
 One marshal file, ``<cache_dir>/check-files.marshal``, of plain tuples: for each file (path
 relative to the root) its modification time and size, what the rules found in it (its
 violations and the module edges it makes), its ``parse-error`` and its suppression comments.
+Each file's entry is marshal data of its own, decoded when asked for: a run after an edit
+reads the entries of the edited files only.
 It holds for one context (settings, modules, the list of files): any change there and it is
 set aside whole. A file changed within the last two seconds is not kept (see
 :func:`dolmen.check._files.settled`).
@@ -34,7 +36,8 @@ class FileStore:
     def __init__(self, directory: str | None, context: bytes) -> None:
         self.file = os.path.join(directory, FILES_FILE) if directory is not None else None
         self.context = context
-        self.entries: dict[str, FileEntry] = {}
+        self.stored: dict[str, bytes] = {}
+        """Each file's entry as marshal data, by path relative to the root."""
         if self.file is None:
             return
         try:
@@ -48,7 +51,19 @@ class FileStore:
             warn_discarded(self.file, error)
             return
         if version == CACHE_VERSION and stored_context == context and isinstance(entries, dict):
-            self.entries = entries
+            self.stored = entries
+
+    def get(self, relative: str) -> FileEntry | None:
+        """The entry of ``relative`` (path relative to the root), if one can be read."""
+        data = self.stored.get(relative)
+        if data is None:
+            return None
+        try:
+            entry: FileEntry = marshal.loads(data)
+        except (EOFError, ValueError, TypeError) as error:
+            warn_discarded(self.file, error)
+            return None
+        return entry
 
     def save(
         self,
@@ -67,18 +82,18 @@ class FileStore:
         if self.file is None:
             return
         limit = time.time_ns() - RACY_NS
-        entries: dict[str, FileEntry] = {}
+        entries: dict[str, bytes] = {}
         added = False
         for (relative, _), (mtime, size), entry in zip(listed, stats, reused, strict=True):
             if entry is not None:
-                entries[relative] = entry
+                entries[relative] = self.stored[relative]
             elif mtime < limit and relative in judged:
                 found = (judged[relative], parse.get(relative, ()), comments.get(relative, ()))
-                entries[relative] = (mtime, size, *found)
+                entries[relative] = marshal.dumps((mtime, size, *found))
                 added = True
-            elif relative in self.entries:
-                entries[relative] = self.entries[relative]
-        if not added and entries.keys() == self.entries.keys():
+            elif relative in self.stored:
+                entries[relative] = self.stored[relative]
+        if not added and entries.keys() == self.stored.keys():
             return  # nothing new (a file changed just now is judged again next time)
         from dolmen.check._cache import write_atomically
 

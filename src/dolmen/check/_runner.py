@@ -243,11 +243,10 @@ def _check_imports(
     root = project.folder
     context = file_context(project, listed)
     store = FileStore(cache_dir, context)
-    previous = store.entries
     reused: list[FileEntry | None] = []
     stale: list[tuple[str, int, int]] = []
     for (relative, _), (mtime, size) in zip(listed, stats, strict=True):
-        entry = previous.get(relative)
+        entry = store.get(relative)
         if entry is None or entry[0] != mtime or entry[1] != size:
             stale.append((os.path.join(root, relative), mtime, size))
             entry = None

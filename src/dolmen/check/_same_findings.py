@@ -62,7 +62,7 @@ def _same(
     places_matter = settings.rule_on("dependency-cycle")
     for index, imports in edited:
         relative, dotted = listed[index]
-        before = store.entries.get(relative)
+        before = store.get(relative)
         if before is None or (before[0], before[1]) != tuple(answered[index]):
             return False
         judged: dict[str, FileFindings] = {}
