@@ -38,6 +38,7 @@ class FileStore:
         self.context = context
         self.stored: dict[str, bytes] = {}
         """Each file's entry as marshal data, by path relative to the root."""
+        self.discarded = False
         if self.file is None:
             return
         try:
@@ -61,7 +62,9 @@ class FileStore:
         try:
             entry: FileEntry = marshal.loads(data)
         except (EOFError, ValueError, TypeError) as error:
-            warn_discarded(self.file, error)
+            if not self.discarded:  # once: every entry of a damaged file may be unreadable
+                warn_discarded(self.file, error)
+            self.discarded = True
             return None
         return entry
 
