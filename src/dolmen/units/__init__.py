@@ -2,12 +2,19 @@
 
 ``[units]`` in the configuration names the units and the modules each one runs
 (:class:`UnitsSettings`); :class:`Topology` is that plan checked against the app's modules.
+:class:`Units`, the extension every ``App`` has, runs the chosen unit's modules in this
+process (``dolmen run --unit NAME``); ``dolmen units APP`` prints the topology.
+:class:`RemoteCalls` carries a module's calls to the modules of other units over HTTP;
+:func:`idempotent` marks the methods such a call may retry.
 Events cross units through a :class:`Transport` (a broker): a :class:`Relay` sends a unit's
 events from its outbox, an :class:`Intake` takes them into the receiving unit's outbox.
 """
 
+from dolmen.units._extension import Units
+from dolmen.units._idempotent import idempotent
 from dolmen.units._intake import KEEP_RECEIVED_SECONDS, Intake, LocalHandler
 from dolmen.units._relay import FORWARD_RETRY, Relay, forward_handler
+from dolmen.units._remote import RemoteCalls
 from dolmen.units._settings import UnitSettings, UnitsSettings
 from dolmen.units._topology import SINGLE_UNIT, CrossUnitCall, Topology, TopologyError, Unit
 from dolmen.units._transports._factory import transport_for
@@ -23,6 +30,7 @@ from dolmen.units._transports._port import (
 )
 from dolmen.units._transports._rabbitmq import RabbitMQTransport
 from dolmen.units._transports._redis import RedisTransport
+from dolmen.units.exceptions import RemoteCallError, RemoteCallsUnavailable, RemoteCallTimeout
 
 __all__ = [
     "DEFAULT_PARTITIONS",
@@ -39,6 +47,10 @@ __all__ = [
     "RabbitMQTransport",
     "RedisTransport",
     "Relay",
+    "RemoteCallError",
+    "RemoteCallTimeout",
+    "RemoteCalls",
+    "RemoteCallsUnavailable",
     "Topology",
     "TopologyError",
     "Transport",
@@ -46,8 +58,10 @@ __all__ = [
     "TransportSubscription",
     "Unit",
     "UnitSettings",
+    "Units",
     "UnitsSettings",
     "forward_handler",
+    "idempotent",
     "partition_of",
     "transport_for",
 ]
