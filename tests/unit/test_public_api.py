@@ -35,14 +35,6 @@ EXPECTED = {
         "UnitOfWorkClosedError",
         "is_unique_violation", "normalize_url", "schema_change", "sqlstate",
     ],
-    "dolmen.units": [
-        "DEFAULT_PARTITIONS", "FORWARD_RETRY", "KEEP_RECEIVED_SECONDS", "SINGLE_UNIT",
-        "CrossUnitCall", "InMemoryBroker", "InMemoryTransport", "Intake", "LocalHandler",
-        "NatsTransport", "OnBatch", "RabbitMQTransport", "RedisTransport", "Relay",
-        "Topology", "TopologyError", "Transport", "TransportError", "TransportSubscription",
-        "Unit", "UnitSettings", "UnitsSettings", "forward_handler", "partition_of",
-        "transport_for",
-    ],
     "dolmen.events": [
         "MOST_IN_A_BATCH", "OUTBOX_TABLES", "SLOW_DELIVERY_SECONDS", "BatchRunner", "Claimed",
         "Clock", "DeadLetter", "DeliveryContext", "DeliveryQueue", "DeliveryStore",
@@ -71,9 +63,13 @@ EXPECTED = {
     ],
     "dolmen.cli": ["cli", "main"],
     "dolmen.units": [
-        "SINGLE_UNIT", "CrossUnitCall", "RemoteCallError", "RemoteCallTimeout", "RemoteCalls",
-        "RemoteCallsUnavailable", "Topology", "TopologyError", "Unit", "UnitSettings", "Units",
-        "UnitsSettings", "idempotent",
+        "DEFAULT_PARTITIONS", "FORWARD_RETRY", "KEEP_RECEIVED_SECONDS", "SINGLE_UNIT",
+        "CrossUnitCall", "InMemoryBroker", "InMemoryTransport", "Intake", "LocalHandler",
+        "NatsTransport", "OnBatch", "RabbitMQTransport", "RedisTransport", "Relay",
+        "RemoteCallError", "RemoteCallTimeout", "RemoteCalls", "RemoteCallsUnavailable",
+        "Topology", "TopologyError", "Transport", "TransportError", "TransportSubscription",
+        "Unit", "UnitSettings", "Units", "UnitsSettings", "forward_handler", "idempotent",
+        "partition_of", "transport_for",
     ],
     "dolmen.units.deploy": [
         "Database", "DeployError", "Deployment", "compose_file", "compose_header",
