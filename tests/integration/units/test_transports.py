@@ -8,86 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-
-import pytest
 
 from dolmen.events import Envelope
 from dolmen.events._envelope import new_event_id
-from dolmen.units import (
-    InMemoryBroker,
-    InMemoryTransport,
-    NatsTransport,
-    RabbitMQTransport,
-    RedisTransport,
-    Transport,
-)
+from tests.integration.units.conftest import Broker
 from tests.waiting import within
-
-LEASE = 1.0
-"""Short leases (NATS, Redis) so that a dead consumer's partitions change hands quickly."""
-PARTITIONS = 4
-
-
-@dataclass
-class Broker:
-    """Makes transports to one broker, as separate processes would have them."""
-
-    make: Callable[[], Transport]
-    made: list[Transport] = field(default_factory=list)
-
-    async def transport(self) -> Transport:
-        transport = self.make()
-        await transport.open()
-        self.made.append(transport)
-        return transport
-
-
-@pytest.fixture(params=["memory", "rabbitmq", "nats", "redis"])
-async def broker(request: pytest.FixtureRequest) -> AsyncIterator[Broker]:
-    """One broker per kind, its transports closed and the test's destination dropped after."""
-    kind = request.param
-    if kind == "memory":
-        shared = InMemoryBroker(partitions=PARTITIONS)
-        made = Broker(lambda: InMemoryTransport(shared, retry_seconds=0.01))
-    elif kind == "rabbitmq":
-        url = request.getfixturevalue("rabbitmq_url")
-        made = Broker(lambda: RabbitMQTransport(url, partitions=PARTITIONS))
-    elif kind == "nats":
-        url = request.getfixturevalue("nats_url")
-        made = Broker(lambda: NatsTransport(url, partitions=PARTITIONS, lease_seconds=LEASE))
-    else:
-        url = request.getfixturevalue("redis_url")
-        made = Broker(lambda: RedisTransport(url, partitions=PARTITIONS, lease_seconds=LEASE))
-    yield made
-    for transport in made.made:
-        await transport.close()
-    cleaner = made.make()
-    drop = getattr(cleaner, "drop", None)
-    if drop is not None:
-        try:
-            await cleaner.open()
-            await drop(DESTINATION.get())
-        finally:
-            await cleaner.close()
-
-
-class _Destination:
-    """The test's own destination (queues, streams) on the shared brokers."""
-
-    name = ""
-
-    def new(self) -> str:
-        self.name = f"t{uuid.uuid4().hex[:10]}"
-        return self.name
-
-    def get(self) -> str:
-        return self.name
-
-
-DESTINATION = _Destination()
 
 
 def envelope(label: str, subject: str | None = None) -> Envelope:
@@ -123,8 +50,9 @@ class Received:
         return {e.id for e in self.envelopes}
 
 
-async def test_a_sent_batch_is_received_whole_with_every_attribute(broker: Broker) -> None:
-    destination = DESTINATION.new()
+async def test_a_sent_batch_is_received_whole_with_every_attribute(
+    broker: Broker, destination: str
+) -> None:
     sender, receiver = await broker.transport(), await broker.transport()
     received = Received()
     await receiver.subscribe(destination, received.handler("r"))
@@ -136,8 +64,7 @@ async def test_a_sent_batch_is_received_whole_with_every_attribute(broker: Broke
     assert sorted(received.envelopes, key=lambda e: e.id) == sorted(sent, key=lambda e: e.id)
 
 
-async def test_a_batch_whose_handler_raised_comes_again(broker: Broker) -> None:
-    destination = DESTINATION.new()
+async def test_a_batch_whose_handler_raised_comes_again(broker: Broker, destination: str) -> None:
     transport = await broker.transport()
     tries: list[list[str]] = []
 
@@ -156,9 +83,8 @@ async def test_a_batch_whose_handler_raised_comes_again(broker: Broker) -> None:
 
 
 async def test_one_subjects_events_arrive_in_send_order_with_two_consumers(
-    broker: Broker,
+    broker: Broker, destination: str
 ) -> None:
-    destination = DESTINATION.new()
     sender = await broker.transport()
     received = Received()
     for name in ("a", "b"):
@@ -175,9 +101,8 @@ async def test_one_subjects_events_arrive_in_send_order_with_two_consumers(
 
 
 async def test_a_consumer_that_dies_before_acknowledging_leaves_its_batch_to_another(
-    broker: Broker,
+    broker: Broker, destination: str
 ) -> None:
-    destination = DESTINATION.new()
     sender = await broker.transport()
     doomed = await broker.transport()
     stuck: list[str] = []
@@ -201,6 +126,5 @@ async def test_a_consumer_that_dies_before_acknowledging_leaves_its_batch_to_ano
 
 
 async def test_ping_tells_whether_the_broker_answers(broker: Broker) -> None:
-    DESTINATION.new()
     transport = await broker.transport()
     await transport.ping()
