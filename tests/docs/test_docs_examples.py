@@ -40,6 +40,7 @@ DOCUMENTED_PAGES = (
     "observability.md",
     "dashboard.md",
     "new.md",
+    "units.md",
 )
 
 FENCE = re.compile(r"^(?P<indent> *)(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")

@@ -62,6 +62,11 @@ EXPECTED = {
         "mermaid", "remember", "replay", "run_check", "scan", "write_baseline",
     ],
     "dolmen.cli": ["cli", "main"],
+    "dolmen.units.deploy": [
+        "Database", "DeployError", "Deployment", "compose_file", "compose_header",
+        "deployed_topology", "dump_yaml",
+        "kubernetes_header", "kubernetes_manifests", "secret_keys", "secret_name",
+    ],
     "dolmen.observability": [
         "LogContextFilter", "Observability", "ObservabilitySettings", "Redactor", "SpanRecord",
         "TraceBuffer", "TraceSummary",

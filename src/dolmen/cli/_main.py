@@ -14,6 +14,7 @@ from dolmen._version import __version__
 from dolmen.cli._check import check_command, graph_command
 from dolmen.cli._config import config_group
 from dolmen.cli._db import db_group
+from dolmen.cli._deploy import deploy_group
 from dolmen.cli._events import events_group
 from dolmen.cli._new import new_group
 
@@ -157,6 +158,7 @@ def demo(host: str, port: int, traffic: bool) -> None:
 
 cli.add_command(config_group)
 cli.add_command(db_group)
+cli.add_command(deploy_group)
 cli.add_command(events_group)
 cli.add_command(check_command)
 cli.add_command(graph_command)
