@@ -358,9 +358,10 @@ class Cursor:
             try:
                 started = time.perf_counter()
                 statement(raw)
+                first = self._read_first(raw)  # (its rows are read too: timed with it)
                 if sql is not None and fast.get(sql, True):
                     fast[sql] = time.perf_counter() - started <= FAST_SECONDS
-                return self._read_first(raw)
+                return first
             except (OverflowError, UnicodeEncodeError) as error:
                 # sqlite3 refuses these values (an integer past 64 bits, an unpaired
                 # surrogate) before SQLite sees them, with errors that are not the DB-API's:
