@@ -20,10 +20,9 @@ busy machine it waits for the thread to be scheduled. So once a transaction hold
 write lock (its ``BEGIN IMMEDIATE`` ran), a statement that was fast every time it ran on this
 connection runs in the caller's thread instead: it can wait for no lock, and for no other
 call, the thread having none queued. Its first run goes to the thread, timed; a run that takes
-more CPU time than :data:`FAST_SECONDS` there (or longer than :data:`WAITED_SECONDS` in all),
-or a run here that takes longer than :data:`FAST_SECONDS`, sends that statement to the thread
-for good. The event loop is held for that long at most, save a known-fast statement that
-turns slow once.
+more CPU time than :data:`FAST_SECONDS` (or longer than :data:`WAITED_SECONDS` in all), there
+or here, sends that statement to the thread for good. The event loop is held for about that
+long at most, save a known-fast statement that turns slow once.
 """
 
 from __future__ import annotations
@@ -50,8 +49,8 @@ the write lock (see the module's documentation)."""
 
 WAITED_SECONDS = 0.02
 """A run of a statement longer than this in all (waiting for the disk, say) makes it slow.
-CPU time decides below it: a run also waits for Python's lock and for the machine's other
-processes, which says nothing of the statement."""
+CPU time decides below it: a run also waits for Python's lock (SQLite lets it go while it
+works) and for the machine's other processes, which says nothing of the statement."""
 
 _YIELD_EVERY = 16
 """Statements run in the caller's thread one after the other before the caller yields to the
@@ -359,22 +358,21 @@ class Cursor:
         connection = owner._conn
         fast = owner._fast
 
-        def run(here: bool = False) -> tuple[Any, ...]:
+        def run() -> tuple[Any, ...]:
             for earlier in held:
                 connection.execute(earlier)
             raw = connection.cursor()
             try:
-                started = time.perf_counter()
-                cpu = 0.0 if here else time.thread_time()
+                started, cpu = time.perf_counter(), time.thread_time()
                 statement(raw)
                 first = self._read_first(raw)  # (its rows are read too: timed with it)
                 if sql is not None and fast.get(sql, True):
-                    took = time.perf_counter() - started
-                    if here:  # it held the event loop that long (a syscall saved: no CPU time)
-                        fast[sql] = took <= FAST_SECONDS
-                    else:  # it waited for Python's lock, too: its CPU time says more
-                        fast[sql] = took <= WAITED_SECONDS
-                        fast[sql] &= time.thread_time() - cpu <= FAST_SECONDS
+                    # CPU time: a run also waits for Python's lock (SQLite lets it go while
+                    # it works) and for other processes, which says nothing of the statement.
+                    fast[sql] = (
+                        time.thread_time() - cpu <= FAST_SECONDS
+                        and time.perf_counter() - started <= WAITED_SECONDS
+                    )
                 return first
             except (OverflowError, UnicodeEncodeError) as error:
                 # sqlite3 refuses these values (an integer past 64 bits, an unpaired
@@ -387,7 +385,7 @@ class Cursor:
                 raise
 
         if not held and owner._runs_here(sql):
-            self._absorb(run(here=True))  # in this thread: see the module's documentation
+            self._absorb(run())  # in this thread: see the module's documentation
             owner._streak += 1
             if owner._streak >= _YIELD_EVERY:
                 owner._streak = 0
