@@ -573,3 +573,17 @@ def test_opentelemetrys_global_tracer_provider_can_be_reset_for_a_test() -> None
             assert trace.get_tracer_provider() is provider
         trace._TRACER_PROVIDER_SET_ONCE = Once()
         trace._TRACER_PROVIDER = None
+
+
+async def test_httpcore_finds_sniffio_rather_than_failing_an_import_per_request() -> None:
+    import sys
+
+    from httpcore._synchronization import current_async_library
+
+    with relies_on(
+        "httpcore",
+        "current_async_library() imports sniffio on each request, which Dolmen installs so "
+        "that the import is a lookup, not a failed search of the import path",
+    ):
+        assert current_async_library() == "asyncio"
+        assert "sniffio" in sys.modules

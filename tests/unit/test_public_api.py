@@ -62,6 +62,11 @@ EXPECTED = {
         "mermaid", "remember", "replay", "run_check", "scan", "write_baseline",
     ],
     "dolmen.cli": ["cli", "main"],
+    "dolmen.units": [
+        "SINGLE_UNIT", "CrossUnitCall", "RemoteCallError", "RemoteCallTimeout", "RemoteCalls",
+        "RemoteCallsUnavailable", "Topology", "TopologyError", "Unit", "UnitSettings", "Units",
+        "UnitsSettings", "idempotent",
+    ],
     "dolmen.units.deploy": [
         "Database", "DeployError", "Deployment", "compose_file", "compose_header",
         "deployed_topology", "dump_yaml",
@@ -69,7 +74,7 @@ EXPECTED = {
     ],
     "dolmen.observability": [
         "LogContextFilter", "Observability", "ObservabilitySettings", "Redactor", "SpanRecord",
-        "TraceBuffer", "TraceSummary",
+        "TraceBuffer", "TraceSummary", "current_request_id",
     ],
     "dolmen.migrations": [
         "CrossModuleMigrationError", "MigrationError", "MigrationHistory", "Migrations",

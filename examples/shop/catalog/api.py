@@ -9,6 +9,7 @@ from typing import Annotated, Any, Protocol
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, WithJsonSchema
 
+from dolmen.units import idempotent
 from shop.catalog.domain.errors import DuplicateProduct, InsufficientStock, UnknownProduct
 from shop.kernel import PRINTABLE
 
@@ -136,6 +137,7 @@ class CatalogService(Protocol):
         """Add a product; raises DuplicateProduct if the SKU exists."""
         ...
 
+    @idempotent  # a read: a call from another unit may retry it after a timeout
     async def get_product(self, sku: str) -> ProductView:
         """The product with this SKU; raises UnknownProduct."""
         ...

@@ -41,10 +41,15 @@ def show(environment: str | None, as_json: bool, app_spec: str | None, app_dir: 
 def check(environment: str | None, app_spec: str | None, app_dir: str | None) -> None:
     """Validate an environment's configuration; exit 1 with every problem if it is broken."""
     from dolmen.config import ConfigurationError
+    from dolmen.units import Topology, TopologyError, UnitsSettings
 
+    app = find_app(app_spec, app_dir)
     try:
-        config = find_app(app_spec, app_dir).load_config(environment=environment)
-    except ConfigurationError as error:
+        config = app.load_config(environment=environment)
+        units = config.section("units")
+        if isinstance(units, UnitsSettings):  # the deployment units fit the modules
+            Topology.of(units, app.modules)
+    except (ConfigurationError, TopologyError) as error:
         click.echo(str(error), err=True)
         sys.exit(1)
     click.echo(

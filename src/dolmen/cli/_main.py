@@ -17,6 +17,7 @@ from dolmen.cli._db import db_group
 from dolmen.cli._deploy import deploy_group
 from dolmen.cli._events import events_group
 from dolmen.cli._new import new_group
+from dolmen.cli._units import units_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -44,6 +45,13 @@ def cli() -> None:
 )
 @click.option("--reload", is_flag=True, help="Restart when source files change (development).")
 @click.option(
+    "--unit",
+    default=None,
+    metavar="NAME",
+    help="Run only this deployment unit's modules ([units.unit.NAME]; `dolmen units APP` "
+    "lists them) [default: every module].",
+)
+@click.option(
     "--app-dir",
     default=".",
     show_default=True,
@@ -57,6 +65,7 @@ def run(
     workers: int,
     environment: str | None,
     reload: bool,
+    unit: str | None,
     app_dir: str,
 ) -> None:
     """Serve APP ('package.module:attribute', a dolmen.App or any ASGI app) with uvicorn."""
@@ -72,6 +81,7 @@ def run(
         shared_metrics_dir,
         use_environment,
     )
+    from dolmen.cli._units import use_unit
     from dolmen.modules import App
 
     if workers > 1 and reload:
@@ -81,9 +91,13 @@ def run(
         )
     target = load_app(app_spec, app_dir)
     metrics_dir = None
+    if unit is not None and not isinstance(target, App):
+        raise click.UsageError(f"--unit needs a dolmen.App; {app_spec} is not one")
     if isinstance(target, App):
         if environment is not None:
             use_environment(target, environment)  # here and in every worker
+        if unit is not None:
+            use_unit(target, unit)  # DOLMEN__UNITS__CURRENT, here and in every worker
         if workers > 1:  # before prometheus_client is imported: here and in every worker
             metrics_dir = shared_metrics_dir()
         asyncio.run(preflight(target))
@@ -163,6 +177,7 @@ cli.add_command(events_group)
 cli.add_command(check_command)
 cli.add_command(graph_command)
 cli.add_command(new_group)
+cli.add_command(units_command)
 
 
 def main() -> None:
@@ -201,8 +216,9 @@ def _report(error: Exception) -> int:
     from dolmen.config import ConfigurationError, mask_credentials
     from dolmen.migrations import MigrationError
     from dolmen.modules import CompositionError
+    from dolmen.units import TopologyError
 
-    if isinstance(error, ConfigurationError | CheckConfigError):
+    if isinstance(error, ConfigurationError | CheckConfigError | TopologyError):
         click.echo(mask_credentials(str(error)), err=True)
         return 2
     if isinstance(error, CompositionError | MigrationError) or _is_alembic_command_error(error):

@@ -7,7 +7,7 @@ they learn the database when it opens and forget it when the app stops.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter
@@ -48,6 +48,10 @@ class HealthProbes:
     def delivery_interceptors(self) -> Sequence[Any]:
         """None."""
         return ()
+
+    def local_modules(self, app: object, settings: object) -> Collection[str] | None:
+        """No say in which modules run here."""
+        return None
 
     async def configure(self, app: object, settings: object) -> None:
         """Nothing to configure."""

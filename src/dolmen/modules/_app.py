@@ -33,6 +33,7 @@ from dolmen.modules._extension import DeliveryInterceptor, Extension, missing_ho
 from dolmen.modules._gc import freeze_startup_objects
 from dolmen.modules._graph import ordered_modules
 from dolmen.modules._module import Module, Subscription
+from dolmen.modules._placement import placed_modules
 from dolmen.modules._sections import FRAMEWORK_SECTIONS, check_sections
 from dolmen.modules._wiring import build_container
 from dolmen.modules._work import Work
@@ -58,7 +59,8 @@ class App:
     ``interceptors`` run where one module obtains and calls another's services
     (:class:`dolmen.di.Interceptor`), with those the extensions declare.
     ``extensions`` plug in at fixed points of the start sequence (see
-    :class:`~dolmen.modules.Extension`); observability and the health probes come first.
+    :class:`~dolmen.modules.Extension`); observability, the health probes and the
+    deployment units (:class:`dolmen.units.Units`) come first.
     Its events run on the outbox in its database, or on ``event_backend``
     (``EventBackend.in_memory()`` in tests).
     """
@@ -79,16 +81,20 @@ class App:
         self.modules: list[Module] = ordered_modules(modules)
         from dolmen.http import HealthProbes  # on first use: FastAPI is a heavy import
         from dolmen.observability import Observability
+        from dolmen.units import Units
 
         # Observability first (outermost: it sees and times everything), then the health
-        # probes; an Observability given by the caller replaces the default one.
+        # probes, then the deployment units; an Observability or Units given by the caller
+        # replaces the default one.
         observability = [e for e in extensions if isinstance(e, Observability)][:1] or [
             Observability()
         ]
+        units = [e for e in extensions if isinstance(e, Units)][:1] or [Units()]
         self.extensions: tuple[Extension, ...] = (
             *observability,
             HealthProbes(),
-            *(e for e in extensions if e not in observability),
+            *units,
+            *(e for e in extensions if e not in observability and e not in units),
         )
         self._extension_sections = _extension_sections(self.extensions)
         check_sections(
@@ -101,6 +107,8 @@ class App:
         self.environment = environment
         self._code_config: dict[str, Any] = {k: dict(v) for k, v in (config or {}).items()}
         self._config: LoadedConfig | None = None
+        self._placed: tuple[list[Module], frozenset[str]] | None = None
+        self._served: list[str] | None = None  # the modules whose routes the ASGI app has
         # Declarations, read once like the modules': the App's own interceptors first, then
         # the extensions' in their order (the seam orders them by role, then by this order).
         self.interceptors: tuple[Interceptor, ...] = (
@@ -174,6 +182,27 @@ class App:
         return self._config
 
     @property
+    def local_modules(self) -> list[Module]:
+        """The modules this process runs, in dependency order: every one, unless told.
+
+        An extension may say which modules run here (:meth:`Extension.local_modules`;
+        deployment units do, for ``dolmen run --unit``): then only their routes, tables,
+        start-up and shutdown hooks and event handlers are this process's. The others'
+        services stay reachable through the seam, where placement decides where they run.
+        """
+        return self._placement()[0]
+
+    def _placement(self) -> tuple[list[Module], frozenset[str]]:
+        """The modules this process runs, and their names (placed on first use)."""
+        if self._placed is None:
+            self._run_here(placed_modules(self, self.config, self._extension_sections))
+            assert self._placed is not None  # just set
+        return self._placed
+
+    def _run_here(self, local: list[Module]) -> None:
+        self._placed = (local, frozenset(m.name for m in local))
+
+    @property
     def settings(self) -> AppSettings:
         """The application's own settings (section ``app``)."""
         settings = self.config.section("app")
@@ -188,7 +217,9 @@ class App:
     async def start(self, *, dispatch: bool | None = None, serving: bool = True) -> None:
         """Start the app: the start sequence, in this order.
 
-        1. Load and validate the configuration (every section, the extensions' too).
+        1. Load and validate the configuration (every section, the extensions' too), and
+           ask the extensions which modules run here (:attr:`local_modules`): the steps
+           below concern only those.
         2. Each extension's ``configure(app, settings)``, in the order given.
         3. Open the database and check its schema against the migrations, as
            ``[app] database_schema`` says (or apply them, or create the tables).
@@ -207,11 +238,19 @@ class App:
         if self.started:
             return
         config = self._config = self.load_config()
+        local = placed_modules(self, config, self._extension_sections)
+        if self._served is not None and self._served != [m.name for m in local]:
+            raise CompositionError(
+                f"app {self.name!r} serves the routes of modules {self._served}, but its "
+                f"configuration now runs {[m.name for m in local]} here; the modules a "
+                "process runs cannot change once its routes are built: start a new process"
+            )
+        self._run_here(local)
         for extension, section in zip(self.extensions, self._extension_sections, strict=True):
             await extension.configure(self, config.section(section.name) if section else None)
         database = Database(
             self.settings.effective_database_url(self.name),
-            [OUTBOX_TABLES, *(m.tables for m in self.modules if m.tables is not None)],
+            [OUTBOX_TABLES, *(m.tables for m in local if m.tables is not None)],
             pool_size=self.settings.db_pool_size,
             max_overflow=self.settings.db_max_overflow,
         )
@@ -221,13 +260,13 @@ class App:
         extensions: list[Extension] = []
         dispatching = False
         try:
-            await prepare_schema(database, self.modules, self.settings.database_schema)
+            await prepare_schema(database, local, self.settings.database_schema)
             for extension in self.extensions:
                 await extension.on_database(database)
             settings = self._event_settings(dispatch)
             backend = self._event_backend or EventBackend.sql(database, settings)
             self._events = AppEvents(self, backend, settings)
-            for module in self.modules:
+            for module in local:
                 for hook in module.on_startup:
                     await self._call_hook(module, hook)
                 modules.append(module)
@@ -242,7 +281,7 @@ class App:
         if serving and self.settings.gc_freeze:
             freeze_startup_objects()
         if serving:
-            logger.info("app %s started with modules %s", self.name, [m.name for m in self.modules])
+            logger.info("app %s started with modules %s", self.name, [m.name for m in local])
 
     def _event_settings(self, dispatch: bool | None) -> EventSettings:
         settings = self.config.section("events")
@@ -261,7 +300,7 @@ class App:
         """
         if not self.started:
             return
-        await self._shutdown(self.modules, self.extensions, events=True)
+        await self._shutdown(self.local_modules, self.extensions, events=True)
 
     @property
     def events(self) -> EventAdmin:
@@ -335,6 +374,12 @@ class App:
         """
         if module not in {m.name for m in self.modules}:
             raise CompositionError(f"app {self.name!r} has no module {module!r}")
+        if module not in self._placement()[1]:
+            raise CompositionError(
+                f"module {module!r} does not run in this process of app {self.name!r}, which "
+                f"runs {[m.name for m in self.local_modules]}; run the command in a process "
+                "that runs it (see `dolmen units`)"
+            )
         work = self.begin(module, write=write)
         try:
             yield work
@@ -385,8 +430,10 @@ class App:
         if self._fastapi is None:
             from dolmen.http import create_fastapi
 
+            local = self.local_modules  # first: the extensions' routers may depend on it
             routers = [router for e in self.extensions for router in e.routers()]
-            self._fastapi = create_fastapi(self, routers)
+            self._fastapi = create_fastapi(self, routers, modules=local)
+            self._served = [m.name for m in local]
         return self._fastapi
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -96,9 +96,12 @@ class AppEvents:
         self.backend = backend
         self._by_event: dict[str, list[Subscription]] = defaultdict(list)
         self._by_handler: dict[str, Subscription] = {}
+        local = {m.name for m in app.local_modules}
         for subscription in app.subscriptions:
+            # A delivery for every handler, wherever it runs; this process runs its own.
             self._by_event[subscription.event_type.event_name].append(subscription)
-            self._by_handler[subscription.name] = subscription
+            if subscription.module in local:
+                self._by_handler[subscription.name] = subscription
         self.dispatcher = Dispatcher(
             backend.queue,
             self.run,

@@ -4,6 +4,7 @@
 extensions at fixed points, in a fixed order (docs/extensions.md has the whole sequence):
 
 composition (``App(...)``)  ``section()``, ``interceptors()``, ``delivery_interceptors()``
+configuration loaded        ``local_modules(app, settings)``: which modules this process runs
 ``app.start()``             ``configure(app, settings)``, ``on_database(database)``, then
                             (after the modules' start-up hooks and the event dispatcher)
                             ``start()``
@@ -13,7 +14,7 @@ the ASGI app, built once    ``routers()``, ``wrap_asgi(asgi)``
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from dolmen.config import ConfigSection
@@ -59,6 +60,18 @@ class Extension(Protocol):
         """Interceptors around each event handler run, read once by ``App(...)``."""
         return ()
 
+    def local_modules(self, app: App, settings: Any) -> Collection[str] | None:
+        """The names of the modules this process runs; None (the default): no say, every one.
+
+        Asked whenever the app's configuration is loaded (``settings`` is this section's,
+        or None): before the ASGI app is built and at each start, before ``configure``. The
+        app runs the modules every extension lets it run: only their routes, tables, hooks
+        and event handlers. Their services stay reachable from the others through the
+        seam, where a placement interceptor decides where they run. Keep it free of
+        side effects: it may be asked more than once.
+        """
+        return None
+
     async def configure(self, app: App, settings: Any) -> None:
         """The configuration is loaded and valid: ``settings`` is this section's, or None.
 
@@ -96,6 +109,7 @@ HOOKS = (
     "section",
     "interceptors",
     "delivery_interceptors",
+    "local_modules",
     "configure",
     "on_database",
     "start",

@@ -1,6 +1,6 @@
 """Observability: structured logs, metrics, and traces kept for the dashboard."""
 
-from dolmen.observability._context import LogContextFilter
+from dolmen.observability._context import LogContextFilter, current_request_id
 from dolmen.observability._extension import Observability
 from dolmen.observability._redaction import Redactor
 from dolmen.observability._settings import ObservabilitySettings
@@ -14,4 +14,5 @@ __all__ = [
     "SpanRecord",
     "TraceBuffer",
     "TraceSummary",
+    "current_request_id",
 ]

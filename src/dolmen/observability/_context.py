@@ -114,6 +114,16 @@ def current_fields() -> dict[str, str]:
     return {} if context is None else context.fields()
 
 
+def current_request_id() -> str | None:
+    """The id of the HTTP request the caller runs in (None outside one, or with logs off).
+
+    A call to another unit sends it on (``X-Request-ID``), so the lines both units log for
+    one request share its id.
+    """
+    context = _current.get()
+    return context.request_id if isinstance(context, RequestContext) else None
+
+
 def enter(context: LogContext) -> Token[LogContext | None]:
     """Make ``context`` current until :func:`leave` with the returned token."""
     return _current.set(context)

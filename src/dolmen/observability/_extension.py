@@ -7,7 +7,7 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 from dolmen.config import ConfigSection
@@ -108,6 +108,10 @@ class Observability:
     ) -> Sequence[Callable[[DeliveryContext, Callable[[], Awaitable[None]]], Awaitable[None]]]:
         """Each handler run's consumer span, log context (event, handler, module) and metrics."""
         return (self._traced_delivery,)
+
+    def local_modules(self, app: Any, settings: Any) -> Collection[str] | None:
+        """No say in which modules run here."""
+        return None
 
     async def configure(self, app: Any, settings: Any) -> None:
         """Install the log pipeline (unless told not to) and learn the app's routes."""

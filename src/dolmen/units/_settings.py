@@ -86,7 +86,7 @@ class UnitsSettings(BaseModel):
         ge=0,
         le=10,
         description=(
-            "Retries of a call to another unit that failed to connect or timed out; only for "
-            "calls safe to repeat (an idempotent method, or one with an idempotency key)."
+            "Retries of a call to another unit: after a failure to connect (it never left), "
+            "and, for methods marked @idempotent only, after a timeout or a 502/503/504."
         ),
     )

@@ -79,7 +79,7 @@ def test_an_extension_section_is_validated_with_the_app_configuration(tmp_path: 
     app = App("t", [Module("catalog")], extensions=[Metrics()], config_dir=tmp_path)
     settings = app.load_config(environ={}).section("metrics")
     assert settings == MetricsSettings(path="/m")
-    assert list(app.settings_schema()) == ["app", "events", "observability", "metrics"]
+    assert list(app.settings_schema()) == ["app", "events", "observability", "units", "metrics"]
     (tmp_path / "dolmen.toml").write_text('[metrics]\npaht = "/m"\n')
     with pytest.raises(ConfigurationError) as error:
         app.load_config(environ={})
@@ -97,6 +97,7 @@ def test_sections_come_framework_first_then_extensions_then_modules() -> None:
         "app",
         "events",
         "observability",
+        "units",
         "metrics",
         "catalog",
     ]
@@ -185,14 +186,18 @@ class Placement(Extension):
 
 def test_interceptors_are_declared_once_at_composition_in_extension_order() -> None:
     app = app_with(Observability(), Placement(), Plain())
-    # Dolmen's own observability comes first (its module-call metrics): then the given ones.
-    [dolmen] = app_with().interceptors
-    assert dolmen.name == "dolmen.observability"
-    assert app.interceptors[1:] == (TRACING, PLACEMENT)
-    assert app.container.interceptors[1:] == (TRACING, PLACEMENT)  # outermost first, by role
+    # Dolmen's own come first (module-call metrics, deployment units' placement): then the
+    # given ones.
+    observed, placed = app_with().interceptors
+    assert (observed.name, placed.name) == ("dolmen.observability", "dolmen.units")
+    assert app.interceptors[2:] == (TRACING, PLACEMENT)
+    # Outermost first, by role: observability, then placement in declaration order.
+    dolmen_observed, dolmen_placed = app.interceptors[:2]
+    assert app.container.interceptors == (dolmen_observed, TRACING, dolmen_placed, PLACEMENT)
     reversed_app = app_with(Placement(), Observability())
-    assert reversed_app.interceptors[1:] == (PLACEMENT, TRACING)
-    assert reversed_app.container.interceptors[1:] == (TRACING, PLACEMENT)
+    assert reversed_app.interceptors[2:] == (PLACEMENT, TRACING)
+    dolmen_placed = reversed_app.interceptors[1]
+    assert reversed_app.container.interceptors[1:] == (TRACING, dolmen_placed, PLACEMENT)
     # Dolmen's own observability first: the log context of each handler run.
     assert app.delivery_interceptors[1:] == (time_handler,)
 
@@ -212,15 +217,27 @@ async def test_extension_routes_are_mounted_and_the_first_wrapper_is_outermost()
     assert list(spec["paths"]) == ["/healthz", "/readyz", "/outer", "/inner"]
 
 
-def test_every_app_has_observability_then_the_health_probes_first() -> None:
+def test_every_app_has_observability_the_health_probes_and_units_first() -> None:
     from dolmen.http import HealthProbes
     from dolmen.observability import Observability as DolmenObservability
+    from dolmen.units import Units
 
     plain = Plain()
     app = app_with(plain)
     assert isinstance(app.extensions[0], DolmenObservability)
     assert isinstance(app.extensions[1], HealthProbes)
-    assert app.extensions[2:] == (plain,)
+    assert isinstance(app.extensions[2], Units)
+    assert app.extensions[3:] == (plain,)
+
+
+def test_units_given_replace_the_default_ones_after_the_health_probes() -> None:
+    from dolmen.units import Units
+
+    plain, mine = Plain(), Units()
+    app = app_with(plain, mine)
+    assert app.extensions[2] is mine
+    assert [type(e) for e in app.extensions].count(Units) == 1
+    assert app.extensions[3:] == (plain,)
 
 
 def test_an_observability_given_replaces_the_default_one_and_goes_first() -> None:
@@ -230,4 +247,50 @@ def test_an_observability_given_replaces_the_default_one_and_goes_first() -> Non
     app = app_with(plain, mine)
     assert app.extensions[0] is mine
     assert [type(e) for e in app.extensions].count(DolmenObservability) == 1
-    assert app.extensions[2:] == (plain,)
+    assert app.extensions[3:] == (plain,)
+
+
+class Placing(Extension):
+    """Lets only ``names`` run in this process (None: no say)."""
+
+    def __init__(self, names: Sequence[str] | None) -> None:
+        self.names = names
+        self.asked: list[Any] = []
+
+    def local_modules(self, app: App, settings: Any) -> Sequence[str] | None:
+        self.asked.append(settings)
+        return self.names
+
+
+SHOP = [Module("catalog"), Module("orders", depends_on=["catalog"]), Module("billing")]
+
+
+def test_an_app_runs_the_modules_every_extension_lets_it_run() -> None:
+    first, second = Placing(["catalog", "orders"]), Placing(["orders", "billing", "catalog"])
+    app = app_with(first, Placing(None), second, modules=SHOP)
+
+    assert [m.name for m in app.local_modules] == ["catalog", "orders"]  # dependency order
+    assert first.asked == [None]  # its section's settings: it has none
+    everywhere = app_with(Placing(None), modules=SHOP)
+    assert everywhere.local_modules == everywhere.modules  # no say: every module runs here
+
+
+def test_an_extension_placing_a_module_the_app_lacks_is_refused() -> None:
+    app = app_with(Placing(["catalog", "shipping"]), modules=SHOP)
+
+    with pytest.raises(CompositionError, match=r"places modules \['shipping'\] in this process"):
+        app.local_modules  # noqa: B018 (placed on first use)
+
+
+async def test_only_the_local_modules_routes_are_served() -> None:
+    routes = APIRouter()
+
+    @routes.get("/ping")
+    async def ping() -> dict[str, str]:
+        return {"pong": "yes"}
+
+    modules = [Module("catalog", routers=[routes]), Module("billing", routers=[routes])]
+    app = app_with(Placing(["billing"]), modules=modules)
+
+    assert "/billing/ping" in app.asgi().openapi()["paths"]
+    assert "/catalog/ping" not in app.asgi().openapi()["paths"]

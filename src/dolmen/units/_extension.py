@@ -1,0 +1,146 @@
+"""``Units``: the extension that runs one deployment unit of an app in this process.
+
+Every ``App`` has one. It owns the ``[units]`` section; each time the configuration is
+loaded it builds the :class:`Topology` from the app's modules and tells the app which of
+them run here (all of them unless a unit is chosen). Resolutions of another module's
+services pass through its placement interceptor, which hands them to
+:class:`RemoteCalls` when the module runs in another unit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Collection, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+from dolmen.config import ConfigSection
+from dolmen.di import CrossModuleHook, CrossModuleResolution, Interceptor, InterceptorRole
+from dolmen.units._remote import RemoteCalls
+from dolmen.units._settings import UnitsSettings
+from dolmen.units._topology import PlacedModule, Topology
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+    from starlette.types import ASGIApp
+
+    from dolmen.persistence import Database
+
+SECTION = ConfigSection(
+    "units", UnitsSettings, "the deployment units: which process runs which modules"
+)
+PLACEMENT = "dolmen.units"
+"""The name of the units' placement interceptor on the seam."""
+
+
+class UnitsApp(Protocol):
+    """The app as the units see it (``dolmen.App`` is one)."""
+
+    @property
+    def modules(self) -> Sequence[PlacedModule]: ...
+
+
+class Remote(Protocol):
+    """What the units need of :class:`RemoteCalls` (a test may give its own)."""
+
+    def interceptor(self) -> Interceptor: ...
+
+    def router(self) -> APIRouter | None: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+RemoteFactory = Callable[[Topology, UnitsSettings, Any], Remote]
+"""Makes the remote calls of a topology: ``RemoteCalls(topology, settings, app)``."""
+
+
+class Units:
+    """Deployment units: which of the app's modules this process runs, and where the rest are.
+
+    ``[units]`` declares the units (:class:`UnitsSettings`); ``[units] current`` (set by
+    ``dolmen run --unit NAME``) picks the one this process runs: only its modules' routes,
+    tables, hooks and event handlers are here. With no unit chosen, every module runs in
+    this process, as if there were no units. When the chosen unit calls modules of another
+    unit, or is called by one, :class:`RemoteCalls` serves the calls over HTTP.
+
+    Every ``App`` has one; give your own (``App(..., extensions=[Units(remote=...)])``)
+    to replace it, for instance with other remote calls in a test.
+    """
+
+    def __init__(self, *, remote: RemoteFactory = RemoteCalls) -> None:
+        self._remote_factory = remote
+        self.topology: Topology | None = None
+        """The app's topology, once its configuration was loaded."""
+        self.remote: Remote | None = None
+        """The remote calls of this process's unit, when it calls or is called by another."""
+        self._placed: tuple[Topology, UnitsSettings] | None = None
+        self._resolve: CrossModuleHook | None = None
+
+    def section(self) -> ConfigSection:
+        """``[units]``."""
+        return SECTION
+
+    def interceptors(self) -> Sequence[Interceptor]:
+        """The placement interceptor: innermost on the seam, it decides where a service runs."""
+        return (Interceptor(PLACEMENT, resolve=self._place, role=InterceptorRole.PLACEMENT),)
+
+    def delivery_interceptors(self) -> Sequence[Any]:
+        """None."""
+        return ()
+
+    def local_modules(self, app: UnitsApp, settings: Any) -> Collection[str] | None:
+        """The modules of the chosen unit; None (every module) when no unit is chosen.
+
+        Raises :class:`TopologyError` when ``[units]`` does not fit the app's modules.
+        """
+        assert isinstance(settings, UnitsSettings)  # the section's model
+        topology = Topology.of(settings, app.modules)
+        if self._placed != (topology, settings):
+            self._placed = (topology, settings)
+            self.topology = topology
+            crosses = _crosses(topology)
+            self.remote = self._remote_factory(topology, settings, app) if crosses else None
+            self._resolve = self.remote.interceptor().resolve if self.remote else None
+        return None if topology.current is None else topology.local_modules
+
+    async def configure(self, app: object, settings: object) -> None:
+        """Nothing more: the topology was built when the configuration was loaded."""
+
+    async def on_database(self, database: Database) -> None:
+        """Nothing: with the database transport the units share the app's outbox."""
+
+    async def start(self) -> None:
+        """Open the remote calls' client, when this unit has calls across units."""
+        if self.remote is not None:
+            await self.remote.start()
+
+    async def stop(self) -> None:
+        """Close it."""
+        if self.remote is not None:
+            await self.remote.stop()
+
+    def routers(self) -> Sequence[APIRouter]:
+        """The internal endpoints other units call, when they call this one."""
+        router = self.remote.router() if self.remote is not None else None
+        return [] if router is None else [router]
+
+    def wrap_asgi(self, asgi: ASGIApp) -> ASGIApp:
+        """Unchanged."""
+        return asgi
+
+    async def _place(
+        self, resolution: CrossModuleResolution, build: Callable[[], Awaitable[Any]]
+    ) -> Any:
+        """Build the service here, unless remote calls place its module elsewhere."""
+        resolve = self._resolve
+        if resolve is None:
+            return await build()
+        return await resolve(resolution, build)
+
+
+def _crosses(topology: Topology) -> bool:
+    """Whether the chosen unit calls, or is called by, another unit."""
+    current = topology.current
+    return current is not None and any(
+        current in (call.caller_unit, call.target_unit) for call in topology.calls
+    )
