@@ -60,6 +60,10 @@ class HealthProbes:
         """The database ``/readyz`` pings, from now until the app stops."""
         self.database = database
 
+    def event_routes(self, backend: object, wake: object) -> None:
+        """No handler routed elsewhere."""
+        return None
+
     async def start(self) -> None:
         """No background work."""
 

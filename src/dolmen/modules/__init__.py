@@ -1,7 +1,7 @@
 """Modules and their composition into one application."""
 
 from dolmen.modules._app import App
-from dolmen.modules._extension import DeliveryInterceptor, Extension
+from dolmen.modules._extension import DeliveryInterceptor, EventRoutes, Extension
 from dolmen.modules._module import Handler, Module, Subscription, on
 from dolmen.modules._work import Work
 from dolmen.modules.exceptions import (
@@ -17,6 +17,7 @@ __all__ = [
     "DeliveryInterceptor",
     "DependencyCycleError",
     "DuplicateModuleError",
+    "EventRoutes",
     "Extension",
     "Handler",
     "Module",

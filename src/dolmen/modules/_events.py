@@ -33,6 +33,7 @@ from dolmen.persistence import UnitOfWork, sqlstate
 
 if TYPE_CHECKING:
     from dolmen.modules._app import App
+    from dolmen.modules._extension import EventRoutes
     from dolmen.modules._module import Subscription
 
 
@@ -96,20 +97,45 @@ class AppEvents:
         self.backend = backend
         self._by_event: dict[str, list[Subscription]] = defaultdict(list)
         self._by_handler: dict[str, Subscription] = {}
+        # The extensions' routes (deployment units over a broker): the handlers one takes
+        # get its deliveries instead of their own, run by its handlers.
+        self._routes: list[EventRoutes] = []
+        for extension in app.extensions:
+            route = extension.event_routes(backend, self.wake)
+            if route is not None:
+                self._routes.append(route)
+        self._routed: dict[str, dict[EventRoutes, list[Subscription]]] = defaultdict(dict)
+        self._route_of: dict[str, EventRoutes] = {}
+        for route in self._routes:
+            for name in route.handlers:
+                self._route_of.setdefault(name, route)
         local = {m.name for m in app.local_modules}
         for subscription in app.subscriptions:
+            event_name = subscription.event_type.event_name
+            route = next((r for r in self._routes if r.takes(subscription)), None)
+            if route is not None:
+                self._routed[event_name].setdefault(route, []).append(subscription)
+                continue
             # A delivery for every handler, wherever it runs; this process runs its own.
-            self._by_event[subscription.event_type.event_name].append(subscription)
+            self._by_event[event_name].append(subscription)
             if subscription.module in local:
                 self._by_handler[subscription.name] = subscription
+        retries = {name: s.retry for name, s in self._by_handler.items()}
+        retries.update({name: route.handlers[name] for name, route in self._route_of.items()})
         self.dispatcher = Dispatcher(
             backend.queue,
             self.run,
-            {name: s.retry for name, s in self._by_handler.items()},
+            retries,
             settings,
-            ordered=[name for name, s in self._by_handler.items() if s.ordered],
+            ordered=[
+                *(name for name, s in self._by_handler.items() if s.ordered),
+                *self._route_of,
+            ],
             run_batch=self.run_batch,
-            batchable=[name for name, s in self._by_handler.items() if self._uses_services(s)],
+            batchable=[
+                *(name for name, s in self._by_handler.items() if self._uses_services(s)),
+                *self._route_of,
+            ],
         )
         self.admin = EventAdmin(backend.queue, clock=self.dispatcher.clock, wake=self.wake)
 
@@ -157,8 +183,9 @@ class AppEvents:
             types = [event.event_name for event, _, _ in published]
             uow.after_commit(functools.partial(self._tell_published, types))
         for event, subject, traceparent in published:
-            handlers = self._by_event.get(event.event_name)
-            if not handlers:
+            handlers = self._by_event.get(event.event_name, ())
+            routed = self._routed.get(event.event_name)
+            if not handlers and not routed:
                 continue
             source = f"/{self.app.name}/{event.owner_module()}"
             envelope = Envelope.of(
@@ -175,6 +202,8 @@ class AppEvents:
                 )
                 for handler in handlers
             ]
+            for route, taken in (routed or {}).items():
+                deliveries += route.deliveries(envelope, taken)
         if not envelopes:
             return False
         if not uow.write:
@@ -196,6 +225,9 @@ class AppEvents:
         transaction, so its effects and its completion commit together (a redelivery then
         finds nothing to do). Returns whether that happened.
         """
+        route = self._route_of.get(claimed.handler)
+        if route is not None:
+            return await route.run(claimed)
         subscription = self._by_handler.get(claimed.handler)
         if subscription is None:
             raise PoisonEvent(
@@ -251,6 +283,9 @@ class AppEvents:
         ended the transaction itself (a ``rollback()``), or another process took one of them
         over after its lease ran out: the dispatcher then runs each alone.
         """
+        route = self._route_of.get(batch[0].handler)
+        if route is not None:
+            return list(await route.run_batch(batch))
         subscription = self._by_handler[batch[0].handler]
         try:
             return await self._run_together(batch, subscription, {})

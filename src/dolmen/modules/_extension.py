@@ -5,31 +5,76 @@ extensions at fixed points, in a fixed order (docs/extensions.md has the whole s
 
 composition (``App(...)``)  ``section()``, ``interceptors()``, ``delivery_interceptors()``
 configuration loaded        ``local_modules(app, settings)``: which modules this process runs
-``app.start()``             ``configure(app, settings)``, ``on_database(database)``, then
-                            (after the modules' start-up hooks and the event dispatcher)
-                            ``start()``
+``app.start()``             ``configure(app, settings)``, ``on_database(database)``,
+                            ``event_routes(backend, wake)`` (as the event runtime is
+                            built), then (after the modules' start-up hooks and the
+                            event dispatcher) ``start()``
 the ASGI app, built once    ``routers()``, ``wrap_asgi(asgi)``
 ``app.stop()``              ``stop()``, last extension first, before anything else stops
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from dolmen.config import ConfigSection
 from dolmen.di import Interceptor
-from dolmen.events import DeliveryContext
+from dolmen.events import (
+    Claimed,
+    DeliveryContext,
+    Envelope,
+    EventBackend,
+    NewDelivery,
+    Outcome,
+    Retry,
+)
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
     from starlette.types import ASGIApp
 
     from dolmen.modules._app import App
+    from dolmen.modules._module import Subscription
     from dolmen.persistence import Database
 
 DeliveryInterceptor = Callable[[DeliveryContext, Callable[[], Awaitable[None]]], Awaitable[None]]
 """An ``async def interceptor(delivery, proceed)`` around each handler run; awaits ``proceed()``."""
+
+
+class EventRoutes(Protocol):
+    """Where an extension sends some handlers' deliveries instead (``Extension.event_routes``).
+
+    When an event is published, each of its handlers that :meth:`takes` accepts gets no
+    delivery of its own in this outbox: :meth:`deliveries` replaces them all with
+    deliveries for the route's own :attr:`handlers`, written in the same transaction. The
+    app's dispatcher runs those like any delivery (retries, backoff, dead letters, order
+    per subject), calling :meth:`run` or :meth:`run_batch`. Deployment units route the
+    handlers of other units this way: one forwarding delivery per unit, sent to a broker.
+    """
+
+    @property
+    def handlers(self) -> Mapping[str, Retry]:
+        """The route's own handlers, by name, with their retry policy (ordered, batchable)."""
+        ...
+
+    def takes(self, subscription: Subscription) -> bool:
+        """Whether this handler's deliveries go through the route instead of this outbox."""
+        ...
+
+    def deliveries(
+        self, envelope: Envelope, taken: Sequence[Subscription]
+    ) -> Sequence[NewDelivery]:
+        """The deliveries that stand for ``taken`` (the handlers it took) for ``envelope``."""
+        ...
+
+    async def run(self, claimed: Claimed) -> bool:
+        """Run one of its deliveries; True if it recorded the completion itself, as handlers."""
+        ...
+
+    async def run_batch(self, batch: Sequence[Claimed]) -> Sequence[Outcome]:
+        """Run deliveries of one of its handlers together: an outcome per delivery that ran."""
+        ...
 
 
 class Extension(Protocol):
@@ -84,6 +129,16 @@ class Extension(Protocol):
         """The database is open and the modules' tables exist; no module code has run."""
         return None  # a body: not abstract, so a subclass may leave it out
 
+    def event_routes(self, backend: EventBackend, wake: Callable[[], None]) -> EventRoutes | None:
+        """Handlers whose deliveries it routes elsewhere (:class:`EventRoutes`); None: none.
+
+        Asked at each start, once the event runtime is built (after ``on_database``):
+        ``backend`` holds the ports the app's events run on, ``wake`` tells its dispatcher
+        that new deliveries committed (after writing some outside a publisher's unit of
+        work, say). A handler taken by several extensions goes to the first one's route.
+        """
+        return None
+
     async def start(self) -> None:
         """The app is up (modules started, events dispatched): start background work."""
         return None  # a body: not abstract, so a subclass may leave it out
@@ -112,6 +167,7 @@ HOOKS = (
     "local_modules",
     "configure",
     "on_database",
+    "event_routes",
     "start",
     "stop",
     "routers",

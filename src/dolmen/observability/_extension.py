@@ -113,6 +113,10 @@ class Observability:
         """No say in which modules run here."""
         return None
 
+    def event_routes(self, backend: object, wake: object) -> None:
+        """No handler routed elsewhere."""
+        return None
+
     async def configure(self, app: Any, settings: Any) -> None:
         """Install the log pipeline (unless told not to) and learn the app's routes."""
         from dolmen.http import endpoint_modules, route_templates

@@ -10,6 +10,7 @@ Events cross units through a :class:`Transport` (a broker): a :class:`Relay` sen
 events from its outbox, an :class:`Intake` takes them into the receiving unit's outbox.
 """
 
+from dolmen.units._broker import BrokerEvents
 from dolmen.units._extension import Units
 from dolmen.units._idempotent import idempotent
 from dolmen.units._intake import KEEP_RECEIVED_SECONDS, Intake, LocalHandler
@@ -37,6 +38,7 @@ __all__ = [
     "FORWARD_RETRY",
     "KEEP_RECEIVED_SECONDS",
     "SINGLE_UNIT",
+    "BrokerEvents",
     "CrossUnitCall",
     "InMemoryBroker",
     "InMemoryTransport",

@@ -14,14 +14,18 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from dolmen.config import ConfigSection
 from dolmen.di import CrossModuleHook, CrossModuleResolution, Interceptor, InterceptorRole
+from dolmen.units._broker import BrokerEvents, RoutedHandler
 from dolmen.units._remote import RemoteCalls
 from dolmen.units._settings import UnitsSettings
 from dolmen.units._topology import PlacedModule, Topology
+from dolmen.units._transports._factory import transport_for
+from dolmen.units._transports._port import Transport
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
     from starlette.types import ASGIApp
 
+    from dolmen.events import EventBackend
     from dolmen.persistence import Database
 
 SECTION = ConfigSection(
@@ -36,6 +40,9 @@ class UnitsApp(Protocol):
 
     @property
     def modules(self) -> Sequence[PlacedModule]: ...
+
+    @property
+    def subscriptions(self) -> Sequence[RoutedHandler]: ...
 
 
 class Remote(Protocol):
@@ -53,6 +60,9 @@ class Remote(Protocol):
 RemoteFactory = Callable[[Topology, UnitsSettings, Any], Remote]
 """Makes the remote calls of a topology: ``RemoteCalls(topology, settings, app)``."""
 
+TransportFactory = Callable[[UnitsSettings], Transport | None]
+"""Makes the broker transport of ``[units]`` (None: ``database``, no broker)."""
+
 
 class Units:
     """Deployment units: which of the app's modules this process runs, and where the rest are.
@@ -61,14 +71,22 @@ class Units:
     ``dolmen run --unit NAME``) picks the one this process runs: only its modules' routes,
     tables, hooks and event handlers are here. With no unit chosen, every module runs in
     this process, as if there were no units. When the chosen unit calls modules of another
-    unit, or is called by one, :class:`RemoteCalls` serves the calls over HTTP.
+    unit, or is called by one, :class:`RemoteCalls` serves the calls over HTTP. With a
+    broker (``[units] transport``) and a unit chosen, events cross units through it
+    (:class:`BrokerEvents`): forwarded from this unit's outbox, taken into the other's.
 
     Every ``App`` has one; give your own (``App(..., extensions=[Units(remote=...)])``)
-    to replace it, for instance with other remote calls in a test.
+    to replace it, for instance with other remote calls or an in-memory transport
+    (``Units(transport=lambda settings: InMemoryTransport(broker))``) in a test.
     """
 
-    def __init__(self, *, remote: RemoteFactory = RemoteCalls) -> None:
+    def __init__(
+        self, *, remote: RemoteFactory = RemoteCalls, transport: TransportFactory = transport_for
+    ) -> None:
         self._remote_factory = remote
+        self._transport_factory = transport
+        self.broker: BrokerEvents | None = None
+        """This unit's events across units through a broker, while the app runs with one."""
         self.topology: Topology | None = None
         """The app's topology, once its configuration was loaded."""
         self.remote: Remote | None = None
@@ -103,21 +121,50 @@ class Units:
             self._resolve = self.remote.interceptor().resolve if self.remote else None
         return None if topology.current is None else topology.local_modules
 
-    async def configure(self, app: object, settings: object) -> None:
-        """Nothing more: the topology was built when the configuration was loaded."""
+    async def configure(self, app: UnitsApp, settings: Any) -> None:
+        """With a broker and a unit chosen, prepare the events across units (not connected)."""
+        assert isinstance(settings, UnitsSettings)  # the section's model
+        self.broker = None
+        topology = self.topology
+        if topology is None or topology.current is None or not topology.split:
+            return
+        transport = self._transport_factory(settings)
+        if transport is not None:
+            self.broker = BrokerEvents(
+                transport, topology, app.subscriptions, settings.broker_namespace
+            )
 
     async def on_database(self, database: Database) -> None:
-        """Nothing: with the database transport the units share the app's outbox."""
+        """Connect to the broker, before the dispatcher forwards events through it.
+
+        (With the database transport the units share the app's outbox: nothing to do.)
+        """
+        if self.broker is not None:
+            await self.broker.open()
+
+    def event_routes(self, backend: EventBackend, wake: Callable[[], None]) -> Any:
+        """With a broker: other units' handlers get one forwarding delivery per unit."""
+        if self.broker is None:
+            return None
+        self.broker.take_in(backend.outbox, wake)
+        return self.broker
 
     async def start(self) -> None:
-        """Open the remote calls' client, when this unit has calls across units."""
+        """Take events in from the broker; open the remote calls' client, if any."""
+        if self.broker is not None:
+            await self.broker.start()
         if self.remote is not None:
             await self.remote.start()
 
     async def stop(self) -> None:
-        """Close it."""
-        if self.remote is not None:
-            await self.remote.stop()
+        """Stop both."""
+        try:
+            if self.remote is not None:
+                await self.remote.stop()
+        finally:
+            broker, self.broker = self.broker, None
+            if broker is not None:
+                await broker.stop()
 
     def routers(self) -> Sequence[APIRouter]:
         """The internal endpoints other units call, when they call this one."""

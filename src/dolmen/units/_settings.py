@@ -78,6 +78,15 @@ class UnitsSettings(BaseModel):
         default=None,
         description="The broker's URL (amqp://…, nats://…, redis://…) for those transports.",
     )
+    broker_namespace: str | None = Field(
+        default=None,
+        pattern=r"^[a-z][a-z0-9-]{0,39}$",
+        description=(
+            "A prefix of this app's destinations on the broker (<namespace>-<unit>), so that "
+            "several apps or environments share one broker; none: the units' names. The "
+            "same in every unit."
+        ),
+    )
     event_partitions: int = Field(
         default=8,
         ge=1,
