@@ -6,8 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from dolmen import App, Event, EventPublisher, Extension, Module, provide
 from dolmen.events import Claimed, Envelope, EventBackend, NewDelivery, Outcome, Retry
-from dolmen.modules import EventRoutes
-from dolmen.modules._module import Subscription
+from dolmen.modules import EventRoutes, Subscription
 
 
 class Shipped(Event, name="shipping.Shipped", subject="order_id"):

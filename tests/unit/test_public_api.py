@@ -13,7 +13,7 @@ EXPECTED = {
     ],
     "dolmen.modules": [
         "App", "CompositionError", "DeliveryInterceptor", "DependencyCycleError",
-        "DuplicateModuleError", "Extension", "Handler", "Module", "Subscription",
+        "DuplicateModuleError", "EventRoutes", "Extension", "Handler", "Module", "Subscription",
         "UnknownDependencyError", "Work", "on",
     ],
     "dolmen.di": [
@@ -64,8 +64,8 @@ EXPECTED = {
     "dolmen.cli": ["cli", "main"],
     "dolmen.units": [
         "DEFAULT_PARTITIONS", "FORWARD_RETRY", "KEEP_RECEIVED_SECONDS", "SINGLE_UNIT",
-        "CrossUnitCall", "InMemoryBroker", "InMemoryTransport", "Intake", "LocalHandler",
-        "NatsTransport", "OnBatch", "RabbitMQTransport", "RedisTransport", "Relay",
+        "BrokerEvents", "CrossUnitCall", "InMemoryBroker", "InMemoryTransport", "Intake",
+        "LocalHandler", "NatsTransport", "OnBatch", "RabbitMQTransport", "RedisTransport", "Relay",
         "RemoteCallError", "RemoteCallTimeout", "RemoteCalls", "RemoteCallsUnavailable",
         "Topology", "TopologyError", "Transport", "TransportError", "TransportSubscription",
         "Unit", "UnitSettings", "Units", "UnitsSettings", "forward_handler", "idempotent",
