@@ -68,8 +68,8 @@ EXPECTED = {
         "LocalHandler", "NatsTransport", "OnBatch", "RabbitMQTransport", "RedisTransport", "Relay",
         "RemoteCallError", "RemoteCallTimeout", "RemoteCalls", "RemoteCallsUnavailable",
         "Topology", "TopologyError", "Transport", "TransportError", "TransportSubscription",
-        "Unit", "UnitSettings", "Units", "UnitsSettings", "forward_handler", "idempotent",
-        "partition_of", "transport_for",
+        "Unit", "UnitSettings", "Units", "UnitsSettings", "broker_destination",
+        "forward_handler", "idempotent", "partition_of", "transport_for",
     ],
     "dolmen.units.deploy": [
         "Database", "DeployError", "Deployment", "compose_file", "compose_header",

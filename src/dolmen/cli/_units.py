@@ -129,7 +129,31 @@ def describe(app: App, topology: Topology, settings: UnitsSettings) -> dict[str,
         "units": units,
         "calls": calls,
         "events": events,
+        "forwarding": _forwarding(events, settings),
     }
+
+
+def _forwarding(events: list[dict[str, Any]], settings: UnitsSettings) -> list[dict[str, Any]]:
+    """With a broker: per sending unit and event, the units it forwards to (one delivery each)."""
+    from dolmen.units import broker_destination
+
+    if settings.transport == "database":
+        return []
+    to_units: dict[tuple[str, str], set[str]] = {}
+    for event in events:
+        if event["from_unit"] is not None:
+            to_units.setdefault((event["from_unit"], event["event"]), set()).add(event["to_unit"])
+    return [
+        {
+            "from_unit": from_unit,
+            "event": event,
+            "to_units": sorted(units),
+            "destinations": [
+                broker_destination(settings.broker_namespace, u) for u in sorted(units)
+            ],
+        }
+        for (from_unit, event), units in sorted(to_units.items())
+    ]
 
 
 def _routes(module: Module) -> list[dict[str, str]]:
@@ -175,6 +199,13 @@ def render(described: dict[str, Any]) -> str:
             f"({e['handler']})"
             for e in described["events"]
         ] or ["  none"]
+        if described["forwarding"]:
+            lines += ["", "forwarding (one delivery per event and unit, through the broker):"]
+            lines += [
+                f"  {f['from_unit']}: {f['event']} -> {unit} (destination {destination})"
+                for f in described["forwarding"]
+                for unit, destination in zip(f["to_units"], f["destinations"], strict=True)
+            ]
     return "\n".join(lines)
 
 

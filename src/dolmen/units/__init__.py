@@ -11,6 +11,7 @@ events from its outbox, an :class:`Intake` takes them into the receiving unit's 
 """
 
 from dolmen.units._broker import BrokerEvents
+from dolmen.units._broker import destination as broker_destination
 from dolmen.units._extension import Units
 from dolmen.units._idempotent import idempotent
 from dolmen.units._intake import KEEP_RECEIVED_SECONDS, Intake, LocalHandler
@@ -62,6 +63,7 @@ __all__ = [
     "UnitSettings",
     "Units",
     "UnitsSettings",
+    "broker_destination",
     "forward_handler",
     "idempotent",
     "partition_of",

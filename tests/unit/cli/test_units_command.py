@@ -175,3 +175,28 @@ def test_units_json_has_the_units_and_how_they_reach_each_other(
         {"event": "sales.Sold", "from_unit": "front", "handler": "mail.send_receipt",
          "to_unit": "mailer"},
     ]  # fmt: skip
+    assert topology["forwarding"] == []  # the units share the outbox: nothing forwarded
+
+
+def test_units_with_a_broker_shows_it_and_what_each_unit_forwards_where(
+    project: tuple[Path, str], clean_env: pytest.MonkeyPatch
+) -> None:
+    clean_env.setenv("DOLMEN__UNITS__TRANSPORT", "rabbitmq")
+    clean_env.setenv("DOLMEN__UNITS__BROKER_URL", "amqp://guest:hush@rabbit:5672/")
+    clean_env.setenv("DOLMEN__UNITS__BROKER_NAMESPACE", "prod")
+
+    printed = dolmen(project, "units")
+    as_json = dolmen(project, "units", "--json")
+
+    assert printed.exit_code == 0, printed.output
+    assert printed.output.splitlines()[-5:] == [
+        "events across units (through rabbitmq at amqp://guest:***@rabbit:5672/):",
+        "  sales.Sold: front -> mailer (mail.send_receipt)",
+        "",
+        "forwarding (one delivery per event and unit, through the broker):",
+        "  front: sales.Sold -> mailer (destination prod-mailer)",
+    ]
+    assert json.loads(as_json.output)["forwarding"] == [
+        {"from_unit": "front", "event": "sales.Sold", "to_units": ["mailer"],
+         "destinations": ["prod-mailer"]},
+    ]  # fmt: skip
