@@ -10,16 +10,23 @@ from __future__ import annotations
 import contextlib
 import functools
 import sqlite3
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import pytest
 
 from tests.e2e.conftest import run_shop
 from tests.e2e.test_shop_http import add_product, new_customer, place_order
-from tests.e2e.units.test_units_processes import UNITS, notifications_of, order_of, polled
+from tests.e2e.units.broker_proxy import proxied
+from tests.e2e.units.test_units_processes import UNITS, notifications_of, order_of
+
+T = TypeVar("T")
+OUTAGE_SECONDS = 5.0
+"""How long the broker stays out of reach in the failure tests."""
 
 TABLES = "SELECT name FROM sqlite_master WHERE type = 'table'"
 BROKERS = {
@@ -69,11 +76,15 @@ def place_orders(storefront: httpx.Client, count: int) -> tuple[list[tuple[str, 
 
 
 def assert_settled_once(
-    clients: dict[str, httpx.Client], orders: list[tuple[str, str, str]], cheap: str
+    clients: dict[str, httpx.Client],
+    orders: list[tuple[str, str, str]],
+    cheap: str,
+    deadline: float = 30.0,
 ) -> None:
     """Each order paid or payment_failed, charged once, and notified once when paid."""
+    poll = functools.partial(polled, deadline=deadline)
     for order_id, email, sku in orders:
-        order = polled(
+        order = poll(
             functools.partial(order_of, clients["storefront"], order_id),
             lambda order: order["status"] != "pending",
             f"order {order_id} did not settle",
@@ -84,7 +95,7 @@ def assert_settled_once(
         assert payment.status_code == 200, payment.text
         assert payment.json()["status"] == ("captured" if sku == cheap else "failed")
         if expected == "paid":
-            sent = polled(
+            sent = poll(
                 functools.partial(notifications_of, clients["notifications"], email),
                 bool,
                 f"no notification reached {email}",
@@ -107,3 +118,33 @@ def test_three_unit_processes_with_their_own_databases_settle_every_order_over_a
         with contextlib.closing(sqlite3.connect(tmp_path / unit / "shop.db")) as database:
             names = [name for (name,) in database.execute(TABLES)]
         assert {n.split("__")[0] for n in names if "__" in n} - {"dolmen"} == modules[unit]
+
+
+def test_every_order_settles_once_when_the_broker_is_cut_off_while_orders_are_placed(
+    tmp_path: Path, broker_env: dict[str, str]
+) -> None:
+    with proxied(broker_env["DOLMEN__UNITS__BROKER_URL"]) as proxy:
+        env = {**broker_env, "DOLMEN__UNITS__BROKER_URL": proxy.url_for(
+            broker_env["DOLMEN__UNITS__BROKER_URL"])}  # fmt: skip
+        with three_units(tmp_path, env) as clients:
+            before, cheap = place_orders(clients["storefront"], 3)
+            proxy.cut()  # every unit loses the broker; the storefront still takes orders
+            cut_at = time.monotonic()
+            during, _ = place_orders(clients["storefront"], 6)
+            time.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - cut_at)))
+            proxy.open()
+            # The forwarding deliveries waited in each outbox and flow again, with backoff.
+            assert_settled_once(clients, before, cheap, deadline=120.0)
+            assert_settled_once(clients, during, during[0][2], deadline=120.0)
+
+
+def polled(fetch: Callable[[], T], done: Callable[[T], bool], what: str, deadline: float) -> T:
+    """``fetch()`` once ``done`` says so, polled every 50 ms for up to ``deadline`` seconds."""
+    end = time.monotonic() + deadline
+    while True:
+        value = fetch()
+        if done(value):
+            return value
+        if time.monotonic() > end:
+            raise AssertionError(f"{what} within {deadline:.0f}s; last seen: {value!r}")
+        time.sleep(0.05)
