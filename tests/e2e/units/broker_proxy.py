@@ -95,7 +95,8 @@ def _pipe(source: socket.socket, sink: socket.socket) -> None:
 def proxied(url: str) -> Iterator[BrokerProxy]:
     """A proxy in front of the broker at ``url``, open; cut on leaving."""
     parts = urlsplit(url)
-    assert parts.hostname is not None and parts.port is not None, url
+    assert parts.hostname is not None, url
+    assert parts.port is not None, url
     proxy = BrokerProxy(parts.hostname, parts.port)
     proxy.open()
     try:

@@ -49,14 +49,18 @@ def broker_env(request: pytest.FixtureRequest) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def three_units(tmp_path: Path, env: dict[str, str]) -> Iterator[dict[str, httpx.Client]]:
+def three_units(
+    tmp_path: Path, env: dict[str, str], *, outage: bool = False
+) -> Iterator[dict[str, httpx.Client]]:
     """The three units, each in its folder with its own SQLite file; a client of each."""
     with contextlib.ExitStack() as stack:
         clients = {}
         for unit in UNITS:
             folder = tmp_path / unit
             folder.mkdir()
-            server = stack.enter_context(run_shop(folder, None, env, ["--unit", unit]))
+            server = stack.enter_context(
+                run_shop(folder, None, env, ["--unit", unit], tracebacks_expected=outage)
+            )
             clients[unit] = stack.enter_context(httpx.Client(base_url=server.url, timeout=10.0))
         yield clients
 
@@ -126,7 +130,7 @@ def test_every_order_settles_once_when_the_broker_is_cut_off_while_orders_are_pl
     with proxied(broker_env["DOLMEN__UNITS__BROKER_URL"]) as proxy:
         env = {**broker_env, "DOLMEN__UNITS__BROKER_URL": proxy.url_for(
             broker_env["DOLMEN__UNITS__BROKER_URL"])}  # fmt: skip
-        with three_units(tmp_path, env) as clients:
+        with three_units(tmp_path, env, outage=True) as clients:
             before, cheap = place_orders(clients["storefront"], 3)
             proxy.cut()  # every unit loses the broker; the storefront still takes orders
             cut_at = time.monotonic()

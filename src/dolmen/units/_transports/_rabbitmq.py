@@ -27,6 +27,8 @@ logger = logging.getLogger("dolmen.units")
 QUEUE_ARGUMENTS: dict[str, Any] = {"x-single-active-consumer": True}
 LINGER_TURNS = 20
 """Turns of the event loop a consumer waits for more messages before taking a batch in."""
+ARRIVAL_CHECK_SECONDS = 1.0
+"""How often a consumer waiting for messages checks that its connection is still up."""
 
 
 def _aio_pika() -> Any:
@@ -97,7 +99,9 @@ class RabbitMQTransport:
 
     async def _connected(self) -> AbstractConnection:
         async with self._lock:
-            if self._connection is None or self._connection.is_closed:
+            if self._connection is None or not _alive(self._connection):
+                if self._connection is not None:  # lost (aio-pika does not mark it closed)
+                    await _quietly_close(self._connection)
                 self._publisher = None
                 self._declared.clear()
                 try:
@@ -177,8 +181,10 @@ class RabbitMQTransport:
                 await self._declare(channel, destination)
                 queue = await channel.get_queue(queue_name)
                 buffer: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
-                await queue.consume(_put(buffer))
+                arrived = asyncio.Event()
+                await queue.consume(_put(buffer, arrived))
                 while not consumers.stopping:
+                    await _arrival(buffer, arrived, channel, connection)
                     batch = await _take(buffer, self.batch_size)
                     await on_batch(_envelopes(batch))
                     await batch[-1].ack(multiple=True)
@@ -194,11 +200,40 @@ class RabbitMQTransport:
             await backoff.wait()
 
 
-def _put(buffer: asyncio.Queue[AbstractIncomingMessage]) -> Any:
+def _put(buffer: asyncio.Queue[AbstractIncomingMessage], arrived: asyncio.Event) -> Any:
     async def put(message: AbstractIncomingMessage) -> None:
         buffer.put_nowait(message)
+        arrived.set()
 
     return put
+
+
+def _alive(connection: AbstractConnection) -> bool:
+    """Whether the connection is up: aio-pika leaves a lost one open, only not ``connected``."""
+    if connection.is_closed:
+        return False
+    connected = getattr(connection, "connected", None)
+    return not isinstance(connected, asyncio.Event) or connected.is_set()
+
+
+async def _arrival(
+    buffer: asyncio.Queue[AbstractIncomingMessage],
+    arrived: asyncio.Event,
+    channel: AbstractChannel,
+    connection: AbstractConnection,
+) -> None:
+    """Wait for a message; raise when the channel or connection is lost meanwhile.
+
+    A lost connection stops the deliveries without a word to the consumer: checked every
+    second while none arrives, so the consumer reconnects once the broker is back.
+    """
+    while buffer.empty():
+        arrived.clear()
+        try:
+            await asyncio.wait_for(arrived.wait(), ARRIVAL_CHECK_SECONDS)
+        except TimeoutError:
+            if channel.is_closed or not _alive(connection):
+                raise TransportError("the connection to RabbitMQ was lost") from None
 
 
 async def _take(
@@ -230,7 +265,7 @@ def _envelopes(messages: Sequence[AbstractIncomingMessage]) -> list[Envelope]:
     return envelopes
 
 
-async def _quietly_close(channel: AbstractChannel) -> None:
+async def _quietly_close(channel: AbstractChannel | AbstractConnection) -> None:
     try:
         await channel.close()
     except Exception:
