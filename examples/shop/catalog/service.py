@@ -20,8 +20,11 @@ EXPIRED, RELEASED = ReservationState.EXPIRED, ReservationState.RELEASED
 
 
 class Catalog:
-    """Implements :class:`~shop.catalog.api.CatalogService`, and confirms and expires
-    reservations (:mod:`shop.catalog.handlers`, :mod:`shop.catalog.sweeper`)."""
+    """Implements :class:`~shop.catalog.api.CatalogService` on its repositories.
+
+    It also confirms reservations (:mod:`shop.catalog.handlers`) and gives back expired
+    ones (:mod:`shop.catalog.sweeper`).
+    """
 
     def __init__(
         self,
@@ -61,7 +64,10 @@ class Catalog:
             expires_at = self.clock.now() + self.settings.reservation_seconds
             known = Reservation(reservation_id, items, expires_at)
             await self.reservations.add(known)
-        return [ReservedLine(sku=i.sku, quantity=i.quantity, unit_price=i.unit_price) for i in known.items]
+        return [
+            ReservedLine(sku=i.sku, quantity=i.quantity, unit_price=i.unit_price)
+            for i in known.items
+        ]
 
     async def release(self, reservation_id: str) -> None:
         """Put the reservation's items back in stock, once; later calls change nothing."""

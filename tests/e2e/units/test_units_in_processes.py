@@ -159,5 +159,7 @@ async def test_calls_reach_the_catalog_unit_again_once_it_is_back_after_a_kill(
             await catalog.reserve([], "r-1")
 
         catalog_unit.start()  # same port, same database
-        assert await catalog.reserve([], "r-2") == []  # not @idempotent: a fresh connection, no retry
+        assert (
+            await catalog.reserve([], "r-2") == []
+        )  # not @idempotent: a fresh connection, no retry
         assert (await catalog.get_product("LAMP")).stock == 5

@@ -27,7 +27,9 @@ class SqlReservationRepository:
         row = (await self.session.execute(query)).first()
         if row is None:
             return None
-        items = [ReservedItems(i["sku"], i["quantity"], Decimal(i["unit_price"])) for i in row.items]
+        items = [
+            ReservedItems(i["sku"], i["quantity"], Decimal(i["unit_price"])) for i in row.items
+        ]
         return Reservation(row.id, items, row.expires_at, ReservationState(row.state))
 
     async def add(self, reservation: Reservation) -> None:
