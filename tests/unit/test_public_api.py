@@ -23,10 +23,10 @@ EXPECTED = {
         "ServiceScope", "parameters_of", "provide", "provide_value",
     ],
     "dolmen.http": [
-        "PROBLEM_JSON", "REQUEST_ID_KEY", "HealthProbes", "Inject", "RequestWork", "ServedApp",
-        "ServedModule", "UnitOfWorkMiddleware", "create_fastapi", "endpoint_modules",
-        "injected_keys", "new_request_id", "problem", "problem_responses", "route_of",
-        "route_templates",
+        "PROBLEM_JSON", "REQUEST_ID_KEY", "HealthProbes", "Inject", "ProblemError",
+        "RequestWork", "ServedApp", "ServedModule", "UnitOfWorkMiddleware", "create_fastapi",
+        "endpoint_modules", "injected_keys", "new_request_id", "problem", "problem_responses",
+        "route_of", "route_templates",
     ],
     "dolmen.persistence": [
         "CrossModuleDataAccessError", "Database", "DatabaseBusyError", "DatabaseConfigurationError",
@@ -64,8 +64,8 @@ EXPECTED = {
     "dolmen.cli": ["cli", "main"],
     "dolmen.units": [
         "SINGLE_UNIT", "CrossUnitCall", "RemoteCallError", "RemoteCallTimeout", "RemoteCalls",
-        "RemoteCallsUnavailable", "Topology", "TopologyError", "Unit", "UnitSettings", "Units",
-        "UnitsSettings", "idempotent",
+        "RemoteCallsUnavailable", "RemoteUnitUnreachable", "Topology", "TopologyError", "Unit",
+        "UnitSettings", "Units", "UnitsSettings", "idempotent",
     ],
     "dolmen.units.deploy": [
         "Database", "DeployError", "Deployment", "compose_file", "compose_header",

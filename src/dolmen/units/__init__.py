@@ -13,7 +13,12 @@ from dolmen.units._idempotent import idempotent
 from dolmen.units._remote import RemoteCalls
 from dolmen.units._settings import UnitSettings, UnitsSettings
 from dolmen.units._topology import SINGLE_UNIT, CrossUnitCall, Topology, TopologyError, Unit
-from dolmen.units.exceptions import RemoteCallError, RemoteCallsUnavailable, RemoteCallTimeout
+from dolmen.units.exceptions import (
+    RemoteCallError,
+    RemoteCallsUnavailable,
+    RemoteCallTimeout,
+    RemoteUnitUnreachable,
+)
 
 __all__ = [
     "SINGLE_UNIT",
@@ -22,6 +27,7 @@ __all__ = [
     "RemoteCallTimeout",
     "RemoteCalls",
     "RemoteCallsUnavailable",
+    "RemoteUnitUnreachable",
     "Topology",
     "TopologyError",
     "Unit",

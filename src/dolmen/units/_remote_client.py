@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from dolmen.units._errors import ERROR_FIELD, DeclaredErrors
 from dolmen.units._signing import signed_headers
 from dolmen.units._wire import MethodContract, ServiceContract
-from dolmen.units.exceptions import RemoteCallError, RemoteCallTimeout
+from dolmen.units.exceptions import RemoteCallError, RemoteCallTimeout, RemoteUnitUnreachable
 
 logger = logging.getLogger("dolmen.units")
 
@@ -214,7 +214,7 @@ def _propagator() -> Any:
 
 
 def _unreachable(where: str, target: Target, url: str, error: Exception) -> RemoteCallError:
-    return RemoteCallError(
+    return RemoteUnitUnreachable(
         f"could not reach unit {target.unit!r} at {url} for the call {where}: "
         f"{type(error).__name__}: {str(error) or 'no answer'}; is it running, and is its "
         f"[units.unit.{target.unit}] url right?"
