@@ -232,6 +232,9 @@ class FakeRemote:
 
         return internal
 
+    def readiness_checks(self) -> dict[str, Callable[[], Awaitable[None]]]:
+        return {}
+
     async def start(self) -> None:
         self.events.append("start")
 
