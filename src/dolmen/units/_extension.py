@@ -47,6 +47,8 @@ class Remote(Protocol):
 
     def readiness_checks(self) -> Mapping[str, Callable[[], Awaitable[None]]]: ...
 
+    def observe(self, observer: Callable[[str, str, str, str, float], None] | None) -> None: ...
+
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
@@ -106,15 +108,23 @@ class Units:
         return None if topology.current is None else topology.local_modules
 
     async def configure(self, app: object, settings: object) -> None:
-        """Add a readiness check of each unit this one calls to the app's ``/readyz``."""
+        """Add a readiness check of each unit this one calls to the app's ``/readyz``.
+
+        And count the calls in the app's metrics (``dolmen_remote_calls_total``).
+        """
         if self.remote is None:
             return
         from dolmen.http import HealthProbes
+        from dolmen.observability import Observability
 
+        self.remote.observe(None)
         for extension in getattr(app, "extensions", ()):
             if isinstance(extension, HealthProbes):
                 for name, check in self.remote.readiness_checks().items():
                     extension.add_check(name, check)
+            metrics = extension.requests.metrics if isinstance(extension, Observability) else None
+            if metrics is not None:  # [observability] metrics on
+                self.remote.observe(metrics.remote_call)
 
     async def on_database(self, database: Database) -> None:
         """Nothing: with the database transport the units share the app's outbox."""

@@ -171,6 +171,10 @@ class RemoteCalls:
         verifier = None if self._secret is None else Verifier(self._secret)
         return CallServer(self.app, services, verifier, self.errors).router()
 
+    def observe(self, observer: Callable[[str, str, str, str, float], None] | None) -> None:
+        """Tell ``observer(unit, module, method, outcome, seconds)`` of each call (metrics)."""
+        self.channel.observer = observer
+
     def readiness_checks(self) -> dict[str, Callable[[], Awaitable[None]]]:
         """A check per unit this one calls, named ``unit:<name>``, for ``/readyz``."""
         from dolmen.units._readiness import PeerCheck

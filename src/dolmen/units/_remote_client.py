@@ -12,6 +12,7 @@ import asyncio
 import functools
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +47,10 @@ class Target:
     url: str
 
 
+CallObserver = Callable[[str, str, str, str, float], None]
+"""``observer(unit, module, method, outcome, seconds)``: a call's outcome, for the metrics."""
+
+
 class Channel:
     """Sends the calls of this process to the other units, over one pooled HTTP client.
 
@@ -72,6 +77,8 @@ class Channel:
         self._sleep = sleep
         self._context = context or context_headers
         self._client: httpx.AsyncClient | None = None
+        self.observer: CallObserver | None = None
+        """Told ``(unit, module, "Service.method", outcome, seconds)`` of each call."""
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -103,7 +110,37 @@ class Channel:
         args: tuple[Any, ...],
         kwargs: Mapping[str, Any],
     ) -> Any:
-        """Call ``method`` of ``service`` in ``target``'s unit; its result, or its error."""
+        """Call ``method`` of ``service`` in ``target``'s unit; its result, or its error.
+
+        With an :attr:`observer`, each call is reported with its outcome and duration.
+        """
+        if self.observer is None:
+            return await self._call(target, service, method, args, kwargs)
+        began = time.perf_counter()
+        outcome = "failed"
+        try:
+            result = await self._call(target, service, method, args, kwargs)
+            outcome = "ok"
+            return result
+        except RemoteCallError as error:
+            outcome = _outcome(error)
+            raise
+        except Exception:
+            outcome = "error"  # the module's own declared error, raised again here
+            raise
+        finally:
+            seconds = time.perf_counter() - began
+            label = f"{service.name}.{method.name}"
+            self.observer(target.unit, target.module, label, outcome, seconds)
+
+    async def _call(
+        self,
+        target: Target,
+        service: ServiceContract,
+        method: MethodContract,
+        args: tuple[Any, ...],
+        kwargs: Mapping[str, Any],
+    ) -> Any:
         body = method.encode_arguments(args, kwargs)
         path = f"{CALL_PATH}/{target.module}/{service.name}/{method.name}"
         url = target.url.rstrip("/") + path
@@ -211,6 +248,15 @@ def _propagator() -> Any:
     from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
     return TraceContextTextMapPropagator()
+
+
+def _outcome(error: RemoteCallError) -> str:
+    """The ``outcome`` label of a call that raised ``error``."""
+    if isinstance(error, RemoteCallTimeout):
+        return "timeout"
+    if isinstance(error, RemoteUnitUnreachable):
+        return "unreachable"
+    return "failed"
 
 
 def _unreachable(where: str, target: Target, url: str, error: Exception) -> RemoteCallError:
