@@ -53,10 +53,21 @@ def answer_key(
         f"{relative}\0{mtime}\0{size}"
         for (relative, _), (mtime, size) in zip(listed, stats, strict=True)
     )
+    return answer_inputs(root, output_format, pyproject, baseline, events_lock) + files.encode()
+
+
+def answer_inputs(
+    root: str,
+    output_format: str,
+    pyproject: bytes,
+    baseline: bytes | None,
+    events_lock: bytes | None,
+) -> bytes:
+    """The start of :func:`answer_key`: everything but the files (their sizes make it unique)."""
     optional = (baseline, events_lock)
     sizes = tuple(-1 if part is None else len(part) for part in optional)
     head = repr((CACHE_VERSION, __version__, root, output_format, len(pyproject), sizes)).encode()
-    return b"\0".join((head, pyproject, *(part or b"" for part in optional), files.encode()))
+    return b"\0".join((head, pyproject, *(part or b"" for part in optional), b""))
 
 
 def answer_file(root: str, cache_dir: str, output_format: str) -> str:
@@ -166,7 +177,11 @@ def _replayed(path: str, output_format: str) -> int | Listing | None:
         fresh = answer_key(root, output_format, pyproject, baseline, lock, listed, now)
         if fresh != key:
             imports: list[Any] = []
-            if not _same_after_edits(root, table, listed, stats, now, declaring, imports):
+            inputs = answer_inputs(root, output_format, pyproject, baseline, lock)
+            last = (listed, now, folders, tuple(map(tuple, skipped)))
+            if not key.startswith(inputs) or not _same_after_edits(
+                root, table, last, stats, declaring, imports
+            ):
                 read = imports[0] if imports else None
                 parsed = table.get("tool")
                 return Listing(listed, now, folders, tuple(map(tuple, skipped)), read, parsed)
@@ -215,21 +230,24 @@ EDITS = 20
 def _same_after_edits(
     root: str,
     table: Settings,
-    listed: Sequence[tuple[str, str]],
+    last: tuple[list[tuple[str, str]], list[tuple[int, int]], list[Folder], tuple[Any, ...]],
     stats: Sequence[tuple[int, int]],
-    now: Sequence[tuple[int, int]],
     declaring: Sequence[str],
     imports: list[Any],
 ) -> bool:
-    """Whether the files changed since the answer (``stats`` -> ``now``) leave it unchanged.
+    """Whether the files changed since the answer (``stats`` -> ``last``'s) leave it unchanged.
 
+    ``last`` is the listing as it is now: files, their (mtime_ns, size), folders, skipped.
     Each changed file is scanned again and compared with the import cache's entry for it, if
     that entry is the one the answer was computed from (same time and size): the same
     imports at the same lines, syntax verdict and suppression comments give the same
     answer, unless the file declares (or declared) a module, or the ``event-schema`` rule
-    imports the app (an edit may change an event). The import cache, once read, is added
-    to ``imports`` (only the parts holding the changed files are decoded).
+    imports the app (an edit may change an event). Files whose imports changed are judged
+    by the rules (:mod:`dolmen.check._same_findings`): the same findings give the same
+    answer too. The import cache, once read, is added to ``imports`` (only the parts
+    holding the changed files are decoded).
     """
+    listed, now = last[0], last[1]
     changed = [index for index, (old, new) in enumerate(zip(stats, now, strict=True)) if old != new]
     if not changed or len(changed) > EDITS or len(stats) != len(now):
         return False
@@ -248,6 +266,7 @@ def _same_after_edits(
     imports.append(entries)
 
     judge = on("parse-error")
+    edited: list[tuple[int, Any]] = []
     for index in changed:
         relative = listed[index][0]
         path = os.path.join(root, relative)
@@ -258,10 +277,24 @@ def _same_after_edits(
             data = file.read()
         if b"Module" in data:
             return False  # it may declare a module now
-        scanned, syntax, suppressions = scan_quietly(data, path, judge)
-        if scanned != entry[2] or suppressions != entry[4] or (judge and syntax != entry[3]):
+        found = scanned, syntax, suppressions = scan_quietly(data, path, judge)
+        entries.scanned_now[path] = (*now[index], judge, found)  # not scanned again
+        if suppressions != entry[4] or (judge and syntax != entry[3]):
             return False
+        if scanned != entry[2]:
+            if _unreadable(scanned) or _unreadable(entry[2]):
+                return False
+            edited.append((index, scanned))
+    if edited:
+        from dolmen.check._same_findings import same_findings  # imports changed
+
+        return same_findings(root, table.get("tool"), last, stats, edited)
     return True
+
+
+def _unreadable(scanned: Any) -> bool:
+    """Whether a scan says the file cannot be read (``(line, reason)``, not imports)."""
+    return bool(scanned) and isinstance(scanned[0], int)
 
 
 def _parse(argv: Sequence[str]) -> tuple[str, str] | None:

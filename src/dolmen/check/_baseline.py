@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dolmen.check._model import Violation
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 BaselineEntry = dict[str, Any]
 """One recorded violation: rule, path, line, module, target, message (no line before version 2)."""
@@ -19,32 +22,34 @@ _FIELDS = ("rule", "path", "module", "target", "message")
 _LOCATION = re.compile(r":\d+")
 
 
-def read_baseline(path: Path) -> list[BaselineEntry]:
+def read_baseline(path: str | os.PathLike[str]) -> list[BaselineEntry]:
     """The recorded violations, or none if there is no baseline.
 
     Raises ValueError saying what is wrong with a file that is not a baseline.
     """
-    if not path.is_file():
+    if not os.path.isfile(path):
         return []
+    name = os.path.basename(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        with open(path, encoding="utf-8") as file:
+            data = json.loads(file.read())
     except UnicodeDecodeError as error:
-        raise ValueError(f"{path.name} is not UTF-8 text ({error.reason})") from None
+        raise ValueError(f"{name} is not UTF-8 text ({error.reason})") from None
     except json.JSONDecodeError as error:
-        raise ValueError(f"{path.name} is not JSON: {error}") from None
+        raise ValueError(f"{name} is not JSON: {error}") from None
     if not isinstance(data, dict) or data.get("version") not in (1, VERSION):
         version = data.get("version") if isinstance(data, dict) else None
         raise ValueError(
-            f"{path.name} is not a dolmen baseline of a known version (version {version!r}; "
+            f"{name} is not a dolmen baseline of a known version (version {version!r}; "
             f"this dolmen reads versions 1 and {VERSION})"
         )
     entries = data.get("violations")
     if not isinstance(entries, list):
-        raise ValueError(f"{path.name} has no list of violations")
+        raise ValueError(f"{name} has no list of violations")
     for index, entry in enumerate(entries):
         problem = _entry_problem(entry, lined=data["version"] >= 2)
         if problem:
-            raise ValueError(f"violation {index + 1} of {path.name} {problem}")
+            raise ValueError(f"violation {index + 1} of {name} {problem}")
     return entries
 
 

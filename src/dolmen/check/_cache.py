@@ -151,6 +151,8 @@ class ImportEntries:
         self.file = file
         self.decoded: dict[int, dict[str, Entry]] = {}
         self.changed: set[int] = set()
+        self.scanned_now: dict[str, tuple[int, int, bool, FileScan]] = {}
+        """Files this run has read and scanned already: (mtime_ns, size, syntax judged, scan)."""
 
     @classmethod
     def read(cls, file: Path | str) -> ImportEntries:
@@ -224,7 +226,7 @@ class ImportCache:
 
     def __init__(
         self,
-        directory: Path | None,
+        directory: str | os.PathLike[str] | None,
         *,
         judge_syntax: bool = True,
         entries: ImportEntries | None = None,
@@ -236,7 +238,7 @@ class ImportCache:
         """
         self.judge_syntax = judge_syntax
         self.prefetch = prefetch if prefetch and prefetch.judge_syntax == judge_syntax else None
-        self.file = directory / IMPORTS_FILE if directory else None
+        self.file = os.path.join(directory, IMPORTS_FILE) if directory else None
         self.entries = ImportEntries({}, self.file)
         self.hits = 0
         self.misses = 0
@@ -270,6 +272,9 @@ class ImportCache:
         stale = [path for path, mtime, size in files if fresh_entry(path, mtime, size) is None]
         self.hits += len(files) - len(stale)
         self.misses += len(stale)
+        ready = self._scanned_now(files) if stale and self.entries.scanned_now else {}
+        if ready:
+            stale = [path for path in stale if path not in ready]
         fresh: Iterator[tuple[tuple[int, int] | None, FileScan]]
         if self.prefetch is not None and self.prefetch.paths == stale:
             fresh = iter(self.prefetch.results())
@@ -277,15 +282,27 @@ class ImportCache:
             fresh = ((None, found) for found in self._scan(stale))
         limit = time.time_ns() - RACY_NS
         for path, mtime, size in files:
-            cached = fresh_entry(path, mtime, size) if stale else self.entries.get(path)
+            cached = fresh_entry(path, mtime, size) if stale or ready else self.entries.get(path)
             if cached is None:
-                seen, (scanned, syntax, suppressions) = next(fresh)
+                seen, (scanned, syntax, suppressions) = ready.get(path) or next(fresh)
                 cached = (mtime, size, scanned, syntax, suppressions)
                 # A file changed just now is not kept (see settled()): it is read again next
                 # time, and its entry still says what an answer computed before it saw.
                 if mtime < limit and (seen is None or tuple(seen) == (mtime, size)):
                     self.entries.put(path, cached)
             yield _as_imports(cached[2]), cached[3], cached[4]
+
+    def _scanned_now(
+        self, files: Sequence[tuple[str, int, int]]
+    ) -> dict[str, tuple[tuple[int, int] | None, FileScan]]:
+        """The files of ``files`` this run has scanned already, as they are now."""
+        earlier = self.entries.scanned_now
+        ready: dict[str, tuple[tuple[int, int] | None, FileScan]] = {}
+        for path, mtime, size in files:
+            found = earlier.get(path)
+            if found is not None and found[:3] == (mtime, size, self.judge_syntax):
+                ready[path] = (None, found[3])
+        return ready
 
     def _scan(self, paths: list[str]) -> Iterator[FileScan]:
         workers = min(os.cpu_count() or 1, 8)
@@ -323,9 +340,11 @@ def _as_imports(scanned: Scanned) -> tuple[Plain, ...] | UnreadableFile:
     return scanned  # plain tuples: the rules index them
 
 
-def write_atomically(file: Path, data: bytes) -> None:
+def write_atomically(file: str | os.PathLike[str], data: bytes) -> None:
     """Replace ``file`` with ``data`` in one step, in a git-ignored cache folder."""
-    make_cache_dir(file.parent)
-    temporary = file.with_suffix(".tmp")
-    temporary.write_bytes(data)
-    temporary.replace(file)
+    path = os.fspath(file)
+    make_cache_dir(os.path.dirname(path))
+    temporary = f"{os.path.splitext(path)[0]}.tmp"
+    with open(temporary, "wb") as out:
+        out.write(data)
+    os.replace(temporary, path)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -32,7 +31,7 @@ def check_plainly(path: str, output_format: str, listing: Listing | None = None)
 
     _files.cli_logging = True  # a discarded cache file is logged as the CLI logs
     try:
-        report = run_check(Path(path), listing=listing)
+        report = run_check(path, listing=listing)
         stdout, stderr, code = answer(report, output_format)
         remember(report, output_format, (stdout, stderr, code))
     except Exception:  # the CLI runs it again (the caches make that quick) and reports it
@@ -59,7 +58,7 @@ def remember(report: Report, output_format: str, printed: tuple[str, str, int]) 
 
     if not settled(mtime for mtime, _ in report.stats):
         return  # a file changed just now: answer in full next time too
-    root = str(report.project.root)
+    root = report.project.folder
     settings = report.project.settings
     pyproject = read_optional(os.path.join(root, "pyproject.toml")) or b""
     table = {

@@ -8,7 +8,6 @@ importing pydantic costs more than a whole warm check.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -80,7 +79,6 @@ def _boolean(value: Any, what: str, problems: Problems) -> bool | None:
 def check_settings(table: dict[str, Any]) -> tuple[CheckSettings, Problems]:
     """The settings of ``[tool.dolmen.check]`` and every problem found in it."""
     problems = unknown_keys(table, CHECK_KEYS, "[tool.dolmen.check]")
-    defaults = CheckSettings()
     values: dict[str, Any] = {}
 
     for key, parse in _PARSERS.items():  # the setting's field is its key with '_' for '-'
@@ -88,7 +86,7 @@ def check_settings(table: dict[str, Any]) -> tuple[CheckSettings, Problems]:
             value = parse(table[key], f"[tool.dolmen.check] {key}", problems)
             if value is not None:
                 values[key.replace("-", "_")] = value
-    settings = dataclasses.replace(defaults, **values)
+    settings = CheckSettings(**values)
     problems.extend(_layer_problems(settings))
     return settings, problems
 

@@ -8,7 +8,6 @@ is the one given with ``package=``, else the package of the declaring file, as a
 
 from __future__ import annotations
 
-import ast
 import os
 import re
 import time
@@ -17,10 +16,8 @@ from typing import Any
 
 from dolmen.check._files import RACY_NS
 from dolmen.check._model import ModuleSpec
-from dolmen.check.exceptions import CheckConfigError
 
 _DECLARES = re.compile(rb"\bModule\b")
-_DOLMEN_MODULES = ("dolmen", "dolmen.modules")
 
 
 Found = dict[str, tuple[int, int, tuple[tuple[Any, ...], ...]]]
@@ -44,7 +41,9 @@ def declared_in_code(
     found = {} if known is None else known
     limit = time.time_ns() - RACY_NS
     for (relative, dotted), (mtime, size) in zip(files, stats, strict=True):
-        if only_declaration_files and os.path.basename(relative) != "module.py":
+        if only_declaration_files and (
+            not relative.endswith("module.py") or os.path.basename(relative) != "module.py"
+        ):
             continue
         cached = found.get(relative)
         if cached is not None and cached[0] == mtime and cached[1] == size:
@@ -68,88 +67,7 @@ def _plain(spec: ModuleSpec) -> tuple[Any, ...]:
 
 
 def _declarations(data: bytes, relative: str, dotted: str) -> Iterator[ModuleSpec]:
-    try:
-        tree = ast.parse(data, filename=relative)
-    except (SyntaxError, ValueError) as error:
-        line = getattr(error, "lineno", None) or 1
-        raise CheckConfigError(
-            [
-                f"{relative}:{line}: cannot read this file as Python ({error}), and it may "
-                "declare a module with Module(...); fix it so the modules can be found"
-            ]
-        ) from None
-    names, modules = _bindings(tree)
-    if not names and not modules:
-        return
-    package = dotted.rpartition(".")[0] or dotted  # as Module() computes it from __name__
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and _is_module_call(node.func, names, modules):
-            yield _spec_from_call(node, package, f"{relative}:{node.lineno}")
+    """The modules ``data`` declares (``ast`` is loaded only when a file may declare one)."""
+    from dolmen.check._declarations import declarations_in
 
-
-def _bindings(tree: ast.Module) -> tuple[set[str], set[str]]:
-    """Names bound to Dolmen's ``Module`` class, and names bound to its packages."""
-    names: set[str] = set()
-    modules: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module in _DOLMEN_MODULES:
-            names.update(a.asname or a.name for a in node.names if a.name == "Module")
-        elif isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.name in _DOLMEN_MODULES:
-                    modules.add(alias.asname or alias.name)
-    return names, modules
-
-
-def _is_module_call(func: ast.expr, names: set[str], modules: set[str]) -> bool:
-    if isinstance(func, ast.Name):
-        return func.id in names
-    if isinstance(func, ast.Attribute) and func.attr == "Module":
-        return _dotted(func.value) in modules
-    return False
-
-
-def _dotted(node: ast.expr) -> str:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return f"{_dotted(node.value)}.{node.attr}"
-    return ""
-
-
-def _spec_from_call(call: ast.Call, package: str, where: str) -> ModuleSpec:
-    def literal(node: ast.AST, what: str, kind: type) -> Any:
-        try:
-            value = ast.literal_eval(node)
-        except ValueError:
-            value = None
-        if (
-            kind is tuple
-            and isinstance(value, list | tuple)
-            and all(isinstance(item, str) for item in value)
-        ):
-            return tuple(value)
-        if isinstance(value, kind) and kind is not tuple:
-            return value
-        shape = "a list of literal strings" if kind is tuple else "a literal string"
-        raise CheckConfigError([f"{where}: {what} must be {shape} for dolmen check to read it"])
-
-    name_node = (
-        call.args[0]
-        if call.args
-        else next((k.value for k in call.keywords if k.arg == "name"), None)
-    )
-    if name_node is None:
-        raise CheckConfigError([f"{where}: Module(...) needs its name as first argument"])
-    keywords = {k.arg: k.value for k in call.keywords if k.arg}
-    return ModuleSpec(
-        name=literal(name_node, "the module name", str),
-        package=literal(keywords["package"], "package=", str) if "package" in keywords else package,
-        depends_on=literal(keywords["depends_on"], "depends_on", tuple)
-        if "depends_on" in keywords
-        else (),
-        listens_to=literal(keywords["listens_to"], "listens_to", tuple)
-        if "listens_to" in keywords
-        else (),
-        declared_at=where,
-    )
+    return declarations_in(data, relative, dotted)

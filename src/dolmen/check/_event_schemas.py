@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dolmen.check._model import Violation
@@ -35,7 +34,8 @@ _CHILD = (  # dolmen's own folder comes last: used only if the interpreter lacks
 def read_events_lock(project: Project) -> bytes | None:
     """The bytes of the project's events lock, or None when it has none."""
     try:
-        return (project.root / project.settings.events_lock).read_bytes()
+        with open(os.path.join(project.folder, project.settings.events_lock), "rb") as file:
+            return file.read()
     except FileNotFoundError:
         return None
     except OSError as error:
@@ -48,6 +48,7 @@ class SchemaCheck:
     def __init__(self, project: Project, app: str, lock: bytes) -> None:
         import subprocess  # only when a lock exists: a check without one never pays for it
         import tempfile
+        from pathlib import Path
 
         self.project, self.app, self.lock = project, app, lock
         self._folder = tempfile.TemporaryDirectory(prefix="dolmen-event-schema-")
@@ -155,6 +156,8 @@ class _Failure(Exception):
 
 
 def _problems(spec: str, app_dir: str, lock_file: str, lock_name: str) -> list[dict[str, Any]]:
+    from pathlib import Path
+
     from dolmen.events.exceptions import EventDeclarationError, LockFileError
     from dolmen.events.lock import compare, event_classes, parse_lock
 

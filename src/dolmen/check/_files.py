@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 DEFAULT_ROOTS = (".",)
 DEFAULT_BASELINE = "dolmen-baseline.json"
 DEFAULT_CACHE_DIR = ".dolmen_cache"
-CACHE_VERSION = (13, sys.implementation.cache_tag)
+CACHE_VERSION = (14, sys.implementation.cache_tag)
 """The version of every cache file of ``dolmen check`` (imports, results, answers), all marshal
 data of plain tuples, never pickle: bump it when anything cached changes shape or meaning.
 marshal's format may change between Python versions, so theirs is part of it."""

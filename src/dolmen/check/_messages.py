@@ -7,13 +7,12 @@ however many names it imports; the message names them all.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from dolmen.check._model import ModuleSpec
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
+class Hit(NamedTuple):
     """One imported name that breaks ``rule`` (one statement may hold several)."""
 
     rule: str

@@ -1,8 +1,12 @@
-"""What ``dolmen check`` works with: modules, settings, and violations."""
+"""What ``dolmen check`` works with: modules, settings, and violations.
+
+Named tuples rather than dataclasses: loading ``dataclasses`` (and ``inspect`` with it) and
+building the classes cost a run after an edit more than judging the edited file.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from dolmen.check._files import (
     DEFAULT_BASELINE,
@@ -24,8 +28,7 @@ DEFAULT_FORBIDDEN: dict[str, tuple[str, ...]] = {"domain": ("fastapi", "starlett
 OUTSIDE_POLICIES = ("ignore", "public", "forbid")
 
 
-@dataclass(frozen=True, slots=True)
-class ModuleSpec:
+class ModuleSpec(NamedTuple):
     """One module: its package, what it may use, and which of its parts are public."""
 
     name: str
@@ -54,15 +57,15 @@ class ModuleSpec:
         return rest.split(".", 1)[0]
 
 
-@dataclass(frozen=True)
-class CheckSettings:
+class CheckSettings(NamedTuple):
     """The rules' settings, from ``[tool.dolmen.check]``."""
 
     roots: tuple[str, ...] = DEFAULT_ROOTS
     exclude: tuple[str, ...] = ()
     layers: tuple[tuple[str, str], ...] = DEFAULT_LAYERS
     module_layers: tuple[tuple[str, ...], ...] = ()
-    forbidden: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_FORBIDDEN))
+    forbidden: dict[str, tuple[str, ...]] = DEFAULT_FORBIDDEN
+    """Shared by the settings that keep the default: never changed in place."""
     type_checking_imports: bool = True
     unused_dependencies: bool = False
     outside_modules: str = "public"
@@ -77,8 +80,7 @@ class CheckSettings:
         return (not self.select or rule in self.select) and rule not in self.ignore
 
 
-@dataclass(frozen=True, slots=True)
-class Violation:
+class Violation(NamedTuple):
     """One broken rule at one place."""
 
     rule: str

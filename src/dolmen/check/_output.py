@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from pathlib import Path
-from typing import Any
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any
 
 from dolmen._version import __version__
 from dolmen.check._baseline import BaselineEntry
 from dolmen.check._model import RULES, Violation
 from dolmen.check._runner import Report
+
+if TYPE_CHECKING:  # pathlib and urllib only for the formats that need them
+    from pathlib import Path
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -153,6 +154,8 @@ def _sarif_gone(entry: BaselineEntry, rules: list[str], prefix: str) -> dict[str
 
 
 def _location(path: str, line: int | None, col: int | None) -> dict[str, Any]:
+    from urllib.parse import quote
+
     physical: dict[str, Any] = {
         "artifactLocation": {"uri": quote(path.replace("\\", "/")), "uriBaseId": SRCROOT}
     }
@@ -211,6 +214,7 @@ def repository_root(project_root: Path) -> tuple[Path, str]:
     (or without git) it is the project folder.
     """
     import subprocess  # only for the formats that name files from the repository root
+    from pathlib import Path
 
     project = project_root.resolve()
     try:

@@ -7,13 +7,11 @@ Dolmen app (read statically, nothing is imported), or, for any other codebase,
 
 from __future__ import annotations
 
-import functools
 import marshal
+import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dolmen.check._config import TOOL_KEYS, check_settings, module_entry, unknown_keys
 from dolmen.check._files import (
@@ -29,25 +27,57 @@ from dolmen.check._model import CheckSettings, ModuleSpec
 from dolmen.check._resolve import with_parents
 from dolmen.check.exceptions import CheckConfigError
 
+if TYPE_CHECKING:
+    from pathlib import Path  # built only when asked for: loading pathlib costs a warm run
 
-@dataclass(frozen=True)
+
 class Project:
     """A codebase to check: its folder, settings, modules and Python files.
 
     ``app`` is ``[tool.dolmen] app`` (``package.module:attribute``) when the project names
     its Dolmen app, and ``app_dir`` the folder it is imported from (``[tool.dolmen]
-    app-dir``, relative to the root): the ``event-schema`` rule imports it.
+    app-dir``, relative to the root): the ``event-schema`` rule imports it. ``skipped``:
+    the files and folders under the roots that could not be looked at, with the reason;
+    ``tool``: ``[tool.dolmen]`` as read from ``pyproject.toml`` (kept with the answer).
+    ``folder`` is the root as a string (what the check itself uses), ``root`` as a Path.
     """
 
-    root: Path
-    settings: CheckSettings
-    modules: tuple[ModuleSpec, ...]
-    app: str | None = None
-    app_dir: str = "."
-    skipped: tuple[Skipped, ...] = ()
-    tool: dict[str, Any] | None = field(default=None, compare=False, repr=False)
-    """``[tool.dolmen]`` as read from ``pyproject.toml`` (kept with the answer)."""
-    """Files and folders under the roots that could not be looked at, with the reason."""
+    __slots__ = (
+        *("_by_package", "_root", "app", "app_dir", "folder", "modules", "settings"),
+        *("skipped", "tool"),
+    )
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        settings: CheckSettings,
+        modules: tuple[ModuleSpec, ...],
+        app: str | None = None,
+        app_dir: str = ".",
+        skipped: tuple[Skipped, ...] = (),
+        tool: dict[str, Any] | None = None,
+    ) -> None:
+        self.folder = os.fspath(root)
+        self._root: Path | None = None
+        self.settings = settings
+        self.modules = modules
+        self.app = app
+        self.app_dir = app_dir
+        self.skipped = skipped
+        self.tool = tool
+        self._by_package = {module.package: module for module in modules}
+
+    @property
+    def root(self) -> Path:
+        """The project's folder."""
+        if self._root is None:
+            from pathlib import Path
+
+            self._root = Path(self.folder)
+        return self._root
+
+    def __repr__(self) -> str:
+        return f"Project({self.folder!r}, {self.settings!r}, {self.modules!r}, {self.app!r})"
 
     def module_of(self, dotted: str) -> ModuleSpec | None:
         """The module whose package contains ``dotted``, the deepest one if nested."""
@@ -59,22 +89,18 @@ class Project:
                 return module
         return None
 
-    @functools.cached_property
-    def _by_package(self) -> dict[str, ModuleSpec]:
-        return {module.package: module for module in self.modules}
-
 
 Listed = tuple[list[tuple[str, str]], list[tuple[int, int]], list[Folder], tuple[Skipped, ...]]
 """A listing still valid: the files, their (mtime_ns, size), the folders, what was skipped."""
 
 
 def load_project(
-    root: Path,
+    root: str | os.PathLike[str],
     folders: list[Folder] | None = None,
     *,
     use_cache: bool = True,
     listing: Listed | None = None,
-    on_listed: Callable[[Path, CheckSettings, list[tuple[str, str]]], None] | None = None,
+    on_listed: Callable[[str, CheckSettings, list[tuple[str, str]]], None] | None = None,
     tool: dict[str, Any] | None = None,
 ) -> tuple[Project, list[tuple[str, str]], list[tuple[int, int]]]:
     """Read ``root/pyproject.toml``, list the Python files and find the modules.
@@ -90,11 +116,11 @@ def load_project(
     listed (a cold check starts scanning them then). ``tool`` is ``[tool.dolmen]`` as the
     last run parsed it from the same ``pyproject.toml`` (its parser is then not loaded).
     """
-    root = root.resolve()
-    pyproject = root / "pyproject.toml"
+    root = os.path.realpath(root)
+    pyproject = os.path.join(root, "pyproject.toml")
     settings, entries, app, app_dir, tool = _configuration(root, pyproject, tool)
     if folders is not None:
-        make_cache_dir(root / settings.cache_dir)
+        make_cache_dir(os.path.join(root, settings.cache_dir))
     skipped: list[Skipped] = []
     if listing is not None:
         files, stats, listed_folders, was_skipped = listing
@@ -102,7 +128,7 @@ def load_project(
         if folders is not None:
             folders.extend(listed_folders)
     else:
-        files = python_files(str(root), settings.roots, settings.exclude, folders, skipped)
+        files = python_files(root, settings.roots, settings.exclude, folders, skipped)
         if on_listed is not None and files:
             on_listed(root, settings, files)
     if not files:
@@ -115,8 +141,8 @@ def load_project(
             _shown(pyproject),
         )
     if listing is None:
-        stats = stat_files(str(root), files)
-    cache_dir = root / settings.cache_dir if use_cache else None
+        stats = stat_files(root, files)
+    cache_dir = os.path.join(root, settings.cache_dir) if use_cache else None
     modules = _modules(root, pyproject, settings, entries, (files, stats), cache_dir)
     project = Project(root, settings, modules, app, app_dir, tuple(skipped), tool)
     return project, files, stats
@@ -126,10 +152,10 @@ Entries = list[tuple[ModuleSpec, bool]]
 
 
 def _configuration(
-    root: Path, pyproject: Path, tool: dict[str, Any] | None = None
+    root: str, pyproject: str, tool: dict[str, Any] | None = None
 ) -> tuple[CheckSettings, Entries, str | None, str, dict[str, Any]]:
     """The settings, module entries and app of ``pyproject``, every problem reported at once."""
-    if not pyproject.is_file():
+    if not os.path.isfile(pyproject):
         raise CheckConfigError(
             [
                 f"no pyproject.toml in {root}: dolmen check reads what to check from its "
@@ -140,9 +166,11 @@ def _configuration(
     shown = _shown(pyproject)
     try:
         if tool is None:
+            from pathlib import Path
+
             from dolmen._pyproject import tool_dolmen
 
-            tool = tool_dolmen(pyproject)
+            tool = tool_dolmen(Path(pyproject))
     except ValueError as error:
         raise CheckConfigError([str(error)]) from None
     table = tool.get("check")
@@ -167,12 +195,11 @@ def _configuration(
     return settings, entries, app, app_dir, tool
 
 
-def _shown(path: Path) -> str:
+def _shown(path: str) -> str:
     """``path`` relative to the working folder when it is below it, else in full."""
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
+    here = os.getcwd()
+    below = path.startswith(here.rstrip(os.sep) + os.sep)
+    return os.path.relpath(path, here) if below else path
 
 
 def _app(tool: dict[str, Any], problems: list[str]) -> tuple[str | None, str]:
@@ -187,7 +214,7 @@ def _app(tool: dict[str, Any], problems: list[str]) -> tuple[str | None, str]:
     return app, app_dir
 
 
-def _entries(value: Any, pyproject: Path, problems: list[str]) -> Entries:
+def _entries(value: Any, pyproject: str, problems: list[str]) -> Entries:
     """The ``[[tool.dolmen.check.modules]]`` entries, with whether each names its public parts."""
     if not isinstance(value, list):
         problems.append(
@@ -206,18 +233,20 @@ def _entries(value: Any, pyproject: Path, problems: list[str]) -> Entries:
     return entries
 
 
-def _missing_roots(root: Path, settings: CheckSettings) -> list[str]:
+def _missing_roots(root: str, settings: CheckSettings) -> list[str]:
     return [
         f"[tool.dolmen.check] roots names {name!r}, which is not a folder in {root}"
         for name in settings.roots
-        if not (root / name).is_dir()
+        if not os.path.isdir(os.path.join(root, name))
     ]
 
 
-def _name_lines(pyproject: Path) -> dict[str, int]:
+def _name_lines(pyproject: str) -> dict[str, int]:
     """The line of each ``name = "..."`` in pyproject.toml, to point at a module's entry."""
     found: dict[str, int] = {}
-    for number, line in enumerate(pyproject.read_text(encoding="utf-8").splitlines(), 1):
+    with open(pyproject, encoding="utf-8") as file:
+        text = file.read()
+    for number, line in enumerate(text.splitlines(), 1):
         match = re.match(r"""\s*name\s*=\s*["']([^"']+)["']""", line)
         if match:
             found.setdefault(match.group(1), number)
@@ -225,12 +254,12 @@ def _name_lines(pyproject: Path) -> dict[str, int]:
 
 
 def _modules(
-    root: Path,
-    pyproject: Path,
+    root: str,
+    pyproject: str,
     settings: CheckSettings,
     entries: Entries,
     listing: tuple[list[tuple[str, str]], list[tuple[int, int]]],
-    cache_dir: Path | None,
+    cache_dir: str | None,
 ) -> tuple[ModuleSpec, ...]:
     """The modules: pyproject.toml's entries, or the ``Module(...)`` declarations in the code."""
     files = listing[0]
@@ -238,7 +267,7 @@ def _modules(
     # With entries in pyproject.toml, only declaration files are read (a warm check of a
     # large tree reads no file); without, every file may declare a module, and what each
     # declares is cached.
-    discovered = _discovered(str(root), listing, bool(declared), cache_dir)
+    discovered = _discovered(root, listing, bool(declared), cache_dir)
     if declared and discovered:
         raise CheckConfigError(
             [
@@ -272,16 +301,17 @@ def _discovered(
     root: str,
     listing: tuple[list[tuple[str, str]], list[tuple[int, int]]],
     only_declaration_files: bool,
-    cache_dir: Path | None,
+    cache_dir: str | None,
 ) -> list[ModuleSpec]:
     """The declarations in the code, files unchanged since the last run not read again."""
     from dolmen.check._discovery import Found, declared_in_code
 
-    file = cache_dir / MODULES_FILE if cache_dir is not None else None
+    file = os.path.join(cache_dir, MODULES_FILE) if cache_dir is not None else None
     known: Found = {}
-    if file is not None and file.is_file():
+    if file is not None and os.path.isfile(file):
         try:
-            version, known = marshal.loads(file.read_bytes())
+            with open(file, "rb") as opened:
+                version, known = marshal.loads(opened.read())
             if version != CACHE_VERSION:
                 known = {}
         except (EOFError, ValueError, TypeError) as error:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import astuple, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from dolmen.check._cycles import elementary_cycles
 from dolmen.check._imports import Plain
@@ -19,19 +18,25 @@ DECLARATION = "module"
 """The file declaring a module; the composition root outside the modules may import it."""
 
 
-@dataclass(frozen=True, slots=True)
 class SourceFile:
     """One file of the codebase and the imports found in it."""
 
-    path: str
-    dotted: str
-    is_package: bool
-    imports: tuple[Plain, ...]
-    """Each import as a :class:`~dolmen.check._imports.RawImport` or its plain tuple."""
+    __slots__ = ("dotted", "imports", "is_package", "path")
+
+    def __init__(
+        self, path: str, dotted: str, is_package: bool, imports: tuple[Plain, ...]
+    ) -> None:
+        self.path = path
+        self.dotted = dotted
+        self.is_package = is_package
+        self.imports = imports
+        """Each import as a :class:`~dolmen.check._imports.RawImport` or its plain tuple."""
+
+    def __repr__(self) -> str:
+        return f"SourceFile({self.path!r}, {self.dotted!r}, {self.is_package!r}, {self.imports!r})"
 
 
-@dataclass
-class Edge:
+class Edge(NamedTuple):
     """Module ``source`` imports module ``target``, first at ``where``."""
 
     source: str
@@ -40,13 +45,23 @@ class Edge:
     event_only: bool
 
 
-@dataclass
 class Findings:
     """What the rules found: violations and the module graph they found them on."""
 
-    violations: list[Violation] = field(default_factory=list)
-    edges: dict[tuple[str, str], Edge] = field(default_factory=dict)
-    cycles: list[list[str]] = field(default_factory=list)
+    __slots__ = ("cycles", "edges", "violations")
+
+    def __init__(
+        self,
+        violations: list[Violation] | None = None,
+        edges: dict[tuple[str, str], Edge] | None = None,
+        cycles: list[list[str]] | None = None,
+    ) -> None:
+        self.violations = [] if violations is None else violations
+        self.edges = {} if edges is None else edges
+        self.cycles = [] if cycles is None else cycles
+
+    def __repr__(self) -> str:
+        return f"Findings({self.violations!r}, {self.edges!r}, {self.cycles!r})"
 
 
 FileFindings = tuple[tuple[tuple[Any, ...], ...], tuple[tuple[Any, ...], ...]]
@@ -126,7 +141,7 @@ def check_files(
             judge.flush()
         if into is not None:
             into[source.path] = (
-                tuple(astuple(v) for v in findings.violations[first:]),
+                tuple(tuple(v) for v in findings.violations[first:]),
                 tuple(
                     (*edge, *where, event_only) for edge, (where, event_only) in judge.made.items()
                 ),

@@ -7,8 +7,6 @@ import marshal
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import astuple, dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dolmen.check._baseline import read_baseline, split_by_baseline
@@ -21,7 +19,7 @@ from dolmen.check._cache import (
 )
 from dolmen.check._event_schemas import RULE as EVENT_SCHEMA
 from dolmen.check._event_schemas import read_events_lock, start_schema_check
-from dolmen.check._file_store import FILES_FILE, FileEntry, FileStore
+from dolmen.check._file_store import FILES_FILE, FileEntry, FileStore, file_context
 from dolmen.check._files import CACHE_VERSION, Folder, settled, warn_discarded
 from dolmen.check._imports import UnreadableFile
 from dolmen.check._model import CheckSettings, Violation
@@ -41,31 +39,56 @@ if TYPE_CHECKING:
     from dolmen.check._answers import Listing
 
 
-@dataclass
 class Report:
-    """The outcome of one check."""
+    """The outcome of one check.
 
-    project: Project
-    violations: list[Violation]
-    baselined: list[Violation] = field(default_factory=list)
-    suppressed: list[Violation] = field(default_factory=list)
-    gone: list[dict[str, str]] = field(default_factory=list)
-    findings: Findings | None = None
-    files: int = 0
-    cache_hits: int = 0
-    seconds: float = 0.0
-    listed: list[tuple[str, str]] = field(default_factory=list)
-    """Every file checked: (path relative to the root, dotted name)."""
-    stats: list[tuple[int, int]] = field(default_factory=list)
-    """(mtime_ns, size) of each file in ``listed``, taken before it was read."""
-    folders: list[Folder] = field(default_factory=list)
-    """Every folder listed, with its modification time taken before it was listed."""
-    events_lock: bytes | None = None
-    """The bytes of the events lock the check compared the events with (None: no lock)."""
+    ``listed``: every file checked (path relative to the root, dotted name); ``stats``: the
+    (mtime_ns, size) of each, taken before it was read; ``folders``: every folder listed,
+    with its modification time taken before it was listed; ``events_lock``: the bytes of
+    the events lock the check compared the events with (None: no lock).
+    """
+
+    __slots__ = (
+        *("baselined", "cache_hits", "events_lock", "files", "findings", "folders", "gone"),
+        *("listed", "project", "seconds", "stats", "suppressed", "violations"),
+    )
+
+    def __init__(
+        self,
+        project: Project,
+        violations: list[Violation],
+        baselined: list[Violation] | None = None,
+        suppressed: list[Violation] | None = None,
+        gone: list[dict[str, str]] | None = None,
+        findings: Findings | None = None,
+        files: int = 0,
+        cache_hits: int = 0,
+        seconds: float = 0.0,
+        listed: list[tuple[str, str]] | None = None,
+        stats: list[tuple[int, int]] | None = None,
+        folders: list[Folder] | None = None,
+        events_lock: bytes | None = None,
+    ) -> None:
+        self.project = project
+        self.violations = violations
+        self.baselined = baselined or []
+        self.suppressed = suppressed or []
+        self.gone = gone or []
+        self.findings = findings
+        self.files = files
+        self.cache_hits = cache_hits
+        self.seconds = seconds
+        self.listed = listed or []
+        self.stats = stats or []
+        self.folders = folders or []
+        self.events_lock = events_lock
+
+    def __repr__(self) -> str:
+        return f"Report({self.project!r}, {self.violations!r}, files={self.files})"
 
 
 def run_check(
-    root: Path,
+    root: str | os.PathLike[str],
     *,
     use_cache: bool = True,
     use_baseline: bool = True,
@@ -96,7 +119,7 @@ def run_check(
 
 
 def _run(
-    root: Path,
+    root: str | os.PathLike[str],
     use_cache: bool,
     use_baseline: bool,
     listing: Listing | None,
@@ -105,15 +128,15 @@ def _run(
     prefetch: list[Prefetch],
     started: float,
 ) -> Report:
-    def listed_now(root: Path, settings: CheckSettings, files: list[tuple[str, str]]) -> None:
+    def listed_now(root: str, settings: CheckSettings, files: list[tuple[str, str]]) -> None:
         """A cold check (no cache yet) starts scanning the files in children at once."""
         if use_cache:
-            cache_dir = root / settings.cache_dir
-            if (cache_dir / IMPORTS_FILE).exists() or (cache_dir / FILES_FILE).exists():
+            cache_dir = os.path.join(root, settings.cache_dir)
+            cached = (os.path.join(cache_dir, name) for name in (IMPORTS_FILE, FILES_FILE))
+            if any(map(os.path.exists, cached)):
                 return  # the caches decide which files to read
         if Prefetch.worth(len(files)):
-            base = str(root)
-            paths = [os.path.join(base, relative) for relative, _ in files]
+            paths = [os.path.join(root, relative) for relative, _ in files]
             # No process to spare (OSError): the files are scanned when the rules ask.
             with contextlib.suppress(OSError):
                 prefetch.append(Prefetch(paths, settings.rule_on("parse-error")))
@@ -123,7 +146,7 @@ def _run(
         root, folders, use_cache=use_cache, listing=known, on_listed=listed_now, tool=tool
     )
     settings = project.settings
-    cache_dir = project.root / settings.cache_dir if use_cache else None
+    cache_dir = os.path.join(project.folder, settings.cache_dir) if use_cache else None
     lock = read_events_lock(project)
     key = _fingerprint(project, listed, stats, lock)
     remembered = _remembered(cache_dir, key)
@@ -140,7 +163,8 @@ def _run(
         findings.violations = []
         if cache_dir is not None and settled(mtime for mtime, _ in stats):
             plain = _plain_results(findings, kept, suppressed)
-            write_atomically(cache_dir / RESULTS_FILE, marshal.dumps((CACHE_VERSION, key, plain)))
+            results = marshal.dumps((CACHE_VERSION, key, plain))
+            write_atomically(os.path.join(cache_dir, RESULTS_FILE), results)
     new, baselined, gone = kept, list[Violation](), list[dict[str, str]]()
     if use_baseline:
         new, baselined, gone = _split_by_baseline(project, kept)
@@ -169,7 +193,7 @@ def _check(
     project: Project,
     listed: list[tuple[str, str]],
     stats: list[tuple[int, int]],
-    cache_dir: Path | None,
+    cache_dir: str | None,
     lock: bytes | None,
     imports: ImportEntries | None = None,
     prefetch: Prefetch | None = None,
@@ -189,14 +213,15 @@ def _check(
         raise CheckConfigError(problems)
     raw = findings.violations + unreadable + _skipped(project) + events
     chosen = [v for v in raw if _selected(v.rule, project.settings)]
-    kept, suppressed, used = apply_suppressions(chosen, comments, project.root)
+    scanned = {relative for relative, _ in listed}.difference(v.path for v in unreadable)
+    kept, suppressed, used = apply_suppressions(chosen, comments, project.folder, scanned)
     modules = {v.path: v.module for v in unreadable}  # a module name for each commented file
     for relative, dotted in listed:
         if relative in comments:
             module = project.module_of(dotted)
             modules[relative] = module.name if module else ""
     unused = unused_suppressions(comments, used, project.settings, modules)
-    more, quiet, _ = apply_suppressions(unused, comments, project.root)
+    more, quiet, _ = apply_suppressions(unused, comments, project.folder, scanned)
     return findings, kept + more, suppressed + quiet, hits
 
 
@@ -204,7 +229,7 @@ def _check_imports(
     project: Project,
     listed: list[tuple[str, str]],
     stats: list[tuple[int, int]],
-    cache_dir: Path | None,
+    cache_dir: str | None,
     imports: ImportEntries | None = None,
     prefetch: Prefetch | None = None,
 ) -> tuple[Findings, list[Violation], Comments, int]:
@@ -215,14 +240,13 @@ def _check_imports(
     size, same settings, modules and list of files) is not read or judged again, so a run
     after an edit judges the edited files only.
     """
-    root = str(project.root)
-    context = _context(project, listed)
+    root = project.folder
+    context = file_context(project, listed)
     store = FileStore(cache_dir, context)
-    previous = store.entries
     reused: list[FileEntry | None] = []
     stale: list[tuple[str, int, int]] = []
     for (relative, _), (mtime, size) in zip(listed, stats, strict=True):
-        entry = previous.get(relative)
+        entry = store.get(relative)
         if entry is None or entry[0] != mtime or entry[1] != size:
             stale.append((os.path.join(root, relative), mtime, size))
             entry = None
@@ -254,7 +278,7 @@ def _check_imports(
                 problem = _syntax_error(project, relative, dotted, *syntax)
             if problem is not None:
                 unreadable.append(problem)
-                parse[relative] = astuple(problem)
+                parse[relative] = tuple(problem)
             if found:
                 comments[relative] = found
             yield SourceFile(relative, dotted, relative.endswith("__init__.py"), imports)
@@ -269,21 +293,11 @@ def _check_imports(
     return findings, unreadable, comments, hits
 
 
-def _context(project: Project, listed: list[tuple[str, str]]) -> bytes:
-    """What the rules' findings in one file depend on, besides the file itself.
-
-    Settings, modules and every file's dotted name (``from pkg import sub`` reaches
-    ``pkg.sub`` when it exists).
-    """
-    inputs = (project.settings, project.modules, project.app, project.app_dir)
-    return repr(inputs).encode() + b"\0" + "\0".join(d for _, d in listed).encode()
-
-
 def _split_by_baseline(
     project: Project, kept: list[Violation]
 ) -> tuple[list[Violation], list[Violation], list[dict[str, str]]]:
     """(new, known, gone) against the baseline file; a baseline that cannot be read is an error."""
-    path = project.root / project.settings.baseline
+    path = os.path.join(project.folder, project.settings.baseline)
     try:
         return split_by_baseline(kept, read_baseline(path))
     except (ValueError, KeyError, TypeError, AttributeError, OSError) as error:
@@ -293,7 +307,7 @@ def _split_by_baseline(
                 f"the baseline cannot be read ({problem}); restore it from version control "
                 "or write it again with `dolmen check --write-baseline`"
             ],
-            str(path.relative_to(project.root)),
+            os.path.relpath(path, project.folder),
         ) from None
 
 
@@ -348,13 +362,14 @@ def _fingerprint(
     return b"\0".join((repr(inputs).encode(), lock_part, files.encode()))
 
 
-def _remembered(cache_dir: Path | None, key: bytes) -> Remembered | None:
+def _remembered(cache_dir: str | None, key: bytes) -> Remembered | None:
     """The last run's results, when its key is ``key``; a file that cannot be read is dropped."""
     if cache_dir is None:
         return None
-    path = cache_dir / RESULTS_FILE
+    path = os.path.join(cache_dir, RESULTS_FILE)
     try:
-        stored = path.read_bytes()
+        with open(path, "rb") as file:
+            stored = file.read()
     except OSError:
         return None
     try:
@@ -373,7 +388,7 @@ def _plain_results(
     """The results as tuples of strings and numbers, for marshal."""
     edges = tuple((e.source, e.target, e.where, e.event_only) for e in findings.edges.values())
     cycles = tuple(tuple(cycle) for cycle in findings.cycles)
-    return (edges, cycles, tuple(map(astuple, kept)), tuple(map(astuple, suppressed)))
+    return (edges, cycles, tuple(map(tuple, kept)), tuple(map(tuple, suppressed)))
 
 
 def _results_from(plain: tuple[Any, ...]) -> Remembered:

@@ -8,9 +8,8 @@ violation is reported (``unused-suppression``), like ruff's ``RUF100``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import replace
-from pathlib import Path
+import os
+from collections.abc import Container, Mapping
 
 from dolmen.check._config import did_you_mean
 from dolmen.check._model import RULES, CheckSettings, Violation
@@ -25,24 +24,30 @@ Used = set[tuple[str, int, str]]
 
 
 def apply_suppressions(
-    violations: list[Violation], comments: Comments, root: Path
+    violations: list[Violation],
+    comments: Comments,
+    root: str | os.PathLike[str],
+    scanned: Container[str] = (),
 ) -> tuple[list[Violation], list[Violation], Used]:
     """(kept, suppressed, used): split by the suppression on each violation's line.
 
     ``used`` says which suppressions matched. A suppression without a reason suppresses
-    nothing: the violation stays, and its message says what is missing. A violation in a
-    file that was not checked (``pyproject.toml``, for a ``depends_on``) is matched against
-    that file's comments, read then.
+    nothing: the violation stays, and its message says what is missing. ``comments`` holds
+    the suppressions of the files in ``scanned`` that have any: a violation in another
+    file (``pyproject.toml``, for a ``depends_on``; a file that could not be decoded) is
+    matched against that file's comments, read then.
     """
     others: dict[str, tuple[Suppression, ...]] = {}
     kept, suppressed = [], []
     used: Used = set()
     for violation in violations:
         found = comments.get(violation.path)
+        if found is None and violation.path in scanned:
+            found = ()
         if found is None:
             found = others.get(violation.path)
             if found is None:
-                found = others[violation.path] = _read(root / violation.path)
+                found = others[violation.path] = _read(os.path.join(root, violation.path))
         rule, line = violation.rule, violation.line
         match = next((c for c in found if c[0] == line and rule in c[2]), None)
         if match is None:
@@ -53,8 +58,7 @@ def apply_suppressions(
             suppressed.append(violation)
             continue
         kept.append(
-            replace(
-                violation,
+            violation._replace(
                 message=f"{violation.message} (the suppression on this line has no reason: "
                 f"write '# dolmen: ignore[{rule}] <why>')",
             )
@@ -62,9 +66,10 @@ def apply_suppressions(
     return kept, suppressed, used
 
 
-def _read(path: Path) -> tuple[Suppression, ...]:
+def _read(path: str) -> tuple[Suppression, ...]:
     try:
-        return suppressions_in(path.read_bytes())
+        with open(path, "rb") as file:
+            return suppressions_in(file.read())
     except OSError:
         return ()
 

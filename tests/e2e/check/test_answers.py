@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 REPLAYED = "<answered from the last run>"
+JUDGED = "<answered from the last run once the edited files were judged>"
 WITH_CLICK = "<the CLI library was loaded>"
 PROBE = f"""
 import os, sys, time
@@ -23,6 +25,8 @@ try:
 finally:
     if "dolmen.check._rules" not in sys.modules:
         sys.stderr.write({REPLAYED!r})
+    elif "dolmen.check._output" not in sys.modules:  # judged, but nothing rendered
+        sys.stderr.write({JUDGED!r})
     if "click" in sys.modules:
         sys.stderr.write({WITH_CLICK!r})
     if "tomllib" in sys.modules and "PARSED_MARK" in os.environ:
@@ -35,8 +39,9 @@ def check(
 ) -> tuple[subprocess.CompletedProcess[str], bool]:
     """Run ``dolmen check ROOT ARGS``; also say whether it was answered from the last run.
 
-    With ``at``, the check reads that time (seconds since the epoch) from its clock, however
-    long it takes to start.
+    An answer printed again once the edited files were judged counts as answered from the
+    last run (the rest of the tree was not checked). With ``at``, the check reads that time
+    (seconds since the epoch) from its clock, however long it takes to start.
     """
     clean = {k: v for k, v in os.environ.items() if not k.startswith("DOLMEN_")}
     if at is not None:
@@ -46,8 +51,8 @@ def check(
         capture_output=True, text=True, timeout=60, env=clean,
     )  # fmt: skip
     done.stderr = done.stderr.removesuffix(WITH_CLICK)
-    replayed = done.stderr.endswith(REPLAYED)
-    done.stderr = done.stderr.removesuffix(REPLAYED)
+    replayed = done.stderr.endswith(REPLAYED) or done.stderr.endswith(JUDGED)
+    done.stderr = done.stderr.removesuffix(REPLAYED).removesuffix(JUDGED)
     return done, replayed
 
 
@@ -206,6 +211,66 @@ def test_an_edit_that_moves_or_adds_an_import_or_a_suppression_is_checked_again(
     suppressed, replayed = check(acme, "--format", "json")
     assert not replayed
     assert "unused-suppression" in {v["rule"] for v in json.loads(suppressed.stdout)["violations"]}
+
+
+def test_an_edit_that_changes_no_import_is_checked_again_when_the_baseline_changed_too(
+    acme: Path,
+) -> None:
+    age(acme)
+    check(acme)
+    assert check(acme, "--write-baseline")[0].returncode == 0
+    edit(acme / "src" / "acme" / "orders" / "service.py", "# no import changed\n")
+    after, replayed = check(acme)
+    assert not replayed
+    assert after.returncode == 0
+    assert "17 baselined" in after.stdout
+
+
+def test_an_added_import_the_rules_find_nothing_new_in_is_answered_from_the_last_run(
+    acme: Path,
+) -> None:
+    age(acme)
+    before, _ = check(acme, "--format", "json")
+    service = acme / "src" / "acme" / "orders" / "service.py"
+    edit(service, "import os\nfrom acme.catalog.api import Product\n")  # orders uses catalog
+    after, replayed = check(acme, "--format", "json")
+    assert replayed
+    assert (after.returncode, after.stdout, after.stderr) == (
+        before.returncode, before.stdout, before.stderr,
+    )  # fmt: skip
+    shutil.rmtree(acme / ".dolmen_cache")
+    assert check(acme, "--format", "json")[0].stdout == after.stdout  # as a check in full says
+    edit(service, "from acme.billing.gateway import charge\n")  # a new violation
+    broken, replayed = check(acme, "--format", "json")
+    assert not replayed
+    assert len(json.loads(broken.stdout)["violations"]) == 18
+
+
+def test_an_import_moved_in_a_file_whose_module_is_in_a_cycle_is_checked_again(
+    tmp_path: Path,
+) -> None:
+    files = {
+        "pyproject.toml": (
+            '[tool.dolmen.check]\nroots = ["src"]\n\n'
+            '[[tool.dolmen.check.modules]]\nname = "a"\npackage = "p.a"\ndepends_on = ["b"]\n\n'
+            '[[tool.dolmen.check.modules]]\nname = "b"\npackage = "p.b"\ndepends_on = ["a"]\n'
+        ),
+        "src/p/__init__.py": "",
+        "src/p/a/__init__.py": "",
+        "src/p/a/api.py": "from p.b.api import y\n",
+        "src/p/b/__init__.py": "",
+        "src/p/b/api.py": "from p.a.api import x\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    age(tmp_path)
+    before, _ = check(tmp_path, "--format", "json")
+    assert "b -> a at src/p/b/api.py:1" in before.stdout
+    edit(tmp_path / "src" / "p" / "b" / "api.py", "import os\n", at_top=True)
+    after, replayed = check(tmp_path, "--format", "json")
+    assert not replayed  # the same findings in the file, but the cycle's message names lines
+    assert "b -> a at src/p/b/api.py:2" in after.stdout
 
 
 def test_an_edit_is_compared_with_what_the_answer_saw_not_with_a_later_run(acme: Path) -> None:

@@ -140,3 +140,22 @@ def test_a_corrupt_part_of_the_import_cache_is_discarded_with_a_warning(
     assert "check-imports.marshal" in caplog.text
     _, parts = marshal.loads((cache / "check-imports.marshal").read_bytes())
     assert all(isinstance(marshal.loads(part), dict) for part in parts.values())
+
+
+def test_a_corrupt_entry_of_the_findings_cache_is_discarded_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    root = project(tmp_path, **{"src/acme/orders/web.py": "from acme.billing import _secret\n"})
+    settle(root)
+    expected = violations_of(root)
+    cache = root / ".dolmen_cache"
+    (cache / "check-results.marshal").unlink()  # else the last run's results answer
+    version, context, entries = marshal.loads((cache / "check-files.marshal").read_bytes())
+    broken = {path: b"\x00garbage" for path in entries}
+    (cache / "check-files.marshal").write_bytes(marshal.dumps((version, context, broken)))
+    with caplog.at_level(logging.WARNING, logger="dolmen.check"):
+        assert violations_of(root) == expected
+    assert len([r for r in caplog.records if "check-files.marshal" in r.getMessage()]) == 1
+    _, _, entries = marshal.loads((cache / "check-files.marshal").read_bytes())
+    assert entries.keys() == broken.keys()
+    assert all(isinstance(marshal.loads(entry), tuple) for entry in entries.values())

@@ -13,11 +13,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import prometheus_client  # noqa: F401  # see below
 import pytest
 import uvicorn
 from click.testing import CliRunner, Result
 
 from dolmen.cli import cli
+
+# prometheus_client picks its value class once, when first imported: imported first inside
+# the --workers test (which sets PROMETHEUS_MULTIPROC_DIR for the workers it would start),
+# it would stay in multiprocess mode for the later tests of this process. Imported here, it
+# is in the mode a single process has, as in `dolmen run` without --workers.
 
 
 @dataclass
