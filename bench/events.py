@@ -1,7 +1,8 @@
 """Durable events: Dolmen's outbox against its peers, in the same run and on the same databases.
 
     .venv/bin/python bench/events.py [--rounds 3] [--events 20000] [--seconds 10]
-        [--rate 1000] [--workloads throughput latency] [--backends sqlite postgres]
+        [--rate 1000] [--workloads throughput latency] [--handlers noop insert]
+        [--backends sqlite postgres]
         [--peers pgqueuer procrastinate modupy celery dramatiq] [--no-peers]
 
 Workloads, each timed ``--rounds`` times in alternating order, medians reported:
@@ -246,6 +247,10 @@ def main() -> None:
         "--workloads", nargs="+", choices=["throughput", "latency"],
         default=["throughput", "latency"],
     )  # fmt: skip
+    parser.add_argument(
+        "--handlers", nargs="+", choices=["noop", "insert"], default=["noop", "insert"],
+        help="of the throughput workload (the latency workload's handler is the no-op one)",
+    )  # fmt: skip
     parser.add_argument("--backends", nargs="+", default=["sqlite", "postgres"])
     parser.add_argument("--peers", nargs="+", choices=[*SQL_PEERS, *REDIS_PEERS],
                         default=[*SQL_PEERS, *REDIS_PEERS])  # fmt: skip
@@ -257,7 +262,9 @@ def main() -> None:
     for backend in args.backends:
         for workload, handler in (("throughput", "noop"), ("throughput", "insert"),
                                   ("latency", "noop")):  # fmt: skip
-            if workload not in args.workloads:
+            if workload not in args.workloads or (
+                workload == "throughput" and handler not in args.handlers
+            ):
                 continue
             measure = functools.partial(dolmen, backend, workload, handler, args)
             cases.append((f"{workload}|{handler}|{backend}|Dolmen", measure))

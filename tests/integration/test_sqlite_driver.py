@@ -3,6 +3,7 @@ is one trip to the connection's thread, and a BEGIN waits for the statement it b
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,6 +20,10 @@ items = tables.table(
     Column("id", Integer, primary_key=True),
     Column("name", String(50), nullable=False, unique=True),
 )
+
+
+ROW = insert(items)
+"""One statement, its values bound per call: the same SQL each time."""
 
 
 @pytest.fixture
@@ -189,3 +194,76 @@ async def test_statements_at_commit_go_with_the_commit_or_not_at_all(
     async with database.engine.connect() as connection:
         names = (await connection.execute(select(items.c.name).order_by(items.c.id))).scalars()
         assert list(names) == ["a", "b"]  # the failed commit kept nothing, "c" included
+
+
+async def test_a_statement_fast_so_far_makes_no_trip_while_the_write_lock_is_held(
+    database: Database, trips: list[str]
+) -> None:
+    async with database.write_engine.begin() as connection:
+        for name in ("a", "b", "c", "d"):
+            await connection.execute(ROW, {"name": name})
+    assert len(trips) == 2, trips  # the first INSERT (with BEGIN IMMEDIATE), and the COMMIT
+    async with database.engine.connect() as connection:
+        names = (await connection.execute(select(items.c.name).order_by(items.c.id))).scalars()
+        assert list(names) == ["a", "b", "c", "d"]
+
+
+async def test_without_the_write_lock_every_statement_makes_its_trip(
+    database: Database, trips: list[str]
+) -> None:
+    query = select(func.count()).select_from(items)
+    async with database.engine.connect() as connection:  # reads, outside a transaction
+        for _ in range(3):
+            assert await connection.scalar(query) == 0
+    assert len(trips) == 3
+
+
+async def test_a_statement_slower_than_the_limit_keeps_making_its_trip(
+    database: Database, trips: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_sqlite_driver, "FAST_SECONDS", 0.0)  # every statement is too slow
+    async with database.write_engine.begin() as connection:
+        for name in ("a", "b", "c"):
+            await connection.execute(ROW, {"name": name})
+    assert len(trips) == 4  # three statements and the COMMIT
+
+
+async def test_a_statement_failing_without_a_trip_fails_as_usual_and_the_transaction_goes_on(
+    database: Database, trips: list[str]
+) -> None:
+    async with database.write_engine.connect() as connection:
+        await connection.begin()
+        await connection.execute(ROW, {"name": "a"})
+        await connection.execute(ROW, {"name": "b"})
+        with pytest.raises(IntegrityError):
+            await connection.execute(ROW, {"name": "a"})  # no trip: known fast
+        await connection.execute(ROW, {"name": "c"})
+        await connection.commit()
+    assert len(trips) == 2
+    async with database.engine.connect() as connection:
+        names = (await connection.execute(select(items.c.name).order_by(items.c.id))).scalars()
+        assert list(names) == ["a", "b", "c"]
+
+
+async def test_statements_run_without_trips_give_the_event_loop_to_other_tasks(
+    database: Database,
+) -> None:
+    turns = 0
+    stopped = asyncio.Event()
+
+    async def other_task() -> None:
+        nonlocal turns
+        while not stopped.is_set():
+            turns += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(other_task())
+    async with database.write_engine.begin() as connection:
+        await connection.execute(ROW, {"name": "first"})  # its trip: known fast from now on
+        before = turns
+        for number in range(100):
+            await connection.execute(ROW, {"name": f"n{number}"})
+        during = turns - before
+    stopped.set()
+    await task
+    assert during >= 100 // _sqlite_driver._YIELD_EVERY

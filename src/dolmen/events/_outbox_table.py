@@ -17,7 +17,9 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    all_,
     and_,
+    any_,
     bindparam,
     delete,
     exists,
@@ -27,6 +29,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql import ColumnElement
 
 from dolmen.events._envelope import Envelope
@@ -148,11 +151,12 @@ CLAIMED = (
 )  # fmt: skip
 
 
-def _claim_statement(postgres: bool) -> Any:
+def _claim_statement(postgres: bool, completing: Any = None) -> Any:
     """Take the due deliveries, oldest first: built once, its parameters bound per call.
 
     Only those of the claiming dispatcher's handlers (parameter ``handlers``: an expanding
-    list on PostgreSQL, a JSON array on SQLite's fast path).
+    list on PostgreSQL, a JSON array on SQLite's fast path). ``completing``: the ids of
+    deliveries the same statement completes, which hold back no later one of their subject.
     """
     handlers: Any = (
         bindparam("handlers", expanding=True)
@@ -165,6 +169,7 @@ def _claim_statement(postgres: bool) -> Any:
         earlier.c.ordering_key == _c.ordering_key,
         earlier.c.id < _c.id,
         or_(earlier.c.status == PENDING, earlier.c.status == RUNNING),  # no expanding IN
+        *([] if completing is None else [earlier.c.id != all_(completing)]),
     )
     candidates = (
         select(_c.id)
@@ -202,8 +207,21 @@ def _claim_statement(postgres: bool) -> Any:
     )
 
 
+def _claim_completing(keep: bool) -> Any:
+    """PostgreSQL's claim recording the completions of the dispatcher's earlier runs too.
+
+    ``completed`` is an array of ids: one statement, one round trip, one transaction.
+    """
+    ids = bindparam("completed", type_=ARRAY(BigInteger))
+    held = and_(_c.id == any_(ids), _c.lease_owner == bindparam("owner"), IS_RUNNING)
+    done = completion(held, keep).returning(_c.id).cte("done")
+    return _claim_statement(postgres=True, completing=ids).add_cte(done)
+
+
 CLAIM_SQLITE = _claim_statement(postgres=False)
 CLAIM_POSTGRES = _claim_statement(postgres=True)
+CLAIM_COMPLETING_POSTGRES = {keep: _claim_completing(keep) for keep in (False, True)}
+"""The claim with the completions (PostgreSQL), deleting them or (``True``) keeping them."""
 
 
 def claimed_from(row: Sequence[Any]) -> Claimed:

@@ -14,6 +14,7 @@ from sqlalchemy.sql import ColumnElement
 from dolmen.events import _sqlite_outbox
 from dolmen.events._envelope import Envelope
 from dolmen.events._outbox_table import (
+    CLAIM_COMPLETING_POSTGRES,
     CLAIM_POSTGRES,
     COMPLETE_DELETE,
     COMPLETE_KEEP,
@@ -144,14 +145,14 @@ class SqlDeliveryStore:
             values["handlers"] = json.dumps(sorted(handlers))
             work = _sqlite_outbox.claim(values, completed, owner, now, self.keep_completed)
             claimed = await _sqlite_outbox.one_trip(self.database, work)
-        else:  # the completions, then the claim: two statements, two round trips
+        else:  # the completions with the claim: one statement, one round trip
             values["handlers"] = list(handlers)
-            statement = COMPLETE_KEEP if self.keep_completed else COMPLETE_DELETE
+            claim = CLAIM_POSTGRES
+            if completed:
+                claim = CLAIM_COMPLETING_POSTGRES[self.keep_completed]
+                values["completed"] = list(completed)
             async with self._alone().connect() as connection:
-                if completed:
-                    done = {"ids": list(completed), "owner": owner, "now": now}
-                    await connection.execute(statement, done)
-                rows = (await connection.execute(CLAIM_POSTGRES, values)).all()
+                rows = (await connection.execute(claim, values)).all()
             claimed = [claimed_from(row) for row in rows]
         claimed.sort(key=lambda c: c.id)
         return claimed

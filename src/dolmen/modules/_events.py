@@ -266,6 +266,16 @@ class AppEvents:
         outer = UnitOfWork(self.app.database)
         outcomes: list[bool | Exception] = []
         database_time: DatabaseTime | None = None
+        published = False
+
+        async def write(
+            uow: UnitOfWork, events: Sequence[tuple[Event, str | None, str | None]]
+        ) -> bool:
+            nonlocal published
+            wrote = await self.write(uow, events)
+            published = published or wrote
+            return wrote
+
         try:
             connection = await outer.connection()
             await connection.begin()  # on SQLite: waits for the write lock, not timed below
@@ -284,7 +294,8 @@ class AppEvents:
                     outcome = known[index]  # it failed in the try without savepoints
                 else:
                     statements = database_time.statements
-                    outcome = await self._run_nested(claimed, subscription, outer, savepoints)
+                    work = self._nested_work(subscription, outer, savepoints, write)
+                    outcome = await self._run_nested(claimed, subscription, work)
                     if _transaction(connection) is not transaction:
                         raise BatchEnded(claimed.handler)
                     wrote = database_time.statements > statements
@@ -293,7 +304,7 @@ class AppEvents:
                 if _waited_for_a_lock(outcome):
                     break  # not run: it runs alone, once this batch's locks are released
                 outcomes.append(outcome)
-            if postgres:  # the commit waits as any does (for NOTIFY's lock, say)
+            if postgres and published:  # the commit waits for NOTIFY's lock as any does
                 await connection.execute(_USUAL_LOCK_TIMEOUT)
             done = [c.id for c, outcome in zip(batch, outcomes, strict=False) if outcome is True]
             now, owner = self.dispatcher.clock.now(), self.dispatcher.owner
@@ -307,12 +318,11 @@ class AppEvents:
         return outcomes
 
     async def _run_nested(
-        self, claimed: Claimed, subscription: Subscription, outer: UnitOfWork, savepoint: bool
+        self, claimed: Claimed, subscription: Subscription, work: Work
     ) -> bool | Exception:
-        """Run one delivery in a unit of work nested in ``outer``: True, or what it raised."""
+        """Run one delivery in ``work``, nested in the batch's: True, or what it raised."""
         try:
             event = claimed.event(subscription.event_type)
-            work = self._nested_work(subscription, outer, savepoint)
             try:
                 await self._call(subscription, event, claimed.context(), work)
                 await work.commit()
@@ -322,12 +332,20 @@ class AppEvents:
             return error
         return True
 
-    def _nested_work(self, subscription: Subscription, outer: UnitOfWork, savepoint: bool) -> Work:
+    def _nested_work(
+        self,
+        subscription: Subscription,
+        outer: UnitOfWork,
+        savepoint: bool,
+        write: Callable[
+            [UnitOfWork, Sequence[tuple[Event, str | None, str | None]]], Awaitable[bool]
+        ],
+    ) -> Work:
         """A unit of work for one delivery of a batch, in ``outer``'s transaction."""
         scope = self.app.container.scope()
         uow = outer.nested(savepoint=savepoint)
         scope.state["uow"] = uow
-        return Work(scope, uow, subscription.module, self.write, self.wake)
+        return Work(scope, uow, subscription.module, write, self.wake)
 
     async def _call(
         self, subscription: Subscription, event: Event, context: DeliveryContext, work: Work

@@ -278,9 +278,9 @@ class Observability:
                 await proceed()
                 return
             labels = (delivery.event_type, delivery.handler)
+            lag, handled = metrics.delivery(*labels)
             if delivery.attempt == 1:  # the lag of retries is their backoff
-                lag = max(time.time() - delivery.published_at, 0.0)
-                metrics.lag.labels(*labels).observe(lag)
+                lag.observe(max(time.time() - delivery.published_at, 0.0))
             try:
                 await proceed()
             except Exception as error:
@@ -291,6 +291,6 @@ class Observability:
                 )
                 (metrics.dead if last else metrics.retried).labels(*labels).inc()
                 raise
-            metrics.handled.labels(*labels).inc()
+            handled.inc()
         finally:
             leave(token)

@@ -139,6 +139,7 @@ class Metrics:
         self._calls: dict[tuple[str, str, str], tuple[Any, Any]] = {}
         self._published: dict[str, Any] = {}
         self._calls_by_key: dict[tuple[str, str, Any, str], tuple[Any, Any]] = {}
+        self._deliveries: dict[tuple[str, str], tuple[Any, Any]] = {}
 
     def request(self, method: str, route: str, status: int, module: str, seconds: float) -> None:
         """Count one request and its duration."""
@@ -182,6 +183,14 @@ class Metrics:
         """Count one call to another unit, its outcome and its duration."""
         self.remote_calls.labels(unit, module, method, outcome).inc()
         self.remote_call_duration.labels(unit, module, method).observe(seconds)
+
+    def delivery(self, event_type: str, handler: str) -> tuple[Any, Any]:
+        """The lag histogram and the handled counter of one handler of one event type."""
+        key = (event_type, handler)
+        children = self._deliveries.get(key)
+        if children is None:
+            children = self._deliveries[key] = (self.lag.labels(*key), self.handled.labels(*key))
+        return children
 
     def events_published(self, event_types: Iterable[str]) -> None:
         """Count the events one unit of work published (once it committed)."""

@@ -14,6 +14,15 @@ commits or rolls back without one. So are ``SAVEPOINT``, ``RELEASE`` and ``ROLLB
 (statements that return nothing): a unit of work nested in a savepoint costs no extra trip.
 The dialect, its type handling and its error mapping stay SQLAlchemy's (the engine is
 created with ``async_creator``).
+
+A trip costs more than a short statement (an ``INSERT`` of one row takes a few µs), and on a
+busy machine it waits for the thread to be scheduled. So once a transaction holds SQLite's
+write lock (its ``BEGIN IMMEDIATE`` ran), a statement that was fast every time it ran on this
+connection runs in the caller's thread instead: it can wait for no lock, and for no other
+call, the thread having none queued. Its first run goes to the thread, timed; a run that takes
+more CPU time than :data:`FAST_SECONDS` (or longer than :data:`WAITED_SECONDS` in all), there
+or here, sends that statement to the thread for good. The event loop is held for about that
+long at most, save a known-fast statement that turns slow once.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -32,6 +42,23 @@ T = TypeVar("T")
 PREFETCH = 1000
 """Rows read in the trip that executes a statement; more are read on demand (streaming)."""
 
+FAST_SECONDS = 0.0005
+"""A statement that never took more CPU time than this on a connection (nor waited longer
+than :data:`WAITED_SECONDS` in all) runs in the caller's thread while that connection holds
+the write lock (see the module's documentation)."""
+
+WAITED_SECONDS = 0.02
+"""A run of a statement longer than this in all (waiting for the disk, say) makes it slow.
+CPU time decides below it: a run also waits for Python's lock (SQLite lets it go while it
+works) and for the machine's other processes, which says nothing of the statement."""
+
+_YIELD_EVERY = 16
+"""Statements run in the caller's thread one after the other before the caller yields to the
+event loop once (its other tasks run meanwhile, as they do while a statement makes a trip)."""
+_MOST_REMEMBERED = 1000
+"""Statements whose speed a connection remembers, at most (then it forgets them all)."""
+_WRITE_BEGINS = frozenset({"BEGIN IMMEDIATE", "BEGIN EXCLUSIVE"})
+
 _BEGINS = frozenset({"BEGIN", "BEGIN DEFERRED", "BEGIN IMMEDIATE", "BEGIN EXCLUSIVE"})
 _SAVEPOINTS = ("SAVEPOINT ", "RELEASE ", "ROLLBACK TO ")
 _STOP = object()
@@ -42,8 +69,17 @@ class _Worker:
 
     def __init__(self) -> None:
         self._calls: SimpleQueue[Any] = SimpleQueue()
+        self._queued = 0
+        """Calls queued so far (counted by the callers' thread only)."""
+        self._done = 0
+        """Calls run so far (counted by the worker's thread only): idle when equal."""
         self._thread = threading.Thread(target=self._run, name="dolmen-sqlite", daemon=True)
         self._thread.start()
+
+    @property
+    def idle(self) -> bool:
+        """Whether the thread has run every call queued (none is running or waiting)."""
+        return self._queued == self._done
 
     def _run(self) -> None:
         while True:
@@ -54,8 +90,10 @@ class _Worker:
             try:
                 result = function()
             except BaseException as error:  # handed to the waiting coroutine
+                self._done += 1
                 future.get_loop().call_soon_threadsafe(_set_exception, future, error)
             else:
+                self._done += 1
                 future.get_loop().call_soon_threadsafe(_set_result, future, result)
 
     def put_nowait(self, item: tuple[Any, Callable[[], Any]]) -> None:
@@ -63,10 +101,12 @@ class _Worker:
 
         SQLAlchemy's adapter sets ``isolation_level`` this way (``connection._tx.put_nowait``).
         """
+        self._queued += 1
         self._calls.put(item)
 
     async def run(self, function: Callable[[], T]) -> T:
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queued += 1
         self._calls.put((future, function))
         return await future
 
@@ -109,6 +149,12 @@ class Connection:
         """A BEGIN and savepoint statements not yet sent: they go with the next statement."""
         self._at_commit: list[tuple[str, Sequence[Any]]] = []
         """Statements whose results nobody reads, sent with the COMMIT (see execute_at_commit)."""
+        self._writing = False
+        """The transaction holds the write lock (its BEGIN IMMEDIATE ran)."""
+        self._fast: dict[str, bool] = {}
+        """Per statement, whether every run of it so far took at most FAST_SECONDS."""
+        self._streak = 0
+        """Statements run in the caller's thread since the last trip or yield."""
         weakref.finalize(self, worker.stop)  # a connection dropped unclosed ends its thread
 
     @property
@@ -151,6 +197,7 @@ class Connection:
         self._at_commit.append((sql, seq_of_parameters))
 
     async def commit(self) -> None:
+        self._writing = False
         if self._at_commit:
             await self.run_in_transaction(lambda _: None)
             return
@@ -170,6 +217,7 @@ class Connection:
         await self._tx.run(run)
 
     async def rollback(self) -> None:
+        self._writing = False
         held, self._at_commit = self._take_held(), []
         if not (held and _is_begin(held[0])):  # else nothing ran since BEGIN: no rollback
             await self._tx.run(self._conn.rollback)
@@ -181,7 +229,7 @@ class Connection:
     async def close(self) -> None:
         """Close the SQLite connection and end its thread (closing twice does nothing)."""
         connection, self._connection = self._connection, None
-        self._held, self._at_commit = [], []
+        self._held, self._at_commit, self._writing = [], [], False
         if connection is None:
             return
         try:
@@ -192,7 +240,7 @@ class Connection:
     def stop(self) -> None:
         """Close without waiting (SQLAlchemy's terminate): the thread closes it and ends."""
         connection, self._connection = self._connection, None
-        self._held, self._at_commit = [], []
+        self._held, self._at_commit, self._writing = [], [], False
         if connection is not None:
             self._tx.put_nowait((_Discard(), connection.close))
             self._tx.stop()
@@ -207,6 +255,7 @@ class Connection:
         """
         held, deferred, self._at_commit = self._take_held(), self._at_commit, []
         connection = self._conn
+        self._writing = False
 
         def run() -> T:
             for statement in held:
@@ -224,6 +273,20 @@ class Connection:
             return result
 
         return await self._tx.run(run)
+
+    def _runs_here(self, sql: str | None) -> bool:
+        """Whether ``sql`` may run in the caller's thread now (see the module's documentation).
+
+        Only while the transaction holds the write lock (no wait for it), the thread has no
+        call queued (none runs on the connection meanwhile), and the statement was fast.
+        """
+        return (
+            sql is not None
+            and self._writing
+            and self._fast.get(sql, False)
+            and self._tx.idle
+            and self._conn.in_transaction
+        )
 
     def _take_held(self) -> list[str]:
         held, self._held = self._held, []
@@ -278,24 +341,39 @@ class Cursor:
             self._reset()
             return self
         arguments = () if parameters is None else parameters
-        return await self._run(lambda raw: raw.execute(sql, arguments))
+        return await self._run(lambda raw: raw.execute(sql, arguments), sql)
 
     async def executemany(self, sql: str, seq_of_parameters: Sequence[Any]) -> Cursor:
         return await self._run(lambda raw: raw.executemany(sql, seq_of_parameters))
 
-    async def _run(self, statement: Callable[[sqlite3.Cursor], object]) -> Cursor:
-        """One trip: the held-back BEGIN, ``statement`` on a new SQLite cursor, its first rows."""
+    async def _run(
+        self, statement: Callable[[sqlite3.Cursor], object], sql: str | None = None
+    ) -> Cursor:
+        """One trip: the held-back BEGIN, ``statement`` on a new SQLite cursor, its first rows.
+
+        No trip for ``sql`` known to be fast while the write lock is held (see the module).
+        """
         owner = self._owner
         held = owner._take_held()
         connection = owner._conn
+        fast = owner._fast
 
         def run() -> tuple[Any, ...]:
             for earlier in held:
                 connection.execute(earlier)
             raw = connection.cursor()
             try:
+                started, cpu = time.perf_counter(), time.thread_time()
                 statement(raw)
-                return self._read_first(raw)
+                first = self._read_first(raw)  # (its rows are read too: timed with it)
+                if sql is not None and fast.get(sql, True):
+                    # CPU time: a run also waits for Python's lock (SQLite lets it go while
+                    # it works) and for other processes, which says nothing of the statement.
+                    fast[sql] = (
+                        time.thread_time() - cpu <= FAST_SECONDS
+                        and time.perf_counter() - started <= WAITED_SECONDS
+                    )
+                return first
             except (OverflowError, UnicodeEncodeError) as error:
                 # sqlite3 refuses these values (an integer past 64 bits, an unpaired
                 # surrogate) before SQLite sees them, with errors that are not the DB-API's:
@@ -306,7 +384,19 @@ class Cursor:
                 raw.close()
                 raise
 
+        if not held and owner._runs_here(sql):
+            self._absorb(run())  # in this thread: see the module's documentation
+            owner._streak += 1
+            if owner._streak >= _YIELD_EVERY:
+                owner._streak = 0
+                await asyncio.sleep(0)
+            return self
+        owner._streak = 0
+        if len(fast) > _MOST_REMEMBERED:
+            fast.clear()
         self._absorb(await owner._tx.run(run))
+        if any(statement.strip().upper() in _WRITE_BEGINS for statement in held):
+            owner._writing = True
         return self
 
     @staticmethod
