@@ -30,7 +30,12 @@ from dolmen.units._transports._port import (
 )
 from dolmen.units._transports._rabbitmq import RabbitMQTransport
 from dolmen.units._transports._redis import RedisTransport
-from dolmen.units.exceptions import RemoteCallError, RemoteCallsUnavailable, RemoteCallTimeout
+from dolmen.units.exceptions import (
+    RemoteCallError,
+    RemoteCallsUnavailable,
+    RemoteCallTimeout,
+    RemoteUnitUnreachable,
+)
 
 __all__ = [
     "DEFAULT_PARTITIONS",
@@ -51,6 +56,7 @@ __all__ = [
     "RemoteCallTimeout",
     "RemoteCalls",
     "RemoteCallsUnavailable",
+    "RemoteUnitUnreachable",
     "Topology",
     "TopologyError",
     "Transport",

@@ -9,7 +9,7 @@ services pass through its placement interceptor, which hands them to
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from dolmen.config import ConfigSection
@@ -44,6 +44,10 @@ class Remote(Protocol):
     def interceptor(self) -> Interceptor: ...
 
     def router(self) -> APIRouter | None: ...
+
+    def readiness_checks(self) -> Mapping[str, Callable[[], Awaitable[None]]]: ...
+
+    def observe(self, observer: Callable[[str, str, str, str, float], None] | None) -> None: ...
 
     async def start(self) -> None: ...
 
@@ -104,7 +108,23 @@ class Units:
         return None if topology.current is None else topology.local_modules
 
     async def configure(self, app: object, settings: object) -> None:
-        """Nothing more: the topology was built when the configuration was loaded."""
+        """Add a readiness check of each unit this one calls to the app's ``/readyz``.
+
+        And count the calls in the app's metrics (``dolmen_remote_calls_total``).
+        """
+        if self.remote is None:
+            return
+        from dolmen.http import HealthProbes
+        from dolmen.observability import Observability
+
+        self.remote.observe(None)
+        for extension in getattr(app, "extensions", ()):
+            if isinstance(extension, HealthProbes):
+                for name, check in self.remote.readiness_checks().items():
+                    extension.add_check(name, check)
+            metrics = extension.requests.metrics if isinstance(extension, Observability) else None
+            if metrics is not None:  # [observability] metrics on
+                self.remote.observe(metrics.remote_call)
 
     async def on_database(self, database: Database) -> None:
         """Nothing: with the database transport the units share the app's outbox."""
