@@ -23,10 +23,10 @@ EXPECTED = {
         "ServiceScope", "parameters_of", "provide", "provide_value",
     ],
     "dolmen.http": [
-        "PROBLEM_JSON", "REQUEST_ID_KEY", "HealthProbes", "Inject", "RequestWork", "ServedApp",
-        "ServedModule", "UnitOfWorkMiddleware", "create_fastapi", "endpoint_modules",
-        "injected_keys", "new_request_id", "problem", "problem_responses", "route_of",
-        "route_templates",
+        "PROBLEM_JSON", "REQUEST_ID_KEY", "HealthProbes", "Inject", "ProblemError",
+        "RequestWork", "ServedApp", "ServedModule", "UnitOfWorkMiddleware", "create_fastapi",
+        "endpoint_modules", "injected_keys", "new_request_id", "problem", "problem_responses",
+        "route_of", "route_templates",
     ],
     "dolmen.persistence": [
         "CrossModuleDataAccessError", "Database", "DatabaseBusyError", "DatabaseConfigurationError",
@@ -67,9 +67,9 @@ EXPECTED = {
         "BrokerEvents", "CrossUnitCall", "InMemoryBroker", "InMemoryTransport", "Intake",
         "LocalHandler", "NatsTransport", "OnBatch", "RabbitMQTransport", "RedisTransport", "Relay",
         "RemoteCallError", "RemoteCallTimeout", "RemoteCalls", "RemoteCallsUnavailable",
-        "Topology", "TopologyError", "Transport", "TransportError", "TransportSubscription",
-        "Unit", "UnitSettings", "Units", "UnitsSettings", "broker_destination",
-        "forward_handler", "idempotent", "partition_of", "transport_for",
+        "RemoteUnitUnreachable", "Topology", "TopologyError", "Transport", "TransportError",
+        "TransportSubscription", "Unit", "UnitSettings", "Units", "UnitsSettings",
+        "broker_destination", "forward_handler", "idempotent", "partition_of", "transport_for",
     ],
     "dolmen.units.deploy": [
         "Database", "DeployError", "Deployment", "compose_file", "compose_header",

@@ -142,15 +142,25 @@ class CatalogService(Protocol):
         """The product with this SKU; raises UnknownProduct."""
         ...
 
-    async def reserve(self, requests: Sequence[StockRequest]) -> list[ReservedLine]:
-        """Take every requested item out of stock, all or nothing.
+    async def reserve(
+        self, requests: Sequence[StockRequest], reservation_id: str
+    ) -> list[ReservedLine]:
+        """Take every requested item out of stock, all or nothing, as one reservation.
 
-        Raises UnknownProduct or InsufficientStock; nothing is reserved then.
+        ``reservation_id`` names it (orders uses the order's id): the catalog confirms the
+        reservation when it sees that order placed (``orders.OrderPlaced``), and gives the
+        stock back if it is still unconfirmed after ``[catalog] reservation_seconds`` (the
+        order failed, or its process died, after reserving). The same id again answers
+        what it reserved the first time. Raises UnknownProduct or InsufficientStock;
+        nothing is reserved then.
         """
         ...
 
-    async def release(self, requests: Sequence[StockRequest]) -> None:
-        """Put items reserved earlier back in stock (an order that will not be paid)."""
+    async def release(self, reservation_id: str) -> None:
+        """Put a reservation's items back in stock (an order that will not be paid).
+
+        Only once: releasing it again, or after it expired, changes nothing.
+        """
         ...
 
 

@@ -36,11 +36,14 @@ class OrderService:
         """Reserve the items through the catalog, store the order, publish OrderPlaced.
 
         Raises UnknownProduct, InsufficientStock or OrderTooLarge (the total is known once
-        the items are priced); the caller's unit of work then rolls the reservation back.
+        the items are priced). The reservation carries the order's id: in one process the
+        caller's unit of work rolls it back with the order; with catalog in another unit,
+        OrderPlaced confirms it, and one whose order never commits expires.
         """
-        reserved = await self.catalog.reserve(command.items)
+        order_id = str(uuid.uuid4())
+        reserved = await self.catalog.reserve(command.items, order_id)
         lines = [OrderLine(r.sku, r.quantity, r.unit_price) for r in reserved]
-        order = Order.place(str(uuid.uuid4()), command.customer_email, lines)
+        order = Order.place(order_id, command.customer_email, lines)
         await self.orders.add(order)
         self.events.publish(
             OrderPlaced(order_id=order.id, customer_email=order.customer_email, total=order.total)
@@ -65,7 +68,5 @@ class OrderService:
         order = await self.get(order_id)
         order.mark_payment_failed(reason)
         if order.changed:
-            await self.catalog.release(
-                [StockRequest(sku=line.sku, quantity=line.quantity) for line in order.lines]
-            )
+            await self.catalog.release(order.id)  # its reservation: given back once
         await self.orders.save_status(order)

@@ -6,6 +6,7 @@ from dolmen.http._health import HealthProbes
 from dolmen.http._inject import Inject, endpoint_modules, injected_keys
 from dolmen.http._middleware import UnitOfWorkMiddleware
 from dolmen.http._openapi import problem_responses
+from dolmen.http._problem_error import ProblemError
 from dolmen.http._problems import PROBLEM_JSON, problem
 from dolmen.http._request_id import REQUEST_ID_KEY, new_request_id
 from dolmen.http._served import RequestWork, ServedApp, ServedModule
@@ -15,6 +16,7 @@ __all__ = [
     "REQUEST_ID_KEY",
     "HealthProbes",
     "Inject",
+    "ProblemError",
     "RequestWork",
     "ServedApp",
     "ServedModule",

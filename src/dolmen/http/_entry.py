@@ -17,6 +17,7 @@ from dolmen.http._body_limit import BodyTooLargeError, content_length, too_large
 from dolmen.http._database_errors import refusal_for
 from dolmen.http._errors import CRASH_DETAIL, log_crash, log_refusal, route_of
 from dolmen.http._inject import ENDPOINTS_KEY, WORK_KEY
+from dolmen.http._problem_error import ProblemError, log_problem_error
 from dolmen.http._problems import problem
 from dolmen.http._request_id import REQUEST_ID_HEADER, REQUEST_ID_KEY, new_request_id
 
@@ -42,7 +43,9 @@ class RequestMiddleware:
     - **Errors**: an exception no handler took is logged once, with its traceback, request id,
       method and route template, and answered with a 500 problem carrying the
       ``request_id``; a database refusal the request's values caused is a 409 or 422 problem
-      (see :func:`~dolmen.http._database_errors.refusal_for`). After the response started,
+      (see :func:`~dolmen.http._database_errors.refusal_for`); a
+      :class:`~dolmen.http.ProblemError` (another unit failed) is a problem of its own
+      status, logged as a warning. After the response started,
       it can only be logged.
     """
 
@@ -123,7 +126,10 @@ class RequestMiddleware:
             return
         route = route_of(scope, self.route_templates)
         refusal = None if started else refusal_for(error)
-        if refusal is not None:
+        if isinstance(error, ProblemError) and not started:
+            log_problem_error(scope, route, request_id, error)
+            response = problem(error.http_status, error.problem_detail(), request_id=request_id)
+        elif refusal is not None:
             log_refusal(scope, route, request_id, refusal)
             response = problem(refusal.status, refusal.detail)
         else:

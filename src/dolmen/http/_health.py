@@ -1,13 +1,14 @@
-"""``/healthz`` (the process is alive) and ``/readyz`` (it can reach its database).
+"""``/healthz`` (the process is alive) and ``/readyz`` (it can reach what it needs).
 
 The probes are an extension of the app (``dolmen.Extension``), the first every app has:
-they learn the database when it opens and forget it when the app stops.
+they learn the database when it opens and forget it when the app stops. Other extensions
+add readiness checks of their own (the units another unit calls) with :meth:`add_check`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter
@@ -24,18 +25,32 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("dolmen.http")
 
+ReadinessCheck = Callable[[], Awaitable[None]]
+"""``async def check() -> None``: returns when ready, raises (with a message) when not."""
+
 
 class HealthProbes:
     """Liveness and readiness probes at the root, outside every module.
 
     ``GET /healthz`` answers 200 while the process runs; ``GET /readyz`` answers 200 when
-    the app is started and ``SELECT 1`` succeeds on its database, else a 503 problem.
-    Every ``App`` has them; they implement the extension protocol without subclassing it
-    (``dolmen.http`` does not import ``dolmen.modules``).
+    the app is started, ``SELECT 1`` succeeds on its database and every added check passes,
+    else a 503 problem naming what failed. Every ``App`` has them; they implement the
+    extension protocol without subclassing it (``dolmen.http`` does not import
+    ``dolmen.modules``).
     """
 
     def __init__(self) -> None:
         self.database: Database | None = None
+        self.checks: dict[str, ReadinessCheck] = {}
+
+    def add_check(self, name: str, check: ReadinessCheck) -> None:
+        """Make ``/readyz`` also run ``check``, reported as ``name`` (replaces one so named).
+
+        An extension adds its checks in its ``configure(app, settings)``, finding the
+        probes in ``app.extensions``. ``/readyz`` runs on every probe: a check that costs
+        more than a local ping keeps its last answer for a few seconds.
+        """
+        self.checks[name] = check
 
     def section(self) -> ConfigSection | None:
         """No settings."""
@@ -88,8 +103,11 @@ class HealthProbes:
 
         @router.get(
             "/readyz",
-            summary="The app can serve: its database answers",
-            responses=problem_responses(503, descriptions={503: "The database does not answer."}),
+            summary="The app can serve: its database and what it calls answer",
+            responses=problem_responses(
+                503,
+                descriptions={503: "The database, or something the app calls, does not answer."},
+            ),
         )
         async def readyz() -> JSONResponse:
             try:
@@ -99,6 +117,16 @@ class HealthProbes:
             except Exception as error:
                 logger.warning("readiness check failed: %s", error)
                 return problem(503, f"database unreachable: {type(error).__name__}")
-            return JSONResponse({"status": "ready", "database": "ok"})
+            failed = []
+            for name, check in self.checks.items():
+                try:
+                    await check()
+                except Exception as error:
+                    logger.warning("readiness check %s failed: %s", name, error)
+                    failed.append(name)
+            if failed:
+                return problem(503, f"not ready: {', '.join(failed)}", failed=failed)
+            ok = {name: "ok" for name in self.checks}
+            return JSONResponse({"status": "ready", "database": "ok", **ok})
 
         return router

@@ -78,6 +78,21 @@ class Metrics:
             buckets=DURATION_BUCKETS,
             registry=registry,
         )
+        remote = ["unit", "module", "method"]
+        self.remote_calls = Counter(
+            "dolmen_remote_calls_total",
+            "Calls of a module's public service in another deployment unit, by outcome: ok, "
+            "error (the module's declared error), failed, unreachable, timeout.",
+            [*remote, "outcome"],
+            registry=registry,
+        )
+        self.remote_call_duration = Histogram(
+            "dolmen_remote_call_duration_seconds",
+            "Duration of calls to another deployment unit, retries included.",
+            remote,
+            buckets=DURATION_BUCKETS,
+            registry=registry,
+        )
         self.published = Counter(
             "dolmen_events_published_total",
             "Events published by committed units of work.",
@@ -161,6 +176,13 @@ class Metrics:
             return
         children[0].inc()
         children[1].observe(seconds)
+
+    def remote_call(
+        self, unit: str, module: str, method: str, outcome: str, seconds: float
+    ) -> None:
+        """Count one call to another unit, its outcome and its duration."""
+        self.remote_calls.labels(unit, module, method, outcome).inc()
+        self.remote_call_duration.labels(unit, module, method).observe(seconds)
 
     def delivery(self, event_type: str, handler: str) -> tuple[Any, Any]:
         """The lag histogram and the handled counter of one handler of one event type."""

@@ -32,7 +32,12 @@ from dolmen.units._transports._port import (
 )
 from dolmen.units._transports._rabbitmq import RabbitMQTransport
 from dolmen.units._transports._redis import RedisTransport
-from dolmen.units.exceptions import RemoteCallError, RemoteCallsUnavailable, RemoteCallTimeout
+from dolmen.units.exceptions import (
+    RemoteCallError,
+    RemoteCallsUnavailable,
+    RemoteCallTimeout,
+    RemoteUnitUnreachable,
+)
 
 __all__ = [
     "DEFAULT_PARTITIONS",
@@ -54,6 +59,7 @@ __all__ = [
     "RemoteCallTimeout",
     "RemoteCalls",
     "RemoteCallsUnavailable",
+    "RemoteUnitUnreachable",
     "Topology",
     "TopologyError",
     "Transport",

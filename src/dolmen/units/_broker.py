@@ -129,6 +129,10 @@ class BrokerEvents:
         """Connect to the broker."""
         await self.transport.open()
 
+    async def ping(self) -> None:
+        """Raise :class:`TransportError` unless the broker answers (the unit's readiness)."""
+        await self.transport.ping()
+
     async def start(self) -> None:
         """Subscribe to this unit's destination, when it has handlers of other units' events."""
         if self.intake is not None and self.local_handlers:

@@ -9,7 +9,7 @@ services pass through its placement interceptor, which hands them to
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from dolmen.config import ConfigSection
@@ -51,6 +51,10 @@ class Remote(Protocol):
     def interceptor(self) -> Interceptor: ...
 
     def router(self) -> APIRouter | None: ...
+
+    def readiness_checks(self) -> Mapping[str, Callable[[], Awaitable[None]]]: ...
+
+    def observe(self, observer: Callable[[str, str, str, str, float], None] | None) -> None: ...
 
     async def start(self) -> None: ...
 
@@ -122,17 +126,38 @@ class Units:
         return None if topology.current is None else topology.local_modules
 
     async def configure(self, app: UnitsApp, settings: Any) -> None:
-        """With a broker and a unit chosen, prepare the events across units (not connected)."""
+        """Prepare the events across units, with a broker and a unit chosen (not connected).
+
+        And add readiness checks to the app's ``/readyz``: each unit this one calls, and
+        the broker (``broker``); count the calls in the app's metrics
+        (``dolmen_remote_calls_total``).
+        """
         assert isinstance(settings, UnitsSettings)  # the section's model
         self.broker = None
         topology = self.topology
-        if topology is None or topology.current is None or not topology.split:
+        if topology is not None and topology.current is not None and topology.split:
+            transport = self._transport_factory(settings)
+            if transport is not None:
+                self.broker = BrokerEvents(
+                    transport, topology, app.subscriptions, settings.broker_namespace
+                )
+        if self.remote is None and self.broker is None:
             return
-        transport = self._transport_factory(settings)
-        if transport is not None:
-            self.broker = BrokerEvents(
-                transport, topology, app.subscriptions, settings.broker_namespace
-            )
+        from dolmen.http import HealthProbes
+        from dolmen.observability import Observability
+
+        if self.remote is not None:
+            self.remote.observe(None)
+        for extension in getattr(app, "extensions", ()):
+            if isinstance(extension, HealthProbes):
+                checks = dict(self.remote.readiness_checks()) if self.remote is not None else {}
+                if self.broker is not None:
+                    checks["broker"] = self.broker.ping
+                for name, check in checks.items():
+                    extension.add_check(name, check)
+            metrics = extension.requests.metrics if isinstance(extension, Observability) else None
+            if metrics is not None and self.remote is not None:  # [observability] metrics on
+                self.remote.observe(metrics.remote_call)
 
     async def on_database(self, database: Database) -> None:
         """Connect to the broker, before the dispatcher forwards events through it.

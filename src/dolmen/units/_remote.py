@@ -171,6 +171,27 @@ class RemoteCalls:
         verifier = None if self._secret is None else Verifier(self._secret)
         return CallServer(self.app, services, verifier, self.errors).router()
 
+    def observe(self, observer: Callable[[str, str, str, str, float], None] | None) -> None:
+        """Tell ``observer(unit, module, method, outcome, seconds)`` of each call (metrics)."""
+        self.channel.observer = observer
+
+    def readiness_checks(self) -> dict[str, Callable[[], Awaitable[None]]]:
+        """A check per unit this one calls, named ``unit:<name>``, for ``/readyz``."""
+        from dolmen.units._readiness import PeerCheck
+
+        local = self.topology.local_modules
+        called = {
+            call.target_unit
+            for call in self.topology.calls
+            if call.caller in local and call.target not in local
+        }
+        checks: dict[str, Callable[[], Awaitable[None]]] = {}
+        for name in sorted(called):
+            url = self.topology.unit(name).url
+            if url is not None:
+                checks[f"unit:{name}"] = PeerCheck(name, url, lambda: self.channel.client)
+        return checks
+
     async def start(self) -> None:
         """Check every contract this unit calls (a mistake stops the start), open the client."""
         local = self.topology.local_modules

@@ -12,6 +12,7 @@ import asyncio
 import functools
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +23,7 @@ from pydantic import ValidationError
 from dolmen.units._errors import ERROR_FIELD, DeclaredErrors
 from dolmen.units._signing import signed_headers
 from dolmen.units._wire import MethodContract, ServiceContract
-from dolmen.units.exceptions import RemoteCallError, RemoteCallTimeout
+from dolmen.units.exceptions import RemoteCallError, RemoteCallTimeout, RemoteUnitUnreachable
 
 logger = logging.getLogger("dolmen.units")
 
@@ -44,6 +45,10 @@ class Target:
     module: str
     unit: str
     url: str
+
+
+CallObserver = Callable[[str, str, str, str, float], None]
+"""``observer(unit, module, method, outcome, seconds)``: a call's outcome, for the metrics."""
 
 
 class Channel:
@@ -72,6 +77,8 @@ class Channel:
         self._sleep = sleep
         self._context = context or context_headers
         self._client: httpx.AsyncClient | None = None
+        self.observer: CallObserver | None = None
+        """Told ``(unit, module, "Service.method", outcome, seconds)`` of each call."""
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -103,7 +110,37 @@ class Channel:
         args: tuple[Any, ...],
         kwargs: Mapping[str, Any],
     ) -> Any:
-        """Call ``method`` of ``service`` in ``target``'s unit; its result, or its error."""
+        """Call ``method`` of ``service`` in ``target``'s unit; its result, or its error.
+
+        With an :attr:`observer`, each call is reported with its outcome and duration.
+        """
+        if self.observer is None:
+            return await self._call(target, service, method, args, kwargs)
+        began = time.perf_counter()
+        outcome = "failed"
+        try:
+            result = await self._call(target, service, method, args, kwargs)
+            outcome = "ok"
+            return result
+        except RemoteCallError as error:
+            outcome = _outcome(error)
+            raise
+        except Exception:
+            outcome = "error"  # the module's own declared error, raised again here
+            raise
+        finally:
+            seconds = time.perf_counter() - began
+            label = f"{service.name}.{method.name}"
+            self.observer(target.unit, target.module, label, outcome, seconds)
+
+    async def _call(
+        self,
+        target: Target,
+        service: ServiceContract,
+        method: MethodContract,
+        args: tuple[Any, ...],
+        kwargs: Mapping[str, Any],
+    ) -> Any:
         body = method.encode_arguments(args, kwargs)
         path = f"{CALL_PATH}/{target.module}/{service.name}/{method.name}"
         url = target.url.rstrip("/") + path
@@ -213,8 +250,17 @@ def _propagator() -> Any:
     return TraceContextTextMapPropagator()
 
 
+def _outcome(error: RemoteCallError) -> str:
+    """The ``outcome`` label of a call that raised ``error``."""
+    if isinstance(error, RemoteCallTimeout):
+        return "timeout"
+    if isinstance(error, RemoteUnitUnreachable):
+        return "unreachable"
+    return "failed"
+
+
 def _unreachable(where: str, target: Target, url: str, error: Exception) -> RemoteCallError:
-    return RemoteCallError(
+    return RemoteUnitUnreachable(
         f"could not reach unit {target.unit!r} at {url} for the call {where}: "
         f"{type(error).__name__}: {str(error) or 'no answer'}; is it running, and is its "
         f"[units.unit.{target.unit}] url right?"

@@ -42,4 +42,6 @@ app = App(
     "shop",
     modules=[*_shop.modules, shipping],
     config_dir=_shop.config_dir,
+    # The shop's dolmen.toml puts every module in a unit: shipping runs in the storefront's.
+    config={"units": {"unit": {"storefront": {"modules": ["catalog", "orders", "shipping"]}}}},
 )

@@ -156,8 +156,10 @@ async def test_calls_reach_the_catalog_unit_again_once_it_is_back_after_a_kill(
         kill_server(catalog_unit.process)
 
         with pytest.raises(RemoteCallError, match="could not reach unit 'catalog'"):
-            await catalog.reserve([])
+            await catalog.reserve([], "r-1")
 
         catalog_unit.start()  # same port, same database
-        assert await catalog.reserve([]) == []  # not idempotent: a fresh connection, no retry
+        assert (
+            await catalog.reserve([], "r-2") == []
+        )  # not @idempotent: a fresh connection, no retry
         assert (await catalog.get_product("LAMP")).stock == 5

@@ -13,6 +13,7 @@ def test_the_metrics_have_prometheus_names_types_and_bounded_labels() -> None:
     metrics.request("GET", "/catalog/products/{sku}", 200, "catalog", 0.004)
     metrics.request("GET", "/catalog/products/{sku}", 200, "catalog", 0.006)
     metrics.call("orders", "catalog", "CatalogService.reserve", 0.001)
+    metrics.remote_call("catalog", "catalog", "CatalogService.reserve", "timeout", 5.0)
     metrics.events_published(["orders.OrderPlaced", "orders.OrderPlaced"])
     metrics.handled.labels("orders.OrderPlaced", "billing.charge").inc()
     metrics.outbox([HandlerStats("billing.charge", 4, 1, 0, 2, 12.5, dispatchers=0)])
@@ -31,6 +32,8 @@ def test_the_metrics_have_prometheus_names_types_and_bounded_labels() -> None:
         ),
         "dolmen_module_calls": ("counter", {"caller", "callee", "method"}),
         "dolmen_module_call_duration_seconds": ("histogram", {"caller", "callee", "method", "le"}),
+        "dolmen_remote_calls": ("counter", {"unit", "module", "method", "outcome"}),
+        "dolmen_remote_call_duration_seconds": ("histogram", {"unit", "module", "method", "le"}),
         "dolmen_events_published": ("counter", {"event_type"}),
         "dolmen_events_handled": ("counter", {"event_type", "handler"}),
         "dolmen_events_failed": ("counter", set()),

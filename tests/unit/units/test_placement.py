@@ -232,6 +232,12 @@ class FakeRemote:
 
         return internal
 
+    def readiness_checks(self) -> dict[str, Callable[[], Awaitable[None]]]:
+        return {}
+
+    def observe(self, observer: Any) -> None:
+        pass
+
     async def start(self) -> None:
         self.events.append("start")
 

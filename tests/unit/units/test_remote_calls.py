@@ -71,7 +71,7 @@ async def test_a_call_sends_models_and_returns_models(callee: App, caller: App) 
     catalog = await catalog_of(caller)
     requests = (StockRequest(sku="LAMP", quantity=2), StockRequest(sku="DESK", quantity=1))
 
-    reserved = await catalog.reserve(requests)  # a tuple: any Sequence, as in one process
+    reserved = await catalog.reserve(requests, "r-1")  # a tuple: any Sequence, as in one process
 
     assert reserved == [
         ReservedLine(sku="LAMP", quantity=2, unit_price=Decimal("35.00")),
@@ -124,7 +124,8 @@ async def test_a_declared_error_is_raised_again_as_itself(callee: App, caller: A
 
     with pytest.raises(InsufficientStock) as insufficient:
         await catalog.reserve(
-            [StockRequest(sku="LAMP", quantity=1), StockRequest(sku="DESK", quantity=2)]
+            [StockRequest(sku="LAMP", quantity=1), StockRequest(sku="DESK", quantity=2)],
+            "r-2",
         )
     error = insufficient.value
     assert (error.sku, error.requested, error.available) == ("DESK", 2, 1)
@@ -139,7 +140,8 @@ async def test_a_failed_call_is_rolled_back_in_its_own_unit_of_work(
 
     with pytest.raises(InsufficientStock):  # LAMP is taken first, then DESK fails
         await catalog.reserve(
-            [StockRequest(sku="LAMP", quantity=1), StockRequest(sku="DESK", quantity=2)]
+            [StockRequest(sku="LAMP", quantity=1), StockRequest(sku="DESK", quantity=2)],
+            "r-2",
         )
 
     assert await stock_of(callee, "LAMP") == 5
@@ -174,7 +176,7 @@ async def test_arguments_are_validated_before_they_are_sent(caller: App) -> None
     catalog = await catalog_of(caller)
 
     with pytest.raises(ValidationError):
-        await catalog.reserve([{"sku": "not a sku!", "quantity": 1}])  # type: ignore[list-item]
+        await catalog.reserve([{"sku": "not a sku!", "quantity": 1}], "r-1")  # type: ignore[list-item]
     with pytest.raises(TypeError):
         await catalog.get_product()  # type: ignore[call-arg]
 
@@ -195,7 +197,7 @@ async def internal(callee: App) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-GOOD = b'{"requests": [{"sku": "LAMP", "quantity": 1}]}'
+GOOD = b'{"requests": [{"sku": "LAMP", "quantity": 1}], "reservation_id": "r-1"}'
 
 
 @pytest.mark.parametrize(

@@ -79,7 +79,7 @@ async def test_a_call_that_cannot_connect_is_retried_even_if_not_idempotent(
     network = Network(refuse_connection, refuse_connection, answer(200, []))
     remote = remote_calls(tmp_path, network)
 
-    assert await catalog(remote).reserve([]) == []
+    assert await catalog(remote).reserve([], "r-1") == []
 
     assert len(network.requests) == RETRIES + 1
     assert network.waits == [0.05, 0.1]
@@ -100,7 +100,7 @@ async def test_a_unit_that_never_answers_is_a_clear_error(tmp_path: Path) -> Non
     with pytest.raises(
         RemoteCallError, match=r"could not reach unit .catalog. at http://catalog\.test"
     ):
-        await catalog(remote).reserve([])
+        await catalog(remote).reserve([], "r-1")
 
     assert len(network.requests) == RETRIES + 1
 
@@ -113,7 +113,7 @@ async def test_a_call_that_may_have_run_is_not_retried_unless_idempotent(
     remote = remote_calls(tmp_path, network)
 
     with pytest.raises(RemoteCallError):
-        await catalog(remote).reserve([StockRequest(sku="LAMP", quantity=1)])
+        await catalog(remote).reserve([StockRequest(sku="LAMP", quantity=1)], "r-1")
 
     assert len(network.requests) == 1
     assert network.waits == []
@@ -137,7 +137,7 @@ async def test_a_timeout_names_the_unit_the_method_and_the_setting(tmp_path: Pat
     remote = remote_calls(tmp_path, network)
 
     with pytest.raises(RemoteCallTimeout) as raised:
-        await catalog(remote).reserve([])
+        await catalog(remote).reserve([], "r-1")
 
     message = str(raised.value)
     assert "the call catalog.CatalogService.reserve to unit 'catalog'" in message

@@ -13,6 +13,7 @@ REQUESTS = "dolmen_http_requests_total"
 REQUEST_DURATION = "dolmen_http_request_duration_seconds"
 CALLS = "dolmen_module_calls_total"
 CALL_DURATION = "dolmen_module_call_duration_seconds"
+REMOTE_CALLS = "dolmen_remote_calls_total"
 EVENT_COUNTERS = ("handled", "failed", "retried", "dead")
 QUANTILES = (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))
 
@@ -123,6 +124,26 @@ def calls(older: Snapshot, latest: Snapshot) -> dict[tuple[str, str], dict[str, 
         for group, count in counts.items()
         if isinstance(group, tuple)
     }
+
+
+def remote(older: Snapshot, latest: Snapshot) -> dict[str, dict[str, Any]]:
+    """Calls to other units per target module: its unit, the rate and the failures' rate."""
+    seconds = max(latest.at - older.at, 1e-9)
+    counts = counter_deltas(
+        older,
+        latest,
+        REMOTE_CALLS,
+        lambda labels: (labels["module"], labels["unit"], labels["outcome"]),
+    )
+    found: dict[str, dict[str, Any]] = {}
+    for group, count in counts.items():
+        assert isinstance(group, tuple)  # the key above
+        module, unit, outcome = group
+        line = found.setdefault(module, {"unit": unit, "rate": 0.0, "failures": 0.0})
+        line["rate"] += count / seconds
+        if outcome not in ("ok", "error"):  # the call failed, not the module
+            line["failures"] += count / seconds
+    return found
 
 
 def events(older: Snapshot, latest: Snapshot) -> dict[tuple[str, str], dict[str, float]]:

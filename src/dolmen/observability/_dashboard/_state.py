@@ -120,6 +120,7 @@ def metrics_view(app: Any, sampler: Sampler | None, minutes: float) -> dict[str,
         "series": {},
     }
     calls: dict[tuple[str, str], dict[str, Any]] = {}
+    remote: dict[str, dict[str, Any]] = {}
     event_rates: dict[tuple[str, str], dict[str, float]] = {}
     if window is not None and sampler is not None:
         older, latest = window
@@ -127,8 +128,9 @@ def metrics_view(app: Any, sampler: Sampler | None, minutes: float) -> dict[str,
         found["modules"] = red.modules(older, latest)
         found["series"] = red.series(sampler.pairs(minutes * 60))
         calls = red.calls(older, latest)
+        remote = red.remote(older, latest)
         event_rates = red.events(older, latest)
-    found["graph"] = graph(app, names, calls, event_rates)
+    found["graph"] = graph(app, names, calls, event_rates, remote)
     found["event_rates"] = [
         {"event_type": event_type, "handler": handler, **rates}
         for (event_type, handler), rates in sorted(event_rates.items())
@@ -141,8 +143,13 @@ def graph(
     names: list[str],
     calls: Mapping[tuple[str, str], Mapping[str, Any]],
     event_rates: Mapping[tuple[str, str], Mapping[str, float]],
+    remote: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Modules as nodes; declared dependencies and event subscriptions as edges, with rates."""
+    """Modules as nodes; declared dependencies and event subscriptions as edges, with rates.
+
+    A call edge to a module in another deployment unit carries that ``unit`` and the rate
+    of its ``failures`` (unreachable, timed out, failed), from ``remote``.
+    """
     levels = module_levels(app)
     edges: dict[tuple[str, str, str], dict[str, Any]] = {}
     for module in app.modules:
@@ -151,6 +158,10 @@ def graph(
     for (caller, callee), numbers in calls.items():
         edge = edges.setdefault((caller, callee, "call"), {"declared": False, "p95": None})
         edge.update(rate=numbers["rate"], p95=numbers.get("p95"))
+    for (_, target, kind), edge in edges.items():
+        across = (remote or {}).get(target)
+        if kind == "call" and across is not None:
+            edge.update(unit=across["unit"], failures=across["failures"])
     for subscription in app.subscriptions:
         source = subscription.event_type.owner_module()
         edge = edges.setdefault(

@@ -139,12 +139,13 @@ function drawGraph(state) {
     const mx = (sx + tx) / 2 + (-(q.y - p.y) / length) * bend, my = (sy + ty) / 2 + ((q.x - p.x) / length) * bend;
     const lx = (sx + 2 * mx + tx) / 4, ly = (sy + 2 * my + ty) / 4;
     const active = edge.rate > 0;
-    const title = edge.kind === "event" ? `${edge.from} → ${edge.to}: ${(edge.events || []).join(", ")}` : `${edge.from} calls ${edge.to}`;
+    const across = edge.unit ? ` in unit ${edge.unit}` + (edge.failures > 0 ? `, ${rate(edge.failures)}/s failing` : "") : "";
+    const title = edge.kind === "event" ? `${edge.from} → ${edge.to}: ${(edge.events || []).join(", ")}` : `${edge.from} calls ${edge.to}${across}`;
     edges.push(
       el("svg:path", { class: `edge ${edge.kind}${active ? "" : " idle"}`, d: `M${sx},${sy} Q${mx},${my} ${tx},${ty}`, "marker-end": `url(#arrow-${edge.kind})`, "data-edge": `${edge.from}>${edge.to}:${edge.kind}` },
         el("svg:title", {}, title)),
       el("svg:text", { class: "label", x: lx, y: ly, "text-anchor": "middle" },
-        `${rate(edge.rate)}/s` + (edge.kind === "call" && edge.p95 ? ` · p95 ${ms(edge.p95)} ms` : ""))
+        `${rate(edge.rate)}/s` + (edge.kind === "call" && edge.p95 ? ` · p95 ${ms(edge.p95)} ms` : "") + (edge.unit ? ` · unit ${edge.unit}` : ""))
     );
   });
   const boxes = nodes.map((node) => {
