@@ -23,6 +23,8 @@ from shop.orders.module import module as orders_module
 from dolmen import App
 from dolmen.events import Envelope
 from dolmen.units import (
+    InMemoryBroker,
+    InMemoryTransport,
     OnBatch,
     Transport,
     TransportSubscription,
@@ -152,3 +154,20 @@ async def _has_table(database_url: str, module: str, table: str) -> bool:
     except Exception:
         return False
     return True
+
+
+async def test_a_unit_is_ready_only_while_its_broker_answers(sqlite_url: str) -> None:
+    shared = InMemoryBroker()
+    broker = Broker(lambda: InMemoryTransport(shared, retry_seconds=0.01))
+    billing = unit("billing", sqlite_url, broker, "ready", twice=False)
+    async with billing.running():
+        transport = httpx.ASGITransport(app=billing)
+        async with httpx.AsyncClient(transport=transport, base_url="http://billing") as client:
+            ready = await client.get("/readyz")
+            shared.set_reachable(False)
+            down = await client.get("/readyz")
+            shared.set_reachable(True)
+            back = await client.get("/readyz")
+    assert (ready.status_code, ready.json()["broker"]) == (200, "ok")
+    assert (down.status_code, down.json()["failed"]) == (503, ["broker"])
+    assert back.status_code == 200
