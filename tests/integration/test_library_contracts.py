@@ -587,3 +587,30 @@ async def test_httpcore_finds_sniffio_rather_than_failing_an_import_per_request(
     ):
         assert current_async_library() == "asyncio"
         assert "sniffio" in sys.modules
+
+
+async def test_aio_pika_clears_connected_when_the_connection_is_lost(rabbitmq_url: str) -> None:
+    import aio_pika
+
+    from tests.e2e.units.broker_proxy import proxied
+
+    with proxied(rabbitmq_url) as proxy:
+        connection = await aio_pika.connect(proxy.url_for(rabbitmq_url), timeout=5)
+        try:
+            with relies_on(
+                "aio-pika",
+                "a Connection's `connected` event is set while it is up and cleared once the "
+                "broker's connection is lost (is_closed stays false): the RabbitMQ transport "
+                "reconnects then, to send and to consume (units/_transports/_rabbitmq.py)",
+            ):
+                assert isinstance(connection.connected, asyncio.Event)
+                assert connection.connected.is_set()
+                proxy.cut()
+                for _ in range(500):  # the reader notices within a few ms; bounded at 5 s
+                    if not connection.connected.is_set():
+                        break
+                    await asyncio.sleep(0.01)
+                assert not connection.connected.is_set()
+        finally:
+            with contextlib.suppress(Exception):
+                await connection.close()
