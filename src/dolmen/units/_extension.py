@@ -133,7 +133,9 @@ class Units:
         (``dolmen_remote_calls_total``).
         """
         assert isinstance(settings, UnitsSettings)  # the section's model
-        self.broker = None
+        leftover, self.broker = self.broker, None
+        if leftover is not None:  # a start that failed after on_database: never stopped
+            await leftover.stop()
         topology = self.topology
         if topology is not None and topology.current is not None and topology.split:
             transport = self._transport_factory(settings)
