@@ -35,7 +35,8 @@ async def test_each_module_owns_its_tables_by_prefix_or_schema(app: App) -> None
             query = "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
             names = [row[0] for row in await connection.execute(text(query))]
             assert names == [
-                "audit__entries", "dolmen__deliveries", "dolmen__dispatchers", "notes__notes",
+                "audit__entries", "dolmen__deliveries", "dolmen__dispatchers", "dolmen__received",
+                "notes__notes",
             ]  # fmt: skip
         else:
             query = (

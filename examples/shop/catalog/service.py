@@ -72,10 +72,14 @@ class Catalog:
     async def release(self, reservation_id: str) -> None:
         """Put the reservation's items back in stock, once; later calls change nothing."""
         reservation = await self.reservations.get(reservation_id)
-        if reservation is None or reservation.state in (EXPIRED, RELEASED):
+        if reservation is None:
             return
-        if await self.reservations.move(reservation_id, reservation.state, RELEASED):
-            await self._give_back(reservation.items)
+        # Held, or confirmed meanwhile: the confirmation may commit between the read above and
+        # the move, so each state is tried (one conditional UPDATE each: the database decides).
+        for state in (HELD, CONFIRMED):
+            if await self.reservations.move(reservation_id, state, RELEASED):
+                await self._give_back(reservation.items)
+                return
 
     async def confirm(self, reservation_id: str) -> None:
         """The order holding this reservation is placed: its stock stays taken.
@@ -87,11 +91,11 @@ class Catalog:
         reservation = await self.reservations.get(reservation_id)
         if reservation is None:
             return  # reserved before reservations were recorded: nothing to confirm
-        if reservation.state is HELD:
-            await self.reservations.move(reservation_id, HELD, CONFIRMED)
-        elif reservation.state is EXPIRED and await self.reservations.move(
-            reservation_id, EXPIRED, CONFIRMED
-        ):
+        if await self.reservations.move(reservation_id, HELD, CONFIRMED):
+            return
+        # Not held any more: expired meanwhile (its stock went back), or released (its order
+        # will not be paid: nothing to confirm).
+        if await self.reservations.move(reservation_id, EXPIRED, CONFIRMED):
             logger.warning("reservation %s expired before its order was placed", reservation_id)
             await self._take([(i.sku, i.quantity) for i in reservation.items])
 

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from shop.app import create_app
 from shop.catalog.api import StockRequest
+from shop.catalog.domain.reservation import Reservation
 from shop.catalog.service import Catalog
 
 from dolmen import App
@@ -174,3 +175,27 @@ async def test_reserving_again_under_the_same_id_takes_the_stock_once(
     await reserve(shop, "retried", 2)
     await reserve(shop, "retried", 2)  # a call repeated after a lost answer
     assert await stock(client) == 3
+
+
+# PostgreSQL only: SQLite runs one writing transaction at a time, the two cannot interleave.
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+async def test_a_release_racing_the_confirmation_still_gives_the_stock_back(
+    shop: App, client: httpx.AsyncClient
+) -> None:
+    await add_lamp(client)
+    await reserve(shop, "raced", 2)
+    async with shop.unit_of_work("catalog") as work:
+        catalog = await work.get(Catalog)
+        read = catalog.reservations.get
+
+        async def read_then_confirmed_elsewhere(reservation_id: str) -> Reservation | None:
+            seen = await read(reservation_id)  # held, as this release reads it
+            async with shop.unit_of_work("catalog") as other:  # the order placed, meanwhile
+                await (await other.get(Catalog)).confirm(reservation_id)
+            return seen
+
+        catalog.reservations.get = read_then_confirmed_elsewhere  # type: ignore[method-assign]
+        await catalog.release("raced")  # its payment failed: the stock must come back
+    assert await stock(client) == 5
