@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -13,8 +12,6 @@ import click
 from dolmen.cli._project import find_named_app
 
 if TYPE_CHECKING:
-    from dolmen.config import LoadedConfig
-    from dolmen.modules import App
     from dolmen.units.deploy import Deployment
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -159,7 +156,7 @@ def _deployment(
     from dolmen.units.deploy import Deployment
 
     app, spec = find_named_app(app_spec, app_dir)
-    config = _config(app, environment)
+    config = app.load_config(environment=environment)  # every App has the units extension
     settings = config.section("units")
     if not isinstance(settings, UnitsSettings):  # pragma: no cover - a section of another kind
         raise click.ClickException("the [units] section is not dolmen.units.UnitsSettings")
@@ -177,27 +174,6 @@ def _deployment(
             image=image,
             build=build,
         )
-    )
-
-
-def _config(app: App, environment: str | None) -> LoadedConfig:
-    """The app's configuration in ``environment``, with the [units] section.
-
-    An app without the units extension has no [units] section in its schema: it is read
-    here all the same, so that the deployment follows the same files.
-    """
-    from dolmen.config import load_config
-    from dolmen.units import UnitsSettings
-
-    schema = app.settings_schema()
-    if "units" in schema:
-        return app.load_config(environment=environment)
-    return load_config(
-        {**schema, "units": UnitsSettings},
-        config_dir=app.config_dir or Path.cwd(),
-        environ=os.environ,
-        environment=environment or app.environment,
-        code=app._code_config,  # the App's config=..., as App.load_config passes it
     )
 
 
