@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import httpx
 
+from dolmen.modules import App
 from tests.units_calls import unit_app
 
 
@@ -26,14 +27,20 @@ class Catalog:
         return httpx.Response(200, json={"status": "ok"})
 
 
-async def test_readyz_names_the_called_unit_that_is_down(database_url: str) -> None:
-    catalog = Catalog()
-    orders, _ = unit_app(
-        "orders",
+def _unit(name: str, database_url: str, catalog: Catalog | None = None) -> App:
+    """The shop's unit ``name`` on ``database_url``, its calls to catalog through ``catalog``."""
+    app, _ = unit_app(
+        name,
         database_url,
-        transport=httpx.MockTransport(catalog.handle),
+        transport=httpx.MockTransport(catalog.handle) if catalog else None,
         config={"app": {"database_url": database_url, "database_schema": "create"}},
     )
+    return app
+
+
+async def test_readyz_names_the_called_unit_that_is_down(database_url: str) -> None:
+    catalog = Catalog()
+    orders = _unit("orders", database_url, catalog)
     async with orders.running():
         transport = httpx.ASGITransport(app=orders)
         async with httpx.AsyncClient(transport=transport, base_url="http://orders") as client:
@@ -47,12 +54,7 @@ async def test_readyz_names_the_called_unit_that_is_down(database_url: str) -> N
             assert (await client.get("/healthz")).status_code == 200  # alive all along
 
     catalog.up = True
-    orders, _ = unit_app(
-        "orders",
-        database_url,
-        transport=httpx.MockTransport(catalog.handle),
-        config={"app": {"database_url": database_url, "database_schema": "create"}},
-    )
+    orders = _unit("orders", database_url, catalog)
     async with orders.running():
         transport = httpx.ASGITransport(app=orders)
         async with httpx.AsyncClient(transport=transport, base_url="http://orders") as client:
@@ -62,11 +64,7 @@ async def test_readyz_names_the_called_unit_that_is_down(database_url: str) -> N
 
 
 async def test_the_called_unit_has_no_check_of_its_callers(database_url: str) -> None:
-    catalog, _ = unit_app(
-        "catalog",
-        database_url,
-        config={"app": {"database_url": database_url, "database_schema": "create"}},
-    )
+    catalog = _unit("catalog", database_url)
     async with catalog.running():
         transport = httpx.ASGITransport(app=catalog)
         async with httpx.AsyncClient(transport=transport, base_url="http://catalog") as client:
