@@ -156,10 +156,10 @@ async def _has_table(database_url: str, module: str, table: str) -> bool:
     return True
 
 
-async def test_a_unit_is_ready_only_while_its_broker_answers(sqlite_url: str) -> None:
+async def test_a_unit_is_ready_only_while_its_broker_answers(database_url: str) -> None:
     shared = InMemoryBroker()
     broker = Broker(lambda: InMemoryTransport(shared, retry_seconds=0.01))
-    billing = unit("billing", sqlite_url, broker, "ready", twice=False)
+    billing = unit("billing", database_url, broker, "ready", twice=False)
     async with billing.running():
         transport = httpx.ASGITransport(app=billing)
         async with httpx.AsyncClient(transport=transport, base_url="http://billing") as client:
