@@ -86,7 +86,9 @@ class UnitLag:
     backlogs: tuple[Backlog, ...]
 
 
-def forwarding_lag(stats: Sequence[HandlerStats], destinations: Collection[str]) -> list[Forwarding]:
+def forwarding_lag(
+    stats: Sequence[HandlerStats], destinations: Collection[str]
+) -> list[Forwarding]:
     """Per destination unit, its forwarding deliveries waiting in the outbox (0 when none)."""
     found = {unit: Forwarding(unit, 0, None) for unit in destinations}
     for line in stats:
@@ -107,22 +109,25 @@ def outbox_backlogs(
     ]
 
 
-async def broker_backlog(transport: object, destination: str, timeout: float) -> Backlog:
+async def broker_backlog(transport: object, destination: str, seconds: float) -> Backlog:
     """What waits on the broker for ``destination``; unknown when it does not answer in time."""
     if not isinstance(transport, MeasuresLag):
         return Backlog(destination, None, "the transport cannot tell (it has no lag method)")
     try:
-        found = await asyncio.wait_for(transport.lag(destination), timeout)
+        async with asyncio.timeout(seconds):
+            found = await transport.lag(destination)
     except TimeoutError:
-        return Backlog(destination, None, f"the broker did not answer within {timeout:g} s")
+        return Backlog(destination, None, f"the broker did not answer within {seconds:g} s")
     except Exception as error:
         return Backlog(destination, None, f"the broker did not answer: {error}")
     return Backlog(destination, {str(p): n for p, n in sorted(found.items())})
 
 
 class LagProbe:
-    """Measures one unit's lag: the forwarding part from the outbox's statistics, the broker's
-    part with a bounded timeout, cached for ``cache_seconds`` and asked once at a time.
+    """Measures one unit's lag, the broker's part bounded in time, cached and asked once at a time.
+
+    The forwarding part comes from the outbox's statistics; the broker's part waits at most
+    ``timeout`` seconds, is kept ``cache_seconds``, and concurrent measures share one ask.
 
     ``broker`` is the unit's transport (destinations are units' names); None with the
     ``database`` transport, whose backlogs are the shared outbox's (``handlers``: each
