@@ -156,6 +156,8 @@ async def test_with_the_database_transport_the_lag_is_what_waits_for_the_units_h
 
             async def taken() -> bool:
                 waiting.update(await lag_metrics(storefront))
-                return waiting["dolmen_units_broker_pending", "storefront", "billing", "outbox"] == 0
+                return (
+                    waiting["dolmen_units_broker_pending", "storefront", "billing", "outbox"] == 0
+                )
 
             assert await until(taken), waiting
