@@ -65,7 +65,8 @@ EXPECTED = {
     "dolmen.units": [
         "DEFAULT_PARTITIONS", "FORWARD_RETRY", "KEEP_RECEIVED_SECONDS", "SINGLE_UNIT",
         "Backlog", "BrokerEvents", "CrossUnitCall", "Forwarding", "InMemoryBroker",
-        "InMemoryTransport", "Intake", "LagProbe", "LocalHandler", "MeasuresLag", "NatsTransport", "OnBatch", "RabbitMQTransport", "RedisTransport", "Relay",
+        "InMemoryTransport", "Intake", "LagProbe", "LocalHandler", "MeasuresLag", "NatsTransport",
+        "OnBatch", "RabbitMQTransport", "RedisTransport", "Relay",
         "RemoteCallError", "RemoteCallTimeout", "RemoteCalls", "RemoteCallsUnavailable",
         "RemoteUnitUnreachable", "Topology", "TopologyError", "Transport", "TransportError",
         "TransportSubscription", "Unit", "UnitLag", "UnitSettings", "Units", "UnitsSettings",

@@ -12,7 +12,7 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -30,6 +30,7 @@ __all__ = ["databases"]  # the fixture, used here
 
 ORDERS = 3
 T = TypeVar("T")
+BILLING_OUTBOX = ("dolmen_units_broker_pending", "storefront", "billing", "outbox")
 
 
 def extension(app: App, kind: type[T]) -> T:
@@ -62,6 +63,16 @@ def on_broker(found: dict[tuple[str, ...], float], unit: str, destination: str) 
         for (name, *labels), value in found.items()
         if name == "dolmen_units_broker_pending" and labels[:2] == [unit, destination]
     )
+
+
+async def dashboard_lag(app: App) -> dict[str, Any]:
+    """What the dashboard's state says of the unit's lag."""
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+        response = await client.get("/_dolmen/api/state")
+    assert response.status_code == 200, response.text
+    units: dict[str, Any] = response.json()["units"]
+    return units
 
 
 async def until(condition: Callable[[], Awaitable[bool]], seconds: float = 30.0) -> bool:
@@ -128,7 +139,14 @@ async def test_a_broker_that_does_not_answer_makes_the_lag_unknown_and_the_outbo
         assert await until(held), waiting
         assert waiting["dolmen_units_broker_lag_known", "storefront", "billing"] == 0
         unknown = [v for k, v in waiting.items() if k[0] == "dolmen_units_broker_pending"]
-        assert unknown and all(value != value for value in unknown)  # NaN: unknown
+        assert unknown
+        assert all(value != value for value in unknown)  # NaN: unknown
+        shown = await dashboard_lag(storefront)
+        [billing] = [b for b in shown["backlogs"] if b["destination"] == "billing"]
+        assert (billing["known"], billing["waiting"]) == (False, None)
+        assert "in-memory broker is down" in billing["error"]
+        [forwarding] = [f for f in shown["forwarding"] if f["destination"] == "billing"]
+        assert forwarding["waiting"] == ORDERS
         assert waiting["dolmen_units_forward_oldest_age_seconds", "storefront", "billing"] >= 0
         shared.set_reachable(True)
 
@@ -149,7 +167,12 @@ async def test_with_the_database_transport_the_lag_is_what_waits_for_the_units_h
     async with storefront.running():
         await place_orders(storefront)
         waiting = await lag_metrics(storefront)
-        assert waiting["dolmen_units_broker_pending", "storefront", "billing", "outbox"] == ORDERS
+        assert waiting[BILLING_OUTBOX] == ORDERS
+        shown = await dashboard_lag(storefront)
+        assert (shown["unit"], shown["transport"]) == ("storefront", "database")
+        backlogs = {b["destination"]: b for b in shown["backlogs"]}
+        assert backlogs["billing"]["waiting"] == ORDERS
+        assert backlogs["billing"]["partitions"] == {"outbox": ORDERS}
         assert waiting["dolmen_units_broker_lag_known", "storefront", "billing"] == 1
         assert not [k for k in waiting if k[0] == "dolmen_units_forward_pending"]  # no relay
         async with billing.running():
