@@ -9,6 +9,7 @@ storefront's ``/metrics`` says how many. Billing starts, takes them in, and the 
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
@@ -21,6 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from dolmen import App
 from dolmen.observability import Observability
 from dolmen.units import InMemoryBroker, InMemoryTransport, Units
+from tests.dolmen_runner import EXAMPLES, dolmen
 from tests.integration.units.conftest import Broker
 from tests.integration.units.test_shop_over_broker import databases, unit
 from tests.integration.units.test_shop_units import add_product, place_order
@@ -73,6 +75,14 @@ async def dashboard_lag(app: App) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     units: dict[str, Any] = response.json()["units"]
     return units
+
+
+def events_stats(database_url: str) -> list[tuple[str, str, int]]:
+    """``dolmen events stats --json`` of the shop on ``database_url``: handler, unit, pending."""
+    env = {"PYTHONPATH": str(EXAMPLES), "DOLMEN__APP__DATABASE_URL": database_url}
+    ran = dolmen("events", "stats", "--json", "--app", "shop.app:app", env=env)
+    assert ran.returncode == 0, ran.stderr
+    return [(s["handler"], s["unit"], s["pending"]) for s in json.loads(ran.stdout)]
 
 
 async def until(condition: Callable[[], Awaitable[bool]], seconds: float = 30.0) -> bool:
@@ -173,6 +183,8 @@ async def test_with_the_database_transport_the_lag_is_what_waits_for_the_units_h
         backlogs = {b["destination"]: b for b in shown["backlogs"]}
         assert backlogs["billing"]["waiting"] == ORDERS
         assert backlogs["billing"]["partitions"] == {"outbox": ORDERS}
+        found = await asyncio.to_thread(events_stats, database_url)
+        assert ("billing.charge_order", "billing", ORDERS) in found  # the unit that runs it
         assert waiting["dolmen_units_broker_lag_known", "storefront", "billing"] == 1
         assert not [k for k in waiting if k[0] == "dolmen_units_forward_pending"]  # no relay
         async with billing.running():
