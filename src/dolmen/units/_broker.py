@@ -63,7 +63,7 @@ class Namespaced:
     async def lag(self, unit: str) -> Mapping[int, int]:
         """What waits on the broker for ``unit``, per partition (see :class:`MeasuresLag`)."""
         if not isinstance(self.transport, MeasuresLag):
-            raise TransportError("this transport cannot tell what waits on the broker")
+            raise TransportError("this transport cannot tell what waits on the broker (no lag)")
         return await self.transport.lag(destination(self.namespace, unit))
 
 

@@ -148,6 +148,9 @@ class Units:
                 )
         self.lag_probe = _probe(topology, settings, app, self.broker)
         if self.remote is None and self.broker is None and self.lag_probe is None:
+            for extension in getattr(app, "extensions", ()):
+                if hasattr(extension, "unit_lag"):  # from an earlier start, split then
+                    extension.unit_lag = None
             return
         from dolmen.http import HealthProbes
         from dolmen.observability import Observability

@@ -119,7 +119,7 @@ async def broker_backlog(transport: object, destination: str, seconds: float) ->
     except TimeoutError:
         return Backlog(destination, None, f"the broker did not answer within {seconds:g} s")
     except Exception as error:
-        return Backlog(destination, None, f"the broker did not answer: {error}")
+        return Backlog(destination, None, f"could not ask the broker: {error}")
     return Backlog(destination, {str(p): n for p, n in sorted(found.items())})
 
 
@@ -158,6 +158,7 @@ class LagProbe:
         self.clock = clock
         self._backlogs: tuple[float, list[Backlog]] | None = None
         self._asking: asyncio.Task[list[Backlog]] | None = None
+        self._closed = False
 
     async def measure(self, stats: Sequence[HandlerStats]) -> UnitLag:
         """The unit's lag now (the broker's part at most ``cache_seconds`` old)."""
@@ -169,7 +170,8 @@ class LagProbe:
         return UnitLag(self.unit, self.transport, tuple(forwarding), tuple(backlogs))
 
     async def close(self) -> None:
-        """Stop asking the broker (the app stops)."""
+        """Stop asking the broker (the app stops): later measures say the backlog is unknown."""
+        self._closed = True
         asking, self._asking = self._asking, None
         if asking is not None and not asking.done():
             asking.cancel()
@@ -181,6 +183,8 @@ class LagProbe:
         cached = self._backlogs
         if cached is not None and 0 <= now - cached[0] < self.cache_seconds:
             return cached[1]
+        if self._closed:
+            return [Backlog(unit, None, "the unit is stopping") for unit in self.destinations]
         if self._asking is None:
             self._asking = asyncio.create_task(self._ask())
         asking = self._asking

@@ -133,7 +133,11 @@ async def test_a_stalled_broker_delays_a_measure_by_the_timeout_at_most() -> Non
     probe = LagProbe("storefront", "rabbitmq", ["billing"], broker=broker, timeout=0.01)
     found = await asyncio.wait_for(probe.measure([]), 5.0)
     assert found.backlogs[0].partitions is None
+    probe.cache_seconds = 0.0
     await probe.close()
+    stopped = await probe.measure([])  # after close, the broker is no longer asked
+    assert stopped.backlogs == (Backlog("billing", None, "the unit is stopping"),)
+    assert broker.asked == 1
 
 
 def gauges(metrics: Metrics) -> dict[tuple[str, ...], float]:
