@@ -64,11 +64,12 @@ EXPECTED = {
     "dolmen.cli": ["cli", "main"],
     "dolmen.units": [
         "DEFAULT_PARTITIONS", "FORWARD_RETRY", "KEEP_RECEIVED_SECONDS", "SINGLE_UNIT",
-        "BrokerEvents", "CrossUnitCall", "InMemoryBroker", "InMemoryTransport", "Intake",
-        "LocalHandler", "NatsTransport", "OnBatch", "RabbitMQTransport", "RedisTransport", "Relay",
+        "Backlog", "BrokerEvents", "CrossUnitCall", "Forwarding", "InMemoryBroker",
+        "InMemoryTransport", "Intake", "LagProbe", "LocalHandler", "MeasuresLag", "NatsTransport",
+        "OnBatch", "RabbitMQTransport", "RedisTransport", "Relay",
         "RemoteCallError", "RemoteCallTimeout", "RemoteCalls", "RemoteCallsUnavailable",
         "RemoteUnitUnreachable", "Topology", "TopologyError", "Transport", "TransportError",
-        "TransportSubscription", "Unit", "UnitSettings", "Units", "UnitsSettings",
+        "TransportSubscription", "Unit", "UnitLag", "UnitSettings", "Units", "UnitsSettings",
         "broker_destination", "forward_handler", "idempotent", "partition_of", "transport_for",
     ],
     "dolmen.units.deploy": [

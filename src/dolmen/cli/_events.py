@@ -32,19 +32,33 @@ def stats(as_json: bool, app_spec: str | None, app_dir: str | None) -> None:
 
     Also how many running processes (their dispatchers) have each handler: the deliveries
     of a handler none has are unhandled, waiting for a process whose app holds its module.
+    In an app split in units, the unit that runs each handler (``to <unit>`` for the events
+    waiting to be forwarded to that unit through the broker).
     """
-    found = _with_admin(app_spec, app_dir, lambda admin: admin.stats())
+    placed: dict[str, str] = {}
+    found = _with_admin(
+        app_spec,
+        app_dir,
+        lambda admin: admin.stats(),
+        on_app=lambda app: placed.update(_units(app)),
+    )
     if as_json:
-        click.echo(json.dumps([{**_plain(s), "unhandled": s.unhandled} for s in found], indent=2))
+        lines = [
+            {**_plain(s), "unhandled": s.unhandled, "unit": placed.get(s.handler)} for s in found
+        ]
+        click.echo(json.dumps(lines, indent=2))
         return
     if not found:
         click.echo("no deliveries waiting, running or dead")
         return
-    rows = [("handler", "pending", "in flight", "retrying", "dead", "oldest pending", "running in")]
+    split = ("unit",) if placed else ()
+    rows = [("handler", *split, "pending", "in flight", "retrying", "dead", "oldest pending",
+             "running in")]  # fmt: skip
     for line in found:
         age = "-" if line.oldest_pending_age is None else f"{line.oldest_pending_age:.1f} s"
         running_in = "unhandled" if line.unhandled else _count(line.dispatchers, "process")
-        rows.append((line.handler, str(line.pending), str(line.in_flight),
+        unit = (placed.get(line.handler, "?"),) if placed else ()
+        rows.append((line.handler, *unit, str(line.pending), str(line.in_flight),
                      str(line.retrying), str(line.dead), age, running_in))  # fmt: skip
     click.echo(_table(rows))
     for line in found:
@@ -56,6 +70,27 @@ def stats(as_json: bool, app_spec: str | None, app_dir: str | None) -> None:
                 f"for {line.oldest_pending_age or 0.0:.1f} s): start a process whose app holds "
                 f"module {module!r}"
             )
+    if any(placed.get(line.handler, "").startswith("to ") for line in found):
+        click.echo(
+            "what waits on the broker for each unit: dolmen_units_broker_pending in a "
+            "running unit's /metrics, or its dashboard"
+        )
+
+
+def _units(app: Any) -> dict[str, str]:
+    """Per handler, the unit that runs it (``to <unit>`` for forwarding); empty if not split."""
+    from dolmen.units import Topology, UnitsSettings, forward_handler
+
+    settings = app.config.section("units")
+    if not isinstance(settings, UnitsSettings):
+        return {}
+    topology = Topology.of(settings, app.modules)
+    if not topology.split:
+        return {}
+    placed = {s.name: topology.unit_of(s.module).name for s in app.subscriptions}
+    if settings.transport != "database":
+        placed.update({forward_handler(u.name): f"to {u.name}" for u in topology.units})
+    return placed
 
 
 @events_group.group("dlq")
@@ -190,7 +225,11 @@ def _on_dead_letters(
 
 
 def _with_admin(
-    app_spec: str | None, app_dir: str | None, action: Callable[[EventAdmin], Awaitable[T]]
+    app_spec: str | None,
+    app_dir: str | None,
+    action: Callable[[EventAdmin], Awaitable[T]],
+    *,
+    on_app: Callable[[Any], None] | None = None,
 ) -> T:
     """Say which app and database, run ``action`` on the admin API of its existing outbox.
 
@@ -203,6 +242,8 @@ def _with_admin(
 
     app, spec = find_named_app(app_spec, app_dir)
     say_what_is_read(app, spec)
+    if on_app is not None:
+        on_app(app)
 
     async def run() -> T:
         async with open_outbox(app, spec) as admin:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from dolmen.di import ModuleCall
     from dolmen.events import DeliveryContext, Retry
     from dolmen.observability._dashboard._dashboard import Dashboard
+    from dolmen.observability._lag import LagSource
     from dolmen.observability._metrics import Metrics
     from dolmen.observability._setup import Installed, LogHandler
     from dolmen.observability._trace_buffer import TraceBuffer
@@ -87,6 +88,8 @@ class Observability:
         self._sampler: asyncio.Task[None] | None = None
         self.traces: TraceBuffer | None = None
         """The dashboard's traces once the app started with ``[observability] traces`` on."""
+        self.unit_lag: LagSource | None = None
+        """Measures the broker lag of this process's unit (``Units`` sets it in a split app)."""
 
     def section(self) -> ConfigSection:
         """``[observability]``."""
@@ -204,7 +207,12 @@ class Observability:
             return None
         from dolmen.observability._dashboard._dashboard import Dashboard
 
-        return Dashboard(app, settings.dashboard, self.requests.metrics, self._traces)
+        return Dashboard(
+            app, settings.dashboard, self.requests.metrics, self._traces, lag=self._lag_source
+        )
+
+    def _lag_source(self) -> LagSource | None:
+        return self.unit_lag  # set by the units after this extension configured
 
     def _traces(self) -> TraceBuffer | None:
         return self.traces  # the traces' buffer, once started with traces on
@@ -217,9 +225,19 @@ class Observability:
             self._installed = None
 
     async def sample_outbox(self) -> None:
-        """Read the delivery statistics once into the outbox gauges (the sampler's step)."""
-        if self._app is not None and self.requests.metrics is not None:
-            self.requests.metrics.outbox(await self._app.events.stats())
+        """Read the delivery statistics once into the outbox gauges (the sampler's step).
+
+        In a unit of a split app, also its broker lag (the broker asked with a bounded
+        timeout: one that does not answer makes the lag unknown, not the sample late).
+        """
+        metrics = self.requests.metrics
+        if self._app is not None and metrics is not None:
+            stats = await self._app.events.stats()
+            metrics.outbox(stats)
+            if self.unit_lag is not None:
+                lag = await self.unit_lag(stats)
+                if lag is not None:
+                    metrics.units_lag(lag)
 
     async def _sample_forever(self) -> None:
         while True:

@@ -1,4 +1,4 @@
-"""Prometheus metrics of an app: HTTP requests, module calls, events and the outbox.
+"""Prometheus metrics of an app: HTTP requests, module calls, events, the outbox, broker lag.
 
 Names follow Prometheus's conventions (``dolmen_`` prefix, base units, ``_total`` counters);
 labels are bounded: route templates (never paths), module and handler names, event types.
@@ -10,6 +10,7 @@ them.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
     from dolmen.events import HandlerStats
+    from dolmen.observability._lag import UnitLagLike
 
 UNMATCHED_ROUTE = "<unmatched>"
 """The ``route`` label of a request that matched no route (its path would be unbounded)."""
@@ -135,11 +137,39 @@ class Metrics:
             ["handler"],
             **gauge,
         )
+        self.forward_pending = Gauge(
+            "dolmen_units_forward_pending",
+            "Events waiting in this unit's outbox to be sent to another unit, per destination.",
+            ["unit", "destination"],
+            **gauge,
+        )
+        self.forward_oldest_age = Gauge(
+            "dolmen_units_forward_oldest_age_seconds",
+            "Age of the oldest event waiting to be sent to another unit (0 when none waits).",
+            ["unit", "destination"],
+            **gauge,
+        )
+        self.broker_pending = Gauge(
+            "dolmen_units_broker_pending",
+            "Messages on the broker not yet taken in by unit `destination`, per partition, as "
+            "unit `unit` sees them (NaN: unknown, the broker did not answer in time); with "
+            "the database transport, the deliveries waiting for its handlers (`outbox`).",
+            ["unit", "destination", "partition"],
+            **gauge,
+        )
+        self.broker_lag_known = Gauge(
+            "dolmen_units_broker_lag_known",
+            "1 when the broker said what waits for unit `destination` at the last sample, 0 "
+            "when it did not answer in time.",
+            ["unit", "destination"],
+            **gauge,
+        )
         self._requests: dict[tuple[str, str, int, str], tuple[Any, Any]] = {}
         self._calls: dict[tuple[str, str, str], tuple[Any, Any]] = {}
         self._published: dict[str, Any] = {}
         self._calls_by_key: dict[tuple[str, str, Any, str], tuple[Any, Any]] = {}
         self._deliveries: dict[tuple[str, str], tuple[Any, Any]] = {}
+        self._broker_seen: dict[str, set[str]] = {}
 
     def request(self, method: str, route: str, status: int, module: str, seconds: float) -> None:
         """Count one request and its duration."""
@@ -207,6 +237,21 @@ class Metrics:
             self.unhandled.labels(line.handler).set(line.pending if line.unhandled else 0)
             self.dead_letters.labels(line.handler).set(line.dead)
             self.oldest_pending_age.labels(line.handler).set(line.oldest_pending_age or 0.0)
+
+    def units_lag(self, lag: UnitLagLike) -> None:
+        """Set the broker lag gauges of one unit from a measure (unknown backlogs: NaN)."""
+        for line in lag.forwarding:
+            self.forward_pending.labels(lag.unit, line.destination).set(line.waiting)
+            age = line.oldest_age or 0.0
+            self.forward_oldest_age.labels(lag.unit, line.destination).set(age)
+        for backlog in lag.backlogs:
+            known = backlog.partitions is not None
+            self.broker_lag_known.labels(lag.unit, backlog.destination).set(1 if known else 0)
+            if backlog.partitions is not None:
+                self._broker_seen[backlog.destination] = set(backlog.partitions)
+            for partition in self._broker_seen.get(backlog.destination, ()):
+                waiting = math.nan if backlog.partitions is None else backlog.partitions[partition]
+                self.broker_pending.labels(lag.unit, backlog.destination, partition).set(waiting)
 
 
 def exposition(registry: CollectorRegistry) -> tuple[bytes, str]:

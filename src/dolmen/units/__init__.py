@@ -7,7 +7,8 @@ process (``dolmen run --unit NAME``); ``dolmen units APP`` prints the topology.
 :class:`RemoteCalls` carries a module's calls to the modules of other units over HTTP;
 :func:`idempotent` marks the methods such a call may retry.
 Events cross units through a :class:`Transport` (a broker): a :class:`Relay` sends a unit's
-events from its outbox, an :class:`Intake` takes them into the receiving unit's outbox.
+events from its outbox, an :class:`Intake` takes them into the receiving unit's outbox;
+:class:`UnitLag` is what waits on the way (``Units.lag``, the metrics, the dashboard).
 """
 
 from dolmen.units._broker import BrokerEvents
@@ -15,6 +16,7 @@ from dolmen.units._broker import destination as broker_destination
 from dolmen.units._extension import Units
 from dolmen.units._idempotent import idempotent
 from dolmen.units._intake import KEEP_RECEIVED_SECONDS, Intake, LocalHandler
+from dolmen.units._lag import Backlog, Forwarding, LagProbe, MeasuresLag, UnitLag
 from dolmen.units._relay import FORWARD_RETRY, Relay, forward_handler
 from dolmen.units._remote import RemoteCalls
 from dolmen.units._settings import UnitSettings, UnitsSettings
@@ -44,12 +46,16 @@ __all__ = [
     "FORWARD_RETRY",
     "KEEP_RECEIVED_SECONDS",
     "SINGLE_UNIT",
+    "Backlog",
     "BrokerEvents",
     "CrossUnitCall",
+    "Forwarding",
     "InMemoryBroker",
     "InMemoryTransport",
     "Intake",
+    "LagProbe",
     "LocalHandler",
+    "MeasuresLag",
     "NatsTransport",
     "OnBatch",
     "RabbitMQTransport",
@@ -66,6 +72,7 @@ __all__ = [
     "TransportError",
     "TransportSubscription",
     "Unit",
+    "UnitLag",
     "UnitSettings",
     "Units",
     "UnitsSettings",

@@ -8,9 +8,15 @@ from typing import Protocol, cast
 
 from dolmen.events import Claimed, Envelope, Inbox, NewDelivery, Outcome, Retry
 from dolmen.units._intake import Intake, LocalHandler
+from dolmen.units._lag import MeasuresLag
 from dolmen.units._relay import Relay
 from dolmen.units._topology import Topology
-from dolmen.units._transports._port import OnBatch, Transport, TransportSubscription
+from dolmen.units._transports._port import (
+    OnBatch,
+    Transport,
+    TransportError,
+    TransportSubscription,
+)
 
 
 class RoutedHandler(LocalHandler, Protocol):
@@ -53,6 +59,12 @@ class Namespaced:
 
     async def subscribe(self, unit: str, on_batch: OnBatch) -> TransportSubscription:
         return await self.transport.subscribe(destination(self.namespace, unit), on_batch)
+
+    async def lag(self, unit: str) -> Mapping[int, int]:
+        """What waits on the broker for ``unit``, per partition (see :class:`MeasuresLag`)."""
+        if not isinstance(self.transport, MeasuresLag):
+            raise TransportError("this transport cannot tell what waits on the broker (no lag)")
+        return await self.transport.lag(destination(self.namespace, unit))
 
 
 class BrokerEvents:

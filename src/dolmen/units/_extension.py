@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from dolmen.config import ConfigSection
 from dolmen.di import CrossModuleHook, CrossModuleResolution, Interceptor, InterceptorRole
 from dolmen.units._broker import BrokerEvents, RoutedHandler
+from dolmen.units._lag import LagProbe, UnitLag
 from dolmen.units._remote import RemoteCalls
 from dolmen.units._settings import UnitsSettings
 from dolmen.units._topology import PlacedModule, Topology
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from fastapi import APIRouter
     from starlette.types import ASGIApp
 
-    from dolmen.events import EventBackend
+    from dolmen.events import EventBackend, HandlerStats
     from dolmen.persistence import Database
 
 SECTION = ConfigSection(
@@ -95,6 +96,8 @@ class Units:
         """The app's topology, once its configuration was loaded."""
         self.remote: Remote | None = None
         """The remote calls of this process's unit, when it calls or is called by another."""
+        self.lag_probe: LagProbe | None = None
+        """Measures this unit's broker lag, while a unit of a split app runs here."""
         self._placed: tuple[Topology, UnitsSettings] | None = None
         self._resolve: CrossModuleHook | None = None
 
@@ -143,7 +146,11 @@ class Units:
                 self.broker = BrokerEvents(
                     transport, topology, app.subscriptions, settings.broker_namespace
                 )
-        if self.remote is None and self.broker is None:
+        self.lag_probe = _probe(topology, settings, app, self.broker)
+        if self.remote is None and self.broker is None and self.lag_probe is None:
+            for extension in getattr(app, "extensions", ()):
+                if hasattr(extension, "unit_lag"):  # from an earlier start, split then
+                    extension.unit_lag = None
             return
         from dolmen.http import HealthProbes
         from dolmen.observability import Observability
@@ -157,9 +164,21 @@ class Units:
                     checks["broker"] = self.broker.ping
                 for name, check in checks.items():
                     extension.add_check(name, check)
+            if isinstance(extension, Observability):
+                extension.unit_lag = self.lag if self.lag_probe is not None else None
             metrics = extension.requests.metrics if isinstance(extension, Observability) else None
             if metrics is not None and self.remote is not None:  # [observability] metrics on
                 self.remote.observe(metrics.remote_call)
+
+    async def lag(self, stats: Sequence[HandlerStats]) -> UnitLag | None:
+        """The broker lag of this unit (``stats``: the outbox's); None when the app is not split.
+
+        What waits in its outbox to be forwarded to each unit, and what waits on the
+        broker for this unit and for each unit it sends to (unknown when the broker does
+        not answer within two seconds). The metrics and the dashboard show it.
+        """
+        probe = self.lag_probe
+        return None if probe is None else await probe.measure(stats)
 
     async def on_database(self, database: Database) -> None:
         """Connect to the broker, before the dispatcher forwards events through it.
@@ -190,6 +209,8 @@ class Units:
                 await self.remote.stop()
         finally:
             broker, self.broker = self.broker, None
+            if self.lag_probe is not None:
+                await self.lag_probe.close()
             if broker is not None:
                 await broker.stop()
 
@@ -210,6 +231,37 @@ class Units:
         if resolve is None:
             return await build()
         return await resolve(resolution, build)
+
+
+def _probe(
+    topology: Topology | None, settings: UnitsSettings, app: UnitsApp, broker: BrokerEvents | None
+) -> LagProbe | None:
+    """The lag probe of the chosen unit of a split app: over its broker, or the shared outbox."""
+    if topology is None or topology.current is None or not topology.split:
+        return None
+    unit = topology.current
+    if broker is not None:
+        forwards = sorted({other for units in broker.forwarded.values() for other in units})
+        receives = [unit] if broker.local_handlers else []
+        return LagProbe(
+            unit, settings.transport, [*receives, *forwards], forwards_to=forwards,
+            broker=broker.transport,
+        )  # fmt: skip
+    handlers: dict[str, list[str]] = {u.name: [] for u in topology.units}
+    for subscription in app.subscriptions:
+        handlers[topology.unit_of(subscription.module).name].append(subscription.name)
+    local = set(topology.local_modules)
+    sends_to = {
+        topology.unit_of(s.module).name
+        for s in app.subscriptions
+        if s.module not in local and _event_module(s) in local
+    }
+    return LagProbe(unit, settings.transport, {unit, *sends_to}, handlers=handlers)
+
+
+def _event_module(subscription: RoutedHandler) -> str | None:
+    owner = getattr(subscription.event_type, "owner_module", None)
+    return owner() if callable(owner) else None
 
 
 def _crosses(topology: Topology) -> bool:

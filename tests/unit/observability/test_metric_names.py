@@ -6,6 +6,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from dolmen.events import HandlerStats
 from dolmen.observability._metrics import Metrics, exposition
+from dolmen.units import Backlog, Forwarding, UnitLag
 
 
 def test_the_metrics_have_prometheus_names_types_and_bounded_labels() -> None:
@@ -17,6 +18,10 @@ def test_the_metrics_have_prometheus_names_types_and_bounded_labels() -> None:
     metrics.events_published(["orders.OrderPlaced", "orders.OrderPlaced"])
     metrics.handled.labels("orders.OrderPlaced", "billing.charge").inc()
     metrics.outbox([HandlerStats("billing.charge", 4, 1, 0, 2, 12.5, dispatchers=0)])
+    metrics.units_lag(
+        UnitLag("storefront", "redis", (Forwarding("billing", 1, 0.5),),
+                (Backlog("billing", {"0": 3}),)),
+    )  # fmt: skip
     body, content_type = exposition(metrics.registry)
     assert content_type.startswith("text/plain; version=")
     families = {
@@ -44,6 +49,10 @@ def test_the_metrics_have_prometheus_names_types_and_bounded_labels() -> None:
         "dolmen_outbox_unhandled": ("gauge", {"handler"}),
         "dolmen_outbox_dead": ("gauge", {"handler"}),
         "dolmen_outbox_oldest_pending_age_seconds": ("gauge", {"handler"}),
+        "dolmen_units_forward_pending": ("gauge", {"unit", "destination"}),
+        "dolmen_units_forward_oldest_age_seconds": ("gauge", {"unit", "destination"}),
+        "dolmen_units_broker_pending": ("gauge", {"unit", "destination", "partition"}),
+        "dolmen_units_broker_lag_known": ("gauge", {"unit", "destination"}),
     }
     requests = families["dolmen_http_requests"].samples
     assert [

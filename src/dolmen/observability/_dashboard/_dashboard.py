@@ -29,10 +29,12 @@ from dolmen.observability._dashboard._state import (
     trace_view,
     traces_view,
 )
+from dolmen.observability._lag import lag_view
 
 if TYPE_CHECKING:
     from starlette.types import Receive, Scope, Send
 
+    from dolmen.observability._lag import LagSource
     from dolmen.observability._metrics import Metrics
 
 logger = logging.getLogger("dolmen.observability")
@@ -73,12 +75,14 @@ class Dashboard:
         metrics: Metrics | None,
         traces: Callable[[], TraceSource | None],
         *,
+        lag: Callable[[], LagSource | None] = lambda: None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.app = app
         self.settings = settings
         self.prefix = settings.path
         self.traces = traces
+        self.lag = lag
         self.clock = clock
         token = settings.token.get_secret_value() if settings.token is not None else None
         self.guard = Guard(token, app.config.environment)
@@ -195,6 +199,8 @@ class Dashboard:
         minutes = min(max(minutes, 0.1), float(self.settings.window_minutes))
         view = metrics_view(self.app, self.sampler, minutes)
         stats, dead = await self.events.get()
+        source = self.lag()
+        lag = await source(stats) if source is not None else None
         return {
             "app": self.app.name,
             "environment": self.app.config.environment,
@@ -202,6 +208,7 @@ class Dashboard:
             "can_act": self.guard.development or access.via != "loopback",
             **view,
             "events": events_view(stats, dead, view.pop("event_rates")),
+            "units": lag_view(lag),
             "traces": traces_view(self.traces()),
         }
 

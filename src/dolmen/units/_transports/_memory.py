@@ -117,6 +117,16 @@ class InMemoryTransport:
         self._subscriptions.append(consumers)
         return consumers
 
+    # -- lag (dolmen.units._lag.MeasuresLag) -------------------------------------------
+
+    async def lag(self, destination: str) -> dict[int, int]:
+        """Envelopes not yet acknowledged for ``destination``, per partition."""
+        self.broker.check()
+        queues = self.broker._queues
+        return {p: len(queues.get((destination, p), ())) for p in range(self.broker.partitions)}
+
+    # -- consuming ---------------------------------------------------------------------
+
     def _releasing(self, key: tuple[str, int]) -> _Release:
         return _Release(self, key)
 

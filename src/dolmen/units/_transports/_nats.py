@@ -179,6 +179,41 @@ class NatsTransport:
             pass  # never sent to
         self._streams.discard(destination)
 
+    # -- lag (dolmen.units._lag.MeasuresLag) -------------------------------------------
+
+    async def lag(self, destination: str) -> dict[int, int]:
+        """Messages not yet acknowledged on each partition of ``destination``.
+
+        Each partition's durable consumer counts them (``num_pending``, not yet
+        delivered, plus ``num_ack_pending``, delivered and not acknowledged); a partition
+        whose consumer does not exist yet has every message of its subject waiting.
+        """
+        js = await self._connected()
+        errors = _nats().js.errors
+        stream = self.stream(destination)
+        found: dict[int, int] = {}
+        subjects: dict[str, int] | None = None
+        for partition in range(self.partitions):
+            try:
+                info = await js.consumer_info(stream, f"dolmen-{partition}")
+            except errors.NotFoundError:
+                if subjects is None:
+                    subjects = await self._subjects(js, destination)
+                found[partition] = subjects.get(self.subject(destination, partition), 0)
+                continue
+            found[partition] = (info.num_pending or 0) + (info.num_ack_pending or 0)
+        return found
+
+    async def _subjects(self, js: JetStreamContext, destination: str) -> dict[str, int]:
+        """Messages per subject of ``destination``'s stream (none when it does not exist)."""
+        try:
+            info = await js.stream_info(self.stream(destination), f"dolmen.{destination}.*")
+        except _nats().js.errors.NotFoundError:
+            return {}
+        return dict(info.state.subjects or {})
+
+    # -- leases and consuming ----------------------------------------------------------
+
     async def _leases(self, js: JetStreamContext) -> KeyValue:
         if self._kv is None:
             bucket = f"{LEASES}_{round(self.lease_seconds * 1000)}ms"  # one TTL per bucket

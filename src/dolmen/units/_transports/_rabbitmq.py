@@ -168,6 +168,35 @@ class RabbitMQTransport:
         finally:
             await channel.close()
 
+    # -- lag (dolmen.units._lag.MeasuresLag) -------------------------------------------
+
+    async def lag(self, destination: str) -> dict[int, int]:
+        """Messages ready in each partition queue of ``destination`` (a passive declare each).
+
+        RabbitMQ counts the messages not yet delivered to a consumer; those delivered and
+        not yet acknowledged (at most ``batch_size`` per queue) are not among them. A
+        queue that does not exist yet holds nothing.
+        """
+        connection = await self._connected()
+        channel = await connection.channel()
+        found: dict[int, int] = {}
+        try:
+            for partition in range(self.partitions):
+                name = self.queue(destination, partition)
+                try:
+                    queue = await channel.declare_queue(name, passive=True, timeout=self.timeout)
+                except _aio_pika().exceptions.ChannelNotFoundEntity:
+                    found[partition] = 0  # never declared; the channel is closed: a new one
+                    channel = await connection.channel()
+                    continue
+                found[partition] = int(queue.declaration_result.message_count or 0)
+        finally:
+            if not channel.is_closed:
+                await _quietly_close(channel)
+        return found
+
+    # -- consuming ---------------------------------------------------------------------
+
     async def _consume(
         self, destination: str, queue_name: str, on_batch: OnBatch, consumers: Consumers
     ) -> None:

@@ -145,6 +145,32 @@ class RedisTransport:
         keys = [self.stream(destination, p) for p in range(self.partitions)]
         await self._redis().delete(*keys, *(f"{key}:owner" for key in keys))
 
+    # -- lag (dolmen.units._lag.MeasuresLag) -------------------------------------------
+
+    async def lag(self, destination: str) -> dict[int, int]:
+        """Entries not yet acknowledged in each partition stream of ``destination``.
+
+        From ``XINFO GROUPS``: the group's ``lag`` (entries not yet read) plus its
+        ``pending`` (read, not acknowledged); where Redis cannot tell the lag (older than
+        7, or no group yet), ``XLEN``, which counts the same entries here since an
+        acknowledged entry is deleted. One round trip for every partition.
+        """
+        streams = [self.stream(destination, p) for p in range(self.partitions)]
+        async with self._redis().pipeline(transaction=False) as pipe:
+            for stream in streams:
+                pipe.xlen(stream)
+                pipe.xinfo_groups(stream)
+            replies = await pipe.execute(raise_on_error=False)
+        found: dict[int, int] = {}
+        for partition in range(self.partitions):
+            length, groups = replies[2 * partition], replies[2 * partition + 1]
+            if isinstance(length, Exception):
+                raise length
+            found[partition] = _waiting(groups, int(length))
+        return found
+
+    # -- consuming ---------------------------------------------------------------------
+
     async def _consume(self, stream: str, on_batch: OnBatch, consumers: Consumers) -> None:
         backoff = Backoff()
         lease_ms = int(self.lease_seconds * 1000)
@@ -190,6 +216,17 @@ class RedisTransport:
             GROUP, self.name, {stream: ">"}, count=self.batch_size, block=max(block_ms, 1)
         )
         return list(read[0][1]) if read else []  # RESP2: [[stream, entries]]
+
+
+def _waiting(groups: Any, length: int) -> int:
+    """Unacknowledged entries of Dolmen's group by ``XINFO GROUPS``, else the stream's length."""
+    if isinstance(groups, Exception):  # no stream yet: XLEN said 0
+        return length
+    for group in groups:
+        name = group.get("name")
+        if name in (GROUP, GROUP.encode()) and group.get("lag") is not None:
+            return int(group["lag"]) + int(group.get("pending") or 0)
+    return length
 
 
 def _envelopes(entries: Sequence[tuple[Any, Any]]) -> list[Envelope]:

@@ -222,6 +222,29 @@ function drawEvents(state) {
   fill("#dead-letters", dead, 7, "no dead letter");
 }
 
+function drawUnits(state) {
+  const lag = state.units;
+  document.getElementById("units-lag").hidden = !lag;
+  if (!lag) return;
+  document.getElementById("units-about").textContent =
+    `unit ${lag.unit}, events across units over ${lag.transport}: what waits in this unit's outbox to be sent to each unit, and what waits ${lag.transport === "database" ? "in the shared outbox for each unit's handlers" : "on the broker for each unit to take it in"}.`;
+  const units = new Set([...lag.forwarding.map((f) => f.destination), ...lag.backlogs.map((b) => b.destination)]);
+  const sending = Object.fromEntries(lag.forwarding.map((f) => [f.destination, f]));
+  const waiting = Object.fromEntries(lag.backlogs.map((b) => [b.destination, b]));
+  const rows = [...units].sort().map((name) => {
+    const f = sending[name], b = waiting[name];
+    const onBroker = !b ? "–" : b.known ? b.waiting : "unknown";
+    const parts = !b ? "" : b.known ? Object.entries(b.partitions).map(([p, n]) => `${p}: ${n}`).join(", ") : b.error;
+    return el("tr", { "data-unit": name },
+      el("td", {}, name === lag.unit ? `${name} (this unit)` : name),
+      el("td", { class: "n" }, f ? f.waiting : "–"),
+      el("td", { class: "n" }, f && f.oldest_age != null ? f.oldest_age.toFixed(1) + " s" : "–"),
+      el("td", { class: "n" + (b && !b.known ? " bad" : ""), "data-waiting": name }, onBroker),
+      el("td", { class: "mono" + (b && !b.known ? " bad" : "") }, parts));
+  });
+  fill("#units-lag-table", rows, 5, "no other unit");
+}
+
 async function showTrace(traceId) {
   chosenTrace = traceId;
   const box = document.getElementById("waterfall");
@@ -285,6 +308,7 @@ async function refresh() {
     drawModules(state);
     drawGraph(state);
     drawEvents(state);
+    drawUnits(state);
     drawTraces(state);
     status.className = "status";
     status.textContent = `updated ${new Date().toLocaleTimeString()}`;
