@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from collections.abc import Sequence
@@ -17,9 +18,9 @@ from dolmen.units._transports._port import (
     OnBatch,
     TransportError,
     TransportSubscription,
-    decode,
-    encode,
-    partition_of,
+    packed,
+    take_in,
+    unpacked,
 )
 
 if TYPE_CHECKING:
@@ -52,7 +53,8 @@ class NatsTransport:
     A batch is acknowledged after ``on_batch`` returned; if it raised, it is negatively
     acknowledged and comes again first; a consumer that died leaves its batch to be
     delivered again once ``ack_wait`` passed (the next holder waits for that).
-    Each envelope is published with its id as ``Nats-Msg-Id``: JetStream drops a copy sent
+    A send publishes one message per partition (a few for a large batch) carrying its
+    envelopes, with a digest of its body as ``Nats-Msg-Id``: JetStream drops a copy sent
     again within its duplicate window.
     """
 
@@ -140,18 +142,18 @@ class NatsTransport:
         self._streams.add(destination)
 
     async def send(self, destination: str, envelopes: Sequence[Envelope]) -> None:
-        """Publish one message per envelope and wait for JetStream's acknowledgements."""
+        """Publish a few messages per partition and wait for JetStream's acknowledgements."""
         try:
             js = await self._connected()
             await self._stream(js, destination)
             await asyncio.gather(
                 *(
                     js.publish(
-                        self.subject(destination, partition_of(envelope, self.partitions)),
-                        encode(envelope),
-                        headers={"Nats-Msg-Id": envelope.id},
+                        self.subject(destination, partition),
+                        body,
+                        headers={"Nats-Msg-Id": hashlib.blake2b(body, digest_size=16).hexdigest()},
                     )
-                    for envelope in envelopes
+                    for partition, body, _ in packed(envelopes, self.partitions)
                 )
             )
         except TransportError:
@@ -239,7 +241,7 @@ class NatsTransport:
                 except (TimeoutError, nats.errors.TimeoutError):
                     continue  # nothing new
                 try:
-                    await on_batch(_envelopes(messages))
+                    await take_in(on_batch, _envelopes(messages), self.batch_size)
                 except Exception:
                     for message in messages:
                         await message.nak()
@@ -276,7 +278,7 @@ def _envelopes(messages: Sequence[Any]) -> list[Envelope]:
     envelopes = []
     for message in messages:
         try:
-            envelopes.append(decode(message.data))
+            envelopes += unpacked(message.data)
         except ValueError:
             logger.error("dropped a message that is no Dolmen envelope: %r", message.data[:200])
     return envelopes

@@ -16,9 +16,9 @@ from dolmen.units._transports._port import (
     OnBatch,
     TransportError,
     TransportSubscription,
-    decode,
-    encode,
-    partition_of,
+    packed,
+    take_in,
+    unpacked,
 )
 
 if TYPE_CHECKING:
@@ -114,12 +114,11 @@ class RedisTransport:
             raise TransportError(f"Redis at {self.url.split('@')[-1]}: {error}") from error
 
     async def send(self, destination: str, envelopes: Sequence[Envelope]) -> None:
-        """Append one stream entry per envelope to its partition's stream, in one round trip."""
+        """Append an entry per partition, holding its envelopes, in one round trip."""
         try:
             async with self._redis().pipeline(transaction=False) as pipe:
-                for envelope in envelopes:
-                    stream = self.stream(destination, partition_of(envelope, self.partitions))
-                    pipe.xadd(stream, {"e": encode(envelope)})
+                for partition, body, _ in packed(envelopes, self.partitions):
+                    pipe.xadd(self.stream(destination, partition), {"e": body})
                 await pipe.execute()
         except Exception as error:
             raise TransportError(f"sending to {destination!r} over Redis: {error}") from error
@@ -157,7 +156,7 @@ class RedisTransport:
                 await self._group(client, stream)
                 entries = await self._next(client, stream, lease_ms // 3)
                 if entries:
-                    await on_batch(_envelopes(entries))
+                    await take_in(on_batch, _envelopes(entries), self.batch_size)
                     ids = [entry_id for entry_id, _ in entries]
                     await client.xack(stream, GROUP, *ids)
                     await client.xdel(stream, *ids)
@@ -196,7 +195,7 @@ def _envelopes(entries: Sequence[tuple[Any, Any]]) -> list[Envelope]:
     envelopes = []
     for _, fields in entries:
         try:
-            envelopes.append(decode(fields[b"e"]))
+            envelopes += unpacked(fields[b"e"])
         except (KeyError, ValueError, TypeError):
             logger.error("dropped a stream entry that is no Dolmen envelope: %r", fields)
     return envelopes
