@@ -16,6 +16,7 @@ local defaults), each run on a destination of its own, dropped afterwards.
 - latency: ``--rate`` events per second for ``--seconds``; the time from the append until the
   receiving handler runs, p50 and p99, the first second dropped.
 
+bench/units.py runs these against modupy's process-per-module topology in the same run.
 Figures belong in docs/benchmarks.md only from a quiet machine (run it alone).
 """
 
@@ -135,6 +136,9 @@ async def pair(kind: str, receiver: str, scratch: Path) -> Pair:
     intake = Intake(
         receiving, inbox, destination, {"bench.Happened": [Handler()]}, on_received=worker.hint
     )
+    # Woken at each append (the publisher's commit) and at each batch taken in, as an app's
+    # commits wake its dispatchers: no fast polling (see Dispatcher.hinted).
+    forwarder.hinted = worker.hinted = True
     forwarder.start()
     worker.start()
     await intake.start()
@@ -174,37 +178,45 @@ async def publish(p: Pair, count: int, start: int) -> None:
     p.forwarder.hint()
 
 
-async def throughput(kind: str, receiver: str, events: int, scratch: Path) -> float:
+async def throughput(kind: str, receiver: str, events: int, scratch: Path) -> dict[str, float]:
+    """Events per second, and the CPU time per event of this process (both units)."""
     p = await pair(kind, receiver, scratch)
     try:
         p.recorder.expected = events
-        started = time.perf_counter()
+        cpu, started = time.process_time(), time.perf_counter()
         await publish(p, events, 0)
         await asyncio.wait_for(p.recorder.done.wait(), 600)
-        return events / (time.perf_counter() - started)
+        seconds, cpu_ms = time.perf_counter() - started, (time.process_time() - cpu) * 1000
+        return {"events_per_s": round(events / seconds),
+                "cpu_ms_per_event": round(cpu_ms / events, 3)}  # fmt: skip
     finally:
         await close(p)
 
 
 async def latency(
     kind: str, receiver: str, rate: int, seconds: float, scratch: Path
-) -> tuple[float, float]:
+) -> dict[str, float]:
+    """p50 and p99 in ms at ``rate``, and the CPU time per event of this process."""
     p = await pair(kind, receiver, scratch)
     try:
         total = int(rate * seconds)
         p.recorder.expected = total
         per_tick = max(1, rate // 100)  # every 10 ms
-        started = time.perf_counter()
+        cpu, started = time.process_time(), time.perf_counter()
         for sent in range(0, total, per_tick):
             await publish(p, per_tick, sent)
             ahead = started + (sent + per_tick) / rate - time.perf_counter()
             await asyncio.sleep(max(ahead, 0.0))
+        lag = max(time.perf_counter() - started - seconds, 0.0)
         await asyncio.wait_for(p.recorder.done.wait(), 600)
+        cpu_ms = (time.process_time() - cpu) * 1000 / total
         first = min(at for at, _ in p.recorder.latencies)
         kept = sorted(s for at, s in p.recorder.latencies if at >= first + 1.0)
         p50 = statistics.median(kept)
         p99 = kept[min(len(kept) - 1, int(len(kept) * 0.99))]
-        return p50 * 1000, p99 * 1000
+        return {"p50_ms": round(p50 * 1000, 2), "p99_ms": round(p99 * 1000, 2),
+                "achieved_rate": round(total / (seconds + lag)),
+                "cpu_ms_per_event": round(cpu_ms, 3)}  # fmt: skip
     finally:
         await close(p)
 
@@ -222,10 +234,11 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         for kind in options.transports:
             rate = await throughput(kind, options.receiver, options.events, Path(scratch))
-            p50, p99 = await latency(
+            steady = await latency(
                 kind, options.receiver, options.rate, options.seconds, Path(scratch)
             )
-            print(f"{kind:10} {rate:10.0f} {p50:8.2f} {p99:8.2f}")
+            print(f"{kind:10} {rate['events_per_s']:10.0f} {steady['p50_ms']:8.2f} "
+                  f"{steady['p99_ms']:8.2f}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from dolmen.events import Envelope
 from dolmen.units._transports._backoff import Backoff
 from dolmen.units._transports._consumers import Consumers
-from dolmen.units._transports._leases import consumer_name
+from dolmen.units._transports._leases import consumer_name, renewed
 from dolmen.units._transports._port import (
     DEFAULT_PARTITIONS,
     OnBatch,
@@ -48,8 +48,9 @@ class NatsTransport:
     A destination is the stream ``DOLMEN_<unit>`` on subjects ``dolmen.<unit>.<n>``, one
     per partition, each with a durable pull consumer (explicit acks, ``ack_wait`` of
     ``lease_seconds``). A partition is read by the one consumer holding its lease in the
-    key-value bucket ``dolmen_leases_<lease>ms`` (renewed as it reads; an entry not renewed
-    expires with the bucket's TTL), so one subject's events are taken in one at a time, in order.
+    key-value bucket ``dolmen_leases_<lease>ms`` (renewed every ``lease_seconds / 3``, also
+    while a slow batch is taken in; an entry not renewed expires with the bucket's TTL), so
+    one subject's events are taken in one at a time, in order.
     A batch is acknowledged after ``on_batch`` returned; if it raised, it is negatively
     acknowledged and comes again first; a consumer that died leaves its batch to be
     delivered again once ``ack_wait`` passed (the next holder waits for that).
@@ -212,21 +213,23 @@ class NatsTransport:
     async def _consume(
         self, destination: str, partition: int, on_batch: OnBatch, consumers: Consumers
     ) -> None:
-        nats, backoff, revision = _nats(), Backoff(), None
-        key = f"{destination}.{partition}"
+        nats, backoff, every = _nats(), Backoff(), self.lease_seconds / 3
+        lease = _Lease(f"{destination}.{partition}")
         subscription: Any = None
         ready_at = 0.0  # after a take-over, when what the last holder left is due again
         while not consumers.stopping:
             try:
                 js = await self._connected()
                 kv = await self._leases(js)
-                taken = revision is None
-                revision = await self._hold(kv, key, revision)
-                if revision is None:
-                    await _unsubscribed(subscription)
-                    subscription = None
-                    await asyncio.sleep(self.lease_seconds / 3)
-                    continue
+                taken = lease.revision is None
+                if taken or time.monotonic() >= lease.renew_at:
+                    lease.revision = await self._hold(kv, lease.key, lease.revision)
+                    if lease.revision is None:
+                        await _unsubscribed(subscription)
+                        subscription = None
+                        await asyncio.sleep(every)
+                        continue
+                    lease.renew_at = time.monotonic() + every
                 if subscription is None:
                     subscription = await self._pull(js, destination, partition)
                 if taken and (await subscription.consumer_info()).num_ack_pending:
@@ -234,14 +237,16 @@ class NatsTransport:
                     # newer messages: wait for that (holding the lease), to keep the order.
                     ready_at = time.monotonic() + self.lease_seconds
                 if time.monotonic() < ready_at:
-                    await asyncio.sleep(self.lease_seconds / 3)
+                    await asyncio.sleep(every)
                     continue
+                wait = max(lease.renew_at - time.monotonic(), 0.05)
                 try:
-                    messages = await subscription.fetch(self.batch_size, self.lease_seconds / 3)
+                    messages = await subscription.fetch(self.batch_size, wait)
                 except (TimeoutError, nats.errors.TimeoutError):
                     continue  # nothing new
                 try:
-                    await take_in(on_batch, _envelopes(messages), self.batch_size)
+                    async with renewed(self._renewal(kv, lease, messages), every):
+                        await take_in(on_batch, _envelopes(messages), self.batch_size)
                 except Exception:
                     for message in messages:
                         await message.nak()
@@ -258,6 +263,17 @@ class NatsTransport:
                 subscription = None
                 await backoff.wait()
 
+    def _renewal(self, kv: KeyValue, lease: _Lease, messages: Sequence[Any]) -> Any:
+        """Keep the lease, and the messages from being delivered again, during a slow batch."""
+
+        async def renew() -> None:
+            if lease.revision is not None:
+                lease.revision = await self._hold(kv, lease.key, lease.revision)
+            for message in messages:
+                await message.in_progress()
+
+        return renew
+
     async def _pull(self, js: JetStreamContext, destination: str, partition: int) -> Any:
         api = _nats().js.api
         await self._stream(js, destination)
@@ -272,6 +288,16 @@ class NatsTransport:
             stream=self.stream(destination),
             config=config,
         )
+
+
+class _Lease:
+    """One partition's lease in the key-value bucket, as this consumer holds it."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.revision: int | None = None
+        """The entry's revision after this consumer's last write; None: not held."""
+        self.renew_at = 0.0
 
 
 def _envelopes(messages: Sequence[Any]) -> list[Envelope]:
