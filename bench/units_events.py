@@ -119,10 +119,7 @@ async def pair(kind: str, receiver: str, scratch: Path) -> Pair:
     outbox = InMemoryDeliveryStore()
     relay = Relay(sending, [destination])
     settings = EventSettings(batch_size=500, concurrency=50)
-    forwarder = Dispatcher(
-        outbox, relay.run, relay.handlers, settings, ordered=relay.handlers,
-        run_batch=relay.run_batch, batchable=relay.handlers,
-    )  # fmt: skip
+    forwarder = relay.dispatcher(outbox, settings)
     database: Database | None = None
     inbox: Any
     if receiver == "sqlite":

@@ -5,7 +5,17 @@ from __future__ import annotations
 import functools
 from collections.abc import Collection, Sequence
 
-from dolmen.events import Claimed, Envelope, NewDelivery, Outcome, PoisonEvent, Retry
+from dolmen.events import (
+    Claimed,
+    DeliveryQueue,
+    Dispatcher,
+    Envelope,
+    EventSettings,
+    NewDelivery,
+    Outcome,
+    PoisonEvent,
+    Retry,
+)
 from dolmen.units._together import Together
 from dolmen.units._transports._port import Transport
 
@@ -56,6 +66,19 @@ class Relay:
         self._senders = {
             unit: Together(functools.partial(transport.send, unit), SEND_MOST) for unit in units
         }
+
+    def dispatcher(
+        self, outbox: DeliveryQueue, settings: EventSettings | None = None
+    ) -> Dispatcher:
+        """A dispatcher of ``outbox`` that runs the forwarding deliveries only, in batches.
+
+        (An app's own dispatcher runs them with its handlers' deliveries, through
+        :class:`BrokerEvents`; this one is for a relay on its own: tests, benchmarks.)
+        """
+        return Dispatcher(
+            outbox, self.run, self.handlers, settings, ordered=self.handlers,
+            run_batch=self.run_batch, batchable=self.handlers,
+        )  # fmt: skip
 
     def deliveries(self, envelope: Envelope, units: Collection[str]) -> list[NewDelivery]:
         """The forwarding deliveries of ``envelope`` to ``units``, keyed by its subject."""

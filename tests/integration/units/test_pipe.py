@@ -14,7 +14,6 @@ from dolmen.events import (
     Claimed,
     Dispatcher,
     Envelope,
-    EventSettings,
     InMemoryDeliveryStore,
     Retry,
     SqlDeliveryStore,
@@ -54,10 +53,7 @@ async def test_events_reach_the_other_units_handler_once_each_in_order_per_subje
 ) -> None:
     orders_outbox = InMemoryDeliveryStore()
     relay = Relay(await broker.transport(), [destination])
-    forwarding = Dispatcher(
-        orders_outbox, relay.run, relay.handlers, EventSettings(), ordered=relay.handlers,
-        run_batch=relay.run_batch, batchable=relay.handlers,
-    )  # fmt: skip
+    forwarding = relay.dispatcher(orders_outbox)
     ran: list[Envelope] = []
 
     async def charge_order(claimed: Claimed) -> bool:
