@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from dolmen.events import (
 from dolmen.events._envelope import new_event_id
 from dolmen.persistence import Database
 from dolmen.units import Intake, Relay
+from tests.conftest import fresh_postgres_database
 from tests.integration.units.conftest import Broker
 from tests.waiting import within
 
@@ -39,10 +40,20 @@ def placed_order(n: int, subject: str) -> Envelope:
     return Envelope(new_event_id(), "orders.OrderPlaced", 1, "/shop/orders", 1.0, data, subject)
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def billing_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The receiving unit's database: a SQLite file, or a PostgreSQL database of its own."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'billing.db'}"
+    else:
+        with fresh_postgres_database() as url:
+            yield url
+
+
 @pytest.fixture
-async def billing_outbox(tmp_path: Path) -> AsyncIterator[SqlDeliveryStore]:
-    """The receiving unit's outbox, in a SQLite file of its own."""
-    database = Database(f"sqlite:///{tmp_path / 'billing.db'}", [OUTBOX_TABLES])
+async def billing_outbox(billing_url: str) -> AsyncIterator[SqlDeliveryStore]:
+    """The receiving unit's outbox, in its own database."""
+    database = Database(billing_url, [OUTBOX_TABLES])
     await database.open(create_tables=True)
     yield SqlDeliveryStore(database)
     await database.close()
