@@ -8,7 +8,8 @@
   SQLite file) and whose dispatcher runs the handler. Throughput: ``--events`` events at
   once, from the first append until the last handler ran; latency: ``--rate`` events a
   second for ``--seconds``, from the append until the handler ran, p50 and p99 without the
-  first second. Both units run in this one process, and its CPU time per event is counted.
+  first second. The sending unit runs in this process, the receiving one in a process of its
+  own (``--split``; with ``memory``, both here); the CPU time per event of both is counted.
 - modupy's process-per-module topology over Redis Streams (bench/units_peers), in the same
   run on the same workloads: its publishing module in a process of its own (its SQL outbox
   on a SQLite file, sending to the stream after each commit), the listening module in a
@@ -69,9 +70,13 @@ def peers_environment() -> None:
 def dolmen(kind: str, workload: str, args: argparse.Namespace) -> Figures:
     with tempfile.TemporaryDirectory() as scratch:
         if workload == "throughput":
-            run = units_events.throughput(kind, "sqlite", args.events, Path(scratch))
+            run = units_events.throughput(
+                kind, "sqlite", args.events, Path(scratch), split=kind != "memory"
+            )
         else:
-            run = units_events.latency(kind, "sqlite", args.rate, args.seconds, Path(scratch))
+            run = units_events.latency(
+                kind, "sqlite", args.rate, args.seconds, Path(scratch), split=kind != "memory"
+            )
         return asyncio.run(run)
 
 
