@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol, cast
@@ -17,6 +18,8 @@ from dolmen.units._transports._port import (
     TransportError,
     TransportSubscription,
 )
+
+logger = logging.getLogger("dolmen.units")
 
 
 class RoutedHandler(LocalHandler, Protocol):
@@ -138,8 +141,19 @@ class BrokerEvents:
         )
 
     async def open(self) -> None:
-        """Connect to the broker."""
-        await self.transport.open()
+        """Connect to the broker; one that cannot be reached does not stop the unit.
+
+        The unit starts all the same and reports not ready (:meth:`ping`) until the broker
+        answers: its events wait in its outbox, and its consumers connect once it is back.
+        """
+        try:
+            await self.transport.open()
+        except TransportError as error:
+            logger.warning(
+                "unit %r starts without its broker (%s): it reports not ready and connects "
+                "once the broker answers; its events wait in its outbox meanwhile",
+                self.unit, error,
+            )  # fmt: skip
 
     async def ping(self) -> None:
         """Raise :class:`TransportError` unless the broker answers (the unit's readiness)."""

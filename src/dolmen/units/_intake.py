@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from dolmen.events import Clock, Envelope, Inbox, NewDelivery, Retry, SystemClock
+from dolmen.units._together import Together
 from dolmen.units._transports._port import Transport, TransportSubscription
 
 logger = logging.getLogger("dolmen.units")
@@ -14,6 +15,9 @@ logger = logging.getLogger("dolmen.units")
 KEEP_RECEIVED_SECONDS = 7 * 86400.0
 """How long a received event is remembered, so that a copy of it adds nothing: far longer
 than any broker keeps an unacknowledged message before delivering it again."""
+
+WRITE_MOST = 1000
+"""Envelopes written in one transaction at most, when batches come in side by side."""
 
 
 class LocalHandler(Protocol):
@@ -43,7 +47,9 @@ class Intake:
     one transaction, skipping the (event id, handler) pairs received before, so a batch
     delivered again adds nothing. Only then does the transport acknowledge the batch; if
     writing fails, the batch comes again. From there the unit's own dispatcher delivers
-    them, with retries, dead letters and order per subject, as if published here.
+    them, with retries, dead letters and order per subject, as if published here. Batches
+    of several partitions that come while one is being written are written together, in
+    the next transaction.
 
     ``on_received`` is called after a batch added deliveries (wake the dispatcher).
     """
@@ -68,6 +74,7 @@ class Intake:
         self.keep_received_seconds = keep_received_seconds
         self._subscription: TransportSubscription | None = None
         self._last_forget = 0.0
+        self._writes = Together(self._write, WRITE_MOST)
 
     async def start(self) -> None:
         """Subscribe to this unit's destination (the transport must be open)."""
@@ -82,6 +89,9 @@ class Intake:
 
     async def take(self, envelopes: Sequence[Envelope]) -> None:
         """Write one batch's deliveries; raises (nothing written) when the outbox fails."""
+        await self._writes(envelopes)
+
+    async def _write(self, envelopes: Sequence[Envelope]) -> None:
         now = self.clock.now()
         deliveries = [
             NewDelivery(

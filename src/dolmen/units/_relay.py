@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Sequence
 
-from dolmen.events import Claimed, Envelope, NewDelivery, Outcome, PoisonEvent, Retry
+from dolmen.events import (
+    Claimed,
+    DeliveryQueue,
+    Dispatcher,
+    Envelope,
+    EventSettings,
+    NewDelivery,
+    Outcome,
+    PoisonEvent,
+    Retry,
+)
+from dolmen.units._together import Together
 from dolmen.units._transports._port import Transport
 
 FORWARD_PREFIX = "dolmen.units.forward:"
@@ -13,6 +25,9 @@ FORWARD_PREFIX = "dolmen.units.forward:"
 FORWARD_RETRY = Retry(attempts=10_000, base=0.5, cap=30.0)
 """A broker that is down makes forwarding deliveries wait, retried at most every 30 s; they
 go dead only after about two days of failures (then ``dolmen events replay`` them)."""
+
+SEND_MOST = 2000
+"""Envelopes in one send at most, when batches run side by side are sent together."""
 
 
 def forward_handler(unit: str) -> str:
@@ -29,7 +44,9 @@ class Relay:
     :meth:`run` (or :meth:`run_batch`), which sends the event to that unit's destination:
     a failed send is retried with backoff, a broker that is down leaves them waiting in
     the outbox, and they go once it is back. Forwarding deliveries are ordered by subject,
-    so one subject's events leave in publish order.
+    so one subject's events leave in publish order. Batches to one unit that are ready
+    while a send to it is under way go together in the next send (one broker round trip
+    and confirmation for all).
 
     Wiring (``units`` are the other units this one sends to)::
 
@@ -46,6 +63,22 @@ class Relay:
         self.retry = retry
         self.handlers: dict[str, Retry] = {forward_handler(unit): retry for unit in sorted(units)}
         """The forwarding handlers, by name, with their retry policy (for the dispatcher)."""
+        self._senders = {
+            unit: Together(functools.partial(transport.send, unit), SEND_MOST) for unit in units
+        }
+
+    def dispatcher(
+        self, outbox: DeliveryQueue, settings: EventSettings | None = None
+    ) -> Dispatcher:
+        """A dispatcher of ``outbox`` that runs the forwarding deliveries only, in batches.
+
+        (An app's own dispatcher runs them with its handlers' deliveries, through
+        :class:`BrokerEvents`; this one is for a relay on its own: tests, benchmarks.)
+        """
+        return Dispatcher(
+            outbox, self.run, self.handlers, settings, ordered=self.handlers,
+            run_batch=self.run_batch, batchable=self.handlers,
+        )  # fmt: skip
 
     def deliveries(self, envelope: Envelope, units: Collection[str]) -> list[NewDelivery]:
         """The forwarding deliveries of ``envelope`` to ``units``, keyed by its subject."""
@@ -62,7 +95,7 @@ class Relay:
 
     async def run(self, claimed: Claimed) -> bool:
         """Send one forwarding delivery's event; returns False (the dispatcher completes it)."""
-        await self.transport.send(self._unit(claimed), [claimed.envelope])
+        await self._senders[self._unit(claimed)]([claimed.envelope])
         return False
 
     async def run_batch(self, batch: Sequence[Claimed]) -> list[Outcome]:
@@ -75,7 +108,7 @@ class Relay:
         if len(units) != 1:
             raise ValueError("a batch holds the deliveries of one forwarding handler")
         try:
-            await self.transport.send(units.pop(), [c.envelope for c in batch])
+            await self._senders[units.pop()]([c.envelope for c in batch])
         except Exception as error:
             return [error] * len(batch)
         return [False] * len(batch)

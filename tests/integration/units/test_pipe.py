@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,7 +14,6 @@ from dolmen.events import (
     Claimed,
     Dispatcher,
     Envelope,
-    EventSettings,
     InMemoryDeliveryStore,
     Retry,
     SqlDeliveryStore,
@@ -22,6 +21,7 @@ from dolmen.events import (
 from dolmen.events._envelope import new_event_id
 from dolmen.persistence import Database
 from dolmen.units import Intake, Relay
+from tests.conftest import fresh_postgres_database
 from tests.integration.units.conftest import Broker
 from tests.waiting import within
 
@@ -40,10 +40,20 @@ def placed_order(n: int, subject: str) -> Envelope:
     return Envelope(new_event_id(), "orders.OrderPlaced", 1, "/shop/orders", 1.0, data, subject)
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def billing_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The receiving unit's database: a SQLite file, or a PostgreSQL database of its own."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'billing.db'}"
+    else:
+        with fresh_postgres_database() as url:
+            yield url
+
+
 @pytest.fixture
-async def billing_outbox(tmp_path: Path) -> AsyncIterator[SqlDeliveryStore]:
-    """The receiving unit's outbox, in a SQLite file of its own."""
-    database = Database(f"sqlite:///{tmp_path / 'billing.db'}", [OUTBOX_TABLES])
+async def billing_outbox(billing_url: str) -> AsyncIterator[SqlDeliveryStore]:
+    """The receiving unit's outbox, in its own database."""
+    database = Database(billing_url, [OUTBOX_TABLES])
     await database.open(create_tables=True)
     yield SqlDeliveryStore(database)
     await database.close()
@@ -54,10 +64,7 @@ async def test_events_reach_the_other_units_handler_once_each_in_order_per_subje
 ) -> None:
     orders_outbox = InMemoryDeliveryStore()
     relay = Relay(await broker.transport(), [destination])
-    forwarding = Dispatcher(
-        orders_outbox, relay.run, relay.handlers, EventSettings(), ordered=relay.handlers,
-        run_batch=relay.run_batch, batchable=relay.handlers,
-    )  # fmt: skip
+    forwarding = relay.dispatcher(orders_outbox)
     ran: list[Envelope] = []
 
     async def charge_order(claimed: Claimed) -> bool:

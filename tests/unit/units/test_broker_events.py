@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+import pytest
+
 from dolmen.events import Envelope, Retry
 from dolmen.units import (
     BrokerEvents,
     InMemoryBroker,
     InMemoryTransport,
     Topology,
+    TransportError,
     UnitsSettings,
     broker_destination,
     forward_handler,
@@ -83,3 +86,17 @@ def test_an_event_gets_one_forwarding_delivery_per_unit_not_per_remote_handler()
     ]
     assert broker_destination("shop", "storefront") == "shop-storefront"
     assert broker_destination(None, "storefront") == "storefront"
+
+
+async def test_a_broker_down_at_start_leaves_the_unit_not_ready_until_it_is_back() -> None:
+    settings = UnitsSettings.model_validate({"current": "billing", "unit": UNITS})
+    shared = InMemoryBroker()
+    shared.set_reachable(False)
+    broker = BrokerEvents(InMemoryTransport(shared), Topology.of(settings, MODULES), HANDLERS)
+
+    await broker.open()  # the unit starts all the same
+    with pytest.raises(TransportError, match="down"):
+        await broker.ping()  # not ready
+    shared.set_reachable(True)
+
+    await broker.ping()  # ready once the broker is back

@@ -87,7 +87,8 @@ class InMemoryTransport:
         self._subscriptions: list[Consumers] = []
 
     async def open(self) -> None:
-        """Nothing to connect to."""
+        """Nothing to connect to; raises :class:`TransportError` while the broker is down."""
+        self.broker.check()
 
     async def close(self) -> None:
         """Stop this transport's subscriptions."""

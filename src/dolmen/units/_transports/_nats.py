@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from collections.abc import Sequence
@@ -11,15 +12,15 @@ from typing import TYPE_CHECKING, Any
 from dolmen.events import Envelope
 from dolmen.units._transports._backoff import Backoff
 from dolmen.units._transports._consumers import Consumers
-from dolmen.units._transports._leases import consumer_name
+from dolmen.units._transports._leases import consumer_name, renewed
 from dolmen.units._transports._port import (
     DEFAULT_PARTITIONS,
     OnBatch,
     TransportError,
     TransportSubscription,
-    decode,
-    encode,
-    partition_of,
+    packed,
+    take_in,
+    unpacked,
 )
 
 if TYPE_CHECKING:
@@ -47,12 +48,14 @@ class NatsTransport:
     A destination is the stream ``DOLMEN_<unit>`` on subjects ``dolmen.<unit>.<n>``, one
     per partition, each with a durable pull consumer (explicit acks, ``ack_wait`` of
     ``lease_seconds``). A partition is read by the one consumer holding its lease in the
-    key-value bucket ``dolmen_leases_<lease>ms`` (renewed as it reads; an entry not renewed
-    expires with the bucket's TTL), so one subject's events are taken in one at a time, in order.
+    key-value bucket ``dolmen_leases_<lease>ms`` (renewed every ``lease_seconds / 3``, also
+    while a slow batch is taken in; an entry not renewed expires with the bucket's TTL), so
+    one subject's events are taken in one at a time, in order.
     A batch is acknowledged after ``on_batch`` returned; if it raised, it is negatively
     acknowledged and comes again first; a consumer that died leaves its batch to be
     delivered again once ``ack_wait`` passed (the next holder waits for that).
-    Each envelope is published with its id as ``Nats-Msg-Id``: JetStream drops a copy sent
+    A send publishes one message per partition (a few for a large batch) carrying its
+    envelopes, with a digest of its body as ``Nats-Msg-Id``: JetStream drops a copy sent
     again within its duplicate window.
     """
 
@@ -140,18 +143,18 @@ class NatsTransport:
         self._streams.add(destination)
 
     async def send(self, destination: str, envelopes: Sequence[Envelope]) -> None:
-        """Publish one message per envelope and wait for JetStream's acknowledgements."""
+        """Publish a few messages per partition and wait for JetStream's acknowledgements."""
         try:
             js = await self._connected()
             await self._stream(js, destination)
             await asyncio.gather(
                 *(
                     js.publish(
-                        self.subject(destination, partition_of(envelope, self.partitions)),
-                        encode(envelope),
-                        headers={"Nats-Msg-Id": envelope.id},
+                        self.subject(destination, partition),
+                        body,
+                        headers={"Nats-Msg-Id": hashlib.blake2b(body, digest_size=16).hexdigest()},
                     )
-                    for envelope in envelopes
+                    for partition, body, _ in packed(envelopes, self.partitions)
                 )
             )
         except TransportError:
@@ -245,21 +248,23 @@ class NatsTransport:
     async def _consume(
         self, destination: str, partition: int, on_batch: OnBatch, consumers: Consumers
     ) -> None:
-        nats, backoff, revision = _nats(), Backoff(), None
-        key = f"{destination}.{partition}"
+        nats, backoff, every = _nats(), Backoff(), self.lease_seconds / 3
+        lease = _Lease(f"{destination}.{partition}")
         subscription: Any = None
         ready_at = 0.0  # after a take-over, when what the last holder left is due again
         while not consumers.stopping:
             try:
                 js = await self._connected()
                 kv = await self._leases(js)
-                taken = revision is None
-                revision = await self._hold(kv, key, revision)
-                if revision is None:
-                    await _unsubscribed(subscription)
-                    subscription = None
-                    await asyncio.sleep(self.lease_seconds / 3)
-                    continue
+                taken = lease.revision is None
+                if taken or time.monotonic() >= lease.renew_at:
+                    lease.revision = await self._hold(kv, lease.key, lease.revision)
+                    if lease.revision is None:
+                        await _unsubscribed(subscription)
+                        subscription = None
+                        await asyncio.sleep(every)
+                        continue
+                    lease.renew_at = time.monotonic() + every
                 if subscription is None:
                     subscription = await self._pull(js, destination, partition)
                 if taken and (await subscription.consumer_info()).num_ack_pending:
@@ -267,14 +272,16 @@ class NatsTransport:
                     # newer messages: wait for that (holding the lease), to keep the order.
                     ready_at = time.monotonic() + self.lease_seconds
                 if time.monotonic() < ready_at:
-                    await asyncio.sleep(self.lease_seconds / 3)
+                    await asyncio.sleep(every)
                     continue
+                wait = max(lease.renew_at - time.monotonic(), 0.05)
                 try:
-                    messages = await subscription.fetch(self.batch_size, self.lease_seconds / 3)
+                    messages = await subscription.fetch(self.batch_size, wait)
                 except (TimeoutError, nats.errors.TimeoutError):
                     continue  # nothing new
                 try:
-                    await on_batch(_envelopes(messages))
+                    async with renewed(self._renewal(kv, lease, messages), every):
+                        await take_in(on_batch, _envelopes(messages), self.batch_size)
                 except Exception:
                     for message in messages:
                         await message.nak()
@@ -290,6 +297,17 @@ class NatsTransport:
                 await _unsubscribed(subscription)
                 subscription = None
                 await backoff.wait()
+
+    def _renewal(self, kv: KeyValue, lease: _Lease, messages: Sequence[Any]) -> Any:
+        """Keep the lease, and the messages from being delivered again, during a slow batch."""
+
+        async def renew() -> None:
+            if lease.revision is not None:
+                lease.revision = await self._hold(kv, lease.key, lease.revision)
+            for message in messages:
+                await message.in_progress()
+
+        return renew
 
     async def _pull(self, js: JetStreamContext, destination: str, partition: int) -> Any:
         api = _nats().js.api
@@ -307,11 +325,21 @@ class NatsTransport:
         )
 
 
+class _Lease:
+    """One partition's lease in the key-value bucket, as this consumer holds it."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.revision: int | None = None
+        """The entry's revision after this consumer's last write; None: not held."""
+        self.renew_at = 0.0
+
+
 def _envelopes(messages: Sequence[Any]) -> list[Envelope]:
     envelopes = []
     for message in messages:
         try:
-            envelopes.append(decode(message.data))
+            envelopes += unpacked(message.data)
         except ValueError:
             logger.error("dropped a message that is no Dolmen envelope: %r", message.data[:200])
     return envelopes

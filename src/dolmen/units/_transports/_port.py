@@ -71,9 +71,63 @@ def partition_of(envelope: Envelope, partitions: int) -> int:
     return zlib.crc32(key.encode()) % partitions
 
 
+PACK_BYTES = 256 * 1024
+"""The most a message that carries several envelopes holds (well under NATS's 1 MiB)."""
+
+
 def encode(envelope: Envelope) -> bytes:
     """An envelope as a broker message's body (JSON)."""
-    fields = {
+    return json.dumps(_fields(envelope), separators=(",", ":")).encode()
+
+
+def packed(envelopes: Sequence[Envelope], partitions: int) -> list[tuple[int, bytes, int]]:
+    """``envelopes`` as message bodies, one or a few per partition: (partition, body, count).
+
+    A body is a JSON array of envelopes (one envelope alone is a JSON object, as
+    :func:`encode` writes it), in the order sent, at most about :data:`PACK_BYTES`: one
+    message and one broker confirmation carry many events, which is what makes a batch
+    cheap to send. Each partition's bodies come in order, so one subject's events stay in
+    the order sent.
+    """
+    by_partition: dict[int, list[bytes]] = {}
+    for envelope in envelopes:
+        by_partition.setdefault(partition_of(envelope, partitions), []).append(encode(envelope))
+    bodies: list[tuple[int, bytes, int]] = []
+    for partition, encoded in by_partition.items():
+        chunk: list[bytes] = []
+        size = 0
+        for item in encoded:
+            if chunk and size + len(item) > PACK_BYTES:
+                bodies.append((partition, _array(chunk), len(chunk)))
+                chunk, size = [], 0
+            chunk.append(item)
+            size += len(item) + 1
+        bodies.append((partition, _array(chunk), len(chunk)))
+    return bodies
+
+
+async def take_in(on_batch: OnBatch, envelopes: Sequence[Envelope], most: int) -> None:
+    """Hand ``envelopes`` to ``on_batch`` in order, at most ``most`` at a time."""
+    for start in range(0, max(len(envelopes), 1), most):
+        await on_batch(envelopes[start : start + most])
+
+
+def _array(encoded: list[bytes]) -> bytes:
+    return encoded[0] if len(encoded) == 1 else b"[" + b",".join(encoded) + b"]"
+
+
+def unpacked(body: bytes) -> list[Envelope]:
+    """The envelopes in a message's body (one, or a JSON array of them); raises ValueError."""
+    try:
+        fields = json.loads(body)
+    except ValueError as error:
+        raise ValueError(f"not a Dolmen envelope: {body[:200]!r}") from error
+    items = fields if isinstance(fields, list) else [fields]
+    return [_envelope(item, body) for item in items]
+
+
+def _fields(envelope: Envelope) -> dict[str, object]:
+    return {
         "id": envelope.id,
         "type": envelope.type,
         "version": envelope.version,
@@ -83,13 +137,21 @@ def encode(envelope: Envelope) -> bytes:
         "subject": envelope.subject,
         "traceparent": envelope.traceparent,
     }
-    return json.dumps(fields, separators=(",", ":")).encode()
 
 
 def decode(body: bytes) -> Envelope:
     """The envelope in a broker message's body; raises ValueError when it is not one."""
     try:
         fields = json.loads(body)
+    except ValueError as error:
+        raise ValueError(f"not a Dolmen envelope: {body[:200]!r}") from error
+    return _envelope(fields, body)
+
+
+def _envelope(fields: object, body: bytes) -> Envelope:
+    if not isinstance(fields, dict):
+        raise ValueError(f"not a Dolmen envelope: {body[:200]!r}")
+    try:
         return Envelope(
             id=str(fields["id"]),
             type=str(fields["type"]),

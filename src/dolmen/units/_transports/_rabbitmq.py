@@ -15,9 +15,8 @@ from dolmen.units._transports._port import (
     OnBatch,
     TransportError,
     TransportSubscription,
-    decode,
-    encode,
-    partition_of,
+    packed,
+    unpacked,
 )
 
 if TYPE_CHECKING:
@@ -47,8 +46,9 @@ class RabbitMQTransport:
     A destination is ``partitions`` durable classic queues, ``dolmen.<unit>.<n>``, each
     with *single active consumer*: however many processes consume it, the broker hands a
     queue's messages to one of them at a time, in order, and to the next one when it goes.
-    Messages are persistent and each send waits for the broker's publisher confirms. A
-    consumer takes up to ``batch_size`` messages (its prefetch), hands them to ``on_batch``,
+    Messages are persistent, each carrying the envelopes of one send for one partition, and
+    each send waits for the broker's publisher confirms. A consumer takes the messages
+    waiting (up to ``batch_size`` envelopes), hands their envelopes to ``on_batch`` at once,
     then acknowledges them at once; if ``on_batch`` raises, its channel is closed, which
     puts every unacknowledged message back at its place in the queue.
     """
@@ -75,9 +75,6 @@ class RabbitMQTransport:
     def queue(destination: str, partition: int) -> str:
         """The name of one partition's queue."""
         return f"dolmen.{destination}.{partition}"
-
-    def _queue_of(self, destination: str, envelope: Envelope) -> str:
-        return self.queue(destination, partition_of(envelope, self.partitions))
 
     async def open(self) -> None:
         """Connect (raises :class:`TransportError` when the broker cannot be reached)."""
@@ -117,7 +114,7 @@ class RabbitMQTransport:
             )
 
     async def send(self, destination: str, envelopes: Sequence[Envelope]) -> None:
-        """Publish persistent messages, one per envelope, and wait for the broker's confirms."""
+        """Publish persistent messages, a few per partition, and wait for the broker's confirms."""
         aio_pika = _aio_pika()
         try:
             connection = await self._connected()
@@ -133,15 +130,14 @@ class RabbitMQTransport:
                 *(
                     exchange.publish(
                         aio_pika.Message(
-                            encode(envelope),
+                            body,
                             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                            message_id=envelope.id,
                             content_type="application/json",
                         ),
-                        routing_key=self._queue_of(destination, envelope),
+                        routing_key=self.queue(destination, partition),
                         timeout=self.timeout,
                     )
-                    for envelope in envelopes
+                    for partition, body, _ in packed(envelopes, self.partitions)
                 )
             )
         except TransportError:
@@ -214,8 +210,8 @@ class RabbitMQTransport:
                 await queue.consume(_put(buffer, arrived))
                 while not consumers.stopping:
                     await _arrival(buffer, arrived, channel, connection)
-                    batch = await _take(buffer, self.batch_size)
-                    await on_batch(_envelopes(batch))
+                    batch, envelopes = await _take(buffer, self.batch_size)
+                    await on_batch(envelopes)
                     await batch[-1].ack(multiple=True)
                     backoff.reset()
             except asyncio.CancelledError:
@@ -267,31 +263,31 @@ async def _arrival(
 
 async def _take(
     buffer: asyncio.Queue[AbstractIncomingMessage], most: int
-) -> list[AbstractIncomingMessage]:
-    """The messages waiting (at least one, at most ``most``).
+) -> tuple[list[AbstractIncomingMessage], list[Envelope]]:
+    """The messages waiting (at least one) and their envelopes (about ``most`` at most).
 
     Messages arrive one frame at a time: after the first, the loop gets a few turns
     (:data:`LINGER_TURNS`) to let those already on the socket join the batch, so that a
     burst is taken in by one transaction rather than one per message.
     """
     batch = [await buffer.get()]
+    envelopes = _envelopes(batch[0])
     for _ in range(LINGER_TURNS):
-        while len(batch) < most and not buffer.empty():
+        while len(envelopes) < most and not buffer.empty():
             batch.append(buffer.get_nowait())
-        if len(batch) >= most:
+            envelopes += _envelopes(batch[-1])
+        if len(envelopes) >= most:
             break
         await asyncio.sleep(0)
-    return batch
+    return batch, envelopes
 
 
-def _envelopes(messages: Sequence[AbstractIncomingMessage]) -> list[Envelope]:
-    envelopes = []
-    for message in messages:
-        try:
-            envelopes.append(decode(message.body))
-        except ValueError:
-            logger.error("dropped a message that is no Dolmen envelope: %r", message.body[:200])
-    return envelopes
+def _envelopes(message: AbstractIncomingMessage) -> list[Envelope]:
+    try:
+        return unpacked(message.body)
+    except ValueError:
+        logger.error("dropped a message that is no Dolmen envelope: %r", message.body[:200])
+        return []
 
 
 async def _quietly_close(channel: AbstractChannel | AbstractConnection) -> None:

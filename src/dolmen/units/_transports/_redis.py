@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from dolmen.events import Envelope
 from dolmen.units._transports._backoff import Backoff
 from dolmen.units._transports._consumers import Consumers
-from dolmen.units._transports._leases import consumer_name
+from dolmen.units._transports._leases import consumer_name, renewed
 from dolmen.units._transports._port import (
     DEFAULT_PARTITIONS,
     OnBatch,
     TransportError,
     TransportSubscription,
-    decode,
-    encode,
-    partition_of,
+    packed,
+    take_in,
+    unpacked,
 )
 
 if TYPE_CHECKING:
@@ -54,8 +56,9 @@ class RedisTransport:
 
     A destination is ``partitions`` streams, ``dolmen:<unit>:<n>``, each read through the
     consumer group ``dolmen`` by the one consumer that holds the partition's lease (a key
-    renewed every ``lease_seconds / 3``): one subject's events are taken in one at a time,
-    in order. A batch is acknowledged (``XACK``, then ``XDEL``) after ``on_batch`` returned;
+    renewed every ``lease_seconds / 3``, also while a slow batch is being taken in): one
+    subject's events are taken in one at a time, in order.
+    A batch is acknowledged (``XACK``, then ``XDEL``) after ``on_batch`` returned;
     the new holder of a partition first claims what its earlier holder left unacknowledged
     (``XAUTOCLAIM``), so a consumer that died loses nothing once its lease runs out.
     Redis keeps the streams only as durably as its persistence is set (AOF for no loss).
@@ -114,12 +117,11 @@ class RedisTransport:
             raise TransportError(f"Redis at {self.url.split('@')[-1]}: {error}") from error
 
     async def send(self, destination: str, envelopes: Sequence[Envelope]) -> None:
-        """Append one stream entry per envelope to its partition's stream, in one round trip."""
+        """Append an entry per partition, holding its envelopes, in one round trip."""
         try:
             async with self._redis().pipeline(transaction=False) as pipe:
-                for envelope in envelopes:
-                    stream = self.stream(destination, partition_of(envelope, self.partitions))
-                    pipe.xadd(stream, {"e": encode(envelope)})
+                for partition, body, _ in packed(envelopes, self.partitions):
+                    pipe.xadd(self.stream(destination, partition), {"e": body})
                 await pipe.execute()
         except Exception as error:
             raise TransportError(f"sending to {destination!r} over Redis: {error}") from error
@@ -173,20 +175,33 @@ class RedisTransport:
 
     async def _consume(self, stream: str, on_batch: OnBatch, consumers: Consumers) -> None:
         backoff = Backoff()
-        lease_ms = int(self.lease_seconds * 1000)
+        lease_ms, every = int(self.lease_seconds * 1000), self.lease_seconds / 3
+        owner = f"{stream}:owner"
+        renew_at = 0.0  # when the lease is renewed next (0: not held)
+        pending = True  # what is left unacknowledged comes first (after a take-over, a failure)
         while not consumers.stopping:
             try:
                 client = self._redis()
-                if not await client.eval(RENEW, 1, f"{stream}:owner", self.name, lease_ms):
-                    await asyncio.sleep(self.lease_seconds / 3)
-                    continue
+                if time.monotonic() >= renew_at:
+                    if not await client.eval(RENEW, 1, owner, self.name, lease_ms):
+                        renew_at, pending = 0.0, True
+                        await asyncio.sleep(every)
+                        continue
+                    renew_at = time.monotonic() + every
                 await self._group(client, stream)
-                entries = await self._next(client, stream, lease_ms // 3)
+                block_ms = max(int((renew_at - time.monotonic()) * 1000), 1)
+                entries, pending = await self._next(client, stream, block_ms, pending)
                 if entries:
-                    await on_batch(_envelopes(entries))
+                    pending = True  # until acknowledged
+                    renew = functools.partial(client.eval, RENEW, 1, owner, self.name, lease_ms)
+                    async with renewed(renew, every):
+                        await take_in(on_batch, _envelopes(entries), self.batch_size)
                     ids = [entry_id for entry_id, _ in entries]
-                    await client.xack(stream, GROUP, *ids)
-                    await client.xdel(stream, *ids)
+                    async with client.pipeline(transaction=False) as pipe:
+                        pipe.xack(stream, GROUP, *ids)
+                        pipe.xdel(stream, *ids)
+                        await pipe.execute()
+                    pending = False
                 backoff.reset()
             except asyncio.CancelledError:
                 raise
@@ -205,17 +220,23 @@ class RedisTransport:
                 raise
         self._groups.add(stream)
 
-    async def _next(self, client: Any, stream: str, block_ms: int) -> list[tuple[Any, Any]]:
-        """What an earlier holder (or an earlier failed try) left pending, else new entries."""
-        claimed = await client.xautoclaim(
-            stream, GROUP, self.name, min_idle_time=0, start_id="0-0", count=self.batch_size
-        )
-        if claimed[1]:
-            return list(claimed[1])
+    async def _next(
+        self, client: Any, stream: str, block_ms: int, pending: bool
+    ) -> tuple[list[tuple[Any, Any]], bool]:
+        """What an earlier holder (or a failed try) left pending, else new entries.
+
+        Also whether to look for pending entries again next time (while some were found).
+        """
+        if pending:
+            claimed = await client.xautoclaim(
+                stream, GROUP, self.name, min_idle_time=0, start_id="0-0", count=self.batch_size
+            )
+            if claimed[1]:
+                return list(claimed[1]), True
         read = await client.xreadgroup(
-            GROUP, self.name, {stream: ">"}, count=self.batch_size, block=max(block_ms, 1)
+            GROUP, self.name, {stream: ">"}, count=self.batch_size, block=block_ms
         )
-        return list(read[0][1]) if read else []  # RESP2: [[stream, entries]]
+        return (list(read[0][1]) if read else []), False  # RESP2: [[stream, entries]]
 
 
 def _waiting(groups: Any, length: int) -> int:
@@ -233,7 +254,7 @@ def _envelopes(entries: Sequence[tuple[Any, Any]]) -> list[Envelope]:
     envelopes = []
     for _, fields in entries:
         try:
-            envelopes.append(decode(fields[b"e"]))
+            envelopes += unpacked(fields[b"e"])
         except (KeyError, ValueError, TypeError):
             logger.error("dropped a stream entry that is no Dolmen envelope: %r", fields)
     return envelopes
