@@ -114,7 +114,8 @@ async def test_the_lag_towards_a_stopped_unit_rises_then_falls_to_zero_once_it_r
         async def forwarded() -> bool:
             waiting.update(await lag_metrics(storefront))
             sent = waiting["dolmen_units_forward_pending", "storefront", "billing"] == 0
-            return sent and on_broker(waiting, "storefront", "billing") == ORDERS
+            # a message carries the events sent together: one to one per order
+            return sent and 1 <= on_broker(waiting, "storefront", "billing") <= ORDERS
 
         assert await until(forwarded), waiting
         assert waiting["dolmen_units_broker_lag_known", "storefront", "billing"] == 1
@@ -163,7 +164,8 @@ async def test_a_broker_that_does_not_answer_makes_the_lag_unknown_and_the_outbo
         async def flowed() -> bool:
             waiting.update(await lag_metrics(storefront))
             sent = waiting["dolmen_units_forward_pending", "storefront", "billing"] == 0
-            return sent and on_broker(waiting, "storefront", "billing") == ORDERS
+            # a message carries the events sent together: one to one per order
+            return sent and 1 <= on_broker(waiting, "storefront", "billing") <= ORDERS
 
         assert await until(flowed), waiting
         assert waiting["dolmen_units_broker_lag_known", "storefront", "billing"] == 1
