@@ -1,10 +1,11 @@
 """Start the shop's units as ``dolmen run --unit`` processes, with a given transport.
 
 One helper for every test of this folder that runs the shop split: :func:`shop_units` starts
-the units of the shop's ``[units]`` (storefront, billing, notifications), one after the other
-(each applies its own modules' migrations), each in a folder of its own, on the databases and
-with the transport the caller gives; any unit can be killed with SIGKILL and started again.
-On leaving, each unit is stopped with SIGTERM and must shut down cleanly.
+the units of the shop's ``[units]`` (storefront, billing, notifications), each in a folder of
+its own, on the databases and with the transport the caller gives; any unit can be killed with
+SIGKILL and started again. Units on one database start one after the other (each applies its
+own modules' migrations), units on databases of their own all at once, as a deployment starts
+them. On leaving, each unit is stopped with SIGTERM and must shut down cleanly.
 
 - ``transport_env("database")``: the units share one database and its outbox;
 - ``transport_env("rabbitmq", url)`` (``nats``, ``redis``): events cross that broker, under a
@@ -18,6 +19,7 @@ import contextlib
 import signal
 import uuid
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,7 +114,13 @@ def shop_units(
             (folder / unit).mkdir()
             url = databases if isinstance(databases, str) else databases[unit]
             shops[unit] = CrashableShop(folder / unit, url, env, ["--unit", unit])
-            shops[unit].start()
+        if isinstance(databases, str):  # one after the other: each migrates its own modules
+            for shop in shops.values():
+                shop.start()
+        else:  # all at once, as a deployment starts them
+            with ThreadPoolExecutor(len(shops)) as pool:
+                for started in [pool.submit(shop.start) for shop in shops.values()]:
+                    started.result()
         yield ShopUnits(shops)
         for unit, shop in shops.items():
             _stop_cleanly(unit, shop, tracebacks_expected)
