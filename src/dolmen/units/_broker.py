@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol, cast
@@ -10,7 +11,14 @@ from dolmen.events import Claimed, Envelope, Inbox, NewDelivery, Outcome, Retry
 from dolmen.units._intake import Intake, LocalHandler
 from dolmen.units._relay import Relay
 from dolmen.units._topology import Topology
-from dolmen.units._transports._port import OnBatch, Transport, TransportSubscription
+from dolmen.units._transports._port import (
+    OnBatch,
+    Transport,
+    TransportError,
+    TransportSubscription,
+)
+
+logger = logging.getLogger("dolmen.units")
 
 
 class RoutedHandler(LocalHandler, Protocol):
@@ -126,8 +134,19 @@ class BrokerEvents:
         )
 
     async def open(self) -> None:
-        """Connect to the broker."""
-        await self.transport.open()
+        """Connect to the broker; one that cannot be reached yet does not stop the unit.
+
+        The unit starts and waits for it: forwarding deliveries stay in the outbox, retried
+        with backoff, the intake's consumers connect when it answers, and ``/readyz`` says
+        ``broker`` failed meanwhile.
+        """
+        try:
+            await self.transport.open()
+        except TransportError as error:
+            logger.warning(
+                "unit %r starts without its broker, which cannot be reached (%s); events to "
+                "other units wait in the outbox and flow once it answers", self.unit, error,
+            )  # fmt: skip
 
     async def ping(self) -> None:
         """Raise :class:`TransportError` unless the broker answers (the unit's readiness)."""
