@@ -1,4 +1,4 @@
-"""Shared fixtures: service URLs from the environment, fresh PostgreSQL databases."""
+"""Shared fixtures: service URLs from the environment, fresh PostgreSQL databases, spans."""
 
 from __future__ import annotations
 
@@ -10,6 +10,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.util._once import Once
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -102,6 +107,33 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'app.db'}"
     return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def second_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """Another database of the same kind as ``database_url`` (a second unit's, say)."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'second.db'}"
+        return
+    with fresh_postgres_database() as url:
+        yield url
+
+
+@pytest.fixture
+def exported() -> Iterator[InMemorySpanExporter]:
+    """An SDK tracer provider of this process, exporting to memory (reset afterwards)."""
+
+    def reset() -> None:  # OpenTelemetry's own tests reset these globals the same way
+        trace._TRACER_PROVIDER_SET_ONCE = Once()
+        trace._TRACER_PROVIDER = None
+
+    reset()
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    yield exporter
+    reset()
 
 
 @pytest.fixture

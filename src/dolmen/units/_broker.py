@@ -141,18 +141,18 @@ class BrokerEvents:
         )
 
     async def open(self) -> None:
-        """Connect to the broker; one that cannot be reached does not stop the unit.
+        """Connect to the broker; one that cannot be reached yet does not stop the unit.
 
-        The unit starts all the same and reports not ready (:meth:`ping`) until the broker
-        answers: its events wait in its outbox, and its consumers connect once it is back.
+        The unit starts and waits for it: forwarding deliveries stay in the outbox, retried
+        with backoff, the intake's consumers connect when it answers, and ``/readyz`` says
+        ``broker`` failed meanwhile.
         """
         try:
             await self.transport.open()
         except TransportError as error:
             logger.warning(
-                "unit %r starts without its broker (%s): it reports not ready and connects "
-                "once the broker answers; its events wait in its outbox meanwhile",
-                self.unit, error,
+                "unit %r starts without its broker, which cannot be reached (%s); events to "
+                "other units wait in the outbox and flow once it answers", self.unit, error,
             )  # fmt: skip
 
     async def ping(self) -> None:

@@ -1,9 +1,13 @@
 """The shop split in its three units, behind one gateway, for the tests of this folder.
 
-``client`` here is a client of the split shop: the storefront, billing and notifications
-units as ``dolmen run --unit`` processes on one database (a SQLite file, or PostgreSQL),
-behind :mod:`gateway`, which sends each request to the unit that serves its path. The shop's
-HTTP tests imported in this folder run against it unchanged.
+``split_shop`` is the shop's storefront, billing and notifications units as
+``dolmen run --unit`` processes (:mod:`launcher`) behind :mod:`gateway`, which sends each
+request to the unit that serves its path, in each topology of ``TOPOLOGIES``: over the
+database transport (the units on one SQLite file, or one PostgreSQL database), and over
+RabbitMQ, NATS JetStream and Redis Streams (each unit on a SQLite file of its own, under a
+broker namespace of its own). It is started once per module and topology. ``client`` talks
+to it through the gateway: the shop's HTTP tests imported in this folder run against it
+unchanged.
 """
 
 from __future__ import annotations
@@ -14,45 +18,53 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import fresh_postgres_database
-from tests.e2e.conftest import (
-    ShopServer,
-    _free_port,
-    answers_healthz,
-    kill_server,
-    run_shop,
-    start_server,
-)
+from tests.e2e.conftest import ShopServer, _free_port, answers_healthz, kill_server, start_server
+from tests.e2e.units.launcher import ShopUnits, own_databases, shop_units, transport_env
 
 GATEWAY = Path(__file__).with_name("gateway.py")
 ROUTES = {"/": "storefront", "/billing": "billing", "/notifications": "notifications"}
 """Which unit serves each path prefix (the storefront: catalog, orders and the probes)."""
+TOPOLOGIES = [
+    pytest.param(("database", "sqlite"), id="database-sqlite"),
+    pytest.param(("database", "postgres"), id="database-postgres", marks=pytest.mark.postgres),
+    pytest.param(("rabbitmq", "sqlite"), id="rabbitmq-sqlite"),
+    pytest.param(("nats", "sqlite"), id="nats-sqlite"),
+    pytest.param(("redis", "sqlite"), id="redis-sqlite"),
+]
+"""Each (transport, database): the database transport shares one database between the units;
+over a broker each unit has its own."""
+
+
+@dataclass
+class SplitShop:
+    """The units, and the gateway in front of them."""
+
+    transport: str
+    units: ShopUnits
+    gateway: ShopServer
 
 
 @contextlib.contextmanager
-def split_shop(folder: Path, database_url: str) -> Iterator[ShopServer]:
-    """The three units on ``database_url`` and the gateway in front of them; stopped after."""
-    with contextlib.ExitStack() as stack:
-        urls = {}
-        for unit in dict.fromkeys(ROUTES.values()):  # one after the other: migrations
-            (folder / unit).mkdir()
-            options = ["--unit", unit]
-            urls[unit] = stack.enter_context(run_shop(folder / unit, database_url, {}, options))
-        routes = {prefix: urls[unit].url for prefix, unit in ROUTES.items()}
-        port = _free_port()
-        log_path = folder / "gateway.log"
-        command = [sys.executable, str(GATEWAY), str(port), json.dumps(routes)]
-        process = start_server(command, folder, dict(os.environ), log_path)
-        stack.callback(_stop, process)
-        gateway = ShopServer(f"http://127.0.0.1:{port}", process, log_path)
+def gateway_to(folder: Path, units: ShopUnits) -> Iterator[ShopServer]:
+    """The gateway in front of ``units``; stopped after."""
+    routes = {prefix: units.url(unit) for prefix, unit in ROUTES.items()}
+    port = _free_port()
+    log_path = folder / "gateway.log"
+    command = [sys.executable, str(GATEWAY), str(port), json.dumps(routes)]
+    process = start_server(command, folder, dict(os.environ), log_path)
+    gateway = ShopServer(f"http://127.0.0.1:{port}", process, log_path)
+    try:
         if not answers_healthz(gateway.url, process):
             pytest.fail(f"the gateway did not answer; its output:\n{gateway.output()}")
         yield gateway
+    finally:
+        _stop(process)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -63,25 +75,37 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         kill_server(process)
 
 
-@pytest.fixture(scope="session")
-def sqlite_split_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ShopServer]:
-    """The split shop on a SQLite file, shared by the tests of the session."""
-    folder = tmp_path_factory.mktemp("split-shop")
-    with split_shop(folder, f"sqlite:///{folder / 'shop.db'}") as gateway:
-        yield gateway
+@contextlib.contextmanager
+def databases_for(folder: Path, transport: str, kind: str) -> Iterator[str | dict[str, str]]:
+    """One database shared by the units (the database transport), else one per unit."""
+    if transport != "database":
+        with own_databases(folder, kind) as urls:
+            yield urls
+    elif kind == "sqlite":
+        yield f"sqlite:///{folder / 'shop.db'}"
+    else:
+        with own_databases(folder, kind) as urls:  # one of them, shared
+            yield urls["storefront"]
 
 
-@pytest.fixture(scope="session")
-def postgres_split_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ShopServer]:
-    """The split shop on a fresh PostgreSQL database, shared by the tests of the session."""
-    folder = tmp_path_factory.mktemp("split-shop")
-    with fresh_postgres_database("dolmen_units") as url, split_shop(folder, url) as gateway:
-        yield gateway
+@pytest.fixture(scope="module", params=TOPOLOGIES)
+def split_shop(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SplitShop]:
+    """The split shop in one topology, shared by the tests of a module."""
+    transport, kind = request.param
+    folder = tmp_path_factory.mktemp(f"split-shop-{transport}-{kind}")
+    env = transport_env(transport)
+    with (
+        databases_for(folder, transport, kind) as databases,
+        shop_units(folder, databases, env) as units,
+        gateway_to(folder, units) as gateway,
+    ):
+        yield SplitShop(transport, units, gateway)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def client(request: pytest.FixtureRequest) -> Iterator[httpx.Client]:
-    """An HTTP client of the split shop (on both databases), through its gateway."""
-    gateway: ShopServer = request.getfixturevalue(f"{request.param}_split_shop")
-    with httpx.Client(base_url=gateway.url, timeout=10.0) as client:
+@pytest.fixture
+def client(split_shop: SplitShop) -> Iterator[httpx.Client]:
+    """An HTTP client of the split shop (in every topology), through its gateway."""
+    with httpx.Client(base_url=split_shop.gateway.url, timeout=10.0) as client:
         yield client

@@ -17,16 +17,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.util._once import Once
 from shop.catalog.api import CatalogService
 
 from dolmen import App
 from dolmen.units import RemoteCallError
-from tests.conftest import fresh_postgres_database
 from tests.e2e.conftest import _free_port, _stop, answers_healthz, kill_server, start_server
 from tests.units_calls import unit_app
 
@@ -69,15 +64,6 @@ class CatalogUnit:
 
 
 @pytest.fixture
-def orders_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
-    if database_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'orders.db'}"
-        return
-    with fresh_postgres_database() as url:
-        yield url
-
-
-@pytest.fixture
 def catalog_unit(database_url: str, tmp_path: Path) -> Iterator[CatalogUnit]:
     port = _free_port()
     unit = CatalogUnit(f"http://127.0.0.1:{port}", port, database_url, tmp_path)
@@ -90,25 +76,8 @@ def catalog_unit(database_url: str, tmp_path: Path) -> Iterator[CatalogUnit]:
 
 
 @pytest.fixture
-def exported() -> Iterator[InMemorySpanExporter]:
-    """An SDK tracer provider of this process, exporting to memory (reset afterwards)."""
-
-    def reset() -> None:  # OpenTelemetry's own tests reset these globals the same way
-        trace._TRACER_PROVIDER_SET_ONCE = Once()
-        trace._TRACER_PROVIDER = None
-
-    reset()
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    trace.set_tracer_provider(provider)
-    yield exporter
-    reset()
-
-
-@pytest.fixture
-async def orders_unit(catalog_unit: CatalogUnit, orders_database_url: str) -> AsyncIterator[App]:
-    app, _ = unit_app("orders", orders_database_url, catalog_url=catalog_unit.url)
+async def orders_unit(catalog_unit: CatalogUnit, second_database_url: str) -> AsyncIterator[App]:
+    app, _ = unit_app("orders", second_database_url, catalog_url=catalog_unit.url)
     async with app.running():
         yield app
 

@@ -16,13 +16,12 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.e2e.crash_shop import CrashableShop, ShopDatabase
+from tests.e2e.crash_shop import ShopDatabase
 from tests.e2e.test_shop_http import add_product, new_customer, place_order
+from tests.e2e.units.launcher import UNITS, ShopUnits, shop_units
 
-UNITS = ("storefront", "billing", "notifications")
 ORDERS = 24
 DEADLINE = 60.0  # seconds for everything to settle after the restart, on a busy machine
 ENV = {
@@ -49,27 +48,18 @@ def count(database: ShopDatabase, sql: str) -> int:
 
 
 @pytest.fixture
-def units(database_url: str, tmp_path: Path) -> Iterator[dict[str, CrashableShop]]:
-    shops = {}
-    try:
-        for unit in UNITS:
-            folder = tmp_path / unit
-            folder.mkdir()
-            shops[unit] = CrashableShop(folder, database_url, ENV, ["--unit", unit])
-            shops[unit].start()
-        yield shops
-    finally:
-        for shop in shops.values():
-            shop.close()
+def units(database_url: str, tmp_path: Path) -> Iterator[ShopUnits]:
+    with shop_units(tmp_path, database_url, ENV) as units:
+        yield units
 
 
 @pytest.mark.parametrize("killed", UNITS)
 def test_a_unit_killed_mid_flow_loses_no_order_and_repeats_no_effect(
-    units: dict[str, CrashableShop], database_url: str, killed: str
+    units: ShopUnits, database_url: str, killed: str
 ) -> None:
     database = ShopDatabase(database_url)
     table = database.table
-    with httpx.Client(base_url=units["storefront"].url, timeout=10.0) as client:
+    with units.client("storefront") as client:
         cheap = add_product(client, price="10.00", stock=ORDERS)
         dear = add_product(client, price="500.00", stock=ORDERS)  # above the charge limit
         placed: dict[str, str] = {}
@@ -89,8 +79,7 @@ def test_a_unit_killed_mid_flow_loses_no_order_and_repeats_no_effect(
     # shows how far billing was). Were it done, the checks below would still have to hold.
     charged = count(database, f"SELECT COUNT(*) FROM {table('billing', 'payments')}")
     print(f"killing {killed} with {charged} of {ORDERS} orders charged")
-    units[killed].kill()
-    units[killed].start()
+    units.kill_and_restart(killed)
 
     deliveries = f"SELECT COUNT(*) FROM {table('dolmen', 'deliveries')}"
     waiting = f"{deliveries} WHERE status IN ('pending', 'running')"

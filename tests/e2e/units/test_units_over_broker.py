@@ -1,154 +1,227 @@
-"""The shop's three units as ``dolmen run --unit`` processes, each on its own SQLite file,
-their events crossing RabbitMQ, NATS JetStream or Redis Streams.
+"""The shop's three units over a broker lose no order and repeat no effect when the broker is
+out of reach for 20 s, or when any unit is killed with SIGKILL mid-flow.
 
-Orders are placed over HTTP on the storefront and followed on each unit until every one is
-settled: paid or payment_failed, charged once, notified once when paid.
+Per broker (RabbitMQ, NATS JetStream, Redis Streams; each unit on a SQLite file of its own,
+and once on PostgreSQL databases), one scenario while orders keep coming on the storefront:
+the units' connections to the broker are cut for 20 s (a TCP proxy between them and the
+shared broker, :mod:`broker_proxy`) and restored, billing killed with SIGKILL meanwhile and
+started again while the broker is still out of reach; then each unit in turn, caught at work,
+is killed with SIGKILL and started again. Then every order the storefront holds must end
+``paid`` or ``payment_failed`` as its price says, with exactly one payment, every paid order
+exactly one notification and every failed one none, and no event left waiting or dead.
 """
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import functools
-import sqlite3
+import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import run_shop
-from tests.e2e.test_shop_http import add_product, new_customer, place_order
+from tests.e2e.test_shop_http import add_product, new_customer
 from tests.e2e.units.broker_proxy import proxied
-from tests.e2e.units.test_units_processes import UNITS, notifications_of, order_of
+from tests.e2e.units.launcher import (
+    UNITS,
+    ShopUnits,
+    broker_url,
+    own_databases,
+    shop_units,
+    transport_env,
+)
 
-T = TypeVar("T")
-OUTAGE_SECONDS = 5.0
-"""How long the broker stays out of reach in the failure tests."""
-
-TABLES = "SELECT name FROM sqlite_master WHERE type = 'table'"
-BROKERS = {
-    "rabbitmq": "rabbitmq_url",
-    "nats": "nats_url",
-    "redis": "redis_url",
+OUTAGE_SECONDS = 20.0
+"""How long the broker stays out of reach."""
+DEADLINE = 120.0
+"""Seconds for a step to happen: events held back by the outage go with backoff (up to 30 s
+apart), a killed unit's partitions wait for its broker leases to run out (10 s)."""
+ENV = {
+    # A killed unit's claimed deliveries go back to its outbox when their lease runs out.
+    "DOLMEN__EVENTS__LEASE_SECONDS": "2",
 }
+DELIVERIES = ("dolmen", "deliveries")
+EFFECTS = {"billing": ("billing", "payments"), "notifications": ("notifications", "notifications")}
+"""The table of each unit's effects (but the storefront's: its settled orders)."""
+SCENARIOS = [
+    pytest.param(("rabbitmq", "sqlite"), id="rabbitmq-sqlite"),
+    pytest.param(("nats", "sqlite"), id="nats-sqlite"),
+    pytest.param(("redis", "sqlite"), id="redis-sqlite"),
+    pytest.param(("rabbitmq", "postgres"), id="rabbitmq-postgres", marks=pytest.mark.postgres),
+]
 
 
-@pytest.fixture(params=sorted(BROKERS))
-def broker_env(request: pytest.FixtureRequest) -> dict[str, str]:
-    """The units' settings for one broker, on destinations of this test's own."""
-    kind: str = request.param
-    url = str(request.getfixturevalue(BROKERS[kind]))
-    return {
-        "DOLMEN__UNITS__TRANSPORT": kind,
-        "DOLMEN__UNITS__BROKER_URL": url,
-        "DOLMEN__UNITS__BROKER_NAMESPACE": f"e{uuid.uuid4().hex[:10]}",
-    }
+class Orders(threading.Thread):
+    """Places an order on the storefront every 0.1 s (every third one above billing's limit)
+    until stopped, wherever the storefront listens now; counts the answers lost to a kill."""
+
+    def __init__(self, units: ShopUnits, cheap: str, dear: str) -> None:
+        super().__init__(daemon=True)
+        self.units, self.cheap, self.dear = units, cheap, dear
+        self.placed: list[str] = []
+        self.lost = 0
+        self.refused: list[str] = []
+        self._stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self._stopping.wait(0.1):  # a steady pace, not a wait for an outcome
+            sku = self.dear if len(self.placed) % 3 == 2 else self.cheap
+            order = {"customer_email": new_customer(), "items": [{"sku": sku, "quantity": 1}]}
+            try:
+                response = httpx.post(f"{self.units.url('storefront')}/orders", json=order,
+                                      timeout=10.0)  # fmt: skip
+            except httpx.TransportError:
+                self.lost += 1  # the storefront killed (or starting): the order may be stored
+                continue
+            if response.status_code == 201:
+                self.placed.append(response.json()["id"])
+            else:
+                self.refused.append(response.text)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.join(30)
 
 
-@contextlib.contextmanager
-def three_units(
-    tmp_path: Path, env: dict[str, str], *, outage: bool = False
-) -> Iterator[dict[str, httpx.Client]]:
-    """The three units, each in its folder with its own SQLite file; a client of each."""
-    with contextlib.ExitStack() as stack:
-        clients = {}
-        for unit in UNITS:
-            folder = tmp_path / unit
-            folder.mkdir()
-            server = stack.enter_context(
-                run_shop(folder, None, env, ["--unit", unit], tracebacks_expected=outage)
-            )
-            clients[unit] = stack.enter_context(httpx.Client(base_url=server.url, timeout=10.0))
-        yield clients
+class Flow:
+    """What the units did so far, read from their databases."""
+
+    def __init__(self, units: ShopUnits) -> None:
+        self.units = units
+
+    def count(self, unit: str, table: tuple[str, str], where: str = "") -> int:
+        """How many rows ``unit``'s table (module, name) holds, ``where`` given."""
+        database = self.units.database(unit)
+        sql = f"SELECT COUNT(*) FROM {database.table(*table)} {where}"
+        [(found,)] = asyncio.run(database.rows(sql))
+        return int(found)
+
+    def effects(self, unit: str) -> int:
+        """How many orders ``unit`` did its part for (settled, charged, notified)."""
+        if unit == "storefront":
+            return self.count(unit, ("orders", "orders"), "WHERE status <> 'pending'")
+        return self.count(unit, EFFECTS[unit])
+
+    def did_more(self, unit: str, than: int) -> bool:
+        """Whether ``unit`` did its part for more than ``than`` orders."""
+        return self.effects(unit) > than
+
+    def waiting(self, unit: str) -> int:
+        """Deliveries still to run in ``unit``'s outbox."""
+        return self.count(unit, DELIVERIES, "WHERE status IN ('pending', 'running')")
+
+    def dead(self, unit: str) -> int:
+        """Dead letters in ``unit``'s outbox."""
+        return self.count(unit, DELIVERIES, "WHERE status = 'dead'")
+
+    def orders(self, cheap: str) -> dict[str, tuple[str, bool]]:
+        """Each order the storefront holds: its status, and whether it should be paid."""
+        database = self.units.database("storefront")
+        t = database.table
+        sql = (f"SELECT o.id, o.status, i.sku FROM {t('orders', 'orders')} o "
+               f"JOIN {t('orders', 'order_lines')} i ON i.order_id = o.id")  # fmt: skip
+        return {
+            str(o): (status, sku == cheap) for o, status, sku in asyncio.run(database.rows(sql))
+        }
+
+    def pairs(self, unit: str, table: str, columns: str) -> list[tuple[str, str]]:
+        """Two columns of one of ``unit``'s tables (its module's: billing, notifications)."""
+        database = self.units.database(unit)
+        rows = asyncio.run(database.rows(f"SELECT {columns} FROM {database.table(unit, table)}"))
+        return [(str(first), str(second)) for first, second in rows]
 
 
-def place_orders(storefront: httpx.Client, count: int) -> tuple[list[tuple[str, str, str]], str]:
-    """``count`` orders, every third one above billing's limit; and the cheap product's sku."""
-    cheap = add_product(storefront, price="10.00", stock=100)
-    dear = add_product(storefront, price="2000.00", stock=100)
-    orders = []
-    for n in range(count):
-        sku = dear if n % 3 == 2 else cheap
-        email = new_customer()
-        response = place_order(storefront, email, (sku, 1))
-        assert response.status_code == 201, response.text
-        orders.append((response.json()["id"], email, sku))
-    return orders, cheap
-
-
-def assert_settled_once(
-    clients: dict[str, httpx.Client],
-    orders: list[tuple[str, str, str]],
-    cheap: str,
-    deadline: float = 30.0,
-) -> None:
-    """Each order paid or payment_failed, charged once, and notified once when paid."""
-    poll = functools.partial(polled, deadline=deadline)
-    for order_id, email, sku in orders:
-        order = poll(
-            functools.partial(order_of, clients["storefront"], order_id),
-            lambda order: order["status"] != "pending",
-            f"order {order_id} did not settle",
-        )
-        expected = "paid" if sku == cheap else "payment_failed"
-        assert order["status"] == expected, order
-        payment = clients["billing"].get(f"/billing/payments/{order_id}")
-        assert payment.status_code == 200, payment.text
-        assert payment.json()["status"] == ("captured" if sku == cheap else "failed")
-        if expected == "paid":
-            sent = poll(
-                functools.partial(notifications_of, clients["notifications"], email),
-                bool,
-                f"no notification reached {email}",
-            )
-            assert [n["order_id"] for n in sent] == [order_id]
-    for _, email, sku in orders:  # every paid order notified once, the others never
-        assert len(notifications_of(clients["notifications"], email)) == (sku == cheap)
-
-
-def test_three_unit_processes_with_their_own_databases_settle_every_order_over_a_broker(
-    tmp_path: Path, broker_env: dict[str, str]
-) -> None:
-    with three_units(tmp_path, broker_env) as clients:
-        orders, cheap = place_orders(clients["storefront"], 6)
-        assert_settled_once(clients, orders, cheap)
-    # Each unit's database holds its own modules' tables, no other.
-    modules = {"storefront": {"catalog", "orders"}, "billing": {"billing"},
-               "notifications": {"notifications"}}  # fmt: skip
-    for unit in UNITS:
-        with contextlib.closing(sqlite3.connect(tmp_path / unit / "shop.db")) as database:
-            names = [name for (name,) in database.execute(TABLES)]
-        assert {n.split("__")[0] for n in names if "__" in n} - {"dolmen"} == modules[unit]
-
-
-def test_every_order_settles_once_when_the_broker_is_cut_off_while_orders_are_placed(
-    tmp_path: Path, broker_env: dict[str, str]
-) -> None:
-    with proxied(broker_env["DOLMEN__UNITS__BROKER_URL"]) as proxy:
-        env = {**broker_env, "DOLMEN__UNITS__BROKER_URL": proxy.url_for(
-            broker_env["DOLMEN__UNITS__BROKER_URL"])}  # fmt: skip
-        with three_units(tmp_path, env, outage=True) as clients:
-            before, cheap = place_orders(clients["storefront"], 3)
-            proxy.cut()  # every unit loses the broker; the storefront still takes orders
-            cut_at = time.monotonic()
-            during, _ = place_orders(clients["storefront"], 6)
-            time.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - cut_at)))
-            proxy.open()
-            # The forwarding deliveries waited in each outbox and flow again, with backoff.
-            assert_settled_once(clients, before, cheap, deadline=120.0)
-            assert_settled_once(clients, during, during[0][2], deadline=120.0)
-
-
-def polled(fetch: Callable[[], T], done: Callable[[T], bool], what: str, deadline: float) -> T:
-    """``fetch()`` once ``done`` says so, polled every 50 ms for up to ``deadline`` seconds."""
-    end = time.monotonic() + deadline
-    while True:
-        value = fetch()
-        if done(value):
-            return value
-        if time.monotonic() > end:
-            raise AssertionError(f"{what} within {deadline:.0f}s; last seen: {value!r}")
+def wait_until(condition: Callable[[], bool], what: str) -> None:
+    """Poll ``condition`` every 50 ms for up to DEADLINE seconds."""
+    deadline = time.monotonic() + DEADLINE
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} within {DEADLINE:.0f}s")
         time.sleep(0.05)
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_every_order_settles_once_through_a_broker_outage_and_a_kill_of_each_unit(
+    tmp_path: Path, scenario: tuple[str, str]
+) -> None:
+    transport, database = scenario
+    url = broker_url(transport)
+    with (
+        proxied(url) as proxy,
+        own_databases(tmp_path, database) as databases,
+        shop_units(
+            tmp_path,
+            databases,
+            {**transport_env(transport, proxy.url_for(url)), **ENV},
+            tracebacks_expected=True,
+        ) as units,
+    ):
+        flow = Flow(units)
+        with units.client("storefront") as storefront:
+            cheap = add_product(storefront, price="10.00", stock=1_000_000)
+            dear = add_product(storefront, price="2000.00", stock=1_000_000)
+        orders = Orders(units, cheap, dear)
+        orders.start()
+        try:
+            wait_until(lambda: flow.effects("notifications") >= 3, "no order went through")
+
+            proxy.cut()  # every unit loses the broker; the storefront still takes orders
+            cut_at, placed = time.monotonic(), len(orders.placed)
+            units.kill_and_restart("billing")  # it starts without its broker, and waits for it
+            time.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - cut_at)))  # the outage
+            during_outage = len(orders.placed) - placed
+            proxy.open()
+
+            kills = {}
+            for unit in UNITS:  # each caught at work: it did more since the last step
+                done = flow.effects(unit)
+                wait_until(functools.partial(flow.did_more, unit, done), f"{unit} did nothing more")
+                kills[unit] = flow.effects(unit)
+                units.kill_and_restart(unit)
+            placed = len(orders.placed)
+            wait_until(lambda: len(orders.placed) >= placed + 5, "no order after the kills")
+        finally:
+            orders.stop()
+
+        expected = flow.orders(cheap)
+        paid = sum(should_pay for _, should_pay in expected.values())
+        wait_until(
+            lambda: (
+                flow.effects("billing") >= len(expected)
+                and flow.effects("notifications") >= paid
+                and flow.effects("storefront") >= len(expected)
+                and not any(flow.waiting(unit) for unit in UNITS)
+            ),
+            "the orders did not all settle",
+        )
+        print(f"{transport}/{database}: {len(expected)} orders ({paid} paid), "
+              f"{during_outage} placed during the outage, {orders.lost} answers lost to the "
+              f"storefront's kill; effects when each unit was killed: {kills}")  # fmt: skip
+
+        settled = flow.orders(cheap)
+        assert settled.keys() == expected.keys()
+        assert orders.refused == []
+        assert during_outage > 0
+        assert set(orders.placed) <= expected.keys()  # every order acknowledged is stored
+        assert {o: status for o, (status, _) in settled.items()} == {
+            o: "paid" if should_pay else "payment_failed" for o, (_, should_pay) in expected.items()
+        }
+        payments = flow.pairs("billing", "payments", "order_id, status")
+        assert Counter(o for o, _ in payments) == Counter(list(expected))  # one payment each
+        assert dict(payments) == {
+            o: "captured" if should_pay else "failed" for o, (_, should_pay) in expected.items()
+        }
+        notified = Counter(
+            o for o, _ in flow.pairs("notifications", "notifications", "order_id, kind")
+        )
+        assert notified == Counter(o for o, (_, should_pay) in expected.items() if should_pay)
+        assert [flow.dead(unit) for unit in UNITS] == [0, 0, 0]
+        assert units.shops["billing"].count_in_output("unit 'billing' starts without its broker")
+        # Each unit was killed mid-flow: it had more to do, and did it once started again.
+        assert {unit: kills[unit] < flow.effects(unit) for unit in UNITS} == dict.fromkeys(
+            UNITS, True
+        )

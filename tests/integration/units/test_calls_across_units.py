@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,18 +17,13 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.util._once import Once
 from shop.app import create_app
 from shop.catalog.api import CatalogService
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dolmen import App
 from dolmen.units import RemoteCallError, RemoteCallTimeout
-from tests.conftest import fresh_postgres_database
 from tests.units_calls import unit_app
 
 LAMP = {"sku": "LAMP", "name": "Lamp", "price": "35.00", "stock": 5}
@@ -65,16 +60,6 @@ async def served(app: ASGIApp) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await serving
-
-
-@pytest.fixture
-def second_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
-    """A database for the orders unit, of the same kind as ``database_url`` (the catalog's)."""
-    if database_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'orders.db'}"
-        return
-    with fresh_postgres_database() as url:
-        yield url
 
 
 @dataclass
@@ -146,23 +131,6 @@ async def test_an_unknown_sku_is_a_404_at_the_orders_api_as_in_one_process(
     assert split.status_code == single.status_code == 404
     assert split.json() == single.json()
     assert split.json()["detail"] == "no product with SKU 'NOPE'"
-
-
-@pytest.fixture
-def exported() -> Iterator[InMemorySpanExporter]:
-    """An SDK tracer provider of the process, exporting to memory (reset afterwards)."""
-
-    def reset() -> None:  # OpenTelemetry's own tests reset these globals the same way
-        trace._TRACER_PROVIDER_SET_ONCE = Once()
-        trace._TRACER_PROVIDER = None
-
-    reset()
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    trace.set_tracer_provider(provider)
-    yield exporter
-    reset()
 
 
 async def test_a_call_continues_the_caller_s_trace_and_request_id(

@@ -25,7 +25,10 @@ from dolmen.events import Envelope
 from dolmen.units import (
     InMemoryBroker,
     InMemoryTransport,
+    NatsTransport,
     OnBatch,
+    RabbitMQTransport,
+    RedisTransport,
     Transport,
     TransportSubscription,
     Units,
@@ -37,6 +40,8 @@ from tests.integration.units.test_shop_units import add_product, order_ids_in, p
 
 UNITS = ("storefront", "billing", "notifications")
 SHOP_DIR = Path(__file__).parents[3] / "examples" / "shop"
+CLOSED_PORT = 1
+"""Nothing listens there: connecting is refused at once."""
 
 
 class SentTwice:
@@ -171,3 +176,25 @@ async def test_a_unit_is_ready_only_while_its_broker_answers(database_url: str) 
     assert (ready.status_code, ready.json()["broker"]) == (200, "ok")
     assert (down.status_code, down.json()["failed"]) == (503, ["broker"])
     assert back.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: RabbitMQTransport(f"amqp://guest:guest@127.0.0.1:{CLOSED_PORT}/", timeout=2),
+        lambda: NatsTransport(f"nats://127.0.0.1:{CLOSED_PORT}", timeout=2),
+        lambda: RedisTransport(f"redis://127.0.0.1:{CLOSED_PORT}/0", timeout=2),
+    ],
+    ids=["rabbitmq", "nats", "redis"],
+)
+async def test_a_unit_whose_broker_cannot_be_reached_starts_and_is_not_ready(
+    sqlite_url: str, make: Callable[[], Transport]
+) -> None:
+    billing = unit("billing", sqlite_url, Broker(make), "unreachable", twice=False)
+    async with billing.running():  # it starts, and waits for its broker
+        transport = httpx.ASGITransport(app=billing)
+        async with httpx.AsyncClient(transport=transport, base_url="http://billing") as client:
+            alive = await client.get("/healthz")
+            ready = await client.get("/readyz")
+    assert alive.status_code == 200
+    assert (ready.status_code, ready.json()["failed"]) == (503, ["broker"])
