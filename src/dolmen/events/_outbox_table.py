@@ -24,6 +24,7 @@ from sqlalchemy import (
     delete,
     exists,
     func,
+    insert,
     literal_column,
     or_,
     select,
@@ -134,6 +135,8 @@ def completion(held: ColumnElement[bool], keep: bool) -> Any:
     return delete(deliveries).where(held)
 
 
+INSERT = insert(deliveries)
+"""New deliveries, their rows bound per call (building the statement costs more than binding)."""
 HELD = held(bindparam("ids", expanding=True))
 """The statements below are built once, their parameters bound per call: building an ``IN``
 of a few hundred ids costs more than running it."""
