@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 
@@ -89,6 +90,20 @@ async def test_a_unit_of_work_opens_its_connection_only_when_a_session_is_needed
         assert not work.uow.touched_database
         await work.get(Notes)
         assert work.uow.touched_database
+
+
+async def test_a_unit_of_work_is_empty_until_something_is_in_its_transaction(app: App) -> None:
+    async with app.unit_of_work("notes") as work:
+        assert work.uow.empty
+        work.uow.before_commit(lambda: asyncio.sleep(0))
+        assert not work.uow.empty  # the callback runs in the transaction
+    async with app.unit_of_work("notes") as work:
+        await work.get(Notes)  # its session's connection
+        assert not work.uow.empty
+    async with app.unit_of_work("notes") as work:
+        assert not work.uow.nested().empty  # in another's transaction
+    async with app.unit_of_work("notes", write=False) as work:
+        assert not work.uow.empty  # read-only: no transaction
 
 
 async def test_a_committed_event_reaches_its_handler_in_its_own_unit_of_work(app: App) -> None:

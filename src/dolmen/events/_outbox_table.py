@@ -24,6 +24,7 @@ from sqlalchemy import (
     delete,
     exists,
     func,
+    insert,
     literal_column,
     or_,
     select,
@@ -134,6 +135,8 @@ def completion(held: ColumnElement[bool], keep: bool) -> Any:
     return delete(deliveries).where(held)
 
 
+INSERT = insert(deliveries)
+"""New deliveries, their rows bound per call (building the statement costs more than binding)."""
 HELD = held(bindparam("ids", expanding=True))
 """The statements below are built once, their parameters bound per call: building an ``IN``
 of a few hundred ids costs more than running it."""
@@ -162,12 +165,13 @@ CLAIMED = (
 def _claim_statement(postgres: bool, completing: Any = None) -> Any:
     """Take the due deliveries, oldest first: built once, its parameters bound per call.
 
-    Only those of the claiming dispatcher's handlers (parameter ``handlers``: an expanding
-    list on PostgreSQL, a JSON array on SQLite's fast path). ``completing``: the ids of
+    Only those of the claiming dispatcher's handlers (parameter ``handlers``: an
+    array on PostgreSQL, a JSON array on SQLite's fast path). ``completing``: the ids of
     deliveries the same statement completes, which hold back no later one of their subject.
     """
+    # An array on PostgreSQL (``= ANY``): an expanding IN would be rendered again on each claim.
     handlers: Any = (
-        bindparam("handlers", expanding=True)
+        bindparam("handlers", type_=ARRAY(String))
         if postgres
         else select(literal_column("value")).select_from(func.json_each(bindparam("handlers")))
     )
@@ -184,7 +188,7 @@ def _claim_statement(postgres: bool, completing: Any = None) -> Any:
         .where(
             IS_PENDING,
             _c.available_at <= bindparam("now"),
-            _c.handler.in_(handlers),
+            _c.handler == any_(handlers) if postgres else _c.handler.in_(handlers),
             or_(_c.ordering_key.is_(None), ~held_back),
         )
         .order_by(_c.available_at, _c.id)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import insert, select
 
 from dolmen.events._envelope import Envelope
-from dolmen.events._outbox_table import deliveries, delivery_rows, received
+from dolmen.events._outbox_table import INSERT, delivery_rows, received
 from dolmen.events._records import NewDelivery
 from dolmen.persistence import Database
 
@@ -40,5 +40,5 @@ async def receive(
             return 0
         marks = [{"event_id": d.event_id, "handler": d.handler, "received_at": now} for d in fresh]
         await connection.execute(insert(received), marks)
-        await connection.execute(insert(deliveries), delivery_rows(envelopes, fresh))
+        await connection.execute(INSERT, delivery_rows(envelopes, fresh))
     return len(fresh)

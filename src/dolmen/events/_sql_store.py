@@ -20,6 +20,7 @@ from dolmen.events._outbox_table import (
     COMPLETE_KEEP,
     EXTEND,
     HELD,
+    INSERT,
     IS_PENDING,
     IS_RUNNING,
     RELEASE,
@@ -75,15 +76,26 @@ class SqlDeliveryStore:
         envelopes: Sequence[Envelope],
         new: Sequence[NewDelivery],
     ) -> None:
-        """Insert the deliveries in ``uow``'s transaction (on SQLite: with its COMMIT)."""
+        """Insert the deliveries in ``uow``'s transaction (on SQLite: with its COMMIT).
+
+        On PostgreSQL, when they are all ``uow`` writes (:attr:`UnitOfWork.empty`), the
+        INSERT runs at once as a transaction of its own: its commit is the unit of work's.
+        """
         if not new or not envelopes:
             return
         if uow is None:
             raise ValueError("the SQL outbox writes in the publishing unit of work only")
-        connection = await uow.connection()
         rows = delivery_rows(envelopes, new)
+        if self._postgres and uow.empty:
+            # The events are all this unit of work writes: the INSERT alone is its
+            # transaction, committed by itself (one round trip, without BEGIN and COMMIT;
+            # several rows go in one atomic executemany).
+            async with self._alone().connect() as alone:
+                await alone.execute(INSERT, rows)
+            return
+        connection = await uow.connection()
         if self._postgres or uow.is_nested:  # (a savepoint may be rolled back: not deferred)
-            await connection.execute(insert(deliveries), rows)
+            await connection.execute(INSERT, rows)
         else:  # in the COMMIT's trip to the driver's thread
             await _sqlite_outbox.append_at_commit(connection, rows)
 

@@ -6,9 +6,9 @@ import asyncio
 import os
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
@@ -26,6 +26,7 @@ BUSY_TIMEOUT_MS = 5000
 """How long a writer waits for its turn (and SQLite's ``busy_timeout``)."""
 WRITE_OPTION = "dolmen_write"
 """Execution option: this connection's transaction will write (SQLite: BEGIN IMMEDIATE)."""
+T = TypeVar("T")
 LOCK_FILE_SUFFIX = "-writer.lock"
 """The file beside the database whose lock the writers of every process take in turn."""
 
@@ -106,6 +107,16 @@ def configure_sqlite(
     dialect.do_rollback = then_leave(dialect.do_rollback)  # type: ignore[method-assign,assignment]
 
 
+async def _within(waiting: Awaitable[T], seconds: float) -> T:
+    """``waiting``, or TimeoutError after ``seconds``.
+
+    Unlike ``asyncio.wait_for`` it makes no task: a lock that is free is taken at once, in the
+    caller's turn of the event loop (a writer's turn is taken on every writing transaction).
+    """
+    async with asyncio.timeout(seconds):
+        return await waiting
+
+
 def _in_transaction(dbapi_connection: Any) -> bool:
     """Whether SQLite has a transaction open on this connection (no trip to its thread).
 
@@ -153,7 +164,7 @@ class WriterQueue:
             self._lock = asyncio.Lock()
         deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
         try:
-            await_only(asyncio.wait_for(self._lock.acquire(), BUSY_TIMEOUT_MS / 1000))
+            await_only(_within(self._lock.acquire(), BUSY_TIMEOUT_MS / 1000))
         except TimeoutError:
             raise DatabaseBusyError(
                 f"waited {BUSY_TIMEOUT_MS / 1000:.0f} s for another unit of work of this "

@@ -95,6 +95,24 @@ class UnitOfWork:
         return connection
 
     @property
+    def empty(self) -> bool:
+        """Whether committing now would run nothing in the database: nothing is in its transaction.
+
+        True for a writing unit of work that is not nested, has opened no connection (so has
+        no session and ran no statement) and has no :meth:`before_commit` callback. A single
+        statement run now in a transaction of its own is then all this unit of work's
+        transaction would hold (the outbox writes the events of a unit of work that wrote
+        nothing else that way: on PostgreSQL one round trip instead of BEGIN, INSERT, COMMIT).
+        """
+        return (
+            self._write
+            and self._parent is None
+            and self._connection is None
+            and not self._before_commit
+            and not self._closed
+        )
+
+    @property
     def touched_database(self) -> bool:
         """Whether a connection was opened (or a session made that will open one)."""
         return self._connection is not None or bool(self._sessions)
