@@ -283,7 +283,8 @@ async def test_a_unit_not_split_serves_no_internal_endpoint(tmp_path: Path) -> N
     app, _ = unit_app("orders", f"sqlite:///{tmp_path / 'o.db'}")
     remote = RemoteCalls(Topology.of(settings, MODULES), settings, app)
 
-    assert remote.router() is None
+    asgi = app.asgi()
+    assert remote.wrap_asgi(asgi) is asgi
 
 
 def test_the_problem_of_a_declared_error_names_its_type() -> None:
