@@ -122,7 +122,9 @@ class CallServer:
         """The result's JSON; _Refused with the problem that answers a call that cannot run."""
         path: str = scope["path"]
         if scope["method"] != "POST":
-            raise _Refused(problem(405, "calls between units are POST requests"))
+            refusal = problem(405, "calls between units are POST requests")
+            refusal.headers["allow"] = "POST"
+            raise _Refused(refusal)
         body = await self._body(scope, receive)
         self._check_signature(path, scope, body)
         module, name, method_name = _parts(path)
