@@ -26,9 +26,14 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dolmen.http import REQUEST_ID_KEY, new_request_id, problem
-from dolmen.http._body_limit import content_length, too_large_detail
-from dolmen.http._entry import answer_failure
+from dolmen.http import (
+    REQUEST_ID_KEY,
+    answer_failure,
+    content_length,
+    new_request_id,
+    problem,
+    too_large_detail,
+)
 from dolmen.units._errors import ERROR_FIELD, DeclaredErrors
 from dolmen.units._remote_client import CALL_PATH, REQUEST_ID_HEADER
 from dolmen.units._signing import SignatureRefused, Verifier
