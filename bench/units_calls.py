@@ -11,8 +11,9 @@ The shop's ``orders`` module calls ``CatalogService.get_product(sku)`` (one inde
 
 Calls run one after the other (latency, not throughput), after a warm-up. The script prints
 p50 and p99 latency in microseconds and the CPU time per call of the caller's process and,
-for ``remote``, of the server's (read from ``/proc``), as a markdown table, with the machine's
-load average: figures go to docs/benchmarks.md only from a quiet machine.
+for ``remote``, of the server's (read from ``/proc``), and both against the call in process,
+as a markdown table, with the machine's load average: figures go to docs/benchmarks.md only
+from a quiet machine.
 
     .venv/bin/python bench/units_calls.py [--calls 5000] [--warmup 500] [--rounds 3]
 
@@ -190,12 +191,21 @@ async def main(calls: int, warmup: int, rounds: int) -> None:
     print(f"{platform.python_implementation()} {platform.python_version()}, "
           f"{os.cpu_count()} CPUs, load average {load:.2f}; {calls} calls x {rounds} rounds, "
           "medians of the rounds\n")  # fmt: skip
-    print("| call | p50 (µs) | p99 (µs) | caller CPU (µs/call) | callee CPU (µs/call) |")
-    print("|---|---:|---:|---:|---:|")
-    for name, runs in results.items():
-        row = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+    rows = {
+        name: {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+        for name, runs in results.items()
+    }
+    one = rows["in process"]
+    print(
+        "| call | p50 (µs) | p99 (µs) | caller CPU (µs/call) | callee CPU (µs/call) "
+        "| CPU vs in process | p50 vs in process |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")  # fmt: skip
+    for name, row in rows.items():
         callee = f"{row['server_cpu']:.0f}" if "server_cpu" in row else "(same process)"
-        print(f"| {name} | {row['p50']:.0f} | {row['p99']:.0f} | {row['cpu']:.0f} | {callee} |")
+        cpu = (row["cpu"] + row.get("server_cpu", 0.0)) / one["cpu"]
+        print(f"| {name} | {row['p50']:.0f} | {row['p99']:.0f} | {row['cpu']:.0f} | {callee} "
+              f"| {cpu:.1f}x | {row['p50'] / one['p50']:.1f}x |")  # fmt: skip
     if load > 0.5:
         print("\nThe machine is not quiet (load average above 0.5): do not record these figures.")
 

@@ -24,9 +24,10 @@ EXPECTED = {
     ],
     "dolmen.http": [
         "PROBLEM_JSON", "REQUEST_ID_KEY", "HealthProbes", "Inject", "ProblemError",
-        "RequestWork", "ServedApp", "ServedModule", "UnitOfWorkMiddleware", "create_fastapi",
-        "endpoint_modules", "injected_keys", "new_request_id", "problem", "problem_responses",
-        "route_of", "route_templates",
+        "RequestWork", "ServedApp", "ServedModule", "UnitOfWorkMiddleware", "answer_failure",
+        "content_length", "create_fastapi", "endpoint_modules", "injected_keys",
+        "new_request_id", "problem", "problem_responses", "route_of", "route_templates",
+        "too_large_detail",
     ],
     "dolmen.persistence": [
         "CrossModuleDataAccessError", "Database", "DatabaseBusyError", "DatabaseConfigurationError",

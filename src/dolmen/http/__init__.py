@@ -1,6 +1,8 @@
 """The HTTP entrypoint: FastAPI routers per module, problem+json errors, health probes."""
 
 from dolmen.http._asgi import create_fastapi
+from dolmen.http._body_limit import content_length, too_large_detail
+from dolmen.http._entry import answer_failure
 from dolmen.http._errors import route_of, route_templates
 from dolmen.http._health import HealthProbes
 from dolmen.http._inject import Inject, endpoint_modules, injected_keys
@@ -21,6 +23,8 @@ __all__ = [
     "ServedApp",
     "ServedModule",
     "UnitOfWorkMiddleware",
+    "answer_failure",
+    "content_length",
     "create_fastapi",
     "endpoint_modules",
     "injected_keys",
@@ -29,4 +33,5 @@ __all__ = [
     "problem_responses",
     "route_of",
     "route_templates",
+    "too_large_detail",
 ]

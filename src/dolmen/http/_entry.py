@@ -118,26 +118,45 @@ class RequestMiddleware:
         *,
         started: bool,
     ) -> None:
-        if isinstance(error, BodyTooLargeError) and not started:
-            # Normally a problem handler has answered already; this is for a reader outside
-            # FastAPI's handlers (another middleware, a background read).
-            response = problem(413, str(error.detail))
-            await response(scope, receive, _with_id(send, request_id))
-            return
         route = route_of(scope, self.route_templates)
-        refusal = None if started else refusal_for(error)
-        if isinstance(error, ProblemError) and not started:
-            log_problem_error(scope, route, request_id, error)
-            response = problem(error.http_status, error.problem_detail(), request_id=request_id)
-        elif refusal is not None:
-            log_refusal(scope, route, request_id, refusal)
-            response = problem(refusal.status, refusal.detail)
-        else:
-            log_crash(scope, route, request_id, error, started=started)
-            if started:
-                return
-            response = problem(500, CRASH_DETAIL, request_id=request_id)
+        await answer_failure(scope, receive, send, request_id, error, route, started=started)
+
+
+async def answer_failure(
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    request_id: str,
+    error: Exception,
+    route: str,
+    *,
+    started: bool,
+) -> None:
+    """Log ``error`` once and answer it as a problem (unless the response ``started``).
+
+    A body too large is a 413, a :class:`~dolmen.http.ProblemError` its own status, a
+    database refusal the request's values caused a 409 or 422, anything else a crash: a 500
+    carrying the ``request_id``.
+    """
+    if isinstance(error, BodyTooLargeError) and not started:
+        # Normally a problem handler has answered already; this is for a reader outside
+        # FastAPI's handlers (another middleware, a background read).
+        response = problem(413, str(error.detail))
         await response(scope, receive, _with_id(send, request_id))
+        return
+    refusal = None if started else refusal_for(error)
+    if isinstance(error, ProblemError) and not started:
+        log_problem_error(scope, route, request_id, error)
+        response = problem(error.http_status, error.problem_detail(), request_id=request_id)
+    elif refusal is not None:
+        log_refusal(scope, route, request_id, refusal)
+        response = problem(refusal.status, refusal.detail)
+    else:
+        log_crash(scope, route, request_id, error, started=started)
+        if started:
+            return
+        response = problem(500, CRASH_DETAIL, request_id=request_id)
+    await response(scope, receive, _with_id(send, request_id))
 
 
 def _add_request_id(message: Message, request_id: str) -> None:

@@ -51,7 +51,7 @@ class Remote(Protocol):
 
     def interceptor(self) -> Interceptor: ...
 
-    def router(self) -> APIRouter | None: ...
+    def wrap_asgi(self, asgi: ASGIApp) -> ASGIApp: ...
 
     def readiness_checks(self) -> Mapping[str, Callable[[], Awaitable[None]]]: ...
 
@@ -215,13 +215,15 @@ class Units:
                 await broker.stop()
 
     def routers(self) -> Sequence[APIRouter]:
-        """The internal endpoints other units call, when they call this one."""
-        router = self.remote.router() if self.remote is not None else None
-        return [] if router is None else [router]
+        """None: the internal endpoint is a plain ASGI app (see :meth:`wrap_asgi`)."""
+        return ()
 
     def wrap_asgi(self, asgi: ASGIApp) -> ASGIApp:
-        """Unchanged."""
-        return asgi
+        """``asgi``, with the internal endpoint other units call in front when they call this one.
+
+        A plain ASGI app: no FastAPI routing, and out of the OpenAPI document.
+        """
+        return asgi if self.remote is None else self.remote.wrap_asgi(asgi)
 
     async def _place(
         self, resolution: CrossModuleResolution, build: Callable[[], Awaitable[Any]]

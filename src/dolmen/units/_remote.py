@@ -1,9 +1,9 @@
 """``RemoteCalls``: a module's services in another unit, reached over HTTP.
 
-The ``Units`` extension makes one per app and wires its placement interceptor, its router and
-its start and stop into the app. The caller's side is :mod:`dolmen.units._remote_client`,
-the callee's :mod:`dolmen.units._remote_server`; the contract both read from the service's
-Protocol is :mod:`dolmen.units._wire`.
+The ``Units`` extension makes one per app and wires its placement interceptor, its internal
+endpoint (in front of the app's FastAPI) and its start and stop into the app. The caller's
+side is :mod:`dolmen.units._remote_client`, the callee's :mod:`dolmen.units._remote_server`;
+the contract both read from the service's Protocol is :mod:`dolmen.units._wire`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dolmen.units.exceptions import RemoteCallsUnavailable
 
 if TYPE_CHECKING:
     import httpx
-    from fastapi import APIRouter
+    from starlette.types import ASGIApp
 
     from dolmen.di import CrossModuleResolution, Interceptor
     from dolmen.units._remote_client import RemoteService, Target
@@ -65,9 +65,9 @@ class RemoteCalls:
 
     ``interceptor()`` is a placement interceptor of the seam: for a service of a module this
     process does not run it returns a client generated from the service's Protocol and never
-    builds the service locally. ``router()`` serves this unit's modules' public services to
-    the other units (internal endpoints, signed, kept out of the public OpenAPI), each call
-    in a unit of work of its own. ``start``/``stop`` open and close the pooled HTTP client.
+    builds the service locally. ``wrap_asgi()`` serves this unit's modules' public services
+    to the other units (internal endpoints, signed, kept out of the public OpenAPI), each
+    call in a unit of work of its own. ``start``/``stop`` open and close the pooled HTTP client.
 
     ``transport`` and ``sleep`` are for tests: an httpx transport instead of the network
     (``httpx.ASGITransport(other_app)``), and the wait between retries.
@@ -154,10 +154,10 @@ class RemoteCalls:
             )
         return Target(module, unit.name, unit.url)
 
-    def router(self) -> APIRouter | None:
-        """The internal endpoints of this unit's modules (None: nothing to serve)."""
+    def wrap_asgi(self, asgi: ASGIApp) -> ASGIApp:
+        """``asgi`` with this unit's internal endpoint in front (unchanged: it serves none)."""
         if not self.topology.split:
-            return None
+            return asgi
         local = self.topology.local_modules
         services = [
             (module.name, provider.key)
@@ -166,10 +166,10 @@ class RemoteCalls:
             for provider in module.providers
             if getattr(provider, "public", False)
         ]
-        from dolmen.units._remote_server import CallServer  # FastAPI: imported when served
+        from dolmen.units._remote_server import CallServer  # Starlette: imported when served
 
         verifier = None if self._secret is None else Verifier(self._secret)
-        return CallServer(self.app, services, verifier, self.errors).router()
+        return CallServer(self.app, services, verifier, self.errors).wrap(asgi)
 
     def observe(self, observer: Callable[[str, str, str, str, float], None] | None) -> None:
         """Tell ``observer(unit, module, method, outcome, seconds)`` of each call (metrics)."""

@@ -77,22 +77,31 @@ class Channel:
         self._sleep = sleep
         self._context = context or context_headers
         self._client: httpx.AsyncClient | None = None
+        self._pool: httpx.AsyncBaseTransport | None = None
+        """The client's transport, which the calls use directly."""
+        self._timeouts = {"timeout": httpx.Timeout(timeout).as_dict()}
+        self._urls: dict[tuple[str, str], httpx.URL] = {}
         self.observer: CallObserver | None = None
         """Told ``(unit, module, "Service.method", outcome, seconds)`` of each call."""
 
     @property
     def client(self) -> httpx.AsyncClient:
-        """The pooled client (opened on first use: a start-up hook may call another unit)."""
+        """The pooled client (opened on first use: a start-up hook may call another unit).
+
+        Calls go straight to its transport (:meth:`_send`); the readiness checks use it whole.
+        """
         if self._client is None or self._client.is_closed:
-            self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(self._timeout),
+            transport = self._transport or httpx.AsyncHTTPTransport(
                 # Idle connections are dropped before uvicorn's 5 s keep-alive closes them,
                 # so a call does not meet a connection the other side is closing.
                 limits=httpx.Limits(
                     max_connections=256, max_keepalive_connections=64, keepalive_expiry=4.0
                 ),
-                transport=self._transport,
                 trust_env=False,  # calls between units go straight, never through HTTP_PROXY
+            )
+            self._pool = transport
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(self._timeout), transport=transport, trust_env=False
             )
         return self._client
 
@@ -143,7 +152,9 @@ class Channel:
     ) -> Any:
         body = method.encode_arguments(args, kwargs)
         path = f"{CALL_PATH}/{target.module}/{service.name}/{method.name}"
-        url = target.url.rstrip("/") + path
+        url = self._urls.get((target.url, path))
+        if url is None:
+            url = self._urls[target.url, path] = httpx.URL(target.url.rstrip("/") + path)
         where = f"{target.module}.{service.name}.{method.name}"
         headers = self._context()
         headers["content-type"] = "application/json"
@@ -151,9 +162,9 @@ class Channel:
         for attempt in range(1, attempts + 1):
             headers.update(signed_headers(self._secret, "POST", path, body))
             try:
-                response = await self.client.post(url, content=body, headers=headers)
+                response = await self._send(url, headers, body)
             except httpx.TransportError as error:
-                failure, safe = self._failure(error, where, target, url, attempt, method)
+                failure, safe = self._failure(error, where, target, str(url), attempt, method)
                 if not safe or attempt == attempts:
                     raise failure from error
                 await self._retry(where, target, attempt, attempts, type(error).__name__)
@@ -163,6 +174,25 @@ class Channel:
                 return self._answer(target, where, method, response)
             await self._retry(where, target, attempt, attempts, str(response.status_code))
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def _send(self, url: httpx.URL, headers: dict[str, str], body: bytes) -> httpx.Response:
+        """POST ``body`` to ``url`` through the pool's transport; the answer, read in full.
+
+        Not through ``AsyncClient.send``: a call needs no cookies, redirects, auth, event
+        hooks nor its log line per request, which cost more CPU than the call's own work.
+        """
+        _ = self.client  # opened, with its transport
+        assert self._pool is not None
+        request = httpx.Request(
+            "POST", url, headers=headers, content=body, extensions=self._timeouts
+        )
+        response = await self._pool.handle_async_request(request)
+        response.request = request
+        try:
+            await response.aread()
+        finally:
+            await response.aclose()
+        return response
 
     def _failure(
         self,

@@ -6,29 +6,68 @@ runs the method in a unit of work of its own, as the target module: committed wh
 returns, rolled back when it raises. It cannot share the caller's transaction, which lives
 in another process. A declared error goes back as a problem that names it; anything else
 is a crash, logged here once with the request id and answered 500.
+
+The endpoint is a plain ASGI app put in front of FastAPI (:meth:`CallServer.wrap`), inside
+observability's middleware (request id, trace, access line and metrics as for any request):
+a call skips FastAPI's routing, dependencies and middleware stack, and stays out of the
+OpenAPI document. An ``@idempotent`` method (a read, or a "set to" write) runs first in a
+read-only unit of work, which begins no transaction; if it writes, it runs again in a
+writing one, as it does from then on.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, Request
 from pydantic import ValidationError
-from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dolmen.http import problem
+from dolmen.http import (
+    REQUEST_ID_KEY,
+    answer_failure,
+    content_length,
+    new_request_id,
+    problem,
+    too_large_detail,
+)
 from dolmen.units._errors import ERROR_FIELD, DeclaredErrors
-from dolmen.units._remote_client import CALL_PATH
+from dolmen.units._remote_client import CALL_PATH, REQUEST_ID_HEADER
 from dolmen.units._signing import SignatureRefused, Verifier
-from dolmen.units._wire import ContractError, contract_of, service_name
+from dolmen.units._wire import ContractError, MethodContract, contract_of, service_name
 
 if TYPE_CHECKING:
+    from starlette.responses import Response
+
     from dolmen.units._remote import CallingApp
 
 logger = logging.getLogger("dolmen.units")
+
+_PREFIX = CALL_PATH + "/"
+_JSON = (b"content-type", b"application/json")
+_REQUEST_ID = REQUEST_ID_HEADER.encode()
+DEFAULT_MOST_BYTES = 1_048_576
+"""The largest call body taken when the app's ``[app] max_body_bytes`` cannot be read."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallRoute:
+    """What the access line, the metrics and the server span name a call's route by."""
+
+    path: str
+
+
+CALL_ROUTE = CallRoute(CALL_PATH + "/{module}/{service}/{method}")
+
+
+class _Refused(Exception):
+    """A call answered with a problem before it ran (``response``)."""
+
+    def __init__(self, response: Response) -> None:
+        self.response = response
 
 
 class CallServer:
@@ -48,84 +87,201 @@ class CallServer:
         self.modules = sorted({module for module, _ in self.services})
         self.verifier = verifier
         self.errors = errors
+        self._writers: set[tuple[str, str, str]] = set()
+        """``@idempotent`` methods seen writing: they begin in a writing unit of work."""
 
-    def router(self) -> APIRouter:
-        """The one internal route, kept out of the OpenAPI document."""
-        router = APIRouter(include_in_schema=False)
-        router.add_api_route(
-            CALL_PATH + "/{module}/{service}/{method}",
-            self.handle,
-            methods=["POST"],
-            include_in_schema=False,
-        )
-        return router
+    def wrap(self, asgi: ASGIApp) -> ASGIApp:
+        """``asgi``, with the calls of the other units answered before it sees them."""
 
-    async def handle(self, request: Request) -> Response:
-        """Check the call's signature, then run it in a unit of work of the target module."""
-        body = await request.body()
-        refused = self._refusal(request.scope["path"], request.headers, body)
-        if refused is not None:
-            return refused
-        params: Mapping[str, str] = request.path_params
-        module, name, method_name = params["module"], params["service"], params["method"]
+        async def calls_first(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http" and scope["path"].startswith(_PREFIX):
+                await self(scope, receive, send)
+            else:
+                await asgi(scope, receive, send)
+
+        return calls_first
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer one call: its result, a problem, or a 500 for a crash (logged once)."""
+        request_id = scope.get(REQUEST_ID_KEY) or new_request_id(scope)
+        scope[REQUEST_ID_KEY] = request_id
+        scope["route"] = CALL_ROUTE
+        try:
+            body = await self._handle(scope, receive)
+        except _Refused as refused:
+            await refused.response(scope, receive, _with_id(send, request_id))
+            return
+        except Exception as error:
+            route = CALL_ROUTE.path
+            await answer_failure(scope, receive, send, request_id, error, route, started=False)
+            return
+        headers = [
+            _JSON,
+            (b"content-length", b"%d" % len(body)),
+            (_REQUEST_ID, request_id.encode()),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _handle(self, scope: Scope, receive: Receive) -> bytes:
+        """The result's JSON; _Refused with the problem that answers a call that cannot run."""
+        path: str = scope["path"]
+        if scope["method"] != "POST":
+            refusal = problem(405, "calls between units are POST requests")
+            refusal.headers["allow"] = "POST"
+            raise _Refused(refusal)
+        body = await self._body(scope, receive)
+        self._check_signature(path, scope, body)
+        module, name, method_name = _parts(path)
         key = self.services.get((module, name))
         if key is None:
-            return problem(
-                404,
-                f"no public service {name!r} of module {module!r} here: this unit serves "
-                f"{', '.join(map(repr, self.modules)) or 'no module'}",
+            raise _Refused(
+                problem(
+                    404,
+                    f"no public service {name!r} of module {module!r} here: this unit serves "
+                    f"{', '.join(map(repr, self.modules)) or 'no module'}",
+                )
             )
         try:
             method = contract_of(key).methods.get(method_name)
         except ContractError as error:
-            return problem(404, str(error))
+            raise _Refused(problem(404, str(error))) from None
         if method is None:
-            return problem(404, f"{name} of module {module!r} has no method {method_name!r}")
+            raise _Refused(
+                problem(404, f"{name} of module {module!r} has no method {method_name!r}")
+            )
         if not self.app.started:
-            return problem(503, "this unit is starting or stopping; call again")
+            raise _Refused(problem(503, "this unit is starting or stopping; call again"))
         try:
             arguments = method.decode_arguments(body)
         except ValidationError as error:
-            return problem(
-                422,
-                f"the arguments of {name}.{method_name} are not valid; see 'errors'",
-                errors=json.loads(error.json(include_url=False, include_input=False)),
-            )
-        return await self._run(module, key, method_name, method.encode_result, arguments)
+            raise _Refused(
+                problem(
+                    422,
+                    f"the arguments of {name}.{method_name} are not valid; see 'errors'",
+                    errors=json.loads(error.json(include_url=False, include_input=False)),
+                )
+            ) from None
+        return await self._run(module, key, method, arguments)
 
-    def _refusal(self, path: str, headers: Mapping[str, str], body: bytes) -> Response | None:
-        """The 401 or 403 problem for a call not signed right; None for a signed one."""
+    async def _body(self, scope: Scope, receive: Receive) -> bytes:
+        """The request's body, refused with 413 past ``[app] max_body_bytes``."""
+        limit = _most_bytes(self.app)
+        length = content_length(scope)
+        if length is not None and length > limit:
+            raise _Refused(problem(413, too_large_detail(limit)))
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message: Message = await receive()
+            if message["type"] != "http.request":  # the caller went away
+                raise _Refused(problem(400, "the call's body did not arrive in full"))
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise _Refused(problem(413, too_large_detail(limit)))
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    def _check_signature(self, path: str, scope: Scope, body: bytes) -> None:
+        """Return for a call signed right; _Refused with a 401 or 403 problem otherwise."""
         if self.verifier is None:
-            return problem(
-                403, "this unit takes no calls from other units: its [units] secret is not set"
+            raise _Refused(
+                problem(
+                    403,
+                    "this unit takes no calls from other units: its [units] secret is not set",
+                )
             )
+        headers: dict[str, str] = {}
+        for name, value in scope["headers"]:
+            headers.setdefault(name.decode("latin-1"), value.decode("latin-1"))
         try:
             self.verifier.verify("POST", path, headers, body)
         except SignatureRefused as refused:
             logger.warning("refused a call to %s: %s", path, refused)
-            return problem(401, str(refused))
-        return None
+            raise _Refused(problem(401, str(refused))) from None
 
     async def _run(
-        self,
-        module: str,
-        key: Any,
-        method: str,
-        encode: Callable[[Any], bytes],
-        arguments: dict[str, Any],
-    ) -> Response:
+        self, module: str, key: Any, method: MethodContract, arguments: dict[str, Any]
+    ) -> bytes:
+        """Run the method as ``module`` in a unit of work of its own; its result's JSON."""
+        which = (module, service_name(key), method.name)
+        write = not method.idempotent or which in self._writers
         try:
-            async with self.app.unit_of_work(module) as work:
-                service = await work.get(key)
-                body = encode(await getattr(service, method)(**arguments))
+            try:
+                return await self._once(module, key, method, arguments, write=write)
+            except Exception as error:
+                if write or not _wrote(error):
+                    raise
+            # It wrote: (an idempotent method may run twice) again, in a writing one.
+            self._writers.add(which)
+            return await self._once(module, key, method, arguments, write=True)
         except Exception as error:
             errors = self.errors()
             declared = errors.declared(error)
             if declared is None:
-                raise  # a crash: the HTTP entry logs it once and answers 500 with its id
-            return problem(
-                errors.status.get(declared, 400),
-                str(error) or None,
-                **{ERROR_FIELD: errors.encode(error, declared)},
-            )
-        return Response(body, media_type="application/json")
+                raise  # a crash, or a refusal by the database: answer_failure answers it
+            raise _Refused(
+                problem(
+                    errors.status.get(declared, 400),
+                    str(error) or None,
+                    **{ERROR_FIELD: errors.encode(error, declared)},
+                )
+            ) from None
+
+    async def _once(
+        self,
+        module: str,
+        key: Any,
+        method: MethodContract,
+        arguments: dict[str, Any],
+        *,
+        write: bool,
+    ) -> bytes:
+        async with self.app.unit_of_work(module, write=write) as work:
+            service = await work.get(key)
+            return method.encode_result(await getattr(service, method.name)(**arguments))
+
+
+def _read_only_refusals() -> tuple[type[Exception], ...]:
+    from dolmen.events import OutboxError
+    from dolmen.persistence.exceptions import ReadOnlyWorkError
+
+    return (ReadOnlyWorkError, OutboxError)
+
+
+def _wrote(error: BaseException) -> bool:
+    """Whether ``error`` (or what it was raised from) refused a write in a read-only work."""
+    refusals = _read_only_refusals()
+    seen: BaseException | None = error
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, refusals):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _parts(path: str) -> tuple[str, str, str]:
+    """``(module, service, method)`` of a call's path; _Refused (404) for another path."""
+    parts = path[len(_PREFIX) :].split("/")
+    if len(parts) != 3 or not all(parts):
+        raise _Refused(problem(404, f"no call at {path}: calls are POST {CALL_ROUTE.path}"))
+    return parts[0], parts[1], parts[2]
+
+
+def _most_bytes(app: CallingApp) -> int:
+    settings = getattr(app, "settings", None)
+    limit = getattr(settings, "max_body_bytes", None)
+    return limit if isinstance(limit, int) else DEFAULT_MOST_BYTES
+
+
+def _with_id(send: Send, request_id: str) -> Send:
+    async def send_with_id(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", ()), (_REQUEST_ID, request_id.encode())]
+        await send(message)
+
+    return send_with_id

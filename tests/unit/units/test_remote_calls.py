@@ -229,6 +229,26 @@ async def test_a_signed_call_is_served(internal: httpx.AsyncClient, callee: App)
     assert await stock_of(callee, "LAMP") == 4
 
 
+async def test_a_call_answers_with_the_caller_s_request_id(internal: httpx.AsyncClient) -> None:
+    headers = {**signed(GOOD), "x-request-id": "req-9"}
+    response = await internal.post(PATH, content=GOOD, headers=headers)
+
+    assert response.status_code == 200
+    assert response.headers["x-request-id"] == "req-9"
+    refused = await internal.post(PATH, content=GOOD, headers={"x-request-id": "req-10"})
+    assert refused.status_code == 401
+    assert refused.headers["x-request-id"] == "req-10"
+
+
+async def test_a_call_is_a_post(internal: httpx.AsyncClient, callee: App) -> None:
+    response = await internal.get(PATH)
+
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    assert response.headers["content-type"] == "application/problem+json"
+    assert await stock_of(callee, "LAMP") == 5
+
+
 async def test_a_replayed_call_is_refused(internal: httpx.AsyncClient, callee: App) -> None:
     headers = signed(GOOD)
     assert (await internal.post(PATH, content=GOOD, headers=headers)).status_code == 200
@@ -252,10 +272,13 @@ async def test_a_replayed_call_is_refused(internal: httpx.AsyncClient, callee: A
         ("/_units/call/catalog/CatalogService/drop_everything", GOOD, 404),
         ("/_units/call/catalog/ProductRepository/get", b'{"sku": "LAMP"}', 404),
         ("/_units/call/orders/OrderService/get", b'{"order_id": "x"}', 404),
+        ("/_units/call/catalog/CatalogService", GOOD, 404),
+        (PATH + "/more", GOOD, 404),
         (PATH, b'{"requests": [' + b'{"sku": "LAMP", "quantity": 1},' * 40_000 + b"]}", 413),
     ],
     ids=["truncated", "wrong type", "out of bounds", "unknown argument", "not an object",
-         "not utf-8", "unknown method", "private service", "module of another unit", "huge"],
+         "not utf-8", "unknown method", "private service", "module of another unit",
+         "no method", "too long a path", "huge"],
 )  # fmt: skip
 async def test_a_signed_but_hostile_call_gets_a_4xx_problem(
     internal: httpx.AsyncClient, callee: App, path: str, body: bytes, status: int
@@ -283,7 +306,8 @@ async def test_a_unit_not_split_serves_no_internal_endpoint(tmp_path: Path) -> N
     app, _ = unit_app("orders", f"sqlite:///{tmp_path / 'o.db'}")
     remote = RemoteCalls(Topology.of(settings, MODULES), settings, app)
 
-    assert remote.router() is None
+    asgi = app.asgi()
+    assert remote.wrap_asgi(asgi) is asgi
 
 
 def test_the_problem_of_a_declared_error_names_its_type() -> None:
