@@ -15,7 +15,10 @@ for ``remote``, of the server's (read from ``/proc``), and both against the call
 as a markdown table, with the machine's load average: figures go to docs/benchmarks.md only
 from a quiet machine.
 
-    .venv/bin/python bench/units_calls.py [--calls 5000] [--warmup 500] [--rounds 3]
+    .venv/bin/python bench/units_calls.py [--calls 5000] [--warmup 500] [--rounds 3] [--plain]
+
+Both processes run as ``dolmen run`` would: on uvloop's event loop and httptools' parser when
+``dolmen[fast]`` is installed (the dev install has it); ``--plain`` runs asyncio's loop and h11.
 
 Goal (issue 17): a remote call on loopback at most 1 ms p50.
 """
@@ -58,7 +61,27 @@ def serve(port: int, database_url: str) -> None:
 
     os.environ.setdefault("DOLMEN__APP__DATABASE_SCHEMA", "create")
     app, _ = unit_app("catalog", database_url, config={"observability": {"access_log": False}})
-    uvicorn.run(app, host=HOST, port=port, log_level="warning", access_log=False)
+    plain = os.environ.get("BENCH_PLAIN") == "1"  # asyncio's loop and h11, as without [fast]
+    uvicorn.run(
+        app,
+        host=HOST,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        loop="asyncio" if plain else "auto",
+        http="h11" if plain else "auto",
+    )
+
+
+def loop_factory(plain: bool) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """The caller's event loop: uvloop's when installed (dolmen[fast]), as uvicorn picks it."""
+    if plain:
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 def cpu_seconds(pid: int) -> float:
@@ -216,10 +239,20 @@ if __name__ == "__main__":
     parser.add_argument("--warmup", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
+        "--plain",
+        action="store_true",
+        help="asyncio's event loop and uvicorn's h11 parser even when dolmen[fast] is installed",
+    )
+    parser.add_argument(
         "--serve", nargs=2, metavar=("PORT", "DATABASE_URL"), help=argparse.SUPPRESS
     )
     options = parser.parse_args()
     if options.serve:
         serve(int(options.serve[0]), options.serve[1])
     else:
-        asyncio.run(main(options.calls, options.warmup, options.rounds))
+        if options.plain:
+            os.environ["BENCH_PLAIN"] = "1"
+        factory = loop_factory(options.plain)
+        print(f"event loop: {'uvloop' if factory else 'asyncio'} (caller and unit)")
+        with asyncio.Runner(loop_factory=factory) as runner:
+            runner.run(main(options.calls, options.warmup, options.rounds))

@@ -301,15 +301,6 @@ class AppEvents:
         outer = UnitOfWork(self.app.database)
         outcomes: list[bool | Exception] = []
         database_time: DatabaseTime | None = None
-        published = False
-
-        async def write(
-            uow: UnitOfWork, events: Sequence[tuple[Event, str | None, str | None]]
-        ) -> bool:
-            nonlocal published
-            wrote = await self.write(uow, events)
-            published = published or wrote
-            return wrote
 
         try:
             connection = await outer.connection()
@@ -329,7 +320,7 @@ class AppEvents:
                     outcome = known[index]  # it failed in the try without savepoints
                 else:
                     statements = database_time.statements
-                    work = self._nested_work(subscription, outer, savepoints, write)
+                    work = self._nested_work(subscription, outer, savepoints, self.write)
                     outcome = await self._run_nested(claimed, subscription, work)
                     if _transaction(connection) is not transaction:
                         raise BatchEnded(claimed.handler)
@@ -339,7 +330,7 @@ class AppEvents:
                 if _waited_for_a_lock(outcome):
                     break  # not run: it runs alone, once this batch's locks are released
                 outcomes.append(outcome)
-            if postgres and published:  # the commit waits for NOTIFY's lock as any does
+            if postgres:  # completing, and the commit (NOTIFY's lock), wait as any statement
                 await connection.execute(_USUAL_LOCK_TIMEOUT)
             done = [c.id for c, outcome in zip(batch, outcomes, strict=False) if outcome is True]
             now, owner = self.dispatcher.clock.now(), self.dispatcher.owner
