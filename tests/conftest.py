@@ -155,6 +155,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if config.getoption("dist", "no") != "loadgroup":
         return
     for item in items:
+        if item.get_closest_marker("xdist_group") is not None:
+            continue  # the test names its group itself
         group = shared_group(item)
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))
