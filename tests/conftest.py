@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import os
 import uuid
 from collections.abc import Iterator
@@ -115,48 +114,3 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
             monkeypatch.delenv(name)
     return monkeypatch
 
-
-def shared_group(item: pytest.Item) -> str | None:
-    """Which started resource ``item`` shares with other tests, to run with them on one worker.
-
-    Under pytest-xdist (``--dist loadgroup``, see scripts/test) each worker process has
-    fixtures of its own: a module-scoped fixture (a generated project, a browser...) or a
-    session-scoped one that yields (a shared server) would be made again on every worker that
-    runs one of its tests. Those tests form a group instead: the module and fixture, or the
-    session fixture's name. A test parametrized by a fixture of tests/e2e that picks such a
-    server by its parameter (``shop`` with "sqlite" requests ``sqlite_shop``) is in the group
-    ``sqlite_shop`` too. Other tests have no group and go to whichever worker is free.
-    """
-    info = getattr(item, "_fixtureinfo", None)  # pytest's own, stable since pytest 3
-    if info is None:
-        return None
-    for name in getattr(item, "fixturenames", ()):
-        definitions = info.name2fixturedefs.get(name)
-        if not definitions or name.startswith("_"):
-            continue
-        fixture = definitions[-1]
-        if fixture.scope in ("module", "package"):
-            return f"{item.nodeid.split('::')[0]}:{name}"
-        yields = inspect.isgeneratorfunction(fixture.func) or inspect.isasyncgenfunction(
-            fixture.func
-        )
-        if fixture.scope == "session" and yields:
-            return str(name)
-    params = getattr(getattr(item, "callspec", None), "params", {})
-    for name, value in params.items():
-        definitions = info.name2fixturedefs.get(name)
-        if definitions and definitions[-1].baseid.startswith("tests/e2e"):
-            return f"{value}_{name}"
-    return None
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """With ``--dist loadgroup``, group the tests that share a started resource."""
-    if config.getoption("dist", "no") != "loadgroup":
-        return
-    for item in items:
-        if item.get_closest_marker("xdist_group") is not None:
-            continue  # the test names its group itself
-        group = shared_group(item)
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))

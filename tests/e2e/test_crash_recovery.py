@@ -94,10 +94,6 @@ SETTLE_TIMEOUT = 120.0  # after the last restart, for every order to leave "pend
 SHOWN = 5  # examples listed per failed check
 KNOWN_SQLITE_CONTENTION = "database is locked"
 
-# Each of its two runs (SQLite, PostgreSQL) keeps both CPUs of a small machine busy: under
-# pytest-xdist they run one after the other on one worker, not side by side.
-pytestmark = pytest.mark.xdist_group("crash_recovery")
-
 
 def order_plan(count: int, seed: int) -> list[Items]:
     """What each order buys: about a quarter of them cost more than the charge limit."""
