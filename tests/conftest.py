@@ -113,4 +113,3 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
         if name.startswith("DOLMEN_") and not name.startswith("DOLMEN_TEST_"):
             monkeypatch.delenv(name)
     return monkeypatch
-
