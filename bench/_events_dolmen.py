@@ -28,6 +28,7 @@ import sys
 import time
 from pathlib import Path
 
+import _loop  # bench/, this script's folder
 from sqlalchemy import Column, Float, Integer, func, insert, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
@@ -171,10 +172,10 @@ def main() -> None:
     parser.add_argument("--dispatch", action="store_true", help="steady: deliver here too")
     args = parser.parse_args()
     if args.role == "worker":
-        asyncio.run(worker(args))
+        _loop.run(worker(args))
         return
     run = publish if args.role == "publish" else steady
-    print(json.dumps(asyncio.run(run(args))))
+    print(json.dumps(_loop.run(run(args))))
 
 
 if __name__ == "__main__":

@@ -38,6 +38,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import _loop  # bench/, this script's folder
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 HOST = "127.0.0.1"
@@ -61,7 +63,7 @@ def serve(port: int, database_url: str) -> None:
 
     os.environ.setdefault("DOLMEN__APP__DATABASE_SCHEMA", "create")
     app, _ = unit_app("catalog", database_url, config={"observability": {"access_log": False}})
-    plain = os.environ.get("BENCH_PLAIN") == "1"  # asyncio's loop and h11, as without [fast]
+    plain = _loop.plain()  # asyncio's loop and h11, as without dolmen[fast]
     uvicorn.run(
         app,
         host=HOST,
@@ -71,17 +73,6 @@ def serve(port: int, database_url: str) -> None:
         loop="asyncio" if plain else "auto",
         http="h11" if plain else "auto",
     )
-
-
-def loop_factory(plain: bool) -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """The caller's event loop: uvloop's when installed (dolmen[fast]), as uvicorn picks it."""
-    if plain:
-        return None
-    try:
-        import uvloop
-    except ImportError:
-        return None
-    return uvloop.new_event_loop
 
 
 def cpu_seconds(pid: int) -> float:
@@ -252,7 +243,5 @@ if __name__ == "__main__":
     else:
         if options.plain:
             os.environ["BENCH_PLAIN"] = "1"
-        factory = loop_factory(options.plain)
-        print(f"event loop: {'uvloop' if factory else 'asyncio'} (caller and unit)")
-        with asyncio.Runner(loop_factory=factory) as runner:
-            runner.run(main(options.calls, options.warmup, options.rounds))
+        print(f"event loop: {_loop.loop_name()} (caller and unit)")
+        _loop.run(main(options.calls, options.warmup, options.rounds))
