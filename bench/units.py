@@ -19,17 +19,17 @@
   is bench/.scratch/units-peers, made from bench/units_peers/requirements.txt when missing.
 - ``--calls``: also bench/units_calls.py (a remote call against the same call in process).
 
-Measurements alternate between systems each round; the medians are printed with the ratios
-Dolmen / modupy. Goals (issue 17): at least 5,000 events/s across units on RabbitMQ and on
-NATS, p99 at most 20 ms at 1,000 events/s, ahead of modupy on both; a remote call on loopback
-at most 1 ms p50. Figures go to docs/benchmarks.md only from a quiet machine: on a busy one,
-compare the CPU time per event and the ratios of the same run.
+Dolmen's processes run on uvloop when ``dolmen[fast]`` is installed, as ``dolmen run`` would
+(``BENCH_PLAIN=1``: asyncio's loop). Measurements alternate between systems each round; the
+medians are printed with the ratios Dolmen / modupy. Goals (issue 17): at least 5,000 events/s
+across units on RabbitMQ and on NATS, p99 at most 20 ms at 1,000 events/s, ahead of modupy on
+both; a remote call on loopback at most 1 ms p50. Figures go to docs/benchmarks.md only from a
+quiet machine: on a busy one, compare the CPU time per event and the ratios of the same run.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import shutil
@@ -41,6 +41,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import _loop  # bench/, this script's folder
 import units_events
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,7 +78,7 @@ def dolmen(kind: str, workload: str, args: argparse.Namespace) -> Figures:
             run = units_events.latency(
                 kind, "sqlite", args.rate, args.seconds, Path(scratch), split=kind != "memory"
             )
-        return asyncio.run(run)
+        return _loop.run(run)
 
 
 def modupy(workload: str, args: argparse.Namespace) -> Figures:

@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import _loop  # bench/, this script's folder
+
 from dolmen.events import (
     OUTBOX_TABLES,
     Claimed,
@@ -347,4 +349,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    _loop.run(main())
