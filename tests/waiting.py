@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 
 
@@ -18,3 +19,16 @@ async def within(seconds: float, condition: Callable[[], bool]) -> bool:
             return True
         await asyncio.sleep(0.01)
     return condition()
+
+
+def wait_until(condition: Callable[[], bool], what: str, seconds: float) -> None:
+    """Block until ``condition`` holds, checked every 50 ms; fail naming ``what`` after ``seconds``.
+
+    For tests that drive processes from synchronous code; the same rule as :func:`within`:
+    a bound far above what the outcome takes on a busy machine.
+    """
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} within {seconds:.0f}s")
+        time.sleep(0.05)

@@ -11,13 +11,13 @@ notification and every failed one none, and nothing may be left waiting in the o
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests import waiting
 from tests.e2e.crash_shop import ShopDatabase
 from tests.e2e.test_shop_http import add_product, new_customer, place_order
 from tests.e2e.units.launcher import UNITS, ShopUnits, shop_units
@@ -35,11 +35,7 @@ ENV = {
 
 def wait_until(condition: Callable[[], bool], what: str) -> None:
     """Poll ``condition`` every 50 ms for up to DEADLINE seconds."""
-    deadline = time.monotonic() + DEADLINE
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} within {DEADLINE:.0f}s")
-        time.sleep(0.05)
+    waiting.wait_until(condition, what, DEADLINE)
 
 
 def count(database: ShopDatabase, sql: str) -> int:

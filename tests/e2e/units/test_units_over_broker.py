@@ -24,6 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests import waiting
 from tests.e2e.test_shop_http import add_product, new_customer
 from tests.e2e.units.broker_proxy import proxied
 from tests.e2e.units.launcher import (
@@ -137,11 +138,7 @@ class Flow:
 
 def wait_until(condition: Callable[[], bool], what: str) -> None:
     """Poll ``condition`` every 50 ms for up to DEADLINE seconds."""
-    deadline = time.monotonic() + DEADLINE
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} within {DEADLINE:.0f}s")
-        time.sleep(0.05)
+    waiting.wait_until(condition, what, DEADLINE)
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)

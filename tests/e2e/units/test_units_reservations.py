@@ -15,7 +15,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests import waiting
 from tests.e2e.conftest import _free_port, _stop, answers_healthz, kill_server, start_server
 from tests.e2e.crash_shop import ShopDatabase
 
@@ -35,11 +35,7 @@ LAMP = {"sku": "LAMP", "name": "Lamp", "price": "35.00", "stock": 5}
 
 def wait_until(condition: Callable[[], bool], what: str) -> None:
     """Poll ``condition`` every 50 ms for up to DEADLINE seconds."""
-    deadline = time.monotonic() + DEADLINE
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} within {DEADLINE:.0f}s")
-        time.sleep(0.05)
+    waiting.wait_until(condition, what, DEADLINE)
 
 
 def start_unit(unit: str, database_url: str, catalog_url: str, port: int, folder: Path) -> (

@@ -158,7 +158,8 @@ async def test_a_broker_that_does_not_answer_makes_the_lag_unknown_and_the_outbo
         assert "in-memory broker is down" in billing["error"]
         [forwarding] = [f for f in shown["forwarding"] if f["destination"] == "billing"]
         assert forwarding["waiting"] == ORDERS
-        assert waiting["dolmen_units_forward_oldest_age_seconds", "storefront", "billing"] >= 0
+        # the oldest's age is reported (its value is tested with a clock in tests/unit)
+        assert ("dolmen_units_forward_oldest_age_seconds", "storefront", "billing") in waiting
         shared.set_reachable(True)
 
         async def flowed() -> bool:
