@@ -46,28 +46,46 @@ def service_url(variable: str) -> str:
     return url
 
 
-async def _admin(url: str, statement: str) -> None:
-    admin = create_async_engine(url, isolation_level="AUTOCOMMIT")
-    try:
+async def _admin(url: str, *statements: str) -> None:
+    """Run ``statements`` at once, each on a connection of its own (PostgreSQL creates or drops
+    several databases together in about the time of one)."""
+    admin = create_async_engine(url, isolation_level="AUTOCOMMIT", pool_size=len(statements))
+
+    async def run(statement: str) -> None:
         async with admin.connect() as connection:
             await connection.execute(text(statement))
+
+    try:  # every statement ends before the engine goes, the first failure raised after
+        results = await asyncio.gather(*map(run, statements), return_exceptions=True)
     finally:
         await admin.dispose()
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
 
 
 @contextlib.contextmanager
 def fresh_postgres_database(prefix: str = "dolmen_test") -> Iterator[str]:
     """A new, empty PostgreSQL database on the test server, dropped afterwards."""
+    with fresh_postgres_databases(1, prefix) as [url]:
+        yield url
+
+
+@contextlib.contextmanager
+def fresh_postgres_databases(count: int, prefix: str = "dolmen_test") -> Iterator[list[str]]:
+    """``count`` new, empty PostgreSQL databases on the test server (names of their own, so
+    parallel runs do not collide), created together and dropped together afterwards."""
     admin_url = make_url(service_url("DOLMEN_TEST_POSTGRES_URL")).set(
         drivername="postgresql+asyncpg"
     )
     admin = admin_url.render_as_string(hide_password=False)
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin(admin, f'CREATE DATABASE "{name}"'))
+    names = [f"{prefix}_{uuid.uuid4().hex[:12]}" for _ in range(count)]
     try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
+        asyncio.run(_admin(admin, *(f'CREATE DATABASE "{name}"' for name in names)))
+        yield [admin_url.set(database=name).render_as_string(hide_password=False) for name in names]
     finally:
-        asyncio.run(_admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        drops = (f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in names)
+        asyncio.run(_admin(admin, *drops))
 
 
 @pytest.fixture

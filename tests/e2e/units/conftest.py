@@ -24,6 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import fresh_postgres_database
 from tests.e2e.conftest import ShopServer, _free_port, answers_healthz, kill_server, start_server
 from tests.e2e.units.launcher import ShopUnits, own_databases, shop_units, transport_env
 
@@ -38,7 +39,8 @@ TOPOLOGIES = [
     pytest.param(("redis", "sqlite"), id="redis-sqlite"),
 ]
 """Each (transport, database): the database transport shares one database between the units;
-over a broker each unit has its own."""
+over a broker each unit has its own. The failure tests of ``test_units_over_broker.py`` run
+each broker on PostgreSQL (RabbitMQ on SQLite too): every broker runs on both databases."""
 
 
 @dataclass
@@ -84,8 +86,8 @@ def databases_for(folder: Path, transport: str, kind: str) -> Iterator[str | dic
     elif kind == "sqlite":
         yield f"sqlite:///{folder / 'shop.db'}"
     else:
-        with own_databases(folder, kind) as urls:  # one of them, shared
-            yield urls["storefront"]
+        with fresh_postgres_database("e2e_units") as url:
+            yield url
 
 
 @pytest.fixture(scope="module", params=TOPOLOGIES)

@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import fresh_postgres_database, service_url
+from tests.conftest import fresh_postgres_databases, service_url
 from tests.e2e.crash_shop import CrashableShop, ShopDatabase
 
 UNITS = ("storefront", "billing", "notifications")
@@ -66,8 +66,8 @@ def own_databases(folder: Path, kind: str) -> Iterator[dict[str, str]]:
     if kind == "sqlite":
         yield {unit: f"sqlite:///{folder / f'{unit}.db'}" for unit in UNITS}
         return
-    with contextlib.ExitStack() as stack:
-        yield {unit: stack.enter_context(fresh_postgres_database("e2e_units")) for unit in UNITS}
+    with fresh_postgres_databases(len(UNITS), "e2e_units") as urls:
+        yield dict(zip(UNITS, urls, strict=True))
 
 
 @dataclass

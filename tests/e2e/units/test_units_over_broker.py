@@ -1,8 +1,9 @@
 """The shop's three units over a broker lose no order and repeat no effect when the broker is
 out of reach for 20 s, or when any unit is killed with SIGKILL mid-flow.
 
-Per broker (RabbitMQ, NATS JetStream, Redis Streams; each unit on a SQLite file of its own,
-and once on PostgreSQL databases), one scenario while orders keep coming on the storefront:
+Per broker (RabbitMQ, NATS JetStream, Redis Streams; each unit on a database of its own:
+PostgreSQL databases for NATS and Redis, whose HTTP suite runs on SQLite files, and both for
+RabbitMQ), one scenario while orders keep coming on the storefront:
 the units' connections to the broker are cut for 20 s (a TCP proxy between them and the
 shared broker, :mod:`broker_proxy`) and restored, billing killed with SIGKILL meanwhile and
 started again while the broker is still out of reach; then each unit in turn, caught at work,
@@ -50,8 +51,8 @@ EFFECTS = {"billing": ("billing", "payments"), "notifications": ("notifications"
 """The table of each unit's effects (but the storefront's: its settled orders)."""
 SCENARIOS = [
     pytest.param(("rabbitmq", "sqlite"), id="rabbitmq-sqlite"),
-    pytest.param(("nats", "sqlite"), id="nats-sqlite"),
-    pytest.param(("redis", "sqlite"), id="redis-sqlite"),
+    pytest.param(("nats", "postgres"), id="nats-postgres", marks=pytest.mark.postgres),
+    pytest.param(("redis", "postgres"), id="redis-postgres", marks=pytest.mark.postgres),
     pytest.param(("rabbitmq", "postgres"), id="rabbitmq-postgres", marks=pytest.mark.postgres),
 ]
 

@@ -8,7 +8,6 @@ PostgreSQL databases of their own, over the in-memory transport and each real br
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -34,7 +33,7 @@ from dolmen.units import (
     Units,
     UnitsSettings,
 )
-from tests.conftest import fresh_postgres_database
+from tests.conftest import fresh_postgres_databases
 from tests.integration.units.conftest import Broker
 from tests.integration.units.test_shop_units import add_product, order_ids_in, place_order
 
@@ -73,8 +72,8 @@ def databases(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[s
     if request.param == "sqlite":
         yield {name: f"sqlite:///{tmp_path / f'{name}.db'}" for name in UNITS}
         return
-    with contextlib.ExitStack() as stack:
-        yield {name: stack.enter_context(fresh_postgres_database()) for name in UNITS}
+    with fresh_postgres_databases(len(UNITS)) as urls:
+        yield dict(zip(UNITS, urls, strict=True))
 
 
 def unit(name: str, database_url: str, broker: Broker, namespace: str, *, twice: bool) -> App:
