@@ -14,6 +14,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, Response
 
 from tests.e2e.dashboard.conftest import TOKEN, DashboardShop
 from tests.e2e.dashboard.failing_shop import CARRIER_DOWN, UNDELIVERABLE
+from tests.e2e.dashboard.split_storefront import ScriptedBroker, served_storefront
 
 WAIT_MS = 20_000  # the server samples every second, the page polls every three
 
@@ -43,10 +44,10 @@ def page(browser: Browser) -> Iterator[tuple[Page, list[str]]]:
         context.close()
 
 
-def place_orders(shop: DashboardShop, count: int, email: str | None = None) -> None:
-    """Add a product and place ``count`` orders of it through the shop's API."""
+def place_orders(url: str, count: int, email: str | None = None) -> None:
+    """Add a product and place ``count`` orders of it through the shop's API at ``url``."""
     sku = f"SKU-{uuid.uuid4().hex[:8]}"
-    with httpx.Client(base_url=shop.local, timeout=10) as http:
+    with httpx.Client(base_url=url, timeout=10) as http:
         product = {"sku": sku, "name": "Lamp", "price": "12.50", "stock": 100}
         assert http.post("/catalog/products", json=product).status_code == 201
         for _ in range(count):
@@ -72,7 +73,7 @@ def test_the_dashboard_loads_with_no_console_error_and_its_numbers_move(
     assert response.status == 200
     tab.wait_for_selector("#status:text-matches('updated')", timeout=WAIT_MS)
     before = requests_shown(tab, "POST /orders")
-    place_orders(dashboard_shop, 5)
+    place_orders(dashboard_shop.local, 5)
     tab.wait_for_function(
         """([route, count]) => {
             const row = document.querySelector(`#routes tr[data-route="${route}"]`);
@@ -105,7 +106,9 @@ def test_a_dead_letter_is_replayed_with_its_button(
     flag = dashboard_shop.folder / CARRIER_DOWN
     flag.touch()
     try:
-        place_orders(dashboard_shop, 1, email=f"{UNDELIVERABLE}{uuid.uuid4().hex[:6]}@example.com")
+        place_orders(
+            dashboard_shop.local, 1, email=f"{UNDELIVERABLE}{uuid.uuid4().hex[:6]}@example.com"
+        )
         tab.goto(f"{dashboard_shop.local}/_dolmen/#events")
         row = tab.locator('#dead-letters tr[data-dead-letter]:has-text("shipping.ship_order")')
         row.first.wait_for(timeout=WAIT_MS)
@@ -130,7 +133,9 @@ def test_a_dead_letter_is_discarded_with_its_button_once_confirmed(
     flag = dashboard_shop.folder / CARRIER_DOWN
     flag.touch()
     try:
-        place_orders(dashboard_shop, 1, email=f"{UNDELIVERABLE}{uuid.uuid4().hex[:6]}@example.com")
+        place_orders(
+            dashboard_shop.local, 1, email=f"{UNDELIVERABLE}{uuid.uuid4().hex[:6]}@example.com"
+        )
         tab.goto(f"{dashboard_shop.local}/_dolmen/#events")
         row = tab.locator('#dead-letters tr[data-dead-letter]:has-text("shipping.ship_order")')
         row.first.wait_for(timeout=WAIT_MS)
@@ -176,3 +181,40 @@ def test_off_loopback_a_request_without_the_token_is_refused(
     assert tab.locator("#module-cards .card").count() >= 4
     tab.screenshot(path=str(screenshot), full_page=True)
     assert errors == []
+
+
+def test_the_across_units_table_shows_what_the_unit_s_lag_says_and_unknown_without_broker(
+    browser: Browser,
+    page: tuple[Page, list[str]],
+    screenshot: Path,
+    tmp_path: Path,
+) -> None:
+    # The storefront sends events to billing and notifications, and takes events in itself.
+    broker = ScriptedBroker(waiting={"billing": {0: 2, 5: 1}, "storefront": {3: 4, 7: 0}})
+    with served_storefront(tmp_path, broker) as storefront:
+        tab, errors = page
+        tab.goto(f"{storefront.url}/_dolmen/#events")
+        waiting = '#units-lag-table td[data-waiting="{}"]'.format
+        tab.wait_for_selector(f"{waiting('billing')}:text-is('3')", timeout=WAIT_MS)
+        rows = tab.locator("#units-lag-table tbody tr")
+        cells = rows.evaluate_all("rows => rows.map(r => [...r.cells].map(c => c.textContent))")
+        none = "\N{EN DASH}"  # what the table shows where a number does not apply
+        assert cells == [
+            ["billing", "0", none, "3", "0: 2, 5: 1"],  # nothing waits here to be sent to it
+            ["notifications", "0", none, "0", ""],  # no partition holds anything
+            ["storefront (this unit)", none, none, "4", "3: 4, 7: 0"],  # it sends nothing to itself
+        ]
+        assert "over redis" in tab.locator("#units-about").inner_text()
+
+        broker.answers = False  # the broker is down: an order's event waits in the outbox
+        place_orders(storefront.url, 1)
+        storefront.fresh()
+        tab.reload()
+        tab.wait_for_selector(f"{waiting('billing')}:text-is('unknown')", timeout=WAIT_MS)
+        billing = tab.locator('#units-lag-table tr[data-unit="billing"] td')
+        assert billing.nth(1).inner_text() == "1"  # its forwarding delivery, to be sent
+        assert "does not answer" in billing.nth(4).inner_text()  # why it is unknown
+        for unit in ("notifications", "storefront"):
+            assert tab.locator(waiting(unit)).inner_text() == "unknown"
+        tab.screenshot(path=str(screenshot), full_page=True)
+        assert errors == []
