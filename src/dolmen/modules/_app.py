@@ -109,6 +109,7 @@ class App:
         self._config: LoadedConfig | None = None
         self._placed: tuple[list[Module], frozenset[str]] | None = None
         self._served: list[str] | None = None  # the modules whose routes the ASGI app has
+        self._serving = True
         # Declarations, read once like the modules': the App's own interceptors first, then
         # the extensions' in their order (the seam orders them by role, then by this order).
         self.interceptors: tuple[Interceptor, ...] = (
@@ -210,6 +211,17 @@ class App:
         return settings
 
     @property
+    def serving(self) -> bool:
+        """Whether the app's current (or last) start serves requests and events.
+
+        False for a start that only checks or prepares the app (``start(serving=False)``,
+        ``dolmen run``'s check before serving). Extensions read it in ``configure`` to leave
+        out what only a serving process needs: the deployment units connect to their broker
+        only when it is True.
+        """
+        return self._serving
+
+    @property
     def started(self) -> bool:
         """Whether :meth:`start` has run and :meth:`stop` has not."""
         return self.database is not None
@@ -233,10 +245,13 @@ class App:
         If a step fails, what started is stopped again (see :meth:`stop`) and the error
         propagates. ``serving=False`` is for a start that only checks or prepares the app
         before a server starts it again (``dolmen run``'s check, the demo's seeding): it
-        skips step 8, so each serving process logs one start and freezes what it serves with.
+        skips step 8, so each serving process logs one start and freezes what it serves with,
+        and the extensions see :attr:`serving` False (the deployment units do not connect to
+        their broker then).
         """
         if self.started:
             return
+        self._serving = serving
         config = self._config = self.load_config()
         local = placed_modules(self, config, self._extension_sections)
         if self._served is not None and self._served != [m.name for m in local]:

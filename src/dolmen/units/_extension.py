@@ -99,6 +99,7 @@ class Units:
         self.lag_probe: LagProbe | None = None
         """Measures this unit's broker lag, while a unit of a split app runs here."""
         self._placed: tuple[Topology, UnitsSettings] | None = None
+        self._serving = True
         self._resolve: CrossModuleHook | None = None
 
     def section(self) -> ConfigSection:
@@ -136,6 +137,9 @@ class Units:
         (``dolmen_remote_calls_total``).
         """
         assert isinstance(settings, UnitsSettings)  # the section's model
+        # A start that only checks the app (dolmen run's, before serving) routes events as a
+        # serving one does, but neither connects to the broker nor measures its lag.
+        self._serving = bool(getattr(app, "serving", True))
         leftover, self.broker = self.broker, None
         if leftover is not None:  # a start that failed after on_database: never stopped
             await leftover.stop()
@@ -146,7 +150,7 @@ class Units:
                 self.broker = BrokerEvents(
                     transport, topology, app.subscriptions, settings.broker_namespace
                 )
-        self.lag_probe = _probe(topology, settings, app, self.broker)
+        self.lag_probe = _probe(topology, settings, app, self.broker) if self._serving else None
         if self.remote is None and self.broker is None and self.lag_probe is None:
             for extension in getattr(app, "extensions", ()):
                 if hasattr(extension, "unit_lag"):  # from an earlier start, split then
@@ -183,9 +187,10 @@ class Units:
     async def on_database(self, database: Database) -> None:
         """Connect to the broker, before the dispatcher forwards events through it.
 
-        (With the database transport the units share the app's outbox: nothing to do.)
+        (With the database transport the units share the app's outbox: nothing to do. A start
+        that does not serve, ``App.serving`` False, does not connect: the serving one will.)
         """
-        if self.broker is not None:
+        if self.broker is not None and self._serving:
             await self.broker.open()
 
     def event_routes(self, backend: EventBackend, wake: Callable[[], None]) -> Any:
@@ -196,8 +201,8 @@ class Units:
         return self.broker
 
     async def start(self) -> None:
-        """Take events in from the broker; open the remote calls' client, if any."""
-        if self.broker is not None:
+        """Take events in from the broker (when serving); open the remote calls' client, if any."""
+        if self.broker is not None and self._serving:
             await self.broker.start()
         if self.remote is not None:
             await self.remote.start()

@@ -218,7 +218,8 @@ def test_every_order_settles_once_through_a_broker_outage_and_a_kill_of_each_uni
         )
         assert notified == Counter(o for o, (_, should_pay) in expected.items() if should_pay)
         assert [flow.dead(unit) for unit in UNITS] == [0, 0, 0]
-        assert units.shops["billing"].count_in_output("unit 'billing' starts without its broker")
+        # Once: when it was started during the outage (dolmen run's check does not connect).
+        assert units.shops["billing"].count_in_output("starts without its broker") == 1
         # Each unit was killed mid-flow: it had more to do, and did it once started again.
         assert {unit: kills[unit] < flow.effects(unit) for unit in UNITS} == dict.fromkeys(
             UNITS, True

@@ -6,6 +6,8 @@ the environment its workers would inherit (tests/e2e/test_workers.py serves for 
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import sys
 import uuid
@@ -134,3 +136,69 @@ def test_env_cannot_change_an_environment_the_app_sets_in_code(
     assert result.exit_code == 2
     assert "--env prod cannot change the environment of app 'served'" in result.output
     assert served.calls == []
+
+
+SPLIT_APP = """\
+from pathlib import Path
+
+from dolmen import App, Module
+from dolmen.units import InMemoryBroker, InMemoryTransport, Units
+
+broker = InMemoryBroker()
+broker.set_reachable(False)  # the broker is down
+opened = []
+
+
+class Counted(InMemoryTransport):
+    async def open(self) -> None:
+        opened.append(True)
+        await super().open()
+
+
+units = {
+    "transport": "redis",  # the extension below makes the transport
+    "broker_url": "redis://unused",
+    "unit": {"front": {"modules": ["orders"]}, "back": {"modules": ["billing"]}},
+}
+database = {"database_url": f"sqlite:///{Path(__file__).parent / 'front.db'}"}
+app = App(
+    "split",
+    modules=[Module("orders"), Module("billing")],
+    config={"app": database, "units": units, "observability": {"configure_logging": False}},
+    config_dir=Path(__file__).parent,
+    extensions=[Units(transport=lambda settings: Counted(broker))],
+)
+"""
+
+
+def test_a_unit_connects_to_its_broker_once_the_check_before_serving_does_not(
+    tmp_path: Path,
+    clean_env: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(sys, "path", list(sys.path))  # `dolmen run` puts --app-dir first
+    module = f"split_app_{uuid.uuid4().hex[:8]}"
+    (tmp_path / f"{module}.py").write_text(SPLIT_APP)
+    starts: list[bool] = []
+
+    def serve(app: Any, **_options: Any) -> None:  # what uvicorn's lifespan does with it
+        async def lifespan() -> None:
+            await app.start()
+            starts.append(app.serving)
+            await app.stop()
+
+        asyncio.run(lifespan())
+
+    monkeypatch.setattr(uvicorn, "run", serve)
+    clean_env.setenv("DOLMEN_ENV", "dev")  # so that what `dolmen run` sets is undone after
+    clean_env.setenv("DOLMEN__UNITS__CURRENT", "")  # likewise for --unit
+    arguments = ["run", f"{module}:app", "--app-dir", str(tmp_path), "--unit", "front"]
+    with caplog.at_level(logging.INFO, logger="dolmen.units"):
+        result = CliRunner().invoke(cli, arguments)
+
+    assert result.exit_code == 0, result.output
+    assert starts == [True]
+    assert sys.modules[module].opened == [True]  # the check before serving did not connect
+    down = [r for r in caplog.records if "starts without its broker" in r.getMessage()]
+    assert len(down) == 1, caplog.text
