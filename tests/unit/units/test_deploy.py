@@ -456,3 +456,26 @@ def test_a_database_dolmen_does_not_run_on_is_refused() -> None:
     assert raised.value.problems == [
         "the database is 'mysql'; Dolmen deploys on PostgreSQL or SQLite"
     ]
+
+
+@pytest.mark.parametrize(
+    ("transport", "database_url", "requirement"),
+    [
+        ("rabbitmq", POSTGRES_URL, "dolmen[postgres,rabbitmq,fast]"),
+        ("nats", POSTGRES_URL, "dolmen[postgres,nats,fast]"),
+        ("redis", SQLITE_URL, "dolmen[redis,fast]"),
+        ("database", SQLITE_URL, "dolmen[fast]"),
+    ],
+)
+def test_the_image_notes_name_the_extras_it_needs_and_fast(
+    transport: str, database_url: str, requirement: str
+) -> None:
+    deployment = _deployment(transport, database_url)
+    headers = [compose_header(deployment)]
+    if database_url == POSTGRES_URL:  # Kubernetes runs on PostgreSQL only
+        headers.append(kubernetes_header(deployment))
+
+    for header in headers:
+        image = next(i for i, line in enumerate(header) if "the image shop:latest" in line)
+        assert header[image].endswith(f"its dolmen.toml files and {requirement}")
+        assert "fast: uvloop and httptools" in header[image + 1]

@@ -7,7 +7,14 @@ from urllib.parse import quote
 
 from dolmen.units._topology import Unit
 from dolmen.units.deploy._brokers import BROKERS, Broker, required
-from dolmen.units.deploy._plan import PORT, DeployError, Deployment, dns_label, unit_url_variable
+from dolmen.units.deploy._plan import (
+    FAST_NOTE,
+    PORT,
+    DeployError,
+    Deployment,
+    dns_label,
+    unit_url_variable,
+)
 
 POSTGRES = "postgres"
 MIGRATE = "migrate"
@@ -62,7 +69,9 @@ def compose_header(deployment: Deployment) -> list[str]:
         "",
         "Provide before `docker compose up`:",
         f"  - the image {deployment.image}, with the app, its dolmen.toml files and "
-        f"{_dolmen(deployment)}" + (f", built from {deployment.build}" if deployment.build else ""),
+        f"{deployment.requirement}"
+        + (f", built from {deployment.build}" if deployment.build else ""),
+        f"    ({FAST_NOTE})",
     ]
     variables = []
     if deployment.database.backend == "postgresql":
@@ -81,15 +90,6 @@ def compose_header(deployment: Deployment) -> list[str]:
             f"(openssl rand -hex 32 > secrets/{UNITS_SECRET})"
         )
     return lines
-
-
-def _dolmen(deployment: Deployment) -> str:
-    extras = []
-    if deployment.database.backend == "postgresql":
-        extras.append("postgres")
-    if deployment.transport != "database":
-        extras.append(deployment.transport)
-    return f"dolmen[{','.join(extras)}]" if extras else "dolmen"
 
 
 def _check_names(deployment: Deployment, broker: Broker | None) -> None:

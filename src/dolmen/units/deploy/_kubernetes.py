@@ -6,7 +6,14 @@ import re
 from typing import Any
 
 from dolmen.units._topology import Unit
-from dolmen.units.deploy._plan import PORT, DeployError, Deployment, dns_label, unit_url_variable
+from dolmen.units.deploy._plan import (
+    FAST_NOTE,
+    PORT,
+    DeployError,
+    Deployment,
+    dns_label,
+    unit_url_variable,
+)
 
 _NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
@@ -79,7 +86,9 @@ def kubernetes_header(deployment: Deployment) -> list[str]:
         "Written again, they give the same bytes: commit them, and review their diffs.",
         "",
         "Provide before `kubectl apply`:",
-        f"  - the image {deployment.image}, with the app, its dolmen.toml files and Dolmen",
+        f"  - the image {deployment.image}, with the app, its dolmen.toml files and "
+        f"{deployment.requirement}",
+        f"    ({FAST_NOTE})",
         f"  - the Secret {secret_name(deployment)} (never written here):",
         f"      kubectl create secret generic {secret_name(deployment)} {literals}",
         "    database-url: postgresql://user:password@host/db",

@@ -13,6 +13,8 @@ from dolmen.units._settings import Transport, UnitsSettings
 from dolmen.units._topology import PlacedModule, Topology, Unit
 
 PORT = 8000
+FAST_NOTE = "fast: uvloop and httptools, which `dolmen run` serves with once installed"
+"""Why the image installs ``dolmen[fast]``: the files' first lines say it."""
 """The port each unit serves on, inside its container."""
 
 _DNS_LABEL = re.compile(r"[^a-z0-9-]+")
@@ -110,6 +112,18 @@ class Deployment:
             build=build,
             secret=bool(topology.calls) or settings.secret is not None,
         )
+
+    @property
+    def requirement(self) -> str:
+        """What the image installs of Dolmen: ``dolmen[postgres,rabbitmq,fast]``, say.
+
+        The extras the database and the transport need, and ``fast`` (uvloop and httptools,
+        which ``dolmen run`` serves with once installed).
+        """
+        extras = ["postgres"] if self.database.backend == "postgresql" else []
+        if self.transport != "database":
+            extras.append(self.transport)
+        return f"dolmen[{','.join([*extras, 'fast'])}]"
 
     @property
     def units(self) -> tuple[Unit, ...]:
