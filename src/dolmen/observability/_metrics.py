@@ -155,7 +155,8 @@ class Metrics:
             "unit `unit` sees them (NaN: unknown, the broker did not answer in time); with "
             "the database transport, the deliveries waiting for its handlers (`outbox`).",
             ["unit", "destination", "partition"],
-            **gauge,
+            registry=registry,
+            multiprocess_mode="liveall",  # NaN when unknown: workers combined in _workers.py
         )
         self.broker_lag_known = Gauge(
             "dolmen_units_broker_lag_known",
@@ -256,11 +257,10 @@ class Metrics:
 
 def exposition(registry: CollectorRegistry) -> tuple[bytes, str]:
     """The text exposition of ``registry``, or of every worker's files in multiprocess mode."""
-    from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
     if multiprocess():
-        from prometheus_client.multiprocess import MultiProcessCollector
+        from dolmen.observability._workers import workers_registry
 
-        registry = CollectorRegistry()
-        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # untyped upstream
+        registry = workers_registry()
     return generate_latest(registry), CONTENT_TYPE_LATEST

@@ -85,12 +85,9 @@ def registry_reader(registry: CollectorRegistry) -> Callable[[], Iterable[Metric
 
     def families() -> Iterable[Metric]:
         if multiprocess():
-            from prometheus_client import CollectorRegistry
-            from prometheus_client.multiprocess import MultiProcessCollector
+            from dolmen.observability._workers import workers_registry
 
-            shared = CollectorRegistry()
-            MultiProcessCollector(shared)  # type: ignore[no-untyped-call]  # untyped upstream
-            return list(shared.collect())
+            return list(workers_registry().collect())
         return list(registry.collect())
 
     return families
