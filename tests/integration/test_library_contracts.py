@@ -590,6 +590,23 @@ async def test_httpcore_finds_sniffio_rather_than_failing_an_import_per_request(
         assert "sniffio" in sys.modules
 
 
+def test_prometheus_client_decides_its_value_class_once_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from prometheus_client import values
+
+    with relies_on(
+        "prometheus-client",
+        "`values.ValueClass` is `values.MutexValue` in a process that is not in multiprocess "
+        "mode and another class once `PROMETHEUS_MULTIPROC_DIR` was set at import "
+        "(`values.get_value_class()`): Dolmen asks it whether the workers share their values "
+        "through files (observability/_metrics.py `multiprocess()`)",
+    ):
+        assert values.ValueClass is values.MutexValue
+        monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+        assert values.get_value_class() is not values.MutexValue
+
+
 # aio-pika 9.4 (the lowest supported, with aiormq 6.8) leaves the cut socket's stream writer
 # to the garbage collector, which warns; collected at the end of this test, not of a later one.
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
