@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import importlib.util
 import json
 import logging
 import time
@@ -91,14 +92,7 @@ class Channel:
         Calls go straight to its transport (:meth:`_send`); the readiness checks use it whole.
         """
         if self._client is None or self._client.is_closed:
-            transport = self._transport or httpx.AsyncHTTPTransport(
-                # Idle connections are dropped before uvicorn's 5 s keep-alive closes them,
-                # so a call does not meet a connection the other side is closing.
-                limits=httpx.Limits(
-                    max_connections=256, max_keepalive_connections=64, keepalive_expiry=4.0
-                ),
-                trust_env=False,  # calls between units go straight, never through HTTP_PROXY
-            )
+            transport = self._transport or pooled_transport()
             self._pool = transport
             self._client = httpx.AsyncClient(
                 timeout=httpx.Timeout(self._timeout), transport=transport, trust_env=False
@@ -259,6 +253,27 @@ class Channel:
         if problem.get("request_id"):
             message += f" (request id {problem['request_id']} in its logs)"
         raise RemoteCallError(message, status=status)
+
+
+POOL_LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=4.0)
+"""The calls' connection pool. Idle connections are dropped before uvicorn's 5 s keep-alive
+closes them, so a call does not meet a connection the other side is closing."""
+
+
+def pooled_transport(*, aiohttp: bool | None = None) -> httpx.AsyncBaseTransport:
+    """The transport of the calls' pooled client: on aiohttp when it is installed.
+
+    ``aiohttp=None`` picks aiohttp's (``dolmen[fast]``, about half the caller's CPU per call)
+    if it can be imported, httpx's own (httpcore) otherwise; True or False asks for one.
+    Either never goes through ``HTTP_PROXY``: calls between units go straight.
+    """
+    if aiohttp is None:
+        aiohttp = importlib.util.find_spec("aiohttp") is not None
+    if aiohttp:
+        from dolmen.units._aiohttp_transport import AiohttpTransport
+
+        return AiohttpTransport(limits=POOL_LIMITS)
+    return httpx.AsyncHTTPTransport(limits=POOL_LIMITS, trust_env=False)
 
 
 def context_headers() -> dict[str, str]:
