@@ -81,7 +81,8 @@ class Channel:
         self._pool: httpx.AsyncBaseTransport | None = None
         """The client's transport, which the calls use directly."""
         self._timeouts = {"timeout": httpx.Timeout(timeout).as_dict()}
-        self._urls: dict[tuple[str, str], httpx.URL] = {}
+        self._urls: dict[tuple[str, str], tuple[httpx.URL, str]] = {}
+        """Each call's URL, and its ``host`` header, by (unit URL, path)."""
         self.observer: CallObserver | None = None
         """Told ``(unit, module, "Service.method", outcome, seconds)`` of each call."""
 
@@ -146,11 +147,16 @@ class Channel:
     ) -> Any:
         body = method.encode_arguments(args, kwargs)
         path = f"{CALL_PATH}/{target.module}/{service.name}/{method.name}"
-        url = self._urls.get((target.url, path))
-        if url is None:
-            url = self._urls[target.url, path] = httpx.URL(target.url.rstrip("/") + path)
+        known = self._urls.get((target.url, path))
+        if known is None:
+            full = httpx.URL(target.url.rstrip("/") + path)
+            known = self._urls[target.url, path] = (full, _host(full))
+        url, host = known
         where = f"{target.module}.{service.name}.{method.name}"
-        headers = self._context()
+        # Host and Content-Length given, the body as a stream: httpx.Request then adds none
+        # itself (looking each up in the headers costs more than the rest of the request).
+        headers = {"host": host, "content-length": str(len(body))}
+        headers.update(self._context())
         headers["content-type"] = "application/json"
         attempts = self._retries + 1
         for attempt in range(1, attempts + 1):
@@ -178,7 +184,7 @@ class Channel:
         _ = self.client  # opened, with its transport
         assert self._pool is not None
         request = httpx.Request(
-            "POST", url, headers=headers, content=body, extensions=self._timeouts
+            "POST", url, headers=headers, stream=httpx.ByteStream(body), extensions=self._timeouts
         )
         response = await self._pool.handle_async_request(request)
         response.request = request
@@ -293,6 +299,11 @@ def _propagator() -> Any:
     from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
     return TraceContextTextMapPropagator()
+
+
+def _host(url: httpx.URL) -> str:
+    """The ``host`` header of a request to ``url``, as httpx writes it (no default port)."""
+    return httpx.Request("GET", url).headers["host"]
 
 
 def _outcome(error: RemoteCallError) -> str:
