@@ -84,7 +84,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 async with session.request(
                     request.method,
                     str(request.url),
-                    headers=request.headers.multi_items(),
+                    headers=[
+                        (k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw
+                    ],
                     data=body or None,
                     allow_redirects=False,
                     timeout=_timeout(timeout),
