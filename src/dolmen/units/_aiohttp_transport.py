@@ -12,15 +12,22 @@ a refused or timed-out connection (or a wait for one from the pool) is ``Connect
 request was sent is ``ReadError`` or ``ReadTimeout``, and the call may have run there.
 (``httpx-aiohttp``'s transport maps a lost connection and a read timeout to ``ConnectTimeout``,
 which would repeat a call that is not idempotent: hence this one.)
+
+An idle pooled connection the other unit has closed (it restarted, or its keep-alive ran out)
+is dropped before a request goes out on it, as httpcore does: aiohttp only learns of the close
+when its event loop next reads the socket, and a request sent on such a connection fails as
+one the other unit may have run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import select
 from typing import Any
 
 import aiohttp
 import httpx
+from aiohttp.client_proto import ResponseHandler
 
 _NEVER_SENT: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
     (aiohttp.ConnectionTimeoutError, httpx.ConnectTimeout),  # a connection, or the pool's
@@ -61,7 +68,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     def _open(self) -> aiohttp.ClientSession:
         limits = self._limits
-        connector = aiohttp.TCPConnector(
+        connector = _Connector(
             limit=limits.max_connections or 0,  # 0: no bound, as httpx's None
             keepalive_timeout=limits.keepalive_expiry,
         )
@@ -125,3 +132,42 @@ def _timeout(timeout: dict[str, float | None]) -> aiohttp.ClientTimeout:
 def _total(timeout: dict[str, float | None]) -> float | None:
     parts: list[Any] = [timeout.get(name) for name in ("pool", "connect", "write", "read")]
     return None if None in parts else float(sum(parts))
+
+
+class _Connector(aiohttp.TCPConnector):
+    """aiohttp's connector, never handing out an idle connection the other side has closed.
+
+    ``_get`` (aiohttp's internal: the next idle connection of a host, or None) is wrapped;
+    docs/dependencies.md lists it, and a test guards it.
+    """
+
+    async def _get(self, key: Any, traces: Any) -> Any:
+        connection = await super()._get(key, traces)
+        while connection is not None and _closed_by_peer(connection.protocol):
+            connection.close()  # released and closed: never used again
+            connection = await super()._get(key, traces)
+        return connection
+
+
+def _closed_by_peer(protocol: ResponseHandler | None) -> bool:
+    """Whether an idle connection cannot carry a request: closed, or its socket readable.
+
+    An idle HTTP/1.1 connection has nothing to read: a readable socket holds the other
+    side's close (or bytes nobody asked for). One ``poll`` with no wait, as httpcore does.
+    """
+    if protocol is None or protocol.transport is None or not protocol.is_connected():
+        return True
+    if protocol.should_close:
+        return True
+    sock = protocol.transport.get_extra_info("socket")
+    if sock is None:
+        return False  # not a socket (a test's transport): nothing to ask
+    fileno = sock.fileno()
+    if fileno < 0:
+        return True
+    if not hasattr(select, "poll"):  # Windows
+        readable, _, _ = select.select([fileno], [], [], 0)
+        return bool(readable)
+    poller = select.poll()
+    poller.register(fileno, select.POLLIN)
+    return bool(poller.poll(0))

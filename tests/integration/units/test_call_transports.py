@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib.util
+import socket
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import cast
@@ -247,3 +249,90 @@ async def test_a_readiness_ping_goes_through_the_pooled_client(use_aiohttp: bool
 
     assert response.status_code == 200
     assert response.json() == {"ok": True}
+
+
+def _whole_request(received: bytes) -> int | None:
+    """The length of the first request in ``received`` once it is all there, else None."""
+    head, found, rest = received.partition(b"\r\n\r\n")
+    if not found:
+        return None
+    length = 0
+    for line in head.split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    return len(head) + 4 + length if len(rest) >= length else None
+
+
+class ClosingServer:
+    """A server in a thread of its own: answers each request on a kept-alive connection,
+    and closes the current connection when told (:meth:`close_idle`), at once: the close
+    has reached the client's socket when it returns, before the client's loop has run."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.connections = 0
+        self.requests = 0
+        self._closing = threading.Event()
+        self._closed = threading.Event()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        self.listener.settimeout(0.05)
+        while not self._stopped.is_set():
+            try:
+                connection, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            self.connections += 1
+            with connection:
+                connection.settimeout(0.05)
+                received = b""
+                while not self._closing.is_set():
+                    try:
+                        data = connection.recv(65536)
+                    except TimeoutError:
+                        continue
+                    if not data:
+                        break
+                    received += data
+                    while (whole := _whole_request(received)) is not None:
+                        received = received[whole:]
+                        self.requests += 1
+                        connection.sendall(ANSWER + b'{"ok":true}')
+            self._closing.clear()
+            self._closed.set()
+
+    def close_idle(self) -> None:
+        self._closing.set()
+        assert self._closed.wait(5)
+        self._closed.clear()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._closing.set()
+        self._thread.join(5)
+        self.listener.close()
+
+
+async def test_an_idle_connection_the_unit_closed_is_not_used_for_a_call(
+    use_aiohttp: bool,
+) -> None:
+    server = ClosingServer()
+    transport = pooled_transport(aiohttp=use_aiohttp)
+    try:
+        first = await transport.handle_async_request(post(server.url))
+        await first.aread()
+        server.close_idle()  # the unit restarts: its close is waiting on the idle connection
+
+        second = await transport.handle_async_request(post(server.url))  # not idempotent
+        await second.aread()
+    finally:
+        await transport.aclose()
+        server.stop()
+
+    assert second.status_code == 200
+    assert (server.connections, server.requests) == (2, 2)  # a new connection, sent once
