@@ -16,9 +16,12 @@ as a markdown table, with the machine's load average: figures go to docs/benchma
 from a quiet machine.
 
     .venv/bin/python bench/units_calls.py [--calls 5000] [--warmup 500] [--rounds 3] [--plain]
+        [--httpcore]
 
 Both processes run as ``dolmen run`` would: on uvloop's event loop and httptools' parser when
 ``dolmen[fast]`` is installed (the dev install has it); ``--plain`` runs asyncio's loop and h11.
+The caller sends through aiohttp's client when it is installed (``dolmen[fast]``), as a unit
+does; ``--httpcore`` sends through httpx's own transport instead.
 
 Goal (issue 17): a remote call on loopback at most 1 ms p50.
 """
@@ -45,6 +48,8 @@ EXAMPLES = ROOT / "examples"
 HOST = "127.0.0.1"
 SKU = "LAMP"
 PRODUCT = {"sku": SKU, "name": "Lamp", "price": "35.00", "stock": 5}
+HTTPCORE = os.environ.get("BENCH_HTTPCORE") == "1"
+"""The calls through httpx's own transport even when aiohttp is installed (``--httpcore``)."""
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
@@ -129,10 +134,13 @@ async def remote(folder: Path, calls: int, warmup: int) -> dict[str, float]:
         await wait_until_up(url)
         async with httpx.AsyncClient(base_url=url) as client:
             await client.post("/catalog/products", json=PRODUCT)
+        from dolmen.units._remote_client import pooled_transport
+
         orders, _ = unit_app(
             "orders",
             f"sqlite:///{folder / 'orders.db'}",
             catalog_url=url,
+            transport=pooled_transport(aiohttp=False) if HTTPCORE else None,
             config={"observability": {"configure_logging": False}},
         )
         async with orders.running(), orders.unit_of_work("orders", write=False) as work:
@@ -235,6 +243,11 @@ if __name__ == "__main__":
         help="asyncio's event loop and uvicorn's h11 parser even when dolmen[fast] is installed",
     )
     parser.add_argument(
+        "--httpcore",
+        action="store_true",
+        help="the calls through httpx's own transport (httpcore) even when aiohttp is installed",
+    )
+    parser.add_argument(
         "--serve", nargs=2, metavar=("PORT", "DATABASE_URL"), help=argparse.SUPPRESS
     )
     options = parser.parse_args()
@@ -243,5 +256,7 @@ if __name__ == "__main__":
     else:
         if options.plain:
             os.environ["BENCH_PLAIN"] = "1"
-        print(f"event loop: {_loop.loop_name()} (caller and unit)")
+        HTTPCORE = HTTPCORE or options.httpcore
+        print(f"event loop: {_loop.loop_name()} (caller and unit); calls through "
+              f"{'httpcore' if HTTPCORE else 'aiohttp, if installed'}")  # fmt: skip
         _loop.run(main(options.calls, options.warmup, options.rounds))

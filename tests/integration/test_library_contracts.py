@@ -607,6 +607,47 @@ def test_prometheus_client_decides_its_value_class_once_from_the_environment(
         assert values.get_value_class() is not values.MutexValue
 
 
+async def test_aiohttp_s_connector_hands_out_idle_connections_through_get() -> None:
+    import aiohttp
+
+    from dolmen.units._aiohttp_transport import _Connector
+
+    reused: list[bool] = []
+
+    class Watched(_Connector):
+        async def _get(self, key: Any, traces: Any) -> Any:
+            connection = await super()._get(key, traces)
+            reused.append(connection is not None)
+            return connection
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while True:  # each request of the kept-alive connection, until the client closes
+                await reader.readuntil(b"\r\n\r\n")
+                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
+    try:
+        async with aiohttp.ClientSession(connector=Watched()) as session:
+            with relies_on(
+                "aiohttp",
+                "a request takes an idle pooled connection from its connector's async "
+                "_get(key, traces), which returns a Connection (its .protocol, .close()) or "
+                "None: Dolmen's connector drops there one the other unit has closed "
+                "(units/_aiohttp_transport.py)",
+            ):
+                for _ in range(2):
+                    async with session.get(url) as response:
+                        assert await response.read() == b"ok"
+                assert reused == [False, True]  # the second request, on the first's connection
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
 # aio-pika 9.4 (the lowest supported, with aiormq 6.8) leaves the cut socket's stream writer
 # to the garbage collector, which warns; collected at the end of this test, not of a later one.
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")

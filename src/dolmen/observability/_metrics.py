@@ -170,6 +170,7 @@ class Metrics:
         self._published: dict[str, Any] = {}
         self._calls_by_key: dict[tuple[str, str, Any, str], tuple[Any, Any]] = {}
         self._deliveries: dict[tuple[str, str], tuple[Any, Any]] = {}
+        self._remote_calls: dict[tuple[str, str, str, str], tuple[Any, Any]] = {}
         self._broker_seen: dict[str, set[str]] = {}
 
     def request(self, method: str, route: str, status: int, module: str, seconds: float) -> None:
@@ -212,8 +213,15 @@ class Metrics:
         self, unit: str, module: str, method: str, outcome: str, seconds: float
     ) -> None:
         """Count one call to another unit, its outcome and its duration."""
-        self.remote_calls.labels(unit, module, method, outcome).inc()
-        self.remote_call_duration.labels(unit, module, method).observe(seconds)
+        key = (unit, module, method, outcome)
+        children = self._remote_calls.get(key)
+        if children is None:
+            children = self._remote_calls[key] = (
+                self.remote_calls.labels(*key),
+                self.remote_call_duration.labels(unit, module, method),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
 
     def delivery(self, event_type: str, handler: str) -> tuple[Any, Any]:
         """The lag histogram and the handled counter of one handler of one event type."""

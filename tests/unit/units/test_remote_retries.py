@@ -200,6 +200,36 @@ async def test_a_call_is_signed_and_carries_the_trace_context_and_request_id(
     assert request.headers["x-request-id"] == "request-42"
     assert request.url.path == "/_units/call/catalog/CatalogService/get_product"
     Verifier(SECRET.encode()).verify("POST", request.url.path, request.headers, request.content)
+    assert request.headers["host"] == "catalog.test"
+    assert request.headers["content-length"] == str(len(request.content))
+    assert request.headers["content-type"] == "application/json"
+
+
+@pytest.mark.parametrize(
+    ("url", "host"),
+    [
+        ("http://catalog.test:8001", "catalog.test:8001"),
+        ("http://catalog.test:80/", "catalog.test"),
+        ("https://catalog.test:443", "catalog.test"),
+        ("http://[::1]:8001", "[::1]:8001"),
+    ],
+)
+async def test_a_call_names_the_unit_s_host_as_httpx_would(
+    tmp_path: Path, url: str, host: str
+) -> None:
+    network = Network(answer(200, LAMP))
+    _, remote = unit_app(
+        "orders",
+        f"sqlite:///{tmp_path / 'orders.db'}",
+        catalog_url=url,
+        transport=httpx.MockTransport(network.handle),
+    )
+
+    await catalog(remote).get_product("LAMP")
+
+    (request,) = network.requests
+    assert request.headers["host"] == host
+    assert request.headers.get_list("host") == [host]  # once
 
 
 async def test_the_pooled_client_is_closed_on_stop_and_opened_again_on_use(
