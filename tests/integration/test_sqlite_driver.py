@@ -267,3 +267,85 @@ async def test_statements_run_without_trips_give_the_event_loop_to_other_tasks(
     stopped.set()
     await task
     assert during >= 100 // _sqlite_driver._YIELD_EVERY
+
+
+async def _insert_named(database: Database, name: str) -> int:
+    """One named transaction (as the outbox's claim runs): an INSERT, its rows counted."""
+
+    def work(raw: sqlite3.Connection) -> int:
+        raw.execute("INSERT INTO items__items (name) VALUES (?)", (name,))
+        return int(raw.execute("SELECT count(*) FROM items__items").fetchone()[0])
+
+    async with database.write_engine.connect() as connection:
+        await connection.begin()
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert isinstance(driver, _sqlite_driver.Connection)
+        count = await driver.run_in_transaction(work, name="test.insert")
+        await connection.commit()
+        return count
+
+
+async def test_a_named_transaction_fast_so_far_runs_without_a_trip(
+    database: Database, trips: list[str]
+) -> None:
+    assert await _insert_named(database, "a") == 1  # its first run: a trip, timed
+    assert len(trips) == 1
+    for number, name in enumerate(("b", "c", "d"), start=2):
+        assert await _insert_named(database, name) == number
+    assert len(trips) == 1, trips  # the next ones: BEGIN IMMEDIATE and all, here
+    async with database.engine.connect() as connection:
+        names = (await connection.execute(select(items.c.name).order_by(items.c.id))).scalars()
+        assert list(names) == ["a", "b", "c", "d"]
+
+
+async def test_a_named_transaction_slower_than_the_limit_keeps_making_its_trip(
+    database: Database, trips: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_sqlite_driver, "INLINE_SECONDS", -1.0)  # every run is too slow
+    for name in ("a", "b", "c"):
+        await _insert_named(database, name)
+    assert len(trips) == 3
+
+
+async def test_a_named_transaction_never_waits_here_for_a_lock_held_elsewhere(
+    database: Database, trips: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _insert_named(database, "a")  # known fast from now on
+    await _insert_named(database, "b")
+    assert len(trips) == 1
+    began: list[bool] = []
+    original = _sqlite_driver.Connection._began
+
+    def spy(self: _sqlite_driver.Connection, held: list[str]) -> bool:
+        began.append(original(self, held))
+        return began[-1]
+
+    monkeypatch.setattr(_sqlite_driver.Connection, "_began", spy)
+    other = sqlite3.connect(tmp_path / "app.db", isolation_level=None)  # not Dolmen's writer
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        waiting = asyncio.create_task(_insert_named(database, "c"))
+        for _ in range(20):  # the event loop turns: the wait is in the driver's thread
+            await asyncio.sleep(0)
+        assert not waiting.done()
+        assert began == [False]  # tried here without waiting: the lock was taken
+        assert len(trips) == 2  # so sent to the thread, which waits with the busy timeout
+    finally:
+        other.execute("COMMIT")
+        other.close()
+    assert await waiting == 3
+    async with database.engine.connect() as connection:
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert isinstance(driver, _sqlite_driver.Connection)
+        busy = await driver.execute("PRAGMA busy_timeout")
+        assert (await busy.fetchone())[0] > 0  # given back after the attempt here
+
+
+async def test_a_named_transaction_failing_here_rolls_back_and_raises(
+    database: Database, trips: list[str]
+) -> None:
+    await _insert_named(database, "a")
+    with pytest.raises(sqlite3.IntegrityError):
+        await _insert_named(database, "a")  # here, without a trip: the unique name
+    assert len(trips) == 1
+    assert await _insert_named(database, "b") == 2
