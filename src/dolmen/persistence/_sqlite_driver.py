@@ -212,24 +212,18 @@ class Connection:
         self._at_commit.append((sql, seq_of_parameters))
 
     async def commit(self) -> None:
-        self._writing = False
+        """Commit: in the caller's thread once commits proved fast, if the lock is held.
+
+        A commit with statements queued by :meth:`execute_at_commit` is named after the
+        first of them, a bare one ``COMMIT`` (see :meth:`run_in_transaction`).
+        """
         if self._at_commit:
-            await self.run_in_transaction(lambda _: None)
+            await self.run_in_transaction(_nothing, name=self._at_commit[0][0])
             return
-        held = self._take_held()
-        if held and _is_begin(held[0]):
+        if self._held and _is_begin(self._held[0]):
+            self._held, self._writing = [], False
             return  # nothing ran since BEGIN (savepoints alone change nothing): no commit
-        connection = self._conn
-        if not held:
-            await self._tx.run(connection.commit)
-            return
-
-        def run() -> None:
-            for statement in held:
-                connection.execute(statement)
-            connection.commit()
-
-        await self._tx.run(run)
+        await self.run_in_transaction(_nothing, name="COMMIT")
 
     async def rollback(self) -> None:
         self._writing = False
@@ -272,12 +266,15 @@ class Connection:
 
         A ``name`` says which work this is (the outbox's claim, say): once a run of it took
         at most :data:`INLINE_SECONDS` of CPU time, the next one runs in the caller's thread,
-        without a trip, if its ``BEGIN IMMEDIATE`` gets the write lock at once (the writers'
-        turn is held: only a writer that does not come through Dolmen can have it); else it
-        goes to the thread, as does the next run after a slow one.
+        without a trip, if the transaction holds the write lock already or its ``BEGIN
+        IMMEDIATE`` gets it at once (the writers' turn is held: only a writer that does not
+        come through Dolmen can have it); else it goes to the thread, as does the next run
+        after a slow one.
         """
         held, deferred, self._at_commit = self._take_held(), self._at_commit, []
         connection = self._conn
+        holding = self._writing and not held and connection.in_transaction
+        """The transaction holds the write lock already: nothing to wait for."""
         self._writing = False
         fast = self._fast
 
@@ -302,7 +299,8 @@ class Connection:
                 )
             return result
 
-        if name is not None and fast.get(name, False) and self._tx.idle and self._began(held):
+        known_fast = name is not None and fast.get(name, False) and self._tx.idle
+        if known_fast and (holding or self._began(held)):
             return run(())  # here: see above
         return await self._tx.run(run)
 
@@ -342,6 +340,10 @@ class Connection:
     def _take_held(self) -> list[str]:
         held, self._held = self._held, []
         return held
+
+
+def _nothing(_: sqlite3.Connection) -> None:
+    """The work of a bare commit."""
 
 
 def _is_begin(sql: str) -> bool:
