@@ -56,7 +56,7 @@ async def test_the_engine_talks_to_sqlite_through_dolmens_driver(database: Datab
         assert isinstance(raw.driver_connection, _sqlite_driver.Connection)
 
 
-async def test_a_write_transaction_is_one_trip_per_statement_and_one_to_commit(
+async def test_a_write_transaction_is_one_trip_per_statement_and_none_to_commit(
     database: Database, trips: list[str]
 ) -> None:
     async with database.write_engine.begin() as connection:
@@ -64,8 +64,9 @@ async def test_a_write_transaction_is_one_trip_per_statement_and_one_to_commit(
         await connection.execute(insert(items), [{"name": "b"}, {"name": "c"}])
         names = (await connection.execute(select(items.c.name).order_by(items.c.id))).scalars()
         assert list(names) == ["a", "b", "c"]
-    assert len(trips) == 4, trips  # BEGIN IMMEDIATE went with the first INSERT
-    assert trips[-1].endswith("commit")
+    # BEGIN IMMEDIATE went with the first INSERT; the COMMIT (fast when the tables were
+    # created on this connection) ran here, the write lock held.
+    assert len(trips) == 3, trips
 
 
 async def test_a_transaction_that_runs_nothing_costs_no_trip(
@@ -202,7 +203,9 @@ async def test_a_statement_fast_so_far_makes_no_trip_while_the_write_lock_is_hel
     async with database.write_engine.begin() as connection:
         for name in ("a", "b", "c", "d"):
             await connection.execute(ROW, {"name": name})
-    assert len(trips) == 2, trips  # the first INSERT (with BEGIN IMMEDIATE), and the COMMIT
+    # The first INSERT (with BEGIN IMMEDIATE); the COMMIT, fast when the tables were created
+    # on this connection, holding the lock: here.
+    assert len(trips) == 1, trips
     async with database.engine.connect() as connection:
         names = (await connection.execute(select(items.c.name).order_by(items.c.id))).scalars()
         assert list(names) == ["a", "b", "c", "d"]
@@ -225,7 +228,7 @@ async def test_a_statement_slower_than_the_limit_keeps_making_its_trip(
     async with database.write_engine.begin() as connection:
         for name in ("a", "b", "c"):
             await connection.execute(ROW, {"name": name})
-    assert len(trips) == 4  # three statements and the COMMIT
+    assert len(trips) == 3  # three statements (the COMMIT, known fast, here)
 
 
 async def test_a_statement_failing_without_a_trip_fails_as_usual_and_the_transaction_goes_on(
@@ -239,7 +242,7 @@ async def test_a_statement_failing_without_a_trip_fails_as_usual_and_the_transac
             await connection.execute(ROW, {"name": "a"})  # no trip: known fast
         await connection.execute(ROW, {"name": "c"})
         await connection.commit()
-    assert len(trips) == 2
+    assert len(trips) == 1  # the first INSERT; the others and the COMMIT here
     async with database.engine.connect() as connection:
         names = (await connection.execute(select(items.c.name).order_by(items.c.id))).scalars()
         assert list(names) == ["a", "b", "c"]
@@ -267,3 +270,107 @@ async def test_statements_run_without_trips_give_the_event_loop_to_other_tasks(
     stopped.set()
     await task
     assert during >= 100 // _sqlite_driver._YIELD_EVERY
+
+
+async def _insert_named(database: Database, name: str) -> int:
+    """One named transaction (as the outbox's claim runs): an INSERT, its rows counted."""
+
+    def work(raw: sqlite3.Connection) -> int:
+        raw.execute("INSERT INTO items__items (name) VALUES (?)", (name,))
+        return int(raw.execute("SELECT count(*) FROM items__items").fetchone()[0])
+
+    async with database.write_engine.connect() as connection:
+        await connection.begin()
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert isinstance(driver, _sqlite_driver.Connection)
+        count = await driver.run_in_transaction(work, name="test.insert")
+        await connection.commit()
+        return count
+
+
+async def test_a_named_transaction_fast_so_far_runs_without_a_trip(
+    database: Database, trips: list[str]
+) -> None:
+    assert await _insert_named(database, "a") == 1  # its first run: a trip, timed
+    assert len(trips) == 1
+    for number, name in enumerate(("b", "c", "d"), start=2):
+        assert await _insert_named(database, name) == number
+    assert len(trips) == 1, trips  # the next ones: BEGIN IMMEDIATE and all, here
+    async with database.engine.connect() as connection:
+        names = (await connection.execute(select(items.c.name).order_by(items.c.id))).scalars()
+        assert list(names) == ["a", "b", "c", "d"]
+
+
+async def test_a_named_transaction_slower_than_the_limit_keeps_making_its_trip(
+    database: Database, trips: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_sqlite_driver, "INLINE_SECONDS", -1.0)  # every run is too slow
+    for name in ("a", "b", "c"):
+        await _insert_named(database, name)
+    assert len(trips) == 3
+
+
+async def test_a_named_transaction_never_waits_here_for_a_lock_held_elsewhere(
+    database: Database, trips: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _insert_named(database, "a")  # known fast from now on
+    await _insert_named(database, "b")
+    assert len(trips) == 1
+    began: list[bool] = []
+    original = _sqlite_driver.Connection._began
+
+    def spy(self: _sqlite_driver.Connection, held: list[str]) -> bool:
+        began.append(original(self, held))
+        return began[-1]
+
+    monkeypatch.setattr(_sqlite_driver.Connection, "_began", spy)
+    other = sqlite3.connect(tmp_path / "app.db", isolation_level=None)  # not Dolmen's writer
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        waiting = asyncio.create_task(_insert_named(database, "c"))
+        for _ in range(20):  # the event loop turns: the wait is in the driver's thread
+            await asyncio.sleep(0)
+        assert not waiting.done()
+        assert began == [False]  # tried here without waiting: the lock was taken
+        assert len(trips) == 2  # so sent to the thread, which waits with the busy timeout
+    finally:
+        other.execute("COMMIT")
+        other.close()
+    assert await waiting == 3
+    async with database.engine.connect() as connection:
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert isinstance(driver, _sqlite_driver.Connection)
+        busy = await driver.execute("PRAGMA busy_timeout")
+        assert (await busy.fetchone())[0] > 0  # given back after the attempt here
+
+
+async def test_a_named_transaction_failing_here_rolls_back_and_raises(
+    database: Database, trips: list[str]
+) -> None:
+    await _insert_named(database, "a")
+    with pytest.raises(sqlite3.IntegrityError):
+        await _insert_named(database, "a")  # here, without a trip: the unique name
+    assert len(trips) == 1
+    assert await _insert_named(database, "b") == 2
+
+
+async def test_a_commit_runs_here_only_once_commits_proved_fast_and_the_lock_is_held(
+    tmp_path: Path, trips: list[str]
+) -> None:
+    connection = await _sqlite_driver.connect(str(tmp_path / "plain.db"))
+    try:
+        await connection.execute("PRAGMA journal_mode=WAL")  # as Database sets it up
+        await connection.execute("PRAGMA synchronous=NORMAL")
+        await connection.execute("CREATE TABLE t (x INTEGER)")
+        del trips[:]
+        for value in range(3):
+            await connection.execute("BEGIN IMMEDIATE")  # held back: goes with the INSERT
+            await connection.execute("INSERT INTO t VALUES (?)", (value,))
+            await connection.commit()
+        assert len(trips) == 4, trips  # the three INSERTs, the first COMMIT (timed)
+        await connection.execute("BEGIN")  # a read transaction: no write lock held
+        await connection.execute("SELECT count(*) FROM t")
+        await connection.commit()
+        assert len(trips) == 6  # its COMMIT went to the thread
+    finally:
+        await connection.close()

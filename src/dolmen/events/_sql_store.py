@@ -103,7 +103,12 @@ class SqlDeliveryStore:
         self, envelopes: Sequence[Envelope], new: Sequence[NewDelivery], now: float
     ) -> int:
         """Write the deliveries not received before (see :meth:`Inbox.receive`)."""
-        return await _sql_inbox.receive(self.database, envelopes, new, now)
+        if self._postgres:
+            return await _sql_inbox.receive(self.database, envelopes, new, now)
+        if not new:
+            return 0
+        work = _sqlite_outbox.receive(envelopes, new, now)
+        return await _sqlite_outbox.one_trip(self.database, work, "receive")
 
     async def forget_received(self, before: float) -> int:
         """Forget the events received before ``before`` (see :meth:`Inbox.forget_received`)."""
@@ -146,7 +151,7 @@ class SqlDeliveryStore:
         if not self._postgres:  # one trip to the driver's thread, the write lock held briefly
             values["handlers"] = json.dumps(sorted(handlers))
             work = _sqlite_outbox.claim(values, completed, owner, now, self.keep_completed)
-            claimed = await _sqlite_outbox.one_trip(self.database, work)
+            claimed = await _sqlite_outbox.one_trip(self.database, work, "claim")
         else:  # the completions with the claim: one statement, one round trip
             values["handlers"] = list(handlers)
             claim = CLAIM_POSTGRES
@@ -178,7 +183,7 @@ class SqlDeliveryStore:
             return int((await connection.execute(statement, values)).rowcount)
         if not self._postgres:
             work = _sqlite_outbox.complete(ids, owner, now, self.keep_completed)
-            return await _sqlite_outbox.one_trip(self.database, work)
+            return await _sqlite_outbox.one_trip(self.database, work, "complete")
         return await self._write(statement, values)
 
     async def fail(

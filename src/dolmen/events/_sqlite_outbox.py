@@ -21,15 +21,18 @@ from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.compiler import Compiled
 
+from dolmen.events._envelope import Envelope
 from dolmen.events._outbox_table import (
     CLAIM_SQLITE,
     OUTBOX_MODULE,
     claimed_from,
     completion,
     deliveries,
+    delivery_rows,
     held,
+    received,
 )
-from dolmen.events._records import Claimed
+from dolmen.events._records import Claimed, NewDelivery
 from dolmen.persistence import Database
 from dolmen.persistence import SQLiteConnection as DriverConnection
 
@@ -58,8 +61,11 @@ def _statements() -> dict[str, Compiled]:
     """The claim and the completions, compiled once, on first use."""
     # The ids arrive as one JSON array: no statement per batch size, no IN to build.
     ids: Any = select(literal_column("value")).select_from(func.json_each(bindparam("ids")))
+    events: Any = select(literal_column("value")).select_from(func.json_each(bindparam("events")))
+    seen = select(received.c.event_id, received.c.handler).where(received.c.event_id.in_(events))
     return {
         "claim": _compile(CLAIM_SQLITE),
+        "received": _compile(seen),
         "complete_delete": _compile(completion(held(ids), keep=False)),
         "complete_keep": _compile(completion(held(ids), keep=True)),
     }
@@ -89,16 +95,27 @@ async def append_at_commit(connection: AsyncConnection, rows: list[dict[str, Any
     driver.execute_at_commit(_append(tuple(rows[0])), rows)
 
 
+@functools.cache
+def _mark_received() -> str:
+    """The INSERT of ``dolmen__received`` rows (event id, handler, when)."""
+    return _compile(insert(received), ["event_id", "handler", "received_at"]).string
+
+
 def _run(connection: sqlite3.Connection, name: str, values: dict[str, Any]) -> sqlite3.Cursor:
     compiled = _statements()[name]
     return connection.execute(compiled.string, compiled.construct_params(values) or {})
 
 
-async def one_trip(database: Database, work: Callable[[sqlite3.Connection], T]) -> T:
-    """Run ``work`` in a writing transaction, in one trip to the driver's thread."""
+async def one_trip(database: Database, work: Callable[[sqlite3.Connection], T], name: str) -> T:
+    """Run ``work`` in a writing transaction, in one trip to the driver's thread, or none.
+
+    ``name`` says which work it is: once that work ran fast, the driver runs it in this
+    thread when the write lock is free (see ``Connection.run_in_transaction``).
+    """
     async with database.write_engine.connect() as connection:
         await connection.begin()  # the writers' turn, and a BEGIN IMMEDIATE held back
-        result = await (await _driver(connection)).run_in_transaction(work)
+        driver = await _driver(connection)
+        result = await driver.run_in_transaction(work, name=f"dolmen.outbox.{name}")
         await connection.commit()  # committed already: this gives the writers' turn back
         return result
 
@@ -124,5 +141,34 @@ def claim(
         if record is not None:
             record(connection)
         return [claimed_from(row) for row in _run(connection, "claim", values).fetchall()]
+
+    return work
+
+
+def receive(
+    envelopes: Sequence[Envelope], new: Sequence[NewDelivery], now: float
+) -> Callable[[sqlite3.Connection], int]:
+    """The work of taking in ``new`` deliveries: those not received before (see Inbox.receive).
+
+    The pairs (event id, handler) already in ``dolmen__received`` are skipped; the others are
+    marked received and written, in the caller's transaction. Returns how many were written.
+    """
+    events = json.dumps(sorted({d.event_id for d in new}))
+
+    def work(connection: sqlite3.Connection) -> int:
+        seen = {(row[0], row[1]) for row in _run(connection, "received", {"events": events})}
+        fresh: list[NewDelivery] = []
+        for delivery in new:
+            key = (delivery.event_id, delivery.handler)
+            if key not in seen:
+                seen.add(key)
+                fresh.append(delivery)
+        if not fresh:
+            return 0
+        marks = [{"event_id": d.event_id, "handler": d.handler, "received_at": now} for d in fresh]
+        connection.executemany(_mark_received(), marks)
+        rows = delivery_rows(envelopes, fresh)
+        connection.executemany(_append(tuple(rows[0])), rows)
+        return len(fresh)
 
     return work

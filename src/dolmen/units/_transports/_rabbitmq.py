@@ -25,7 +25,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger("dolmen.units")
 QUEUE_ARGUMENTS: dict[str, Any] = {"x-single-active-consumer": True}
 LINGER_TURNS = 20
-"""Turns of the event loop a consumer waits for more messages before taking a batch in."""
+"""Turns of the event loop a consumer waits for more messages before taking a batch in, at
+most: it stops at :data:`QUIET_TURNS` turns in a row that brought none."""
+QUIET_TURNS = 2
+"""Turns without a new message after which a consumer takes its batch in: a message read
+from the socket reaches the consumer's buffer within two turns."""
 ARRIVAL_CHECK_SECONDS = 1.0
 """How often a consumer waiting for messages checks that its connection is still up."""
 
@@ -266,17 +270,25 @@ async def _take(
 ) -> tuple[list[AbstractIncomingMessage], list[Envelope]]:
     """The messages waiting (at least one) and their envelopes (about ``most`` at most).
 
-    Messages arrive one frame at a time: after the first, the loop gets a few turns
-    (:data:`LINGER_TURNS`) to let those already on the socket join the batch, so that a
-    burst is taken in by one transaction rather than one per message.
+    Messages arrive one frame at a time: after the first, the loop gets a few turns to let
+    those already on the socket join the batch, so that a burst is taken in by one
+    transaction rather than one per message. It stops once :data:`QUIET_TURNS` turns in a
+    row brought nothing (at most :data:`LINGER_TURNS` in all): each turn also runs the
+    process's other work (a transaction, other partitions' batches), which an event taken
+    in alone should not wait for twenty times.
     """
     batch = [await buffer.get()]
     envelopes = _envelopes(batch[0])
+    quiet = 0
     for _ in range(LINGER_TURNS):
+        if buffer.empty():
+            quiet += 1
+        else:
+            quiet = 0
         while len(envelopes) < most and not buffer.empty():
             batch.append(buffer.get_nowait())
             envelopes += _envelopes(batch[-1])
-        if len(envelopes) >= most:
+        if len(envelopes) >= most or quiet > QUIET_TURNS:
             break
         await asyncio.sleep(0)
     return batch, envelopes
