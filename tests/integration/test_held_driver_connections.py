@@ -1,6 +1,7 @@
 """``Database.driver()`` on PostgreSQL: a pooled connection lent as asyncpg's own, kept out
 of the pool for the next statement; one that failed, or that the server closed, is never
-lent again; the kept one goes back when the database closes. On SQLite it refuses."""
+lent again; the kept one goes back when the database closes; a pool of fewer than 3 keeps
+none. On SQLite it refuses."""
 
 from __future__ import annotations
 
@@ -34,6 +35,8 @@ async def backend(database: Database) -> tuple[Any, int]:
 async def test_a_lent_connection_is_kept_for_the_next_use_outside_any_transaction(
     database: Database,
 ) -> None:
+    await backend(database)
+    assert database.engine.pool.checkedout() == 1  # type: ignore[attr-defined]  # kept
     async with database.driver() as first:
         assert not first.is_in_transaction()  # each statement commits by itself
         pid = await first.fetchval("SELECT pg_backend_pid()")
@@ -76,6 +79,17 @@ async def test_closing_the_database_gives_the_kept_connection_back(database: Dat
     assert driver.is_closed()  # the engine's disposal closed it with the pool
     with pytest.raises(RuntimeError, match="not open"):
         database.driver()
+
+
+@pytest.mark.postgres
+async def test_a_pool_of_two_keeps_no_connection_out_of_it(postgres_url: str) -> None:
+    database = Database(postgres_url, [], pool_size=1, max_overflow=1)
+    await database.open()
+    try:
+        await backend(database)
+        assert database.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    finally:
+        await database.close()
 
 
 async def test_sqlite_has_no_driver_connection_to_lend(sqlite_url: str) -> None:

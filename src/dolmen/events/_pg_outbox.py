@@ -25,6 +25,7 @@ from dolmen.events._outbox_table import (
 )
 from dolmen.events._records import Claimed
 
+
 @functools.cache
 def _dialect() -> PGDialect_asyncpg:
     return PGDialect_asyncpg()  # type: ignore[no-untyped-call]  # (SQLAlchemy's own, untyped)

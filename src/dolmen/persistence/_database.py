@@ -182,7 +182,7 @@ class Database:
         self._engine = engine
         self._write_engine = engine.execution_options(**{WRITE_OPTION: True})
         if not self.is_sqlite:
-            self._held = HeldConnections(engine)
+            self._held = HeldConnections(engine, keep=1 if self._pool_capacity() >= 3 else 0)
         if create_tables:
             await self.create_tables()
 
@@ -212,7 +212,8 @@ class Database:
         SQLAlchemy's (about ten times as much CPU for a short statement). The connection
         stays out of the pool for the next use (one is kept). Dolmen's outbox writes and
         claims events so; a statement the driver refuses is best run again through
-        SQLAlchemy, whose errors the rest of an app understands.
+        SQLAlchemy, whose errors the rest of an app understands. (With a pool of fewer than
+        3 connections, none is kept.)
         """
         if self._held is None:
             kind = "a SQLite database" if self.is_sqlite else "a database that is not open"
@@ -292,6 +293,15 @@ class Database:
         """
         args, kwargs = self.engine.sync_engine.dialect.create_connect_args(self.url)
         return await _sqlite_driver.connect(*args, **kwargs)
+
+    def _pool_capacity(self) -> int:
+        """PostgreSQL: how many connections the pool opens at most (SQLAlchemy's 5 + 10).
+
+        :meth:`driver` keeps one out of it only when that leaves the dispatcher's ``LISTEN``
+        connection and a unit of work theirs: a pool of 1 or 2 lends one for each use.
+        """
+        size = self.pool_size if self.pool_size is not None else 5
+        return size + (self.max_overflow if self.max_overflow is not None else 10)
 
     def _is_file(self) -> bool:
         database = self.url.database
