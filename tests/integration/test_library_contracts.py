@@ -452,6 +452,42 @@ async def test_asyncpg_errors_carry_their_sqlstate(postgres_url: str) -> None:
             await database.close()
 
 
+@pytest.mark.postgres
+async def test_sqlalchemy_compiles_statements_that_asyncpg_runs_on_a_lent_connection(
+    postgres_url: str,
+) -> None:
+    from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
+
+    with relies_on(
+        "sqlalchemy",
+        "a statement compiled for PGDialect_asyncpg gives SQL (.string) with $n parameters "
+        "in .positiontup's order, its constants in .binds, that asyncpg runs as they are; "
+        "and a pooled connection whose driver connection ran statements outside any "
+        "transaction goes back to the pool usable: the outbox's hot statements on "
+        "PostgreSQL run so (events/_pg_outbox.py, persistence/_held.py)",
+    ):
+        database = Database(postgres_url, [tables])
+        await database.open(create_tables=True)
+        try:
+            dialect = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
+            add = insert(items).inline().compile(dialect=dialect, column_keys=["name"])
+            named = select(items.c.id).where(items.c.name == bindparam("name"), items.c.id > 0)
+            find = named.compile(dialect=dialect)
+            order = list(find.positiontup or ())
+            assert order == ["name", "id_1"]
+            assert find.binds["id_1"].value == 0
+            async with database.engine.connect() as connection:
+                driver: Any = (await connection.get_raw_connection()).driver_connection
+                await driver.executemany(add.string, [["a"], ["b"]])
+                assert await driver.fetchval(find.string, "b", 0) == 2
+                assert not driver.is_in_transaction()
+            async with database.engine.begin() as connection:  # the pool's next user
+                names = (await connection.execute(select(items.c.name))).scalars().all()
+                assert names == ["a", "b"]
+        finally:
+            await database.close()
+
+
 def test_an_alembic_operations_subclass_stands_in_as_op_for_the_revisions() -> None:
     from alembic import op
     from alembic.operations import Operations
@@ -604,7 +640,8 @@ def test_prometheus_client_decides_its_value_class_once_from_the_environment(
     ):
         assert values.ValueClass is values.MutexValue
         monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
-        assert values.get_value_class() is not values.MutexValue
+        chosen = values.get_value_class()  # type: ignore[no-untyped-call]  # not annotated there
+        assert chosen is not values.MutexValue
 
 
 async def test_aiohttp_s_connector_hands_out_idle_connections_through_get() -> None:

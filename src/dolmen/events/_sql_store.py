@@ -11,11 +11,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import ColumnElement
 
-from dolmen.events import _sql_inbox, _sqlite_outbox
+from dolmen.events import _pg_outbox, _sql_inbox, _sqlite_outbox
 from dolmen.events._envelope import Envelope
 from dolmen.events._outbox_table import (
-    CLAIM_COMPLETING_POSTGRES,
-    CLAIM_POSTGRES,
     COMPLETE_DELETE,
     COMPLETE_KEEP,
     EXTEND,
@@ -24,7 +22,6 @@ from dolmen.events._outbox_table import (
     IS_PENDING,
     IS_RUNNING,
     RELEASE,
-    claimed_from,
     deliveries,
     delivery_rows,
     dispatchers,
@@ -89,15 +86,29 @@ class SqlDeliveryStore:
         if self._postgres and uow.empty:
             # The events are all this unit of work writes: the INSERT alone is its
             # transaction, committed by itself (one round trip, without BEGIN and COMMIT;
-            # several rows go in one atomic executemany).
-            async with self._alone().connect() as alone:
-                await alone.execute(INSERT, rows)
+            # several rows go in one atomic executemany), on the driver at its own cost.
+            await self._append_alone(rows)
             return
         connection = await uow.connection()
         if self._postgres or uow.is_nested:  # (a savepoint may be rolled back: not deferred)
             await connection.execute(INSERT, rows)
         else:  # in the COMMIT's trip to the driver's thread
             await _sqlite_outbox.append_at_commit(connection, rows)
+
+    async def _append_alone(self, rows: list[dict[str, Any]]) -> None:
+        """Insert ``rows`` in a transaction of their own, on asyncpg's connection.
+
+        A statement the database refused (a subject too long for its column, say) is run
+        again through SQLAlchemy, which raises its error as every other statement does.
+        """
+        try:
+            async with self.database.driver() as driver:
+                await _pg_outbox.append(driver, rows)
+        except Exception as error:
+            if not _pg_outbox.refused(error):
+                raise
+            async with self._alone().connect() as alone:
+                await alone.execute(INSERT, rows)
 
     async def receive(
         self, envelopes: Sequence[Envelope], new: Sequence[NewDelivery], now: float
@@ -154,13 +165,8 @@ class SqlDeliveryStore:
             claimed = await _sqlite_outbox.one_trip(self.database, work, "claim")
         else:  # the completions with the claim: one statement, one round trip
             values["handlers"] = list(handlers)
-            claim = CLAIM_POSTGRES
-            if completed:
-                claim = CLAIM_COMPLETING_POSTGRES[self.keep_completed]
-                values["completed"] = list(completed)
-            async with self._alone().connect() as connection:
-                rows = (await connection.execute(claim, values)).all()
-            claimed = [claimed_from(row) for row in rows]
+            async with self.database.driver() as driver:
+                claimed = await _pg_outbox.claim(driver, values, completed, self.keep_completed)
         claimed.sort(key=lambda c: c.id)
         return claimed
 

@@ -18,6 +18,7 @@ from sqlalchemy.schema import CreateSchema
 
 from dolmen.config import mask_credentials
 from dolmen.persistence import _sqlite, _sqlite_driver
+from dolmen.persistence._held import HeldConnections
 from dolmen.persistence._sqlite import (
     BUSY_TIMEOUT_MS,
     LOCK_FILE_SUFFIX,
@@ -112,6 +113,7 @@ class Database:
         self._write_engine: AsyncEngine | None = None
         self._writers: WriterQueue | None = None
         self._checkpointer: Checkpointer | None = None
+        self._held: HeldConnections | None = None
 
     @property
     def engine(self) -> AsyncEngine:
@@ -179,6 +181,8 @@ class Database:
             configure_sqlite(engine, self._writers, background_checkpoints=wrote is not None)
         self._engine = engine
         self._write_engine = engine.execution_options(**{WRITE_OPTION: True})
+        if not self.is_sqlite:
+            self._held = HeldConnections(engine, keep=1 if self._pool_capacity() >= 3 else 0)
         if create_tables:
             await self.create_tables()
 
@@ -200,8 +204,27 @@ class Database:
         async with self.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
 
+    def driver(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        """PostgreSQL: a connection of the pool as asyncpg's own, outside any transaction.
+
+        ``async with database.driver() as connection: await connection.execute(sql, ...)``
+        runs each statement in a transaction of its own at the driver's cost, without
+        SQLAlchemy's (about ten times as much CPU for a short statement). The connection
+        stays out of the pool for the next use (one is kept). Dolmen's outbox writes and
+        claims events so; a statement the driver refuses is best run again through
+        SQLAlchemy, whose errors the rest of an app understands. (With a pool of fewer than
+        3 connections, none is kept.)
+        """
+        if self._held is None:
+            kind = "a SQLite database" if self.is_sqlite else "a database that is not open"
+            raise RuntimeError(f"driver() is for PostgreSQL's asyncpg connections, not {kind}")
+        return self._held.driver()
+
     async def close(self) -> None:
         """Dispose of the engine and its pooled connections."""
+        if self._held is not None:
+            await self._held.close()
+            self._held = None
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = None
@@ -270,6 +293,15 @@ class Database:
         """
         args, kwargs = self.engine.sync_engine.dialect.create_connect_args(self.url)
         return await _sqlite_driver.connect(*args, **kwargs)
+
+    def _pool_capacity(self) -> int:
+        """PostgreSQL: how many connections the pool opens at most (SQLAlchemy's 5 + 10).
+
+        :meth:`driver` keeps one out of it only when that leaves the dispatcher's ``LISTEN``
+        connection and a unit of work theirs: a pool of 1 or 2 lends one for each use.
+        """
+        size = self.pool_size if self.pool_size is not None else 5
+        return size + (self.max_overflow if self.max_overflow is not None else 10)
 
     def _is_file(self) -> bool:
         database = self.url.database
