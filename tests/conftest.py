@@ -18,6 +18,8 @@ from opentelemetry.util._once import Once
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from tests.scheduling import longest_files_first
+
 REQUIRE_SERVICES = os.environ.get("DOLMEN_TEST_REQUIRE_SERVICES") == "1"
 SCHEMA_VARIABLE = "DOLMEN__APP__DATABASE_SCHEMA"
 """Tests start apps on fresh databases whose tables come from the modules' declarations, as in
@@ -33,6 +35,13 @@ def _tables_created_at_start() -> Iterator[None]:
         del os.environ[SCHEMA_VARIABLE]
     else:
         os.environ[SCHEMA_VARIABLE] = previous
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's own ordering, which it keeps within a file
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In pytest-xdist's processes (./scripts/test), the longest test files first."""
+    if hasattr(config, "workerinput"):
+        items[:] = longest_files_first(items)
 
 
 def service_url(variable: str) -> str:
