@@ -1,11 +1,9 @@
-"""Shared fixtures: service URLs from the environment, fresh PostgreSQL databases, spans."""
+"""Shared fixtures: service URLs from the environment, empty PostgreSQL databases, spans."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,9 +13,9 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.util._once import Once
-from sqlalchemy import make_url, text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import make_url
 
+from tests import postgres_databases
 from tests.scheduling import longest_files_first
 
 REQUIRE_SERVICES = os.environ.get("DOLMEN_TEST_REQUIRE_SERVICES") == "1"
@@ -55,33 +53,24 @@ def service_url(variable: str) -> str:
     return url
 
 
-async def _admin(url: str, statement: str) -> None:
-    admin = create_async_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await admin.dispose()
-
-
 @contextlib.contextmanager
 def fresh_postgres_database(prefix: str = "dolmen_test") -> Iterator[str]:
-    """A new, empty PostgreSQL database on the test server, dropped afterwards."""
-    admin_url = make_url(service_url("DOLMEN_TEST_POSTGRES_URL")).set(
-        drivername="postgresql+asyncpg"
-    )
-    admin = admin_url.render_as_string(hide_password=False)
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin(admin, f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        asyncio.run(_admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    """An empty PostgreSQL database on the test server, the caller's alone until it leaves;
+    emptied then for the next caller, dropped at the end of the session
+    (tests/postgres_databases.py)."""
+    admin_url = make_url(service_url("DOLMEN_TEST_POSTGRES_URL"))
+    with postgres_databases.of(admin_url, prefix).empty_database() as url:
+        yield url
+
+
+def pytest_sessionfinish() -> None:
+    """Drop the test databases this process made."""
+    postgres_databases.drop_all()
 
 
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
-    """The URL of a new, empty PostgreSQL database, dropped after the test."""
+    """The URL of an empty PostgreSQL database, the test's alone."""
     with fresh_postgres_database() as url:
         yield url
 
@@ -112,7 +101,7 @@ def sqlite_url(tmp_path: Path) -> str:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Run the test once on a SQLite file and once on a fresh PostgreSQL database."""
+    """Run the test once on a SQLite file and once on an empty PostgreSQL database."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'app.db'}"
     return str(request.getfixturevalue("postgres_url"))
