@@ -1,11 +1,9 @@
-"""Shared fixtures: service URLs from the environment, fresh PostgreSQL databases, spans."""
+"""Shared fixtures: service URLs from the environment, empty PostgreSQL databases, spans."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,8 +13,10 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.util._once import Once
-from sqlalchemy import make_url, text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import make_url
+
+from tests import postgres_databases
+from tests.scheduling import longest_files_first
 
 REQUIRE_SERVICES = os.environ.get("DOLMEN_TEST_REQUIRE_SERVICES") == "1"
 SCHEMA_VARIABLE = "DOLMEN__APP__DATABASE_SCHEMA"
@@ -35,6 +35,13 @@ def _tables_created_at_start() -> Iterator[None]:
         os.environ[SCHEMA_VARIABLE] = previous
 
 
+@pytest.hookimpl(trylast=True)  # after pytest's own ordering, which it keeps within a file
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In pytest-xdist's processes (./scripts/test), the longest test files first."""
+    if hasattr(config, "workerinput"):
+        items[:] = longest_files_first(items)
+
+
 def service_url(variable: str) -> str:
     """The URL in ``variable``; skip the test (or fail, in CI) when it is unset."""
     url = os.environ.get(variable)
@@ -46,51 +53,32 @@ def service_url(variable: str) -> str:
     return url
 
 
-async def _admin(url: str, *statements: str) -> None:
-    """Run ``statements`` at once, each on a connection of its own (PostgreSQL creates or drops
-    several databases together in about the time of one)."""
-    admin = create_async_engine(url, isolation_level="AUTOCOMMIT", pool_size=len(statements))
-
-    async def run(statement: str) -> None:
-        async with admin.connect() as connection:
-            await connection.execute(text(statement))
-
-    try:  # every statement ends before the engine goes, the first failure raised after
-        results = await asyncio.gather(*map(run, statements), return_exceptions=True)
-    finally:
-        await admin.dispose()
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-
-
 @contextlib.contextmanager
 def fresh_postgres_database(prefix: str = "dolmen_test") -> Iterator[str]:
-    """A new, empty PostgreSQL database on the test server, dropped afterwards."""
-    with fresh_postgres_databases(1, prefix) as [url]:
+    """An empty PostgreSQL database on the test server, the caller's alone until it leaves;
+    emptied then for the next caller, dropped at the end of the session
+    (tests/postgres_databases.py)."""
+    admin_url = make_url(service_url("DOLMEN_TEST_POSTGRES_URL"))
+    with postgres_databases.of(admin_url, prefix).empty_database() as url:
         yield url
 
 
 @contextlib.contextmanager
 def fresh_postgres_databases(count: int, prefix: str = "dolmen_test") -> Iterator[list[str]]:
-    """``count`` new, empty PostgreSQL databases on the test server (names of their own, so
-    parallel runs do not collide), created together and dropped together afterwards."""
-    admin_url = make_url(service_url("DOLMEN_TEST_POSTGRES_URL")).set(
-        drivername="postgresql+asyncpg"
-    )
-    admin = admin_url.render_as_string(hide_password=False)
-    names = [f"{prefix}_{uuid.uuid4().hex[:12]}" for _ in range(count)]
-    try:
-        asyncio.run(_admin(admin, *(f'CREATE DATABASE "{name}"' for name in names)))
-        yield [admin_url.set(database=name).render_as_string(hide_password=False) for name in names]
-    finally:
-        drops = (f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in names)
-        asyncio.run(_admin(admin, *drops))
+    """``count`` empty PostgreSQL databases (one per unit of a split app, say), the caller's
+    alone until it leaves, as :func:`fresh_postgres_database` gives one."""
+    with contextlib.ExitStack() as stack:
+        yield [stack.enter_context(fresh_postgres_database(prefix)) for _ in range(count)]
+
+
+def pytest_sessionfinish() -> None:
+    """Drop the test databases this process made."""
+    postgres_databases.drop_all()
 
 
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
-    """The URL of a new, empty PostgreSQL database, dropped after the test."""
+    """The URL of an empty PostgreSQL database, the test's alone."""
     with fresh_postgres_database() as url:
         yield url
 
@@ -121,7 +109,7 @@ def sqlite_url(tmp_path: Path) -> str:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Run the test once on a SQLite file and once on a fresh PostgreSQL database."""
+    """Run the test once on a SQLite file and once on an empty PostgreSQL database."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'app.db'}"
     return str(request.getfixturevalue("postgres_url"))

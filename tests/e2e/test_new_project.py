@@ -11,6 +11,7 @@ checkout, as ``dolmen new project --dolmen-source`` makes it do. The names are a
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -79,6 +80,16 @@ def reuse_this_environment(root: Path) -> None:
     Path(purelib, "_dolmen_e2e_parent.pth").write_text(f"import site; site.addsitedir({ours!r})\n")
 
 
+def reuse_this_mypy_cache(root: Path) -> None:
+    """The project's mypy starts from this checkout's cache, when ./scripts/test's mypy has
+    made one: the libraries both import (Dolmen's dependencies) are not analysed again.
+    mypy checks each cached module's source and options and analyses again whatever differs;
+    the project's own files are not in it."""
+    cache = REPO / ".mypy_cache"
+    if cache.is_dir():
+        shutil.copytree(cache, root / ".mypy_cache")
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -100,6 +111,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Generated:
     assert made.returncode == 0, made.stderr
     root = folder / PROJECT
     reuse_this_environment(root)
+    reuse_this_mypy_cache(root)
     first = run_checks(root)
     before = snapshot(root)
     refused = dolmen("new", "module", "notes", cwd=root)
