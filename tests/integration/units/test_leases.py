@@ -82,3 +82,26 @@ async def test_a_slow_batch_keeps_its_partitions_lease(
     finally:
         release.set()
         await subscription.stop()
+
+
+async def test_a_nats_lease_whose_renewal_answer_was_lost_stays_its_holders(nats_url: str) -> None:
+    """A renewal that reached NATS but whose answer did not (a timeout on a busy machine)
+    leaves the entry one revision ahead of what the consumer knows: the lease is still its
+    own, not lost until the entry expires; another consumer's entry is not taken."""
+    key = f"t{uuid.uuid4().hex[:10]}.0"
+    holder = NatsTransport(nats_url, partitions=1, lease_seconds=LEASE)
+    other = NatsTransport(nats_url, partitions=1, lease_seconds=LEASE)
+    await holder.open()
+    await other.open()
+    try:
+        kv = await holder._leases(await holder._connected())
+        known = await holder._hold(kv, key, None)
+        assert known is not None
+        lost = await kv.update(key, holder.name, last=known)  # a renewal whose answer was lost
+        assert await holder._hold(kv, key, known) == lost  # still held, at the entry's revision
+        assert await other._hold(await other._leases(await other._connected()), key, None) is None
+        assert await other._hold(kv, key, known) is None
+    finally:
+        await kv.delete(key)
+        await holder.close()
+        await other.close()

@@ -236,14 +236,24 @@ class NatsTransport:
         return release
 
     async def _hold(self, kv: KeyValue, key: str, revision: int | None) -> int | None:
-        """Renew or take the lease: its new revision, or None when another consumer has it."""
+        """Renew or take the lease: its new revision, or None when another consumer has it.
+
+        A write whose answer was lost (a timeout on a busy machine) still moved the entry
+        on: the entry then holds this consumer's name at a revision it does not know, and
+        the lease is this consumer's at that revision, rather than lost until it expires.
+        """
         errors = _nats().js.errors
         try:
             if revision is not None:
                 return await kv.update(key, self.name, last=revision)
             return await kv.create(key, self.name)  # never held, given up, or expired
         except errors.KeyWrongLastSequenceError:
+            pass
+        try:
+            entry = await kv.get(key)
+        except errors.KeyNotFoundError:  # expired or deleted meanwhile: the next turn takes it
             return None
+        return entry.revision if entry.value == self.name else None
 
     async def _consume(
         self, destination: str, partition: int, on_batch: OnBatch, consumers: Consumers
