@@ -387,9 +387,9 @@ class App:
         ``async with app.unit_of_work("catalog") as work:
         service = await work.get(CatalogService)``
         """
-        if module not in {m.name for m in self.modules}:
-            raise CompositionError(f"app {self.name!r} has no module {module!r}")
-        if module not in self._placement()[1]:
+        if module not in self._placement()[1]:  # (the modules here: some of the app's)
+            if module not in {m.name for m in self.modules}:
+                raise CompositionError(f"app {self.name!r} has no module {module!r}")
             raise CompositionError(
                 f"module {module!r} does not run in this process of app {self.name!r}, which "
                 f"runs {[m.name for m in self.local_modules]}; run the command in a process "

@@ -36,7 +36,13 @@ from dolmen.http import (
 )
 from dolmen.units._errors import ERROR_FIELD, DeclaredErrors
 from dolmen.units._remote_client import CALL_PATH, REQUEST_ID_HEADER
-from dolmen.units._signing import SignatureRefused, Verifier
+from dolmen.units._signing import (
+    NONCE_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    SignatureRefused,
+    Verifier,
+)
 from dolmen.units._wire import ContractError, MethodContract, contract_of, service_name
 
 if TYPE_CHECKING:
@@ -49,6 +55,10 @@ logger = logging.getLogger("dolmen.units")
 _PREFIX = CALL_PATH + "/"
 _JSON = (b"content-type", b"application/json")
 _REQUEST_ID = REQUEST_ID_HEADER.encode()
+_SIGNING_HEADERS = frozenset(
+    name.encode() for name in (TIMESTAMP_HEADER, NONCE_HEADER, SIGNATURE_HEADER)
+)
+"""The headers the signature check reads (ASGI gives header names in lower case)."""
 DEFAULT_MOST_BYTES = 1_048_576
 """The largest call body taken when the app's ``[app] max_body_bytes`` cannot be read."""
 
@@ -61,6 +71,18 @@ class CallRoute:
 
 
 CALL_ROUTE = CallRoute(CALL_PATH + "/{module}/{service}/{method}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    """A method served here, found from its path once."""
+
+    module: str
+    service: str
+    key: Any
+    method: MethodContract
+    which: tuple[str, str, str]
+    """(module, service, method): how ``_writers`` names it."""
 
 
 class _Refused(Exception):
@@ -89,6 +111,8 @@ class CallServer:
         self.errors = errors
         self._writers: set[tuple[str, str, str]] = set()
         """``@idempotent`` methods seen writing: they begin in a writing unit of work."""
+        self._routes: dict[str, _Route] = {}
+        """The methods called so far, by path: looked up once each (at most one per method)."""
 
     def wrap(self, asgi: ASGIApp) -> ASGIApp:
         """``asgi``, with the calls of the other units answered before it sees them."""
@@ -132,6 +156,26 @@ class CallServer:
             raise _Refused(refusal)
         body = await self._body(scope, receive)
         self._check_signature(path, scope, body)
+        route = self._routes.get(path)
+        if route is None:
+            route = self._routes[path] = self._route(path)
+        method = route.method
+        if not self.app.started:
+            raise _Refused(problem(503, "this unit is starting or stopping; call again"))
+        try:
+            arguments = method.decode_arguments(body)
+        except ValidationError as error:
+            raise _Refused(
+                problem(
+                    422,
+                    f"the arguments of {route.service}.{method.name} are not valid; see 'errors'",
+                    errors=json.loads(error.json(include_url=False, include_input=False)),
+                )
+            ) from None
+        return await self._run(route, arguments)
+
+    def _route(self, path: str) -> _Route:
+        """The method a path calls; _Refused (404) when there is none here."""
         module, name, method_name = _parts(path)
         key = self.services.get((module, name))
         if key is None:
@@ -150,19 +194,7 @@ class CallServer:
             raise _Refused(
                 problem(404, f"{name} of module {module!r} has no method {method_name!r}")
             )
-        if not self.app.started:
-            raise _Refused(problem(503, "this unit is starting or stopping; call again"))
-        try:
-            arguments = method.decode_arguments(body)
-        except ValidationError as error:
-            raise _Refused(
-                problem(
-                    422,
-                    f"the arguments of {name}.{method_name} are not valid; see 'errors'",
-                    errors=json.loads(error.json(include_url=False, include_input=False)),
-                )
-            ) from None
-        return await self._run(module, key, method, arguments)
+        return _Route(module, name, key, method, (module, name, method.name))
 
     async def _body(self, scope: Scope, receive: Receive) -> bytes:
         """The request's body, refused with 413 past ``[app] max_body_bytes``."""
@@ -195,18 +227,17 @@ class CallServer:
             )
         headers: dict[str, str] = {}
         for name, value in scope["headers"]:
-            headers.setdefault(name.decode("latin-1"), value.decode("latin-1"))
+            if name in _SIGNING_HEADERS:
+                headers.setdefault(name.decode("latin-1"), value.decode("latin-1"))
         try:
             self.verifier.verify("POST", path, headers, body)
         except SignatureRefused as refused:
             logger.warning("refused a call to %s: %s", path, refused)
             raise _Refused(problem(401, str(refused))) from None
 
-    async def _run(
-        self, module: str, key: Any, method: MethodContract, arguments: dict[str, Any]
-    ) -> bytes:
-        """Run the method as ``module`` in a unit of work of its own; its result's JSON."""
-        which = (module, service_name(key), method.name)
+    async def _run(self, route: _Route, arguments: dict[str, Any]) -> bytes:
+        """Run the method as its module in a unit of work of its own; its result's JSON."""
+        module, key, method, which = route.module, route.key, route.method, route.which
         write = not method.idempotent or which in self._writers
         try:
             try:
