@@ -253,6 +253,25 @@ def envelope_from(row: Any) -> Envelope:
     )  # fmt: skip
 
 
+def unseen(new: Sequence[NewDelivery], seen: set[tuple[str, str]]) -> list[NewDelivery]:
+    """The deliveries of ``new`` whose (event id, handler) is not in ``seen``, once each.
+
+    ``seen`` grows by them.
+    """
+    fresh: list[NewDelivery] = []
+    for delivery in new:
+        key = (delivery.event_id, delivery.handler)
+        if key not in seen:
+            seen.add(key)
+            fresh.append(delivery)
+    return fresh
+
+
+def received_marks(fresh: Sequence[NewDelivery], now: float) -> list[dict[str, Any]]:
+    """The rows of ``dolmen__received`` that say ``fresh`` deliveries were taken in ``now``."""
+    return [{"event_id": d.event_id, "handler": d.handler, "received_at": now} for d in fresh]
+
+
 def delivery_rows(
     envelopes: Sequence[Envelope], new: Sequence[NewDelivery]
 ) -> list[dict[str, Any]]:

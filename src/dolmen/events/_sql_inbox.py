@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import insert, select
 
 from dolmen.events._envelope import Envelope
-from dolmen.events._outbox_table import INSERT, delivery_rows, received
+from dolmen.events._outbox_table import INSERT, delivery_rows, received, received_marks, unseen
 from dolmen.events._records import NewDelivery
 from dolmen.persistence import Database
 
@@ -29,16 +29,11 @@ async def receive(
         received.c.event_id.in_(event_ids)
     )
     async with database.write_engine.begin() as connection:
-        seen = {(row.event_id, row.handler) for row in await connection.execute(query)}
-        fresh: list[NewDelivery] = []
-        for delivery in new:
-            key = (delivery.event_id, delivery.handler)
-            if key not in seen:
-                seen.add(key)
-                fresh.append(delivery)
+        fresh = unseen(
+            new, {(row.event_id, row.handler) for row in await connection.execute(query)}
+        )
         if not fresh:
             return 0
-        marks = [{"event_id": d.event_id, "handler": d.handler, "received_at": now} for d in fresh]
-        await connection.execute(insert(received), marks)
+        await connection.execute(insert(received), received_marks(fresh, now))
         await connection.execute(INSERT, delivery_rows(envelopes, fresh))
     return len(fresh)

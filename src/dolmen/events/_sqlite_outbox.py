@@ -31,6 +31,8 @@ from dolmen.events._outbox_table import (
     delivery_rows,
     held,
     received,
+    received_marks,
+    unseen,
 )
 from dolmen.events._records import Claimed, NewDelivery
 from dolmen.persistence import Database
@@ -157,16 +159,10 @@ def receive(
 
     def work(connection: sqlite3.Connection) -> int:
         seen = {(row[0], row[1]) for row in _run(connection, "received", {"events": events})}
-        fresh: list[NewDelivery] = []
-        for delivery in new:
-            key = (delivery.event_id, delivery.handler)
-            if key not in seen:
-                seen.add(key)
-                fresh.append(delivery)
+        fresh = unseen(new, seen)
         if not fresh:
             return 0
-        marks = [{"event_id": d.event_id, "handler": d.handler, "received_at": now} for d in fresh]
-        connection.executemany(_mark_received(), marks)
+        connection.executemany(_mark_received(), received_marks(fresh, now))
         rows = delivery_rows(envelopes, fresh)
         connection.executemany(_append(tuple(rows[0])), rows)
         return len(fresh)
