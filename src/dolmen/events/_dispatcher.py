@@ -85,6 +85,8 @@ class Dispatcher:
         """Claim again once this many have finished (not after every one)."""
         self._slots = asyncio.Semaphore(self.settings.concurrency)
         self._polling = False
+        self._hints = 0
+        """How many hints came so far (one during a claim: claim again without a look)."""
         self.hinted = False
         """Every process's commits wake this dispatcher (NOTIFY, wake sockets): no fast polling."""
         self._retry_times: list[float] = []
@@ -160,6 +162,7 @@ class Dispatcher:
     def hint(self) -> None:
         """New events were committed (here or in another process): claim them now."""
         self._polling = False  # no need to look before claiming
+        self._hints += 1
         self.wake()
 
     async def drain(self, *, within: float = 30.0, retries: bool = False) -> None:
@@ -229,12 +232,15 @@ class Dispatcher:
                 self._retries_looked_for(now)
                 await self._flush_completed()
                 return 0, wanted
+        hints = self._hints
         with self._taking_completed() as done:  # recorded with the claim, in one transaction
             claimed = await self.queue.claim(
                 self.owner, self._handlers, wanted, now, self.settings.lease_seconds, done
             )
         self._retries_looked_for(now)
-        self._polling = not claimed  # found nothing: look before the next claim
+        # Found nothing: look before the next claim, unless new events were committed
+        # meanwhile (a hint while the claim was on its way): claim them at once.
+        self._polling = not claimed and hints == self._hints
         loop = asyncio.get_running_loop()
         for group in batched(claimed, self._batchable):
             work = self._deliver(group[0]) if len(group) == 1 else self._deliver_batch(group)

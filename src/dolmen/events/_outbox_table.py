@@ -162,6 +162,21 @@ CLAIMED = (
 )  # fmt: skip
 
 
+CLAIM_COMMITS_ASYNCHRONOUSLY = (
+    select(func.set_config("synchronous_commit", "off", True)).scalar_subquery() == "off"
+)
+"""PostgreSQL: the claim's own transaction commits without waiting for its WAL flush.
+
+A condition evaluated once, before any row (a one-time filter), that sets
+``synchronous_commit`` for this statement's transaction only (the connection keeps its own,
+so the outbox appends it also runs stay durable at commit). The flush is a disk write on the
+path from a publisher's commit to its handler (measured on a busy machine: 3.3 ms of a 3.7 ms
+commit at the median). What a server crash can lose, the last claims (and the completions
+recorded with them) of a fraction of a second, is what a claim that never happened leaves:
+those deliveries run again, as they would after a worker's crash. A handler's effects commit
+durably with its completion, and that flush also covers the claim written before it."""
+
+
 def _claim_statement(postgres: bool, completing: Any = None) -> Any:
     """Take the due deliveries, oldest first: built once, its parameters bound per call.
 
@@ -194,6 +209,7 @@ def _claim_statement(postgres: bool, completing: Any = None) -> Any:
         .order_by(_c.available_at, _c.id)
         .limit(bindparam("limit"))
     )
+    extra: list[ColumnElement[bool]] = []
     if postgres:
         # Locked rows are skipped, so dispatchers never take the same one. The selection is
         # materialised: as a subquery of the UPDATE, PostgreSQL could evaluate it more than
@@ -204,11 +220,12 @@ def _claim_statement(postgres: bool, completing: Any = None) -> Any:
             .prefix_with("MATERIALIZED")
         )
         chosen: Any = select(due.c.id)
+        extra.append(CLAIM_COMMITS_ASYNCHRONOUSLY)
     else:
         chosen = candidates.scalar_subquery()
     return (
         update(deliveries)
-        .where(_c.id.in_(chosen))
+        .where(_c.id.in_(chosen), *extra)
         .values(
             status=RUNNING,
             lease_owner=bindparam("owner"),
