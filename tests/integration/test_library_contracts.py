@@ -714,3 +714,34 @@ async def test_aio_pika_clears_connected_when_the_connection_is_lost(rabbitmq_ur
             with contextlib.suppress(Exception):
                 await connection.close()
             gc.collect()
+
+
+async def test_aiormq_publishes_without_waiting_for_the_drain_and_still_confirms(
+    rabbitmq_url: str,
+) -> None:
+    import aio_pika
+
+    from dolmen.units._transports._rabbitmq import _confirmed, _publish, _underlay
+
+    queue_name = f"dolmen.contract.{id(object())}"
+    connection = await aio_pika.connect(rabbitmq_url, timeout=5)
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        queue = await channel.declare_queue(queue_name, auto_delete=False)
+        with relies_on(
+            "aio-pika",
+            "a Channel's get_underlay_channel() is its aiormq channel, whose basic_publish("
+            "wait=False) returns once the broker confirmed the message (a Basic.Ack), or "
+            "the returned message when no queue took a mandatory one: the RabbitMQ "
+            "transport's send (units/_transports/_rabbitmq.py)",
+        ):
+            underlay = await _underlay(channel)
+            stored = await _publish(underlay, queue_name, b"{}", 5.0)
+            missing = await _publish(underlay, f"{queue_name}.missing", b"{}", 5.0)
+            assert _confirmed(stored)
+            assert not _confirmed(missing)
+            declared = await channel.declare_queue(queue_name, passive=True)
+            assert declared.declaration_result.message_count == 1
+        await queue.delete(if_empty=False)
+    finally:
+        await connection.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from dolmen.events import Envelope
 from dolmen.units._transports._backoff import Backoff
@@ -21,6 +21,7 @@ from dolmen.units._transports._port import (
 
 if TYPE_CHECKING:
     from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage
+    from aiormq import Channel as UnderlayChannel
 
 logger = logging.getLogger("dolmen.units")
 QUEUE_ARGUMENTS: dict[str, Any] = {"x-single-active-consumer": True}
@@ -118,29 +119,24 @@ class RabbitMQTransport:
             )
 
     async def send(self, destination: str, envelopes: Sequence[Envelope]) -> None:
-        """Publish persistent messages, a few per partition, and wait for the broker's confirms."""
-        aio_pika = _aio_pika()
+        """Publish persistent messages, a few per partition, and wait for the broker's confirms.
+
+        All of a send's messages are written at once, then their confirms awaited together
+        (see :func:`_publish`).
+        """
         try:
             connection = await self._connected()
             if self._publisher is None or self._publisher.is_closed:
                 self._publisher = await connection.channel(publisher_confirms=True)
                 self._declared.clear()
             channel = self._publisher
-            if destination not in self._declared:  # unroutable messages would be dropped
+            if destination not in self._declared:  # else its messages come back (unroutable)
                 await self._declare(channel, destination)
                 self._declared.add(destination)
-            exchange = channel.default_exchange
-            await asyncio.gather(
+            underlay = await _underlay(channel)
+            confirms = await asyncio.gather(
                 *(
-                    exchange.publish(
-                        aio_pika.Message(
-                            body,
-                            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                            content_type="application/json",
-                        ),
-                        routing_key=self.queue(destination, partition),
-                        timeout=self.timeout,
-                    )
+                    _publish(underlay, self.queue(destination, partition), body, self.timeout)
                     for partition, body, _ in packed(envelopes, self.partitions)
                 )
             )
@@ -148,6 +144,11 @@ class RabbitMQTransport:
             raise
         except Exception as error:
             raise TransportError(f"sending to {destination!r} over RabbitMQ: {error}") from error
+        if any(not _confirmed(confirm) for confirm in confirms):
+            self._declared.discard(destination)  # its queues were deleted: declared again
+            raise TransportError(
+                f"RabbitMQ returned messages for {destination!r}: a queue of it is missing"
+            )
 
     async def subscribe(self, destination: str, on_batch: OnBatch) -> TransportSubscription:
         """Consume every partition queue of ``destination`` (active on those no one else has)."""
@@ -227,6 +228,45 @@ class RabbitMQTransport:
                 if channel is not None and not channel.is_closed:
                     await asyncio.shield(_quietly_close(channel))
             await backoff.wait()
+
+
+async def _underlay(channel: AbstractChannel) -> UnderlayChannel:
+    """The aiormq channel under an aio-pika one (aiormq's ``basic_publish`` takes ``wait``)."""
+    return cast("UnderlayChannel", await channel.get_underlay_channel())
+
+
+async def _publish(channel: UnderlayChannel, queue: str, body: bytes, seconds: float) -> object:
+    """Publish one persistent message to ``queue``; its confirmation (``Basic.Ack``).
+
+    Through the aiormq channel under aio-pika's, without waiting for the socket to drain
+    (``wait=False``): aio-pika's ``publish`` holds the channel's lock until the writer
+    task has sent the message, so the messages of one send left one per turn of the event
+    loop (each turn running the process's other work), the last partition's several turns
+    after the first. Queued at once, they go out in one write; the confirms are still
+    awaited, and a send returns only once the broker has stored every message.
+    """
+    import aiormq
+
+    properties = aiormq.spec.Basic.Properties(delivery_mode=2, content_type="application/json")
+    return await channel.basic_publish(
+        body,
+        routing_key=queue,
+        properties=properties,
+        mandatory=True,
+        timeout=seconds,
+        wait=False,
+    )
+
+
+def _confirmed(confirmation: object) -> bool:
+    """Whether a publish's confirmation says the broker routed and stored the message.
+
+    A nack raises in aiormq; a message no queue took (``mandatory``) comes back as the
+    returned message instead of a ``Basic.Ack``.
+    """
+    import aiormq
+
+    return isinstance(confirmation, aiormq.spec.Basic.Ack)
 
 
 def _put(buffer: asyncio.Queue[AbstractIncomingMessage], arrived: asyncio.Event) -> Any:
