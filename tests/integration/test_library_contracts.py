@@ -716,12 +716,18 @@ async def test_aio_pika_clears_connected_when_the_connection_is_lost(rabbitmq_ur
             gc.collect()
 
 
-async def test_aiormq_publishes_without_waiting_for_the_drain_and_still_confirms(
+async def test_aiormq_publishes_consumes_and_acknowledges_through_aio_pikas_channel(
     rabbitmq_url: str,
 ) -> None:
     import aio_pika
 
-    from dolmen.units._transports._rabbitmq import _confirmed, _publish, _underlay
+    from dolmen.units._transports._rabbitmq import (
+        _acknowledge,
+        _confirmed,
+        _publish,
+        _put,
+        _underlay,
+    )
 
     queue_name = f"dolmen.contract.{id(object())}"
     connection = await aio_pika.connect(rabbitmq_url, timeout=5)
@@ -742,6 +748,22 @@ async def test_aiormq_publishes_without_waiting_for_the_drain_and_still_confirms
             assert not _confirmed(missing)
             declared = await channel.declare_queue(queue_name, passive=True)
             assert declared.declaration_result.message_count == 1
+        with relies_on(
+            "aio-pika",
+            "the aiormq channel's basic_consume calls a coroutine function with each "
+            "DeliveredMessage (body, delivery_tag), and basic_ack(tag, multiple=True, "
+            "wait=False) acknowledges it: the RabbitMQ transport's consumers",
+        ):
+            consuming = await connection.channel()
+            delivered: asyncio.Queue[Any] = asyncio.Queue()
+            underlay = await _underlay(consuming)
+            await underlay.basic_consume(queue_name, _put(delivered, asyncio.Event()))
+            message = await asyncio.wait_for(delivered.get(), 5)
+            assert message.body == b"{}"
+            await _acknowledge(underlay, message)
+            await consuming.close()  # an unacknowledged message would go back to the queue
+            declared = await channel.declare_queue(queue_name, passive=True)
+            assert declared.declaration_result.message_count == 0
         await queue.delete(if_empty=False)
     finally:
         await connection.close()
