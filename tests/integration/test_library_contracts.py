@@ -764,6 +764,20 @@ async def test_aiormq_publishes_consumes_and_acknowledges_through_aio_pikas_chan
             await consuming.close()  # an unacknowledged message would go back to the queue
             declared = await channel.declare_queue(queue_name, passive=True)
             assert declared.declaration_result.message_count == 0
-        await queue.delete(if_empty=False)
+        with relies_on(
+            "aio-pika",
+            "the aiormq channel's consumers holds the tag of each consumer until the broker "
+            "cancels it (its queue deleted): a RabbitMQ consumer checks it to consume again",
+        ):
+            cancelled = await _underlay(await connection.channel())
+            ok = await cancelled.basic_consume(queue_name, _put(delivered, asyncio.Event()))
+            tag = ok.consumer_tag
+            assert tag in cancelled.consumers
+            await queue.delete(if_unused=False, if_empty=False)
+            for _ in range(500):  # the broker's Basic.Cancel comes within ms; bounded at 5 s
+                if tag not in cancelled.consumers:
+                    break
+                await asyncio.sleep(0.01)
+            assert tag not in cancelled.consumers
     finally:
         await connection.close()

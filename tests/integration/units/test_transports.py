@@ -147,6 +147,30 @@ async def test_a_send_whose_queues_were_deleted_fails_and_the_next_declares_them
     assert await within(30, lambda: received.ids() == {lost.id})
 
 
+@pytest.mark.parametrize("broker", ["rabbitmq"], indirect=True)
+async def test_a_consumer_whose_queue_was_deleted_consumes_it_again_once_declared(
+    broker: Broker, destination: str
+) -> None:
+    sender, receiver = await broker.transport(), await broker.transport()
+    received = Received()
+    await receiver.subscribe(destination, received.handler("r"))
+    first = envelope("before")
+    await sender.send(destination, [first])
+    assert await within(30, lambda: first.id in received.ids())
+    cleaner = await broker.transport()
+    await cleaner.drop(destination)  # type: ignore[attr-defined]  # the broker cancels the consumers
+
+    later = envelope("after the queues were deleted", subject="order-1")
+    for _ in range(300):  # the first send may come back (no queue yet): the outbox retries
+        try:
+            await sender.send(destination, [later])
+            break
+        except TransportError:
+            await asyncio.sleep(0.1)
+
+    assert await within(30, lambda: later.id in received.ids())
+
+
 async def test_ping_tells_whether_the_broker_answers(broker: Broker) -> None:
     transport = await broker.transport()
     await transport.ping()

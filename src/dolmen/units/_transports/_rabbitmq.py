@@ -213,9 +213,10 @@ class RabbitMQTransport:
                 underlay = await _underlay(channel)
                 buffer: asyncio.Queue[DeliveredMessage] = asyncio.Queue()
                 arrived = asyncio.Event()
-                await underlay.basic_consume(queue_name, _put(buffer, arrived))
+                consuming = await underlay.basic_consume(queue_name, _put(buffer, arrived))
+                tag = consuming.consumer_tag
                 while not consumers.stopping:
-                    await _arrival(buffer, arrived, channel, connection)
+                    await _arrival(buffer, arrived, channel, connection, tag)
                     batch, envelopes = await _take(buffer, self.batch_size)
                     await on_batch(envelopes)
                     await _acknowledge(underlay, batch[-1])
@@ -315,11 +316,14 @@ async def _arrival(
     arrived: asyncio.Event,
     channel: AbstractChannel,
     connection: AbstractConnection,
+    consumer_tag: str | None,
 ) -> None:
     """Wait for a message; raise when the channel or connection is lost meanwhile.
 
-    A lost connection stops the deliveries without a word to the consumer: checked every
-    second while none arrives, so the consumer reconnects once the broker is back.
+    A lost connection stops the deliveries without a word to the consumer, and so does a
+    broker that cancelled the consumer (its queue was deleted): checked every second while
+    none arrives, so the consumer reconnects once the broker is back, and declares its
+    queue again.
     """
     while buffer.empty():
         arrived.clear()
@@ -328,6 +332,8 @@ async def _arrival(
         except TimeoutError:
             if channel.is_closed or not _alive(connection):
                 raise TransportError("the connection to RabbitMQ was lost") from None
+            if consumer_tag not in (await _underlay(channel)).consumers:
+                raise TransportError("RabbitMQ cancelled the consumer (queue deleted?)") from None
 
 
 async def _take(
