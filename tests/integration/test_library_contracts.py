@@ -714,3 +714,70 @@ async def test_aio_pika_clears_connected_when_the_connection_is_lost(rabbitmq_ur
             with contextlib.suppress(Exception):
                 await connection.close()
             gc.collect()
+
+
+async def test_aiormq_publishes_consumes_and_acknowledges_through_aio_pikas_channel(
+    rabbitmq_url: str,
+) -> None:
+    import aio_pika
+
+    from dolmen.units._transports._rabbitmq import (
+        _acknowledge,
+        _confirmed,
+        _publish,
+        _put,
+        _underlay,
+    )
+
+    queue_name = f"dolmen.contract.{id(object())}"
+    connection = await aio_pika.connect(rabbitmq_url, timeout=5)
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        queue = await channel.declare_queue(queue_name, auto_delete=False)
+        with relies_on(
+            "aio-pika",
+            "a Channel's get_underlay_channel() is its aiormq channel, whose basic_publish("
+            "wait=False) returns once the broker confirmed the message (a Basic.Ack), or "
+            "the returned message when no queue took a mandatory one: the RabbitMQ "
+            "transport's send (units/_transports/_rabbitmq.py)",
+        ):
+            underlay = await _underlay(channel)
+            stored = await _publish(underlay, queue_name, b"{}", 5.0)
+            missing = await _publish(underlay, f"{queue_name}.missing", b"{}", 5.0)
+            assert _confirmed(stored)
+            assert not _confirmed(missing)
+            declared = await channel.declare_queue(queue_name, passive=True)
+            assert declared.declaration_result.message_count == 1
+        with relies_on(
+            "aio-pika",
+            "the aiormq channel's basic_consume calls a coroutine function with each "
+            "DeliveredMessage (body, delivery_tag), and basic_ack(tag, multiple=True, "
+            "wait=False) acknowledges it: the RabbitMQ transport's consumers",
+        ):
+            consuming = await connection.channel()
+            delivered: asyncio.Queue[Any] = asyncio.Queue()
+            underlay = await _underlay(consuming)
+            await underlay.basic_consume(queue_name, _put(delivered, asyncio.Event()))
+            message = await asyncio.wait_for(delivered.get(), 5)
+            assert message.body == b"{}"
+            await _acknowledge(underlay, message)
+            await consuming.close()  # an unacknowledged message would go back to the queue
+            declared = await channel.declare_queue(queue_name, passive=True)
+            assert declared.declaration_result.message_count == 0
+        with relies_on(
+            "aio-pika",
+            "the aiormq channel's consumers holds the tag of each consumer until the broker "
+            "cancels it (its queue deleted): a RabbitMQ consumer checks it to consume again",
+        ):
+            cancelled = await _underlay(await connection.channel())
+            ok = await cancelled.basic_consume(queue_name, _put(delivered, asyncio.Event()))
+            tag = ok.consumer_tag
+            assert tag in cancelled.consumers
+            await queue.delete(if_unused=False, if_empty=False)
+            for _ in range(500):  # the broker's Basic.Cancel comes within ms; bounded at 5 s
+                if tag not in cancelled.consumers:
+                    break
+                await asyncio.sleep(0.01)
+            assert tag not in cancelled.consumers
+    finally:
+        await connection.close()

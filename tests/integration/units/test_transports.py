@@ -11,8 +11,11 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import pytest
+
 from dolmen.events import Envelope
 from dolmen.events._envelope import new_event_id
+from dolmen.units import TransportError
 from tests.integration.units.conftest import Broker
 from tests.waiting import within
 
@@ -123,6 +126,49 @@ async def test_a_consumer_that_dies_before_acknowledging_leaves_its_batch_to_ano
 
     assert await within(30, lambda: received.ids() == {e.id for e in sent})
     assert [e.id for e in received.envelopes] == [e.id for e in sent]  # still in order
+
+
+@pytest.mark.parametrize("broker", ["rabbitmq"], indirect=True)
+async def test_a_send_whose_queues_were_deleted_fails_and_the_next_declares_them_again(
+    broker: Broker, destination: str
+) -> None:
+    sender = await broker.transport()
+    await sender.send(destination, [envelope("before")])
+    cleaner = await broker.transport()
+    await cleaner.drop(destination)  # type: ignore[attr-defined]  # (a RabbitMQ transport)
+    lost = envelope("while the queues were gone", subject="order-1")
+
+    with pytest.raises(TransportError, match="returned"):
+        await sender.send(destination, [lost])  # not silently dropped: the outbox keeps it
+    await sender.send(destination, [lost])
+
+    received = Received()
+    await (await broker.transport()).subscribe(destination, received.handler("r"))
+    assert await within(30, lambda: received.ids() == {lost.id})
+
+
+@pytest.mark.parametrize("broker", ["rabbitmq"], indirect=True)
+async def test_a_consumer_whose_queue_was_deleted_consumes_it_again_once_declared(
+    broker: Broker, destination: str
+) -> None:
+    sender, receiver = await broker.transport(), await broker.transport()
+    received = Received()
+    await receiver.subscribe(destination, received.handler("r"))
+    first = envelope("before")
+    await sender.send(destination, [first])
+    assert await within(30, lambda: first.id in received.ids())
+    cleaner = await broker.transport()
+    await cleaner.drop(destination)  # type: ignore[attr-defined]  # the broker cancels the consumers
+
+    later = envelope("after the queues were deleted", subject="order-1")
+    for _ in range(300):  # the first send may come back (no queue yet): the outbox retries
+        try:
+            await sender.send(destination, [later])
+            break
+        except TransportError:
+            await asyncio.sleep(0.1)
+
+    assert await within(30, lambda: later.id in received.ids())
 
 
 async def test_ping_tells_whether_the_broker_answers(broker: Broker) -> None:

@@ -11,7 +11,7 @@ from dolmen.units._transports._port import encode
 
 
 class Message:
-    """What ``_take`` reads of an aio-pika incoming message: its body."""
+    """What ``_take`` reads of a delivered message (aiormq's ``DeliveredMessage``): its body."""
 
     def __init__(self, number: int) -> None:
         self.body = encode(Envelope(f"e{number}", "t.Happened", 1, "/t", 0.0, "{}", f"s{number}"))

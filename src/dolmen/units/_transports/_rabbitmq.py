@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Coroutine, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 from dolmen.events import Envelope
 from dolmen.units._transports._backoff import Backoff
@@ -20,7 +20,9 @@ from dolmen.units._transports._port import (
 )
 
 if TYPE_CHECKING:
-    from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage
+    from aio_pika.abc import AbstractChannel, AbstractConnection
+    from aiormq import Channel as UnderlayChannel
+    from aiormq.abc import DeliveredMessage
 
 logger = logging.getLogger("dolmen.units")
 QUEUE_ARGUMENTS: dict[str, Any] = {"x-single-active-consumer": True}
@@ -118,29 +120,24 @@ class RabbitMQTransport:
             )
 
     async def send(self, destination: str, envelopes: Sequence[Envelope]) -> None:
-        """Publish persistent messages, a few per partition, and wait for the broker's confirms."""
-        aio_pika = _aio_pika()
+        """Publish persistent messages, a few per partition, and wait for the broker's confirms.
+
+        All of a send's messages are written at once, then their confirms awaited together
+        (see :func:`_publish`).
+        """
         try:
             connection = await self._connected()
             if self._publisher is None or self._publisher.is_closed:
                 self._publisher = await connection.channel(publisher_confirms=True)
                 self._declared.clear()
             channel = self._publisher
-            if destination not in self._declared:  # unroutable messages would be dropped
+            if destination not in self._declared:  # else its messages come back (unroutable)
                 await self._declare(channel, destination)
                 self._declared.add(destination)
-            exchange = channel.default_exchange
-            await asyncio.gather(
+            underlay = await _underlay(channel)
+            confirms = await asyncio.gather(
                 *(
-                    exchange.publish(
-                        aio_pika.Message(
-                            body,
-                            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                            content_type="application/json",
-                        ),
-                        routing_key=self.queue(destination, partition),
-                        timeout=self.timeout,
-                    )
+                    _publish(underlay, self.queue(destination, partition), body, self.timeout)
                     for partition, body, _ in packed(envelopes, self.partitions)
                 )
             )
@@ -148,6 +145,11 @@ class RabbitMQTransport:
             raise
         except Exception as error:
             raise TransportError(f"sending to {destination!r} over RabbitMQ: {error}") from error
+        if any(not _confirmed(confirm) for confirm in confirms):
+            self._declared.discard(destination)  # its queues were deleted: declared again
+            raise TransportError(
+                f"RabbitMQ returned messages for {destination!r}: a queue of it is missing"
+            )
 
     async def subscribe(self, destination: str, on_batch: OnBatch) -> TransportSubscription:
         """Consume every partition queue of ``destination`` (active on those no one else has)."""
@@ -208,15 +210,16 @@ class RabbitMQTransport:
                 channel = await connection.channel()
                 await channel.set_qos(prefetch_count=self.batch_size)
                 await self._declare(channel, destination)
-                queue = await channel.get_queue(queue_name)
-                buffer: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+                underlay = await _underlay(channel)
+                buffer: asyncio.Queue[DeliveredMessage] = asyncio.Queue()
                 arrived = asyncio.Event()
-                await queue.consume(_put(buffer, arrived))
+                consuming = await underlay.basic_consume(queue_name, _put(buffer, arrived))
+                tag = consuming.consumer_tag
                 while not consumers.stopping:
-                    await _arrival(buffer, arrived, channel, connection)
+                    await _arrival(buffer, arrived, channel, connection, tag)
                     batch, envelopes = await _take(buffer, self.batch_size)
                     await on_batch(envelopes)
-                    await batch[-1].ack(multiple=True)
+                    await _acknowledge(underlay, batch[-1])
                     backoff.reset()
             except asyncio.CancelledError:
                 raise
@@ -229,12 +232,75 @@ class RabbitMQTransport:
             await backoff.wait()
 
 
-def _put(buffer: asyncio.Queue[AbstractIncomingMessage], arrived: asyncio.Event) -> Any:
-    async def put(message: AbstractIncomingMessage) -> None:
+async def _underlay(channel: AbstractChannel) -> UnderlayChannel:
+    """The aiormq channel under an aio-pika one (aiormq's ``basic_publish`` takes ``wait``)."""
+    return cast("UnderlayChannel", await channel.get_underlay_channel())
+
+
+async def _publish(channel: UnderlayChannel, queue: str, body: bytes, seconds: float) -> object:
+    """Publish one persistent message to ``queue``; its confirmation (``Basic.Ack``).
+
+    Through the aiormq channel under aio-pika's, without waiting for the socket to drain
+    (``wait=False``): aio-pika's ``publish`` holds the channel's lock until the writer
+    task has sent the message, so the messages of one send left one per turn of the event
+    loop (each turn running the process's other work), the last partition's several turns
+    after the first. Queued at once, they go out in one write; the confirms are still
+    awaited, and a send returns only once the broker has stored every message.
+    """
+    import aiormq
+
+    properties = aiormq.spec.Basic.Properties(delivery_mode=2, content_type="application/json")
+    return await channel.basic_publish(
+        body,
+        routing_key=queue,
+        properties=properties,
+        mandatory=True,
+        timeout=seconds,
+        wait=False,
+    )
+
+
+def _confirmed(confirmation: object) -> bool:
+    """Whether a publish's confirmation says the broker routed and stored the message.
+
+    A nack raises in aiormq; a message no queue took (``mandatory``) comes back as the
+    returned message instead of a ``Basic.Ack``.
+    """
+    import aiormq
+
+    return isinstance(confirmation, aiormq.spec.Basic.Ack)
+
+
+def _put(
+    buffer: asyncio.Queue[DeliveredMessage], arrived: asyncio.Event
+) -> Callable[[DeliveredMessage], Coroutine[Any, Any, None]]:
+    """The consumer callback: each delivered message into the consumer's buffer.
+
+    Registered on the aiormq channel (``basic_consume``), not through aio-pika's
+    ``Queue.consume``, which wraps each message in an ``IncomingMessage`` (copying its
+    properties one attribute at a time) and runs the callback in a task of its own besides
+    aiormq's: a third less CPU per message, and a turn of the event loop less before the
+    consumer has it.
+    """
+
+    async def put(message: DeliveredMessage) -> None:
         buffer.put_nowait(message)
         arrived.set()
 
     return put
+
+
+async def _acknowledge(channel: UnderlayChannel, last: DeliveredMessage) -> None:
+    """Acknowledge ``last`` and the messages before it on ``channel`` (a batch taken in).
+
+    Without waiting for the socket to drain: an acknowledgement lost with the connection
+    leaves the batch to come again, which the intake's deduplication makes harmless, as
+    when the process dies after its transaction and before acknowledging.
+    """
+    tag = last.delivery_tag
+    if tag is None:  # (a delivered message always has one)
+        raise TransportError("a RabbitMQ message without a delivery tag cannot be acknowledged")
+    await channel.basic_ack(tag, multiple=True, wait=False)
 
 
 def _alive(connection: AbstractConnection) -> bool:
@@ -246,15 +312,18 @@ def _alive(connection: AbstractConnection) -> bool:
 
 
 async def _arrival(
-    buffer: asyncio.Queue[AbstractIncomingMessage],
+    buffer: asyncio.Queue[DeliveredMessage],
     arrived: asyncio.Event,
     channel: AbstractChannel,
     connection: AbstractConnection,
+    consumer_tag: str | None,
 ) -> None:
     """Wait for a message; raise when the channel or connection is lost meanwhile.
 
-    A lost connection stops the deliveries without a word to the consumer: checked every
-    second while none arrives, so the consumer reconnects once the broker is back.
+    A lost connection stops the deliveries without a word to the consumer, and so does a
+    broker that cancelled the consumer (its queue was deleted): checked every second while
+    none arrives, so the consumer reconnects once the broker is back, and declares its
+    queue again.
     """
     while buffer.empty():
         arrived.clear()
@@ -263,11 +332,13 @@ async def _arrival(
         except TimeoutError:
             if channel.is_closed or not _alive(connection):
                 raise TransportError("the connection to RabbitMQ was lost") from None
+            if consumer_tag not in (await _underlay(channel)).consumers:
+                raise TransportError("RabbitMQ cancelled the consumer (queue deleted?)") from None
 
 
 async def _take(
-    buffer: asyncio.Queue[AbstractIncomingMessage], most: int
-) -> tuple[list[AbstractIncomingMessage], list[Envelope]]:
+    buffer: asyncio.Queue[DeliveredMessage], most: int
+) -> tuple[list[DeliveredMessage], list[Envelope]]:
     """The messages waiting (at least one) and their envelopes (about ``most`` at most).
 
     Messages arrive one frame at a time: after the first, the loop gets a few turns to let
@@ -294,7 +365,7 @@ async def _take(
     return batch, envelopes
 
 
-def _envelopes(message: AbstractIncomingMessage) -> list[Envelope]:
+def _envelopes(message: DeliveredMessage) -> list[Envelope]:
     try:
         return unpacked(message.body)
     except ValueError:
