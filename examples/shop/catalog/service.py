@@ -101,15 +101,20 @@ class Catalog:
 
     async def release_expired(self) -> int:
         """Give back the stock of reservations nobody confirmed in time; how many there were."""
-        released = 0
-        for reservation_id in await self.reservations.expired(self.clock.now()):
+        # Every lock in the same order as the other writers take theirs: the reservations'
+        # rows first (by id, as another process sweeping at once takes them), then all their
+        # products at once, sorted. Giving back each reservation's products in turn took
+        # product locks out of order, and PostgreSQL found deadlocks with concurrent orders.
+        released = []
+        for reservation_id in sorted(await self.reservations.expired(self.clock.now())):
             reservation = await self.reservations.get(reservation_id)
             if reservation is not None and await self.reservations.move(
                 reservation_id, HELD, EXPIRED
             ):
-                await self._give_back(reservation.items)
-                released += 1
-        return released
+                released.append(reservation)
+        if released:
+            await self._give_back(item for reservation in released for item in reservation.items)
+        return len(released)
 
     async def _take(self, wanted: Sequence[tuple[str, int]]) -> list[ReservedItems]:
         found = await self.products.get_for_update(sorted({sku for sku, _ in wanted}))

@@ -6,12 +6,13 @@ that nobody confirms is given back when it expires. The tests drive the catalog'
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import httpx
 import pytest
 from shop.app import create_app
 from shop.catalog.api import StockRequest
+from shop.catalog.domain.product import Product
 from shop.catalog.domain.reservation import Reservation
 from shop.catalog.service import Catalog
 
@@ -87,6 +88,37 @@ async def reserve(shop: App, reservation_id: str, quantity: int) -> None:
     async with shop.unit_of_work("catalog") as work:
         catalog = await work.get(Catalog)
         await catalog.reserve([StockRequest(sku="LAMP", quantity=quantity)], reservation_id)
+
+
+async def test_a_sweep_locks_the_products_of_every_expired_reservation_at_once_in_order(
+    shop: App, client: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    """Each reservation's products locked in turn (LAMP, then BULB for the next one) took
+    locks out of the order every other writer takes them in: PostgreSQL found deadlocks
+    between two processes' sweeps and the orders placed meanwhile."""
+    await add_lamp(client)
+    bulb = {"sku": "BULB", "name": "Bulb", "price": "3.00", "stock": 9}
+    assert (await client.post("/catalog/products", json=bulb)).status_code == 201
+    async with shop.unit_of_work("catalog") as work:
+        catalog = await work.get(Catalog)
+        await catalog.reserve([StockRequest(sku="LAMP", quantity=1)], "a")
+        await catalog.reserve([StockRequest(sku="BULB", quantity=2)], "b")
+    clock.advance(EXPIRY)
+
+    locked: list[list[str]] = []
+    async with shop.unit_of_work("catalog") as work:
+        catalog = await work.get(Catalog)
+        lock = catalog.products.get_for_update
+
+        async def recorded(skus: Sequence[str]) -> dict[str, Product]:
+            locked.append(list(skus))
+            return await lock(skus)
+
+        catalog.products.get_for_update = recorded  # type: ignore[method-assign]
+        assert await catalog.release_expired() == 2
+    assert locked == [["BULB", "LAMP"]]
+    assert await stock(client) == 5
+    assert (await client.get("/catalog/products/BULB")).json()["stock"] == 9
 
 
 async def test_a_placed_order_keeps_its_stock_after_the_expiry(
