@@ -50,6 +50,15 @@ def trips(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return seen
 
 
+async def pooled_busy_timeout(database: Database) -> int:
+    """SQLite's busy timeout on a pooled connection of ``database`` (the one just used)."""
+    async with database.engine.connect() as connection:
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert isinstance(driver, _sqlite_driver.Connection)
+        busy = await driver.execute("PRAGMA busy_timeout")
+        return int((await busy.fetchone())[0])
+
+
 async def test_the_engine_talks_to_sqlite_through_dolmens_driver(database: Database) -> None:
     async with database.engine.connect() as connection:
         raw = await connection.get_raw_connection()
@@ -219,11 +228,7 @@ async def test_a_read_fast_so_far_makes_no_trip_outside_a_transaction(
         for _ in range(3):
             assert await connection.scalar(query) == 0
     assert len(trips) == 1  # the first read, timed; the next ones here
-    async with database.engine.connect() as connection:
-        driver = (await connection.get_raw_connection()).driver_connection
-        assert isinstance(driver, _sqlite_driver.Connection)
-        busy = await driver.execute("PRAGMA busy_timeout")
-        assert (await busy.fetchone())[0] > 0  # given back after the reads here
+    assert await pooled_busy_timeout(database) > 0  # given back after the reads here
 
 
 async def test_in_a_transaction_without_the_write_lock_every_statement_makes_its_trip(
@@ -406,11 +411,7 @@ async def test_a_named_transaction_never_waits_here_for_a_lock_held_elsewhere(
         other.execute("COMMIT")
         other.close()
     assert await waiting == 3
-    async with database.engine.connect() as connection:
-        driver = (await connection.get_raw_connection()).driver_connection
-        assert isinstance(driver, _sqlite_driver.Connection)
-        busy = await driver.execute("PRAGMA busy_timeout")
-        assert (await busy.fetchone())[0] > 0  # given back after the attempt here
+    assert await pooled_busy_timeout(database) > 0  # given back after the attempt here
 
 
 async def test_a_named_transaction_failing_here_rolls_back_and_raises(
