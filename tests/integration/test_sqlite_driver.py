@@ -245,6 +245,21 @@ async def test_in_a_transaction_without_the_write_lock_every_statement_makes_its
         await driver.close()
 
 
+async def test_a_read_run_here_streams_the_rest_of_its_rows_from_the_thread(
+    database: Database, trips: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_sqlite_driver, "PREFETCH", 4)  # rows read with the statement
+    async with database.write_engine.begin() as connection:
+        await connection.execute(insert(items), [{"name": f"n{i}"} for i in range(10)])
+    query = select(items.c.id).order_by(items.c.id)
+    async with database.engine.connect() as connection:
+        ids = (await connection.execute(query)).scalars().all()  # a trip: fast from now on
+        before = len(trips)
+        streamed = [row.id async for row in await connection.stream(query)]
+    assert ids == streamed == list(range(1, 11))
+    assert trips[before:] == ["Cursor._more.<locals>.run"] * 2  # rows 5-8, then 9-10
+
+
 async def test_a_statement_that_is_not_a_select_makes_its_trip_outside_a_transaction(
     database: Database, trips: list[str]
 ) -> None:
