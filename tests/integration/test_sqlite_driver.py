@@ -50,6 +50,15 @@ def trips(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return seen
 
 
+async def pooled_busy_timeout(database: Database) -> int:
+    """SQLite's busy timeout on a pooled connection of ``database`` (the one just used)."""
+    async with database.engine.connect() as connection:
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert isinstance(driver, _sqlite_driver.Connection)
+        busy = await driver.execute("PRAGMA busy_timeout")
+        return int((await busy.fetchone())[0])
+
+
 async def test_the_engine_talks_to_sqlite_through_dolmens_driver(database: Database) -> None:
     async with database.engine.connect() as connection:
         raw = await connection.get_raw_connection()
@@ -211,14 +220,94 @@ async def test_a_statement_fast_so_far_makes_no_trip_while_the_write_lock_is_hel
         assert list(names) == ["a", "b", "c", "d"]
 
 
-async def test_without_the_write_lock_every_statement_makes_its_trip(
+async def test_a_read_fast_so_far_makes_no_trip_outside_a_transaction(
     database: Database, trips: list[str]
 ) -> None:
     query = select(func.count()).select_from(items)
     async with database.engine.connect() as connection:  # reads, outside a transaction
         for _ in range(3):
             assert await connection.scalar(query) == 0
+    assert len(trips) == 1  # the first read, timed; the next ones here
+    assert await pooled_busy_timeout(database) > 0  # given back after the reads here
+
+
+async def test_in_a_transaction_without_the_write_lock_every_statement_makes_its_trip(
+    tmp_path: Path, trips: list[str]
+) -> None:
+    driver = await _sqlite_driver.connect(str(tmp_path / "deferred.db"))
+    try:
+        await driver.execute("BEGIN")  # deferred: no lock until a statement needs one
+        for _ in range(3):
+            assert await (await driver.execute("SELECT 1")).fetchone() == (1,)
+        assert len(trips) == 4  # connecting, then each SELECT (the first with the BEGIN)
+        await driver.rollback()
+    finally:
+        await driver.close()
+
+
+async def test_a_read_run_here_streams_the_rest_of_its_rows_from_the_thread(
+    database: Database, trips: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_sqlite_driver, "PREFETCH", 4)  # rows read with the statement
+    async with database.write_engine.begin() as connection:
+        await connection.execute(insert(items), [{"name": f"n{i}"} for i in range(10)])
+    query = select(items.c.id).order_by(items.c.id)
+    async with database.engine.connect() as connection:
+        ids = (await connection.execute(query)).scalars().all()  # a trip: fast from now on
+        before = len(trips)
+        streamed = [row.id async for row in await connection.stream(query)]
+    assert ids == streamed == list(range(1, 11))
+    assert trips[before:] == ["Cursor._more.<locals>.run"] * 2  # rows 5-8, then 9-10
+
+
+async def test_a_statement_that_is_not_a_select_makes_its_trip_outside_a_transaction(
+    database: Database, trips: list[str]
+) -> None:
+    async with database.engine.connect() as connection:
+        for name in ("a", "b", "c"):
+            await connection.execute(ROW, {"name": name})  # autocommit: each its own write
     assert len(trips) == 3
+
+
+async def test_a_read_slower_than_the_limit_keeps_making_its_trip(
+    database: Database, trips: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_sqlite_driver, "FAST_SECONDS", 0.0)  # every statement is too slow
+    query = select(func.count()).select_from(items)
+    async with database.engine.connect() as connection:
+        for _ in range(3):
+            assert await connection.scalar(query) == 0
+    assert len(trips) == 3
+
+
+async def test_a_read_never_waits_here_for_a_lock_held_elsewhere(
+    tmp_path: Path, trips: list[str]
+) -> None:
+    path = str(tmp_path / "journal.db")  # a rollback journal: a writer's lock stops readers
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("CREATE TABLE t (n INTEGER)")
+    other.execute("INSERT INTO t VALUES (1)")
+    driver = await _sqlite_driver.connect(path)
+    try:
+        await driver.execute("PRAGMA busy_timeout=30000")
+        read = "SELECT count(*) FROM t"
+        assert await (await driver.execute(read)).fetchone() == (1,)  # a trip: fast from now
+        before = len(trips)
+        other.execute("BEGIN EXCLUSIVE")
+        try:
+            other.execute("INSERT INTO t VALUES (2)")
+            waiting = asyncio.create_task(driver.execute(read))
+            for _ in range(20):  # the event loop turns: the wait is in the driver's thread
+                await asyncio.sleep(0)
+            assert not waiting.done()
+            assert len(trips) == before + 1  # tried here without waiting, then sent there
+        finally:
+            other.execute("COMMIT")
+        assert await (await waiting).fetchone() == (2,)
+        assert await (await driver.execute("PRAGMA busy_timeout")).fetchone() == (30000,)
+    finally:
+        await driver.close()
+        other.close()
 
 
 async def test_a_statement_slower_than_the_limit_keeps_making_its_trip(
@@ -337,11 +426,7 @@ async def test_a_named_transaction_never_waits_here_for_a_lock_held_elsewhere(
         other.execute("COMMIT")
         other.close()
     assert await waiting == 3
-    async with database.engine.connect() as connection:
-        driver = (await connection.get_raw_connection()).driver_connection
-        assert isinstance(driver, _sqlite_driver.Connection)
-        busy = await driver.execute("PRAGMA busy_timeout")
-        assert (await busy.fetchone())[0] > 0  # given back after the attempt here
+    assert await pooled_busy_timeout(database) > 0  # given back after the attempt here
 
 
 async def test_a_named_transaction_failing_here_rolls_back_and_raises(

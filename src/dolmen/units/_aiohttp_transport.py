@@ -23,11 +23,14 @@ from __future__ import annotations
 
 import asyncio
 import select
+from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
 import httpx
 from aiohttp.client_proto import ResponseHandler
+
+from dolmen.units._remote_client import CallAnswer
 
 _NEVER_SENT: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
     (aiohttp.ConnectionTimeoutError, httpx.ConnectTimeout),  # a connection, or the pool's
@@ -81,28 +84,12 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request``; the answer, read in full, or an httpx ``TransportError``."""
-        session = self._session
-        if session is None or session.closed:
-            session = self._session = self._open()
         timeout: dict[str, float | None] = request.extensions.get("timeout", {})
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
         body = await request.aread()
-        try:
-            async with asyncio.timeout(_total(timeout)):
-                async with session.request(
-                    request.method,
-                    str(request.url),
-                    headers=[
-                        (k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw
-                    ],
-                    data=body or None,
-                    allow_redirects=False,
-                    timeout=_timeout(timeout),
-                ) as answer:
-                    content = await answer.read()
-        except aiohttp.ClientError as error:
-            raise transport_error(error) from error
-        except TimeoutError as error:  # the bound of the whole exchange
-            raise httpx.ReadTimeout("no answer within the request's timeouts") from error
+        answer, content = await self._exchange(
+            request.method, str(request.url), headers, body, timeout
+        )
         return httpx.Response(
             answer.status,
             headers=answer.raw_headers,
@@ -114,6 +101,51 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             },
         )
 
+    async def post_call(
+        self,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        timeouts: Mapping[str, float | None],
+    ) -> CallAnswer:
+        """POST a call's ``body`` to ``url``; its answer read in full, or a ``TransportError``.
+
+        What :meth:`handle_async_request` does, without making an ``httpx.Request`` and an
+        ``httpx.Response`` around aiohttp's own (a call reads only its status and body):
+        about a quarter of the caller's CPU per call. Same timeouts, pool and errors.
+        """
+        answer, content = await self._exchange("POST", url, headers, body, timeouts)
+        return CallAnswer(answer.status, content, answer.reason or "")
+
+    async def _exchange(
+        self,
+        method: str,
+        url: str,
+        headers: Any,
+        body: bytes,
+        timeouts: Mapping[str, float | None],
+    ) -> tuple[aiohttp.ClientResponse, bytes]:
+        """Send one request and read its answer in full; aiohttp's errors as httpx's."""
+        session = self._session
+        if session is None or session.closed:
+            session = self._session = self._open()
+        try:
+            async with asyncio.timeout(_total(timeouts)):
+                async with session.request(
+                    method,
+                    url,
+                    headers=headers,
+                    data=body or None,
+                    allow_redirects=False,
+                    timeout=_timeout(timeouts),
+                ) as answer:
+                    content = await answer.read()
+        except aiohttp.ClientError as error:
+            raise transport_error(error) from error
+        except TimeoutError as error:  # the bound of the whole exchange
+            raise httpx.ReadTimeout("no answer within the request's timeouts") from error
+        return answer, content
+
     async def aclose(self) -> None:
         """Close the pool's connections."""
         if self._session is not None:
@@ -121,7 +153,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             self._session = None
 
 
-def _timeout(timeout: dict[str, float | None]) -> aiohttp.ClientTimeout:
+def _timeout(timeout: Mapping[str, float | None]) -> aiohttp.ClientTimeout:
     pool, connect = timeout.get("pool"), timeout.get("connect")
     waits = None if pool is None or connect is None else pool + connect
     return aiohttp.ClientTimeout(
@@ -129,7 +161,7 @@ def _timeout(timeout: dict[str, float | None]) -> aiohttp.ClientTimeout:
     )
 
 
-def _total(timeout: dict[str, float | None]) -> float | None:
+def _total(timeout: Mapping[str, float | None]) -> float | None:
     parts: list[Any] = [timeout.get(name) for name in ("pool", "connect", "write", "read")]
     return None if None in parts else float(sum(parts))
 

@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, cast
 
 import httpx
 from pydantic import ValidationError
@@ -47,6 +47,41 @@ class Target:
     unit: str
     url: str
 
+
+@dataclass(frozen=True, slots=True)
+class CallAnswer:
+    """A call's answer, read in full: what :class:`Channel` reads of an ``httpx.Response``."""
+
+    status_code: int
+    content: bytes
+    reason_phrase: str
+
+    @property
+    def text(self) -> str:
+        """The body as text (a problem's JSON, or whatever a proxy answered)."""
+        return self.content.decode("utf-8", errors="replace")
+
+
+class PostsCalls(Protocol):
+    """A transport that also sends a call without httpx's request and response objects.
+
+    ``post_call(url, headers, body, timeouts)`` POSTs ``body`` with ``headers`` under
+    ``timeouts`` (the values of httpx's ``timeout`` extension) and returns the answer read
+    in full, raising httpx's ``TransportError`` as ``handle_async_request`` does
+    (:class:`AiohttpTransport` has it).
+    """
+
+    async def post_call(
+        self,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        timeouts: Mapping[str, float | None],
+    ) -> CallAnswer: ...
+
+
+Answer = httpx.Response | CallAnswer
+"""A call's answer as :meth:`Channel._send` returns it."""
 
 CallObserver = Callable[[str, str, str, str, float], None]
 """``observer(unit, module, method, outcome, seconds)``: a call's outcome, for the metrics."""
@@ -80,9 +115,11 @@ class Channel:
         self._client: httpx.AsyncClient | None = None
         self._pool: httpx.AsyncBaseTransport | None = None
         """The client's transport, which the calls use directly."""
+        self._post: PostsCalls | None = None
+        """The same transport when it sends calls without httpx's objects (:class:`PostsCalls`)."""
         self._timeouts = {"timeout": httpx.Timeout(timeout).as_dict()}
-        self._urls: dict[tuple[str, str], tuple[httpx.URL, str]] = {}
-        """Each call's URL, and its ``host`` header, by (unit URL, path)."""
+        self._urls: dict[tuple[str, str], tuple[httpx.URL, str, str]] = {}
+        """Each call's URL, its ``host`` header and the URL as text, by (unit URL, path)."""
         self.observer: CallObserver | None = None
         """Told ``(unit, module, "Service.method", outcome, seconds)`` of each call."""
 
@@ -95,6 +132,7 @@ class Channel:
         if self._client is None or self._client.is_closed:
             transport = self._transport or pooled_transport()
             self._pool = transport
+            self._post = cast(PostsCalls, transport) if hasattr(transport, "post_call") else None
             self._client = httpx.AsyncClient(
                 timeout=httpx.Timeout(self._timeout), transport=transport, trust_env=False
             )
@@ -150,8 +188,8 @@ class Channel:
         known = self._urls.get((target.url, path))
         if known is None:
             full = httpx.URL(target.url.rstrip("/") + path)
-            known = self._urls[target.url, path] = (full, _host(full))
-        url, host = known
+            known = self._urls[target.url, path] = (full, _host(full), str(full))
+        url, host, text = known
         where = f"{target.module}.{service.name}.{method.name}"
         # Host and Content-Length given, the body as a stream: httpx.Request then adds none
         # itself (looking each up in the headers costs more than the rest of the request).
@@ -162,7 +200,7 @@ class Channel:
         for attempt in range(1, attempts + 1):
             headers.update(signed_headers(self._secret, "POST", path, body))
             try:
-                response = await self._send(url, headers, body)
+                response = await self._send(url, text, headers, body)
             except httpx.TransportError as error:
                 failure, safe = self._failure(error, where, target, str(url), attempt, method)
                 if not safe or attempt == attempts:
@@ -175,13 +213,18 @@ class Channel:
             await self._retry(where, target, attempt, attempts, str(response.status_code))
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    async def _send(self, url: httpx.URL, headers: dict[str, str], body: bytes) -> httpx.Response:
-        """POST ``body`` to ``url`` through the pool's transport; the answer, read in full.
+    async def _send(
+        self, url: httpx.URL, text: str, headers: dict[str, str], body: bytes
+    ) -> Answer:
+        """POST ``body`` to ``url`` (``text``) through the pool's transport; the answer, in full.
 
         Not through ``AsyncClient.send``: a call needs no cookies, redirects, auth, event
         hooks nor its log line per request, which cost more CPU than the call's own work.
+        A transport that :class:`PostsCalls` is given the call without httpx's objects.
         """
         _ = self.client  # opened, with its transport
+        if self._post is not None:
+            return await self._post.post_call(text, headers, body, self._timeouts["timeout"])
         assert self._pool is not None
         request = httpx.Request(
             "POST", url, headers=headers, stream=httpx.ByteStream(body), extensions=self._timeouts
@@ -234,9 +277,7 @@ class Channel:
         )
         await self._sleep(_backoff(attempt))
 
-    def _answer(
-        self, target: Target, where: str, method: MethodContract, response: httpx.Response
-    ) -> Any:
+    def _answer(self, target: Target, where: str, method: MethodContract, response: Answer) -> Any:
         status = response.status_code
         if status == 200:
             try:
@@ -332,7 +373,7 @@ def _backoff(attempt: int) -> float:
     return float(min(0.05 * 2 ** (attempt - 1), 1.0))
 
 
-def _problem(response: httpx.Response) -> dict[str, Any]:
+def _problem(response: Answer) -> dict[str, Any]:
     try:
         body = json.loads(response.content)
     except ValueError:

@@ -234,6 +234,51 @@ async def test_a_call_to_a_unit_that_hangs_up_is_not_repeated_unless_idempotent(
             assert len(requests) == 1 + 3  # get_product is: sent again twice
 
 
+def answer_of(status: str, body: bytes) -> bytes:
+    head = f"HTTP/1.1 {status}\r\ncontent-type: application/json\r\n"
+    return head.encode() + b"content-length: %d\r\n\r\n" % len(body) + body
+
+
+async def test_a_call_s_result_and_refusal_come_back_alike_through_either_transport(
+    tmp_path: Path, use_aiohttp: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    product = b'{"sku":"LAMP","name":"Lamp","price":"35.00","stock":5}'
+    refusal = b'{"status":409,"detail":"the shelf is being counted","request_id":"r-1"}'
+    answers = [answer_of("200 OK", product), answer_of("409 Conflict", refusal)]
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while answers:
+            await read_request(reader)
+            writer.write(answers.pop(0))
+            await writer.drain()
+        writer.close()
+
+    async def no_httpx_objects(*_: object) -> None:
+        raise AssertionError("a call through aiohttp makes no httpx.Request nor Response")
+
+    if use_aiohttp:  # its calls go through post_call
+        monkeypatch.setattr(AiohttpTransport, "handle_async_request", no_httpx_objects)
+    async with listening(answer) as (url, _):
+        orders, _ = unit_app(
+            "orders",
+            f"sqlite:///{tmp_path / 'orders.db'}",
+            catalog_url=url,
+            transport=pooled_transport(aiohttp=use_aiohttp),
+        )
+        async with orders.running(), orders.unit_of_work("orders", write=False) as work:
+            catalog = await work.get(CatalogService)
+            view = await catalog.get_product("LAMP")
+            with pytest.raises(RemoteCallError) as refused:
+                await catalog.get_product("LAMP")
+
+    assert (view.sku, view.stock, str(view.price)) == ("LAMP", 5, "35.00")
+    assert refused.value.status == 409
+    assert str(refused.value) == (
+        "unit 'catalog' answered the call catalog.CatalogService.get_product with 409: "
+        "the shelf is being counted (request id r-1 in its logs)"
+    )
+
+
 async def test_a_readiness_ping_goes_through_the_pooled_client(use_aiohttp: bool) -> None:
     async def healthy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import Any
 
 import pytest
@@ -53,6 +55,15 @@ def refusal(
 
 def test_accepts_a_call_signed_with_the_shared_secret(verifier: Verifier) -> None:
     verifier.verify("POST", PATH, signed_headers(SECRET, "POST", PATH, BODY, now=NOW), BODY)
+
+
+def test_the_signature_is_hmac_sha256_of_the_request_parts_one_per_line_then_the_body() -> None:
+    # The wire format: units of two Dolmen versions (a rolling deployment) must agree on it.
+    headers = signed_headers(SECRET, "post", PATH, BODY, now=NOW)
+    parts = f"POST\n{PATH}\n{int(NOW)}\n{headers[NONCE_HEADER]}\n".encode()
+    expected = hmac.new(SECRET, parts + BODY, hashlib.sha256).hexdigest()
+    assert headers[TIMESTAMP_HEADER] == str(int(NOW))
+    assert headers[SIGNATURE_HEADER] == f"v1={expected}"
 
 
 def test_refuses_an_unsigned_call_naming_the_headers(verifier: Verifier) -> None:
