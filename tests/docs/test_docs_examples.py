@@ -4,7 +4,7 @@ Every fenced block whose info string is ``python`` in ``docs/*.md`` is a complet
 runs in a process of its own (warnings as errors, the repository's ``examples/`` folder on the
 import path, a temporary folder as working directory) and must exit with status 0. The process
 is forked from an interpreter that imported Dolmen's dependencies once
-(:mod:`tests.docs.preloaded_python`): what a fresh ``python -W error example.py`` is once it
+(:mod:`tests.preloaded_python`): what a fresh ``python -W error example.py`` is once it
 imported them, without paying for the imports a hundred times. Blocks
 marked ``python fragment`` are excerpts and are not run; blocks marked ``python postgres``
 run against a fresh PostgreSQL database, passed in ``DOLMEN_DATABASE_URL``.
@@ -12,22 +12,21 @@ run against a fresh PostgreSQL database, passed in ``DOLMEN_DATABASE_URL``.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.preloaded_python import PreloadedPython
+
 REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs"
 EXAMPLES = REPO / "examples"
-PRELOADED_PYTHON = Path(__file__).with_name("preloaded_python.py")
 TIMEOUT_SECONDS = 120
 
 # The pages of the user documentation; each must carry at least one runnable example.
@@ -132,49 +131,10 @@ def example_environment(database_url: str | None) -> dict[str, str]:
     return env
 
 
-class Interpreter:
-    """``python -W error`` for the examples: a fresh process for each, forked from
-    :mod:`tests.docs.preloaded_python`, which has imported Dolmen's dependencies once."""
-
-    def __init__(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-W", "error", str(PRELOADED_PYTHON)],
-            cwd=REPO,
-            env=example_environment(None),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-
-    def run(self, args: list[str], cwd: Path, env: dict[str, str]) -> tuple[int | None, str, str]:
-        """Run ``python -W error ARGS`` in ``cwd``: its exit status (None: it did not finish
-        in time, and was killed), its standard output and its standard error."""
-        stdin, stdout = self.process.stdin, self.process.stdout
-        assert stdin is not None
-        assert stdout is not None
-        with tempfile.TemporaryDirectory() as outputs:
-            paths = {name: os.path.join(outputs, name) for name in ("stdout", "stderr")}
-            request = {"argv": args, "cwd": str(cwd), "env": env, **paths}
-            stdin.write(json.dumps({**request, "timeout": TIMEOUT_SECONDS}) + "\n")
-            stdin.flush()
-            line = stdout.readline()
-            if not line:
-                pytest.fail(f"the preloaded interpreter ended (status {self.process.wait()})")
-            answer = json.loads(line)
-            output = [Path(paths[name]).read_text(encoding="utf-8") for name in paths]
-        return None if answer["timed_out"] else answer["status"], output[0], output[1]
-
-    def close(self) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.close()
-        self.process.wait(TIMEOUT_SECONDS)
-        assert self.process.stdout is not None
-        self.process.stdout.close()
-
-
 @pytest.fixture(scope="module")
-def interpreter() -> Iterator[Interpreter]:
-    started = Interpreter()
+def interpreter() -> Iterator[PreloadedPython]:
+    """``python -W error`` for the examples, forked from one preloaded interpreter."""
+    started = PreloadedPython(["-W", "error"], example_environment(None))
     try:
         yield started
     finally:
@@ -182,27 +142,27 @@ def interpreter() -> Iterator[Interpreter]:
 
 
 def run_python(
-    interpreter: Interpreter,
+    interpreter: PreloadedPython,
     block: CodeBlock,
     args: list[str],
     cwd: Path,
     database_url: str | None = None,
-) -> tuple[str, str]:
-    """``python -W error ARGS`` in ``cwd``, as the examples run; fails on a non-zero exit.
-    Its standard output and standard error."""
-    status, stdout, stderr = interpreter.run(args, cwd, example_environment(database_url))
-    if status is None:
+) -> subprocess.CompletedProcess[str]:
+    """``python -W error ARGS`` in ``cwd``, as the examples run; fails on a non-zero exit."""
+    try:
+        result = interpreter.run(args, cwd, example_environment(database_url), TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
         pytest.fail(f"{block.id}: the example did not finish in {TIMEOUT_SECONDS} s")
-    assert status == 0, (
-        f"{block.id}: the example exited with status {status}\n"
-        f"--- stdout ---\n{stdout[-4000:]}\n--- stderr ---\n{stderr[-4000:]}"
+    assert result.returncode == 0, (
+        f"{block.id}: the example exited with status {result.returncode}\n"
+        f"--- stdout ---\n{result.stdout[-4000:]}\n--- stderr ---\n{result.stderr[-4000:]}"
     )
-    return stdout, stderr
+    return result
 
 
 @pytest.mark.parametrize("block", example_params())
 def test_example_runs(
-    block: CodeBlock, tmp_path: Path, request: pytest.FixtureRequest, interpreter: Interpreter
+    block: CodeBlock, tmp_path: Path, request: pytest.FixtureRequest, interpreter: PreloadedPython
 ) -> None:
     database_url = request.getfixturevalue("postgres_url") if block.needs_postgres else None
     script = tmp_path / "example.py"
@@ -216,7 +176,7 @@ def readme_examples() -> list[CodeBlock]:
 
 @pytest.mark.parametrize("block", readme_examples(), ids=lambda block: block.id)
 def test_a_readme_example_runs_only_as_a_script_and_leaves_nothing(
-    block: CodeBlock, tmp_path: Path, interpreter: Interpreter
+    block: CodeBlock, tmp_path: Path, interpreter: PreloadedPython
 ) -> None:
     (tmp_path / "example").mkdir()
     (tmp_path / "example" / "hello.py").write_text(block.code, encoding="utf-8")
@@ -229,7 +189,7 @@ def test_a_readme_example_runs_only_as_a_script_and_leaves_nothing(
         ["-c", "import sys; sys.path.insert(0, '../example'); import hello"],
         cwd,
     )
-    assert "".join(imported) == "", "importing the example ran something"
+    assert imported.stdout + imported.stderr == "", "importing the example ran something"
     assert list(cwd.iterdir()) == [], "importing the example left files behind"
 
     run_python(interpreter, block, ["../example/hello.py"], cwd)
