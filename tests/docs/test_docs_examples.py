@@ -1,8 +1,11 @@
 """The documentation's examples run, so they cannot drift from the code.
 
 Every fenced block whose info string is ``python`` in ``docs/*.md`` is a complete program: it
-runs in a fresh interpreter (warnings as errors, the repository's ``examples/`` folder on the
-import path, a temporary folder as working directory) and must exit with status 0. Blocks
+runs in a process of its own (warnings as errors, the repository's ``examples/`` folder on the
+import path, a temporary folder as working directory) and must exit with status 0. The process
+is forked from an interpreter that imported Dolmen's dependencies once
+(:mod:`tests.preloaded_python`): what a fresh ``python -W error example.py`` is once it
+imported them, without paying for the imports a hundred times. Blocks
 marked ``python fragment`` are excerpts and are not run; blocks marked ``python postgres``
 run against a fresh PostgreSQL database, passed in ``DOLMEN_DATABASE_URL``.
 """
@@ -13,10 +16,13 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.preloaded_python import PreloadedPython
 
 REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs"
@@ -125,20 +131,26 @@ def example_environment(database_url: str | None) -> dict[str, str]:
     return env
 
 
+@pytest.fixture(scope="module")
+def interpreter() -> Iterator[PreloadedPython]:
+    """``python -W error`` for the examples, forked from one preloaded interpreter."""
+    started = PreloadedPython(["-W", "error"], example_environment(None))
+    try:
+        yield started
+    finally:
+        started.close()
+
+
 def run_python(
-    block: CodeBlock, args: list[str], cwd: Path, database_url: str | None = None
+    interpreter: PreloadedPython,
+    block: CodeBlock,
+    args: list[str],
+    cwd: Path,
+    database_url: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """``python -W error ARGS`` in ``cwd``, as the examples run; fails on a non-zero exit."""
     try:
-        result = subprocess.run(
-            [sys.executable, "-W", "error", *args],
-            cwd=cwd,
-            env=example_environment(database_url),
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT_SECONDS,
-            check=False,
-        )
+        result = interpreter.run(args, cwd, example_environment(database_url), TIMEOUT_SECONDS)
     except subprocess.TimeoutExpired:
         pytest.fail(f"{block.id}: the example did not finish in {TIMEOUT_SECONDS} s")
     assert result.returncode == 0, (
@@ -149,11 +161,13 @@ def run_python(
 
 
 @pytest.mark.parametrize("block", example_params())
-def test_example_runs(block: CodeBlock, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+def test_example_runs(
+    block: CodeBlock, tmp_path: Path, request: pytest.FixtureRequest, interpreter: PreloadedPython
+) -> None:
     database_url = request.getfixturevalue("postgres_url") if block.needs_postgres else None
     script = tmp_path / "example.py"
     script.write_text(block.code, encoding="utf-8")
-    run_python(block, [str(script)], tmp_path, database_url)
+    run_python(interpreter, block, [str(script)], tmp_path, database_url)
 
 
 def readme_examples() -> list[CodeBlock]:
@@ -162,7 +176,7 @@ def readme_examples() -> list[CodeBlock]:
 
 @pytest.mark.parametrize("block", readme_examples(), ids=lambda block: block.id)
 def test_a_readme_example_runs_only_as_a_script_and_leaves_nothing(
-    block: CodeBlock, tmp_path: Path
+    block: CodeBlock, tmp_path: Path, interpreter: PreloadedPython
 ) -> None:
     (tmp_path / "example").mkdir()
     (tmp_path / "example" / "hello.py").write_text(block.code, encoding="utf-8")
@@ -170,12 +184,15 @@ def test_a_readme_example_runs_only_as_a_script_and_leaves_nothing(
     cwd.mkdir()
 
     imported = run_python(
-        block, ["-c", "import sys; sys.path.insert(0, '../example'); import hello"], cwd
+        interpreter,
+        block,
+        ["-c", "import sys; sys.path.insert(0, '../example'); import hello"],
+        cwd,
     )
     assert imported.stdout + imported.stderr == "", "importing the example ran something"
     assert list(cwd.iterdir()) == [], "importing the example left files behind"
 
-    run_python(block, ["../example/hello.py"], cwd)
+    run_python(interpreter, block, ["../example/hello.py"], cwd)
     assert list(cwd.iterdir()) == [], "the example left files in the working directory"
 
 

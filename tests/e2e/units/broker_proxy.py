@@ -22,6 +22,7 @@ class BrokerProxy:
         self._lock = threading.Lock()
         self._sockets: list[socket.socket] = []
         self._listener: socket.socket | None = None
+        self._holder: socket.socket | None = None
         probe = socket.socket()
         probe.bind(("127.0.0.1", 0))
         self.port: int = probe.getsockname()[1]
@@ -36,17 +37,21 @@ class BrokerProxy:
 
     def open(self) -> None:
         """Listen (again) and forward every connection accepted."""
-        listener = socket.socket()
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
+        listener = self._bound()
         listener.listen(64)
         self._listener = listener
+        holder, self._holder = self._holder, None
+        if holder is not None:
+            holder.close()
         threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
 
     def cut(self) -> None:
-        """Stop listening and close every connection through the proxy."""
+        """Stop listening and close every connection through the proxy. The port stays held
+        by a socket that does not listen (a connection is refused), so that nothing else
+        (a unit restarted meanwhile, on a free port) can take it before :meth:`open`."""
         listener, self._listener = self._listener, None
         if listener is not None:
+            self._holder = self._bound()
             with contextlib.suppress(OSError):
                 listener.shutdown(socket.SHUT_RDWR)
             listener.close()
@@ -56,6 +61,25 @@ class BrokerProxy:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
             sock.close()
+
+    def close(self) -> None:
+        """Cut the proxy for good and give its port back."""
+        self.cut()
+        holder, self._holder = self._holder, None
+        if holder is not None:
+            holder.close()
+
+    def _bound(self) -> socket.socket:
+        """A socket bound to the proxy's port, beside the one holding it (SO_REUSEPORT)."""
+        bound = socket.socket()
+        try:
+            bound.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            bound.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            bound.bind(("127.0.0.1", self.port))
+        except BaseException:
+            bound.close()
+            raise
+        return bound
 
     def _accept(self, listener: socket.socket) -> None:
         while True:
@@ -102,4 +126,4 @@ def proxied(url: str) -> Iterator[BrokerProxy]:
     try:
         yield proxy
     finally:
-        proxy.cut()
+        proxy.close()

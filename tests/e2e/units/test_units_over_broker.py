@@ -10,6 +10,9 @@ started again while the broker is still out of reach; then each unit in turn, ca
 is killed with SIGKILL and started again. Then every order the storefront holds must end
 ``paid`` or ``payment_failed`` as its price says, with exactly one payment, every paid order
 exactly one notification and every failed one none, and no event left waiting or dead.
+
+The scenarios run side by side (each with its own proxy, broker namespace and databases), so
+their outages overlap instead of adding up; each test then checks its own scenario.
 """
 
 from __future__ import annotations
@@ -19,8 +22,11 @@ import functools
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import httpx
 import pytest
@@ -142,17 +148,38 @@ def wait_until(condition: Callable[[], bool], what: str) -> None:
     waiting.wait_until(condition, what, DEADLINE)
 
 
-@pytest.mark.parametrize("scenario", SCENARIOS)
-def test_every_order_settles_once_through_a_broker_outage_and_a_kill_of_each_unit(
-    tmp_path: Path, scenario: tuple[str, str]
-) -> None:
+@dataclass
+class Outcome:
+    """What one scenario's units did, read once every order settled."""
+
+    expected: dict[str, tuple[str, bool]]
+    """Each order the storefront held when the orders stopped: status, whether to be paid."""
+    settled: dict[str, tuple[str, bool]]
+    """The same orders once everything settled."""
+    placed: list[str]
+    refused: list[str]
+    during_outage: int
+    payments: list[tuple[str, str]]
+    notified: Counter[str]
+    dead: list[int]
+    started_without_broker: int
+    """How often billing logged that it starts without its broker."""
+    kills: dict[str, int]
+    """Each unit's effects when it was killed."""
+    effects: dict[str, int]
+    """Each unit's effects at the end."""
+
+
+def run_scenario(folder: Path, scenario: tuple[str, str]) -> Outcome:
+    """Orders through ``scenario``'s broker cut for OUTAGE_SECONDS, then a kill of each unit;
+    what the units did once every order settled."""
     transport, database = scenario
     url = broker_url(transport)
     with (
         proxied(url) as proxy,
-        own_databases(tmp_path, database) as databases,
+        own_databases(folder, database) as databases,
         shop_units(
-            tmp_path,
+            folder,
             databases,
             {**transport_env(transport, proxy.url_for(url)), **ENV},
             tracebacks_expected=True,
@@ -199,28 +226,69 @@ def test_every_order_settles_once_through_a_broker_outage_and_a_kill_of_each_uni
         print(f"{transport}/{database}: {len(expected)} orders ({paid} paid), "
               f"{during_outage} placed during the outage, {orders.lost} answers lost to the "
               f"storefront's kill; effects when each unit was killed: {kills}")  # fmt: skip
+        return Outcome(
+            expected=expected,
+            settled=flow.orders(cheap),
+            placed=orders.placed,
+            refused=orders.refused,
+            during_outage=during_outage,
+            payments=flow.pairs("billing", "payments", "order_id, status"),
+            notified=Counter(
+                o for o, _ in flow.pairs("notifications", "notifications", "order_id, kind")
+            ),
+            dead=[flow.dead(unit) for unit in UNITS],
+            started_without_broker=units.shops["billing"].count_in_output(
+                "starts without its broker"
+            ),
+            kills=kills,
+            effects={unit: flow.effects(unit) for unit in UNITS},
+        )
 
-        settled = flow.orders(cheap)
-        assert settled.keys() == expected.keys()
-        assert orders.refused == []
-        assert during_outage > 0
-        assert set(orders.placed) <= expected.keys()  # every order acknowledged is stored
-        assert {o: status for o, (status, _) in settled.items()} == {
-            o: "paid" if should_pay else "payment_failed" for o, (_, should_pay) in expected.items()
+
+@pytest.fixture(scope="module")
+def outcomes(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[tuple[str, str], Future[Outcome]]]:
+    """The selected scenarios, run side by side: their outages overlap instead of following
+    one another (each has its own proxy, broker namespace and databases). Each test reads its
+    scenario's outcome, or gets the exception (a failure, a skip) that ended it."""
+    selected = [
+        cast("tuple[str, str]", item.callspec.params["scenario"])
+        for item in request.session.items
+        if isinstance(item, pytest.Function) and item.path == request.path
+    ]
+    with ThreadPoolExecutor(max(1, len(selected))) as pool:
+        yield {
+            scenario: pool.submit(
+                run_scenario, tmp_path_factory.mktemp("-".join(scenario)), scenario
+            )
+            for scenario in selected
         }
-        payments = flow.pairs("billing", "payments", "order_id, status")
-        assert Counter(o for o, _ in payments) == Counter(list(expected))  # one payment each
-        assert dict(payments) == {
-            o: "captured" if should_pay else "failed" for o, (_, should_pay) in expected.items()
-        }
-        notified = Counter(
-            o for o, _ in flow.pairs("notifications", "notifications", "order_id, kind")
-        )
-        assert notified == Counter(o for o, (_, should_pay) in expected.items() if should_pay)
-        assert [flow.dead(unit) for unit in UNITS] == [0, 0, 0]
-        # Once: when it was started during the outage (dolmen run's check does not connect).
-        assert units.shops["billing"].count_in_output("starts without its broker") == 1
-        # Each unit was killed mid-flow: it had more to do, and did it once started again.
-        assert {unit: kills[unit] < flow.effects(unit) for unit in UNITS} == dict.fromkeys(
-            UNITS, True
-        )
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_every_order_settles_once_through_a_broker_outage_and_a_kill_of_each_unit(
+    outcomes: dict[tuple[str, str], Future[Outcome]], scenario: tuple[str, str]
+) -> None:
+    outcome = outcomes[scenario].result()
+    expected = outcome.expected
+    assert outcome.settled.keys() == expected.keys()
+    assert outcome.refused == []
+    assert outcome.during_outage > 0
+    assert set(outcome.placed) <= expected.keys()  # every order acknowledged is stored
+    assert {o: status for o, (status, _) in outcome.settled.items()} == {
+        o: "paid" if should_pay else "payment_failed" for o, (_, should_pay) in expected.items()
+    }
+    payments = outcome.payments
+    assert Counter(o for o, _ in payments) == Counter(list(expected))  # one payment each
+    assert dict(payments) == {
+        o: "captured" if should_pay else "failed" for o, (_, should_pay) in expected.items()
+    }
+    assert outcome.notified == Counter(o for o, (_, should_pay) in expected.items() if should_pay)
+    assert outcome.dead == [0, 0, 0]
+    # Once: when it was started during the outage (dolmen run's check does not connect).
+    assert outcome.started_without_broker == 1
+    # Each unit was killed mid-flow: it had more to do, and did it once started again.
+    assert {unit: outcome.kills[unit] < outcome.effects[unit] for unit in UNITS} == dict.fromkeys(
+        UNITS, True
+    )

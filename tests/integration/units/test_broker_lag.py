@@ -17,7 +17,6 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from dolmen import App
 from dolmen.observability import Observability
@@ -27,6 +26,7 @@ from tests.integration.units.conftest import Broker
 from tests.integration.units.test_shop_over_broker import databases, unit
 from tests.integration.units.test_shop_units import add_product, place_order
 from tests.integration.units.test_shop_units import unit as shared_database_unit
+from tests.lag_gauges import Series, lag_gauges
 
 __all__ = ["databases"]  # the fixture, used here
 
@@ -39,7 +39,7 @@ def extension(app: App, kind: type[T]) -> T:
     return next(e for e in app.extensions if isinstance(e, kind))
 
 
-async def lag_metrics(app: App) -> dict[tuple[str, ...], float]:
+async def lag_metrics(app: App) -> dict[Series, float]:
     """The unit's broker lag gauges after one sampler step, by name and labels."""
     units = extension(app, Units)
     assert units.lag_probe is not None
@@ -47,19 +47,10 @@ async def lag_metrics(app: App) -> dict[tuple[str, ...], float]:
     await extension(app, Observability).sample_outbox()
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://unit") as client:
-        text = (await client.get("/metrics")).text
-    found: dict[tuple[str, ...], float] = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name.startswith("dolmen_units_"):
-                labels = sample.labels
-                partition = (labels["partition"],) if "partition" in labels else ()
-                key = (sample.name, labels["unit"], labels["destination"], *partition)
-                found[key] = sample.value
-    return found
+        return lag_gauges((await client.get("/metrics")).text)
 
 
-def on_broker(found: dict[tuple[str, ...], float], unit: str, destination: str) -> float:
+def on_broker(found: dict[Series, float], unit: str, destination: str) -> float:
     return sum(
         value
         for (name, *labels), value in found.items()

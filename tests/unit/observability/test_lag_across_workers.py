@@ -16,12 +16,10 @@ from pathlib import Path
 
 import pytest
 from prometheus_client import values
-from prometheus_client.parser import text_string_to_metric_families
 
 from dolmen.observability._metrics import Metrics, exposition
 from dolmen.units import Backlog, Forwarding, UnitLag
-
-Series = tuple[str, ...]
+from tests.lag_gauges import Series, lag_gauges
 
 
 class Workers:
@@ -38,17 +36,7 @@ class Workers:
 
     def scraped(self) -> dict[Series, float]:
         """The lag gauges in ``/metrics`` as any worker answers it: by name and labels."""
-        text = exposition(next(iter(self.metrics.values())).registry)[0].decode()
-        found: dict[Series, float] = {}
-        for family in text_string_to_metric_families(text):
-            for sample in family.samples:
-                if sample.name.startswith("dolmen_units_"):
-                    labels = sample.labels
-                    partition = (labels["partition"],) if "partition" in labels else ()
-                    key = (sample.name, labels["unit"], labels["destination"], *partition)
-                    assert key not in found, f"{key} twice"  # one value per series
-                    found[key] = sample.value
-        return found
+        return lag_gauges(exposition(next(iter(self.metrics.values())).registry)[0].decode())
 
 
 @pytest.fixture
