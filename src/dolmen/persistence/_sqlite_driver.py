@@ -51,7 +51,8 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from queue import SimpleQueue
 from typing import Any, TypeVar
 
@@ -323,14 +324,11 @@ class Connection:
         connection = self._conn
         if len(held) != 1 or held[0].strip().upper() not in _WRITE_BEGINS:
             return False
-        busy_ms = self._busy_timeout()
-        connection.execute("PRAGMA busy_timeout=0")
         try:
-            connection.execute(held[0])
+            with self._not_waiting():
+                connection.execute(held[0])
         except sqlite3.OperationalError:  # locked by a writer that is not Dolmen's
             return False
-        finally:
-            connection.execute(f"PRAGMA busy_timeout={busy_ms}")
         return True
 
     def _read_at_once(self, read: Callable[[], T]) -> T:
@@ -339,23 +337,25 @@ class Connection:
         _WouldWait when SQLite would have waited for a lock (the read stopped at its start,
         having read nothing); any other error as ``read`` raised it.
         """
-        connection = self._conn
-        busy_ms = self._busy_timeout()
-        connection.execute("PRAGMA busy_timeout=0")
         try:
-            return read()
+            with self._not_waiting():
+                return read()
         except sqlite3.OperationalError as error:
             if error.sqlite_errorcode & 0xFF in _WAITED_FOR_A_LOCK:
                 raise _WouldWait from error
             raise
-        finally:
-            connection.execute(f"PRAGMA busy_timeout={busy_ms}")
 
-    def _busy_timeout(self) -> int:
-        """SQLite's busy timeout on this connection in ms (read once)."""
-        if self._busy_ms is None:
-            self._busy_ms = int(self._conn.execute("PRAGMA busy_timeout").fetchone()[0])
-        return self._busy_ms
+    @contextmanager
+    def _not_waiting(self) -> Iterator[None]:
+        """SQLite's busy timeout at 0 meanwhile: a statement that meets a lock fails at once."""
+        connection = self._conn
+        if self._busy_ms is None:  # read once
+            self._busy_ms = int(connection.execute("PRAGMA busy_timeout").fetchone()[0])
+        connection.execute("PRAGMA busy_timeout=0")
+        try:
+            yield
+        finally:
+            connection.execute(f"PRAGMA busy_timeout={self._busy_ms}")
 
     def _runs_here(self, sql: str | None) -> bool:
         """Whether ``sql`` may run in the caller's thread now (see the module's documentation).
