@@ -10,9 +10,12 @@ sqlite``, the default, the outbox is a SQLite file and each append a committed u
 work), its dispatcher runs the forwarding deliveries with a ``Relay`` (batched, ordered by
 subject) on the transport; the receiving unit's ``Intake`` takes them into its outbox (a
 SQLite file by default, as an app would, or memory) and its dispatcher runs a handler that
-records when it ran. Brokers: DOLMEN_TEST_RABBITMQ_URL, DOLMEN_TEST_NATS_URL,
-DOLMEN_TEST_REDIS_URL (or the local defaults), each run on a destination of its own, dropped
-afterwards.
+records when it ran. Each process, once its units have started, freezes the objects alive
+then out of the garbage collector's full passes, as ``App.start`` does (``[app] gc_freeze``,
+on by default): without it, a full pass over the imported libraries stalls a process for
+30-40 ms every few seconds, which a deployed unit does not see. Brokers:
+DOLMEN_TEST_RABBITMQ_URL, DOLMEN_TEST_NATS_URL, DOLMEN_TEST_REDIS_URL (or the local defaults),
+each run on a destination of its own, dropped afterwards.
 
 - throughput: ``--events`` events over 1,000 subjects appended 100 per commit as fast as they
   go; events per second from the first append until the last handler ran.
@@ -51,6 +54,7 @@ from dolmen.events import (
     SqlDeliveryStore,
 )
 from dolmen.events._envelope import new_event_id
+from dolmen.modules._gc import freeze_startup_objects
 from dolmen.persistence import Database, UnitOfWork
 from dolmen.units import (
     InMemoryTransport,
@@ -150,6 +154,7 @@ async def receiving_unit(
     worker.hinted = True  # woken by each batch taken in, as an app's commits wake it
     worker.start()
     await intake.start()
+    freeze_startup_objects()  # as App.start does once a unit has started ([app] gc_freeze)
     return Receiving(transport, worker, intake, recorder, database)
 
 
@@ -185,6 +190,7 @@ async def pair(kind: str, receiver: str, scratch: Path, *, split: bool = False) 
     # Woken at each append, as an app's commits wake its dispatcher: no fast polling.
     forwarder.hinted = True
     forwarder.start()
+    freeze_startup_objects()  # as App.start does once a unit has started ([app] gc_freeze)
     return Pair(sending, outbox, sending_database, relay, forwarder, destination, receiving)
 
 
