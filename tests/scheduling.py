@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import pytest
 
 SECONDS = {
-    "tests/e2e/test_crash_recovery.py": 106,
+    "tests/e2e/test_crash_recovery.py": 70,
     "tests/e2e/test_new_project.py": 48,
     "tests/e2e/units/test_shop_http_split.py": 39,
     "tests/e2e/units/test_units_kill.py": 38,
