@@ -19,10 +19,10 @@ from collections.abc import Sequence
 import pytest
 
 SECONDS = {
-    "tests/e2e/test_crash_recovery.py": 70,
+    "tests/e2e/test_crash_recovery.py": 50,
     "tests/e2e/test_new_project.py": 48,
     "tests/e2e/units/test_shop_http_split.py": 39,
-    "tests/e2e/units/test_units_kill.py": 38,
+    "tests/e2e/units/test_units_kill.py": 31,
     "tests/docs/test_docs_examples.py": 37,
     "tests/integration/events/test_events_cli.py": 36,
     "tests/integration/units/test_shop_over_broker.py": 32,
