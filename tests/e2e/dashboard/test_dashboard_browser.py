@@ -1,28 +1,38 @@
 """The dashboard in a real browser against a real server: it loads with no console error, its
 numbers move after traffic, a dead letter is replayed with its button, and a client off
-loopback is refused without the token and let in with it. Each test saves a screenshot."""
+loopback is refused without the token and let in with it. Each test saves a screenshot.
+
+The page asks the server for its state every 3 s. Where a test waits for what a later answer
+shows, it drives the page's clock (Playwright's fake timers, installed on every page) 3 s
+ahead instead of waiting for them: the page asks again at once, as it would have by itself.
+"""
 
 from __future__ import annotations
 
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Response
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.e2e.dashboard.conftest import TOKEN, DashboardShop
 from tests.e2e.dashboard.failing_shop import CARRIER_DOWN, UNDELIVERABLE
 from tests.e2e.dashboard.split_storefront import ScriptedBroker, served_storefront
 
 WAIT_MS = 20_000  # the server samples every second, the page polls every three
+REFRESH_MS = 3_000  # how often the page asks for the state (dashboard.js)
+LOOK_MS = 300  # how long to look for what is awaited before making the page ask again
 
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[tuple[Page, list[str]]]:
     """A fresh page, with every console error, uncaught exception and failed load it has."""
     context = browser.new_context(viewport={"width": 1400, "height": 1600})
+    context.clock.install()  # time flows as usual until a test drives it ahead
     page = context.new_page()
     errors: list[str] = []
 
@@ -58,6 +68,21 @@ def place_orders(url: str, count: int, email: str | None = None) -> None:
             assert http.post("/orders", json=body).status_code == 201
 
 
+def refreshed_until(tab: Page, shown: Callable[[float], object]) -> None:
+    """Wait until ``shown(timeout_ms)`` returns (it raises Playwright's timeout error until
+    then), making the page ask the server for its state again each time it is not yet
+    shown: its clock driven to its next refresh. Fails after WAIT_MS."""
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while True:
+        try:
+            shown(LOOK_MS)
+            return
+        except PlaywrightTimeoutError:
+            if time.monotonic() > deadline:
+                raise
+        tab.clock.fast_forward(REFRESH_MS)
+
+
 def requests_shown(page: Page, route: str) -> int:
     """The request count the routes table shows for ``route`` (0 when it has no line)."""
     cells = page.locator(f'#routes tr[data-route="{route}"] td:nth-child(4)')
@@ -74,13 +99,16 @@ def test_the_dashboard_loads_with_no_console_error_and_its_numbers_move(
     tab.wait_for_selector("#status:text-matches('updated')", timeout=WAIT_MS)
     before = requests_shown(tab, "POST /orders")
     place_orders(dashboard_shop.local, 5)
-    tab.wait_for_function(
-        """([route, count]) => {
-            const row = document.querySelector(`#routes tr[data-route="${route}"]`);
-            return row !== null && Number(row.children[3].textContent) >= count;
-        }""",
-        arg=["POST /orders", before + 5],
-        timeout=WAIT_MS,
+    refreshed_until(
+        tab,
+        lambda ms: tab.wait_for_function(
+            """([route, count]) => {
+                const row = document.querySelector(`#routes tr[data-route="${route}"]`);
+                return row !== null && Number(row.children[3].textContent) >= count;
+            }""",
+            arg=["POST /orders", before + 5],
+            timeout=ms,
+        ),
     )
     assert requests_shown(tab, "POST /orders") >= before + 5
     orders_rate = tab.locator('#module-cards [data-module="orders"] .rate').inner_text()
@@ -111,7 +139,7 @@ def test_a_dead_letter_is_replayed_with_its_button(
         )
         tab.goto(f"{dashboard_shop.local}/_dolmen/#events")
         row = tab.locator('#dead-letters tr[data-dead-letter]:has-text("shipping.ship_order")')
-        row.first.wait_for(timeout=WAIT_MS)
+        refreshed_until(tab, lambda ms: row.first.wait_for(timeout=ms))
     finally:
         flag.unlink()
     letter = row.first.get_attribute("data-dead-letter")
@@ -138,7 +166,7 @@ def test_a_dead_letter_is_discarded_with_its_button_once_confirmed(
         )
         tab.goto(f"{dashboard_shop.local}/_dolmen/#events")
         row = tab.locator('#dead-letters tr[data-dead-letter]:has-text("shipping.ship_order")')
-        row.first.wait_for(timeout=WAIT_MS)
+        refreshed_until(tab, lambda ms: row.first.wait_for(timeout=ms))
     finally:
         flag.unlink()
     letter = row.first.get_attribute("data-dead-letter")
