@@ -373,6 +373,13 @@ class Dispatcher:
         except asyncio.CancelledError:
             self._ended(batch)
             raise
+        except LeaseLost:
+            # Expected when this process was too slow to renew its leases (a busy machine):
+            # no traceback, as for one delivery (see _outcome). Those taken over roll back.
+            logger.warning(
+                "a batch of %d deliveries to %s was rolled back: one of them was taken over "
+                "after its lease ran out; running them one by one", len(batch), batch[0].handler,
+            )  # fmt: skip
         except Exception:
             logger.warning("a batch of %d deliveries to %s failed as a whole; running them one "
                            "by one", len(batch), batch[0].handler, exc_info=True)  # fmt: skip

@@ -40,6 +40,18 @@ class Deposited(Event, name="ledger.Deposited", subject="account"):
 
 
 @dataclass
+class Gate:
+    """Where one try of a handler waits, mid-run, until the test lets it go on."""
+
+    reached: asyncio.Event = field(default_factory=asyncio.Event)
+    opened: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def wait(self) -> None:
+        self.reached.set()
+        await self.opened.wait()
+
+
+@dataclass
 class Behaviour:
     """What the handlers do; tests change it."""
 
@@ -55,6 +67,10 @@ class Behaviour:
     contexts: list[DeliveryContext] = field(default_factory=list)
     roll_back: set[str] = field(default_factory=set)
     """Accounts whose deposit the handler writes, then rolls back on its session itself."""
+    gates: dict[str, Gate] = field(default_factory=dict)
+    """``handler:account:attempt`` -> where that try waits until the test opens the gate."""
+    gate_after_writing: bool = False
+    """Whether a gated try waits after its write (else before it)."""
 
 
 class Refused(Exception):
@@ -121,7 +137,12 @@ def make_app(
                 await asyncio.sleep(behaviour.seconds)
             if event.account in behaviour.refuse:
                 raise Refused(f"account {event.account} is closed")
+            gate = behaviour.gates.get(f"{handler}:{event.account}:{context.attempt}")
+            if gate is not None and not behaviour.gate_after_writing:
+                await gate.wait()
             await tally.record(handler, context.event_id, event)  # rolled back if we fail below
+            if gate is not None and behaviour.gate_after_writing:
+                await gate.wait()
             if event.account in behaviour.roll_back:
                 await tally.session.rollback()
             left = behaviour.fail_first.get(f"{handler}:{event.account}", 0)
