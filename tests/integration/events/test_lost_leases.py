@@ -67,31 +67,36 @@ def lost_leases(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
 
 
 @pytest.mark.parametrize("after_writing", [False, True], ids=["before-writing", "after-writing"])
+@pytest.mark.parametrize("taker_first", [True, False], ids=["taker-ends-first", "slow-ends-first"])
 async def test_a_handler_whose_delivery_was_taken_over_mid_run_rolls_its_effects_back(
     apps: tuple[App, App],
     behaviour: Behaviour,
     database_url: str,
     caplog: pytest.LogCaptureFixture,
     after_writing: bool,
+    taker_first: bool,
 ) -> None:
     if after_writing and database_url.startswith("sqlite"):
         pytest.skip("on SQLite a handler that wrote holds the write lock: none can take over")
     first, second = apps
     clock = Clock()
     starved, other = dispatcher(first, clock), dispatcher(second, clock)
-    gates = [behaviour.gates.setdefault(f"{h}:ada:1", Gate()) for h in ("count", "ordered")]
+    slow, taking = (  # the two handlers' first tries (the slow ones) and second tries
+        [behaviour.gates.setdefault(f"{h}:ada:{attempt}", Gate()) for h in ("count", "ordered")]
+        for attempt in (1, 2)
+    )
     behaviour.gate_after_writing = after_writing
     await deposit_together(first, "ada")
 
     await starved.tick()  # claims both handlers' deliveries; their first tries stop mid-run
-    for gate in gates:
-        await asyncio.wait_for(gate.reached.wait(), BOUND)
+    await reached(slow)
     clock.time += LEASE + 1  # the first process got no turn to renew its leases
-    await other.tick()  # takes them back, claims them, runs them to the end
-    await other.idle()
-    for gate in gates:
-        gate.opened.set()
-    await starved.idle()
+    await other.tick()  # takes them back, claims them, runs them: they stop mid-run too
+    await reached(taking)
+    for gates, dispatching in [(taking, other), (slow, starved)][:: 1 if taker_first else -1]:
+        for gate in gates:
+            gate.opened.set()
+        await dispatching.idle()
 
     for handler in ("count", "ordered"):
         assert [account for _, account, _ in await rows(first, handler)] == ["ada"]
@@ -100,6 +105,11 @@ async def test_a_handler_whose_delivery_was_taken_over_mid_run_rolls_its_effects
     lost = lost_leases(caplog)
     assert len(lost) == 2
     assert all((r.levelno, r.exc_info) == (logging.WARNING, None) for r in lost)
+
+
+async def reached(gates: list[Gate]) -> None:
+    for gate in gates:
+        await asyncio.wait_for(gate.reached.wait(), BOUND)
 
 
 async def test_a_batch_whose_lease_ran_out_while_it_waited_applies_each_effect_once(
