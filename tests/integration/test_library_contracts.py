@@ -136,6 +136,35 @@ async def test_sqlalchemy_commits_and_rolls_back_through_the_dialect_of_the_engi
         assert create_async_engine("sqlite+aiosqlite://").sync_engine.dialect is not dialect
 
 
+async def test_sqlalchemy_keeps_the_listeners_of_an_option_engine_its_own(
+    tmp_path: Path,
+) -> None:
+    with relies_on(
+        "sqlalchemy",
+        "the begin and rollback listeners set on an engine made by execution_options fire for "
+        "its connections only, and the parent engine's connections carry no listener: Dolmen "
+        "sets the SQLite writers' listeners on the write engine alone (persistence/_sqlite.py)",
+    ):
+        engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'app.db'}")
+        writes = engine.execution_options(dolmen_test_write=True)
+        begun: list[bool] = []
+
+        @event.listens_for(writes.sync_engine, "begin")
+        def on_begin(connection: Any) -> None:
+            begun.append(bool(connection.get_execution_options().get("dolmen_test_write")))
+
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+            async with writes.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+            assert begun == [True]
+            reads = engine.sync_engine
+            assert (len(reads.dispatch.begin), len(reads.dispatch.rollback)) == (0, 0)
+        finally:
+            await engine.dispose()
+
+
 async def test_sqlalchemys_aiosqlite_dialect_runs_on_dolmens_driver_connection(
     tmp_path: Path,
 ) -> None:

@@ -186,3 +186,24 @@ async def test_a_connection_returned_to_the_pool_mid_transaction_is_rolled_back(
         await greenlet_spawn(write_and_walk_away)
         await asyncio.wait_for(add_note(app, "next"), 30)  # the lock was let go
         assert await count_notes(app) == 1  # and the half-written row is gone
+
+
+async def test_only_the_write_engine_has_the_writers_connection_listeners(sqlite_url: str) -> None:
+    # A "begin" or "rollback" listener on the engine itself would make every connection, a
+    # read's too, join the engine's event dispatch: CPU on each unit of work, for nothing.
+    app = make_app(sqlite_url)
+    async with app.running():
+        assert app.database is not None
+        reads = app.database.engine.sync_engine
+        writes = app.database.write_engine.sync_engine
+        assert (len(reads.dispatch.begin), len(reads.dispatch.rollback)) == (0, 0)
+        assert (len(writes.dispatch.begin), len(writes.dispatch.rollback)) == (1, 1)
+        begun: list[str] = []
+
+        def record(_connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            begun.append(statement)
+
+        event.listen(writes, "before_cursor_execute", record)
+        await add_note(app, "written")  # the writers' turn and BEGIN IMMEDIATE, as before
+        assert begun[0] == "BEGIN IMMEDIATE"
+        assert await count_notes(app) == 1

@@ -167,6 +167,7 @@ class Database:
                 f"the driver for {self.url.drivername!r} is not installed ({error}); "
                 f"install it with: pip install '{extra}'"
             ) from None
+        write_engine = engine.execution_options(**{WRITE_OPTION: True})
         if self.is_sqlite:
             lock_file = f"{self.url.database}{LOCK_FILE_SUFFIX}" if self._is_file() else None
             if lock_file is not None:
@@ -178,9 +179,11 @@ class Database:
             self._checkpointer = self._start_checkpointer(engine, lock_file)
             wrote = self._checkpointer.wrote if self._checkpointer is not None else None
             self._writers = WriterQueue(lock_file, wrote)
-            configure_sqlite(engine, self._writers, background_checkpoints=wrote is not None)
+            configure_sqlite(
+                engine, write_engine, self._writers, background_checkpoints=wrote is not None
+            )
         self._engine = engine
-        self._write_engine = engine.execution_options(**{WRITE_OPTION: True})
+        self._write_engine = write_engine
         if not self.is_sqlite:
             self._held = HeldConnections(engine, keep=1 if self._pool_capacity() >= 3 else 0)
         if create_tables:
