@@ -53,6 +53,11 @@ class Container:
         self._singleton_locks: dict[Any, asyncio.Lock] = {}
         self._cleanups: list[Callable[[], Awaitable[None]]] = []
         self._resolutions: dict[tuple[str, Any], CrossModuleResolution] = {}
+        self._plans: dict[tuple[str, Any], _Plan] = {}
+        """Per (asking module, key): its provider, and its crossing if it crosses modules;
+        found once (the first time it is allowed), forgotten when registrations change."""
+        self._fills: dict[Any, tuple[Provider[Any], tuple[tuple[str, Any], ...]]] = {}
+        """Per key: its provider, and the (name, key) of each parameter its factory is given."""
 
     # -- registration ---------------------------------------------------------------
 
@@ -67,10 +72,16 @@ class Container:
                 f"{module!r}); keep one provider, or give each module its own type"
             )
         self._providers[provider.key] = (module, provider)
+        self._forget_plans()
 
     def register_contextual(self, key: Any, factory: ContextualFactory) -> None:
         """Make ``key`` resolvable in every module, built per unit of work by ``factory``."""
         self._contextual[key] = factory
+        self._forget_plans()
+
+    def _forget_plans(self) -> None:
+        self._plans.clear()
+        self._fills.clear()
 
     @property
     def interceptors(self) -> tuple[Interceptor, ...]:
@@ -84,6 +95,7 @@ class Container:
         declared already is refused with a ``ProviderConfigurationError``.
         """
         self._seam = Seam([*self._seam.interceptors, *interceptors])
+        self._forget_plans()
 
     @contextlib.contextmanager
     def override(self, key: Any, instance: object) -> Iterator[None]:
@@ -177,15 +189,27 @@ class Container:
                     f"{_name(key)} exists only inside a unit of work, and there is none here"
                 )
             return cast(T, await factory(scope, module))
-        owner, provider = self._visible_provider(module, key)
-        if owner == module or not self._seam.active:
+        plan = self._plans.get((module, key))
+        if plan is None:
+            plan = self._plan(module, key)
+        owner, provider, resolution = plan
+        if resolution is None:
             return cast(T, await self._instance(owner, provider, scope))
-        resolution = self._resolutions.get((module, key))
-        if resolution is None:  # immutable: one per (caller, key), made once
-            resolution = self._resolutions[module, key] = CrossModuleResolution(module, owner, key)
         return cast(
             T, await self._seam.resolve(resolution, lambda: self._instance(owner, provider, scope))
         )
+
+    def _plan(self, module: str, key: Any) -> _Plan:
+        """How ``module`` gets ``key`` (raising as :meth:`_visible_provider` does), kept."""
+        owner, provider = self._visible_provider(module, key)
+        resolution = None
+        if owner != module and self._seam.active:
+            resolution = self._resolutions.get((module, key))
+            if resolution is None:  # immutable: one per (caller, key), made once
+                resolution = CrossModuleResolution(module, owner, key)
+                self._resolutions[module, key] = resolution
+        plan = self._plans[module, key] = (owner, provider, resolution)
+        return plan
 
     def _visible_provider(self, module: str, key: Any) -> tuple[str, Provider[Any]]:
         entry = self._providers.get(key)
@@ -247,11 +271,12 @@ class Container:
         scope: ServiceScope | None,
         cleanups: list[Callable[[], Awaitable[None]]],
     ) -> Any:
+        fill = self._fills.get(provider.key)
+        if fill is None or fill[0] is not provider:
+            fill = self._fills[provider.key] = (provider, self._filled(provider))
         kwargs = {}
-        for parameter in provider.parameters:
-            if parameter.has_default and parameter.key not in self._providers:
-                continue
-            kwargs[parameter.name] = await self.resolve(parameter.key, owner, scope)
+        for name, key in fill[1]:
+            kwargs[name] = await self.resolve(key, owner, scope)
         result = provider.factory(**kwargs)
         if provider.kind is FactoryKind.ASYNC:
             return await result
@@ -265,6 +290,14 @@ class Container:
             return instance
         return result
 
+    def _filled(self, provider: Provider[Any]) -> tuple[tuple[str, Any], ...]:
+        """The parameters of ``provider`` given a service (not one with a default unprovided)."""
+        return tuple(
+            (parameter.name, parameter.key)
+            for parameter in provider.parameters
+            if not (parameter.has_default and parameter.key not in self._providers)
+        )
+
     async def aclose(self) -> None:
         """Release application-wide instances, last built first."""
         cleanups, self._cleanups = self._cleanups, []
@@ -273,6 +306,9 @@ class Container:
 
 
 _MISSING = object()
+
+_Plan = tuple[str, Provider[Any], CrossModuleResolution | None]
+"""(owner, provider, the crossing to pass through the seam, or None)."""
 
 
 async def _finish_async(generator: Any) -> None:

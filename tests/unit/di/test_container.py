@@ -9,6 +9,8 @@ import pytest
 
 from dolmen.di import (
     Container,
+    CrossModuleResolution,
+    Interceptor,
     Lifetime,
     MissingProviderError,
     NotVisibleError,
@@ -17,6 +19,7 @@ from dolmen.di import (
     provide,
     provide_value,
 )
+from dolmen.di._seam import Build
 
 
 class Clock:
@@ -286,3 +289,40 @@ async def test_provide_value_serves_an_existing_instance() -> None:
     container = Container({"a": frozenset()})
     container.register("a", provide_value(Clock, clock))
     assert await container.resolve(Clock, "a", None) is clock
+
+
+async def test_what_a_resolution_found_once_follows_later_registrations_and_overrides() -> None:
+    # The container keeps how each module gets each key (and what each factory is given)
+    # after the first time: later providers, overrides and refusals must still count.
+    container = Container({"a": frozenset(), "b": frozenset({"a"})})
+    container.register("a", provide(Clock, lifetime=Lifetime.APP))
+    container.register("a", provide(Client))
+    assert (await container.scope().get(Client, "a")).retries == 3
+    with pytest.raises(MissingProviderError):
+        await container.scope().get(Pricing, "b")
+    container.register("a", provide_value(Retries, Retries(5)))  # now provided: given
+    assert (await container.scope().get(Client, "a")).retries == 5
+    with container.override(Retries, Retries(7)):
+        assert (await container.scope().get(Client, "a")).retries == 7
+    assert (await container.scope().get(Client, "a")).retries == 5
+    container.register("a", provide(Pricing, FixedPricing, public=True))
+    container.register("a", provide(Repository))
+    assert await (await container.scope().get(Pricing, "b")).price("ab") == 2  # found now
+    for _ in range(2):  # refused each time, never kept
+        with pytest.raises(NotVisibleError):
+            await container.scope().get(Repository, "b")
+
+
+async def test_a_crossing_found_once_passes_through_interceptors_declared_later() -> None:
+    container = make_container()
+    assert type(await container.scope().get(Pricing, "orders")) is FixedPricing
+    seen: list[str] = []
+
+    async def hook(resolution: CrossModuleResolution, build: Build) -> object:
+        seen.append(f"{resolution.caller}->{resolution.target}")
+        return await build()
+
+    container.declare_interceptors([Interceptor("spy", resolve=hook)])
+    await container.scope().get(Pricing, "orders")
+    await container.scope().get(Pricing, "catalog")  # its own: no crossing
+    assert seen == ["orders->catalog"]
