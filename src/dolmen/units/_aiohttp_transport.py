@@ -22,6 +22,7 @@ one the other unit may have run.
 from __future__ import annotations
 
 import asyncio
+import functools
 import select
 from collections.abc import Mapping
 from typing import Any
@@ -129,15 +130,16 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         session = self._session
         if session is None or session.closed:
             session = self._session = self._open()
+        total, timeout = _bounds(timeouts)
         try:
-            async with asyncio.timeout(_total(timeouts)):
+            async with asyncio.timeout(total):
                 async with session.request(
                     method,
                     url,
                     headers=headers,
                     data=body or None,
                     allow_redirects=False,
-                    timeout=_timeout(timeouts),
+                    timeout=timeout,
                 ) as answer:
                     content = await answer.read()
         except aiohttp.ClientError as error:
@@ -151,6 +153,20 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+def _bounds(timeout: Mapping[str, float | None]) -> tuple[float | None, aiohttp.ClientTimeout]:
+    """:func:`_total` and :func:`_timeout` of ``timeout``, made once per set of values."""
+    get = timeout.get
+    return _bounds_of(get("pool"), get("connect"), get("write"), get("read"))
+
+
+@functools.lru_cache(maxsize=64)
+def _bounds_of(
+    pool: float | None, connect: float | None, write: float | None, read: float | None
+) -> tuple[float | None, aiohttp.ClientTimeout]:
+    timeout = {"pool": pool, "connect": connect, "write": write, "read": read}
+    return _total(timeout), _timeout(timeout)  # (ClientTimeout is immutable: shared)
 
 
 def _timeout(timeout: Mapping[str, float | None]) -> aiohttp.ClientTimeout:

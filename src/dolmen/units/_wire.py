@@ -35,6 +35,10 @@ class MethodContract:
     arguments: TypeAdapter[Any]
     result: TypeAdapter[Any]
     idempotent: bool
+    positional: tuple[str, ...] | None = None
+    """The names of the parameters a call may give by position, in order, when a call that
+    gives each of them so and nothing else is complete (no keyword-only parameter without a
+    default); else None. Such a call binds as ``Signature.bind`` would, without it."""
 
     def encode_arguments(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> bytes:
         """The JSON body of a call.
@@ -42,8 +46,12 @@ class MethodContract:
         TypeError for arguments the method does not take, pydantic's ValidationError for
         values that do not fit its annotations: as a call in one process would fail.
         """
-        bound = self.signature.bind(*args, **kwargs)
-        return self.arguments.dump_json(self.arguments.validate_python(bound.arguments))
+        positional = self.positional
+        if not kwargs and positional is not None and len(args) == len(positional):
+            arguments = dict(zip(positional, args, strict=True))  # what bind() would give
+        else:
+            arguments = self.signature.bind(*args, **kwargs).arguments
+        return self.arguments.dump_json(self.arguments.validate_python(arguments))
 
     def decode_arguments(self, body: bytes) -> dict[str, Any]:
         """The keyword arguments of a call's body; pydantic's ValidationError if it is not."""
@@ -128,4 +136,15 @@ def _method(key: type, name: str, function: Any) -> MethodContract:
         TypeAdapter(arguments_type),
         TypeAdapter(hints.get("return", Any)),
         is_idempotent(function),
+        _positional(parameters),
     )
+
+
+def _positional(parameters: list[inspect.Parameter]) -> tuple[str, ...] | None:
+    """:attr:`MethodContract.positional` of a method with these parameters (self left out)."""
+    by_position = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    names = tuple(p.name for p in parameters if p.kind in by_position)
+    required_by_keyword = any(
+        p.kind is inspect.Parameter.KEYWORD_ONLY and p.default is p.empty for p in parameters
+    )
+    return None if required_by_keyword else names

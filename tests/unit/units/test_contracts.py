@@ -71,6 +71,39 @@ def test_keyword_only_and_default_parameters_are_optional_fields() -> None:
         method.encode_arguments((), {})  # printer is missing, as in a local call
 
 
+class Shapes(Protocol):
+    async def plain(self, a: int, b: str = "b", /, c: float = 1.0) -> None: ...
+
+    async def keyed(self, a: int, *, b: int) -> None: ...
+
+    async def bare(self) -> None: ...
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "kwargs"),
+    [("plain", (1, "x", 2.5), {}), ("plain", (1,), {}), ("plain", (1, "x"), {"c": 3.0}),
+     ("plain", (), {}), ("plain", (1, "x", 2.5, 4), {}), ("plain", (1,), {"b": "x"}),
+     ("keyed", (1,), {}), ("keyed", (1,), {"b": 2}), ("keyed", (1, 2), {}),
+     ("bare", (), {}), ("bare", (1,), {})],
+)  # fmt: skip
+def test_a_call_s_arguments_bind_as_the_signature_binds_them(
+    name: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
+    # Arguments all given by position skip Signature.bind: the same body, the same errors.
+    method = contract_of(Shapes).methods[name]
+    try:
+        expected: Any = method.arguments.dump_json(
+            method.arguments.validate_python(method.signature.bind(*args, **kwargs).arguments)
+        )
+    except TypeError as error:
+        expected = type(error)
+    try:
+        got: Any = method.encode_arguments(args, kwargs)
+    except TypeError as error:
+        got = type(error)
+    assert got == expected
+
+
 class Syncish(Protocol):
     def count(self) -> int: ...
 
