@@ -231,6 +231,32 @@ async def test_a_read_fast_so_far_makes_no_trip_outside_a_transaction(
     assert await pooled_busy_timeout(database) > 0  # given back after the reads here
 
 
+async def test_reads_here_one_after_the_other_set_the_busy_timeout_once(
+    tmp_path: Path, trips: list[str]
+) -> None:
+    driver = await _sqlite_driver.connect(str(tmp_path / "reads.db"))
+    try:
+        await driver.execute("PRAGMA busy_timeout=30000")
+        await driver.execute("CREATE TABLE t (n INTEGER)")
+        read = "SELECT count(*) FROM t"
+        assert await (await driver.execute(read)).fetchone() == (0,)  # a trip: fast from now
+        ran: list[str] = []
+        driver._conn.set_trace_callback(ran.append)
+        before = len(trips)
+        for _ in range(3):
+            assert await (await driver.execute(read)).fetchone() == (0,)
+        assert len(trips) == before  # each here, at 0 from the first to the last
+        assert ran == ["PRAGMA busy_timeout", "PRAGMA busy_timeout=0", read, read, read]
+        ran.clear()
+        await driver.execute("INSERT INTO t VALUES (1)")  # a trip: the timeout back first
+        assert ran == ["PRAGMA busy_timeout=30000", "INSERT INTO t VALUES (1)"]
+        assert await (await driver.execute(read)).fetchone() == (1,)  # here, at 0 again
+        assert ran[-2:] == ["PRAGMA busy_timeout=0", read]
+        assert await (await driver.execute("PRAGMA busy_timeout")).fetchone() == (30000,)
+    finally:
+        await driver.close()
+
+
 async def test_in_a_transaction_without_the_write_lock_every_statement_makes_its_trip(
     tmp_path: Path, trips: list[str]
 ) -> None:

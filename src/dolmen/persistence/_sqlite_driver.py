@@ -29,7 +29,9 @@ A ``SELECT`` outside a transaction (a read-only unit of work's statements: an HT
 too, with SQLite's busy timeout at 0 for it: in WAL mode a reader waits for no writer, and in
 the rare case where SQLite would wait for a lock (another journal mode, a recovery), the
 statement stops at once, having read nothing, and makes its trip as before, where it waits with
-the busy timeout. A read made one trip and two hand-overs between threads per call: on a busy
+the busy timeout. The timeout stays at 0 from one such read to the next (two ``PRAGMA``
+statements per read otherwise): the thread gives it back before its next call, and so does a
+transaction begun in the caller's thread, so that nothing that may wait runs with it at 0. A read made one trip and two hand-overs between threads per call: on a busy
 machine about 100 µs of CPU and as much latency per call across units (measured), more than
 the ``SELECT`` itself.
 
@@ -46,13 +48,13 @@ per event crossing units; the work itself takes a fraction of a millisecond.
 from __future__ import annotations
 
 import asyncio
+import functools
 import sqlite3
 import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from queue import SimpleQueue
 from typing import Any, TypeVar
 
@@ -98,6 +100,11 @@ class _Worker:
         """Calls queued so far (counted by the callers' thread only)."""
         self._done = 0
         """Calls run so far (counted by the worker's thread only): idle when equal."""
+        self.before: Callable[[], object] | None = None
+        """Run in the thread before its next call, then dropped: a read in the caller's
+        thread leaves SQLite's busy timeout at 0, and this gives it back (see
+        :meth:`Connection._not_waiting`). Set and read in the callers' thread only while the
+        thread is idle; it refers to the SQLite connection, never to the Connection."""
         self._thread = threading.Thread(target=self._run, name="dolmen-sqlite", daemon=True)
         self._thread.start()
 
@@ -113,6 +120,10 @@ class _Worker:
                 return
             future, function = item
             try:
+                before = self.before
+                if before is not None:
+                    self.before = None
+                    before()
                 result = function()
             except BaseException as error:  # handed to the waiting coroutine
                 self._done += 1
@@ -313,6 +324,7 @@ class Connection:
 
         known_fast = name is not None and fast.get(name, False) and self._tx.idle
         if known_fast and (holding or self._began(held)):
+            self._waiting_again()  # (a no-op: a transaction began, so reads left it as it was)
             return run(())  # here: see above
         return await self._tx.run(run)
 
@@ -324,11 +336,12 @@ class Connection:
         connection = self._conn
         if len(held) != 1 or held[0].strip().upper() not in _WRITE_BEGINS:
             return False
+        self._not_waiting()
         try:
-            with self._not_waiting():
-                connection.execute(held[0])
+            connection.execute(held[0])
         except sqlite3.OperationalError:  # locked by a writer that is not Dolmen's
-            return False
+            return False  # (the thread gives the busy timeout back before it waits)
+        self._waiting_again()
         return True
 
     def _read_at_once(self, read: Callable[[], T]) -> T:
@@ -337,25 +350,39 @@ class Connection:
         _WouldWait when SQLite would have waited for a lock (the read stopped at its start,
         having read nothing); any other error as ``read`` raised it.
         """
+        self._not_waiting()
         try:
-            with self._not_waiting():
-                return read()
+            return read()
         except sqlite3.OperationalError as error:
             if error.sqlite_errorcode & 0xFF in _WAITED_FOR_A_LOCK:
                 raise _WouldWait from error
             raise
 
-    @contextmanager
-    def _not_waiting(self) -> Iterator[None]:
-        """SQLite's busy timeout at 0 meanwhile: a statement that meets a lock fails at once."""
+    def _not_waiting(self) -> None:
+        """SQLite's busy timeout at 0 from now: a statement that meets a lock fails at once.
+
+        Called in the caller's thread while the thread is idle. The timeout stays at 0 until
+        the thread's next call, which gives it back first, or :meth:`_waiting_again`: reads
+        one after the other in the caller's thread (a read-only service's) set it once, not
+        twice per read. A statement that can wait for a lock (a write, a read in a
+        transaction, one sent to the thread) never runs with it at 0.
+        """
+        worker = self._tx
+        if worker.before is not None:
+            return  # at 0 already
         connection = self._conn
         if self._busy_ms is None:  # read once
             self._busy_ms = int(connection.execute("PRAGMA busy_timeout").fetchone()[0])
         connection.execute("PRAGMA busy_timeout=0")
-        try:
-            yield
-        finally:
-            connection.execute(f"PRAGMA busy_timeout={self._busy_ms}")
+        worker.before = functools.partial(
+            connection.execute, f"PRAGMA busy_timeout={self._busy_ms}"
+        )
+
+    def _waiting_again(self) -> None:
+        """SQLite's busy timeout given back now if a read here left it at 0 (thread idle)."""
+        restore, self._tx.before = self._tx.before, None
+        if restore is not None:
+            restore()
 
     def _runs_here(self, sql: str | None) -> bool:
         """Whether ``sql`` may run in the caller's thread now (see the module's documentation).
@@ -497,7 +524,11 @@ class Cursor:
 
         if not held and (owner._runs_here(sql) or owner._reads_here(sql)):
             try:  # in this thread: see the module's documentation
-                self._absorb(run() if owner._writing else owner._read_at_once(run))
+                if owner._writing:
+                    owner._waiting_again()  # (a no-op, as in run_in_transaction)
+                    self._absorb(run())
+                else:
+                    self._absorb(owner._read_at_once(run))
             except _WouldWait:
                 pass  # (a read) to the thread, which waits for the lock
             else:
