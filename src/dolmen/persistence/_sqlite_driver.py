@@ -31,9 +31,10 @@ the rare case where SQLite would wait for a lock (another journal mode, a recove
 statement stops at once, having read nothing, and makes its trip as before, where it waits with
 the busy timeout. The timeout stays at 0 from one such read to the next (two ``PRAGMA``
 statements per read otherwise): the thread gives it back before its next call, and so does a
-transaction begun in the caller's thread, so that nothing that may wait runs with it at 0. A read made one trip and two hand-overs between threads per call: on a busy
-machine about 100 µs of CPU and as much latency per call across units (measured), more than
-the ``SELECT`` itself.
+transaction begun in the caller's thread, so that nothing that may wait runs with it at 0.
+A read made one trip and two hand-overs between threads per call: on a busy machine about
+100 µs of CPU and as much latency per call across units (measured), more than the ``SELECT``
+itself.
 
 Whole transactions of known work (the outbox's claims, completions and intake: a ``name`` given
 to :meth:`Connection.run_in_transaction`) go further: once a run took at most
