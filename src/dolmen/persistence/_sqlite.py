@@ -48,7 +48,7 @@ def configure_sqlite(
     ``write_engine`` is ``engine`` with :data:`WRITE_OPTION` (same pool and dialect): the
     writers' ``begin`` and ``rollback`` listeners are set on it alone. A listener of those
     connection events on ``engine`` itself would make every connection, a read's too, join
-    the engine's event dispatch and look up each of its events on the way (about 20 µs of
+    the engine's event dispatch and look up each of its events on the way (20 to 40 µs of
     CPU per unit of work, measured); SQLAlchemy documents that listeners set on an engine
     made by ``execution_options`` are its own, its parent's being inherited.
 
